@@ -1,0 +1,62 @@
+"""Regenerate Python stubs and the descriptor set from protos/.
+
+Used by `make proto` and by the staleness test, so both produce the same bytes
+(the generator is pinned through grpcio-tools in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_ROOT = ROOT / "protos"
+PACKAGE_DIR = Path("agentregistry") / "v1"
+DESCRIPTOR_NAME = "descriptor.pb"
+
+
+def _include_dirs() -> list[str]:
+    import google.api  # googleapis-common-protos ships annotations.proto et al.
+
+    googleapis_root = Path(next(iter(google.api.__path__))).parent.parent
+    well_known = resources.files("grpc_tools") / "_proto"
+    return [str(PROTO_ROOT), str(googleapis_root), str(well_known)]
+
+
+def proto_files() -> list[str]:
+    return sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
+
+
+def generate(out_dir: Path) -> None:
+    target = out_dir / PACKAGE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*_pb2*"):
+        stale.unlink()
+    args = ["grpc_tools.protoc", *(f"-I{d}" for d in _include_dirs())]
+    args += [
+        f"--python_out={out_dir}",
+        f"--pyi_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        f"--descriptor_set_out={target / DESCRIPTOR_NAME}",
+        "--include_imports",
+        "--include_source_info",
+        *proto_files(),
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    for package in (out_dir / "agentregistry", target):
+        (package / "__init__.py").touch()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "generated")
+    generate(parser.parse_args().out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
