@@ -28,7 +28,9 @@ def _include_dirs() -> list[str]:
 
 
 def proto_files() -> list[str]:
-    return sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
+    return sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto")
+    )
 
 
 def generate(out_dir: Path) -> None:

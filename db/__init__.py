@@ -1,0 +1,1 @@
+"""Persistence: ORM models, repositories, unit of work and Alembic migrations."""

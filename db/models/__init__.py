@@ -1,0 +1,26 @@
+"""ORM models, one module per concept; import from here so metadata is complete."""
+
+from db.models.agents import AGENT_STATUSES, AGENT_TYPES, AgentRow
+from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
+from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
+from db.models.capabilities import AgentCapabilityRow, CapabilityRow
+from db.models.events import EventRow
+from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
+
+__all__ = [
+    "AGENT_STATUSES",
+    "AGENT_TYPES",
+    "API_KEY_PLANS",
+    "ATTESTATION_KINDS",
+    "ATTESTATION_STATES",
+    "DELIVERY_STATES",
+    "WEBHOOK_STATES",
+    "AgentCapabilityRow",
+    "AgentRow",
+    "ApiKeyRow",
+    "AttestationRow",
+    "CapabilityRow",
+    "EventRow",
+    "WebhookDeliveryRow",
+    "WebhookRow",
+]

@@ -1,0 +1,7 @@
+"""Repositories: all SQL lives here; they take and return domain objects, never ORM rows."""
+
+from db.repositories.agents import AgentRepository
+from db.repositories.capabilities import CapabilityRepository
+from db.repositories.events import EventRepository
+
+__all__ = ["AgentRepository", "CapabilityRepository", "EventRepository"]

@@ -1,0 +1,57 @@
+"""The events outbox: written in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import EventRow
+from db.repositories.keyset import check_limit
+from server.domain.changes import ChangeEvent
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, event_type: str, agent_id: str, data: dict[str, Any]) -> int:
+        """Record a change; it becomes visible to the feed and webhooks only if the UoW commits."""
+        result = await self._session.execute(
+            insert(EventRow)
+            .values(event_type=event_type, agent_id=agent_id, data=data)
+            .returning(EventRow.id)
+        )
+        return int(result.scalar_one())
+
+    async def list_after(
+        self, after_id: int, limit: int, *, agent_id: str | None = None
+    ) -> list[ChangeEvent]:
+        """Events with id > after_id, oldest first (pk index, or ix_events_agent_id_id).
+
+        Identity values are handed out before commit, so a reader may briefly
+        see id N+1 before a slower transaction commits N; feeds that must not
+        skip should re-read a short window behind their position.
+        """
+        check_limit(limit)
+        query = select(EventRow).where(EventRow.id > after_id)
+        if agent_id is not None:
+            query = query.where(EventRow.agent_id == agent_id)
+        rows = (await self._session.scalars(query.order_by(EventRow.id).limit(limit))).all()
+        return [
+            ChangeEvent(
+                event_id=row.id,
+                event_type=row.event_type,
+                agent_id=row.agent_id,
+                created_at=row.created_at,
+                data=dict(row.data),
+            )
+            for row in rows
+        ]
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Drop events past retention (their deliveries go with them)."""
+        result = await self._session.execute(delete(EventRow).where(EventRow.created_at < cutoff))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""Unit of work: one session and one transaction per RPC or job."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.repositories import AgentRepository, CapabilityRepository, EventRepository
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction that is rolled back unless `commit()` was awaited,
+    so an exception (or a forgotten commit) never leaves half a write behind."""
+
+    agents: AgentRepository
+    capabilities: CapabilityRepository
+    events: EventRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+        self._committed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session, for repositories defined outside db.repositories' core set."""
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        self._session = self._sessions()
+        self._committed = False
+        self.agents = AgentRepository(self._session)
+        self.capabilities = CapabilityRepository(self._session)
+        self.events = EventRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            if not self._committed:
+                await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """What services hold: each call gives a fresh unit of work (never shared across tasks)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)

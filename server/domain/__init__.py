@@ -1,0 +1,1 @@
+"""Domain types and rules shared by features; imports neither grpc nor SQL."""
