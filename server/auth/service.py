@@ -1,0 +1,76 @@
+"""Challenge → signed session, and resolving bearer tokens to principals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from db.uow import UnitOfWorkFactory
+from server.auth.principal import Principal
+from server.auth.store import AuthStore
+from server.domain import signing
+from server.domain.errors import NotFound, Unauthenticated
+from server.registry.validation import raise_if, signature_violations
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedChallenge:
+    challenge_id: str
+    nonce: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    token: str
+    agent_id: str
+    expires_at: datetime
+
+
+class AuthService:
+    def __init__(
+        self, uow: UnitOfWorkFactory, store: AuthStore, *, challenge_ttl_s: int, session_ttl_s: int
+    ) -> None:
+        self._uow = uow
+        self._store = store
+        self._challenge_ttl_s = challenge_ttl_s
+        self._session_ttl_s = session_ttl_s
+
+    async def create_challenge(self, agent_id: str) -> IssuedChallenge:
+        async with self._uow() as uow:
+            if await uow.agents.get(agent_id) is None:
+                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+        challenge_id, nonce = await self._store.put_challenge(agent_id, self._challenge_ttl_s)
+        expires_at = datetime.now(UTC) + timedelta(seconds=self._challenge_ttl_s)
+        return IssuedChallenge(challenge_id, nonce, expires_at)
+
+    async def create_session(self, challenge_id: str, signature: bytes) -> IssuedSession:
+        raise_if(signature_violations("signature", signature))
+        challenge = await self._store.take_challenge(challenge_id) if challenge_id else None
+        if challenge is None:
+            raise Unauthenticated(
+                "challenge is unknown, expired or already used", reason="CHALLENGE_INVALID"
+            )
+        async with self._uow() as uow:
+            agent = await uow.agents.get(challenge.agent_id)
+        message = signing.session_message(challenge.nonce)
+        if agent is None or not signing.verify(agent.public_key, signature, message):
+            raise Unauthenticated(
+                "signature does not match the agent's key", reason="SIGNATURE_INVALID"
+            )
+        token = await self._store.put_session(
+            agent.agent_id, agent.key_version, self._session_ttl_s
+        )
+        expires_at = datetime.now(UTC) + timedelta(seconds=self._session_ttl_s)
+        return IssuedSession(token, agent.agent_id, expires_at)
+
+    async def authenticate(self, token: str) -> Principal:
+        session = await self._store.get_session(token)
+        if session is None:
+            raise Unauthenticated("session token is invalid or expired", reason="SESSION_INVALID")
+        return Principal(agent_id=session.agent_id)
+
+    async def end_session(self, token: str | None) -> None:
+        if not token:
+            raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+        await self._store.delete_session(token)

@@ -1,0 +1,83 @@
+"""Challenges and sessions in Redis: short-lived, so they never touch Postgres.
+
+Sessions are keyed by a hash of the token (a leaked Redis dump holds no usable
+token). Each agent has a session epoch (its key version, or -1 once deleted);
+a session minted under an older epoch is dead, so rotating a key or deleting
+an agent ends all its sessions with one write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+_CHALLENGE = "auth:challenge:{}"
+_SESSION = "auth:session:{}"
+_EPOCH = "auth:epoch:{}"
+DELETED_EPOCH = -1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChallenge:
+    agent_id: str
+    nonce: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    agent_id: str
+    key_version: int
+
+
+def _token_key(token: str) -> str:
+    return _SESSION.format(hashlib.sha256(token.encode()).hexdigest())
+
+
+class AuthStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def put_challenge(self, agent_id: str, ttl_s: int) -> tuple[str, bytes]:
+        challenge_id = secrets.token_urlsafe(18)
+        nonce = secrets.token_bytes(32)
+        value = json.dumps({"agent_id": agent_id, "nonce": nonce.hex()})
+        await self._redis.set(_CHALLENGE.format(challenge_id), value, ex=ttl_s)
+        return challenge_id, nonce
+
+    async def take_challenge(self, challenge_id: str) -> StoredChallenge | None:
+        """GETDEL makes a challenge single-use even under concurrent attempts."""
+        raw = await self._redis.getdel(_CHALLENGE.format(challenge_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return StoredChallenge(agent_id=data["agent_id"], nonce=bytes.fromhex(data["nonce"]))
+
+    async def put_session(self, agent_id: str, key_version: int, ttl_s: int) -> str:
+        token = secrets.token_urlsafe(32)
+        value = json.dumps({"agent_id": agent_id, "key_version": key_version})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(_token_key(token), value, ex=ttl_s)
+            pipe.set(_EPOCH.format(agent_id), key_version, nx=True)
+            await pipe.execute()
+        return token
+
+    async def get_session(self, token: str) -> StoredSession | None:
+        raw = await self._redis.get(_token_key(token))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        epoch = await self._redis.get(_EPOCH.format(data["agent_id"]))
+        if epoch is None or int(epoch) != data["key_version"]:
+            return None
+        return StoredSession(agent_id=data["agent_id"], key_version=data["key_version"])
+
+    async def delete_session(self, token: str) -> None:
+        await self._redis.delete(_token_key(token))
+
+    async def set_epoch(self, agent_id: str, epoch: int) -> None:
+        """Called after a key rotation or delete commits: older sessions stop working."""
+        await self._redis.set(_EPOCH.format(agent_id), epoch)

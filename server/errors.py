@@ -1,0 +1,83 @@
+"""The one table from domain errors to gRPC status codes with google.rpc details."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2, message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from server.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    Unauthenticated,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "agentregistry.dev"
+
+_CODES: dict[type[DomainError], grpc.StatusCode] = {
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Conflict: grpc.StatusCode.ABORTED,
+    QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def _pack(detail: message.Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
+
+
+def code_for(error: DomainError) -> grpc.StatusCode:
+    for cls in type(error).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return grpc.StatusCode.UNKNOWN
+
+
+def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, status_pb2.Status]:
+    """Build the rich status: ErrorInfo always, plus BadRequest or RetryInfo where they apply."""
+    code = code_for(error)
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))]
+    if isinstance(error, InvalidArgument):
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in error.violations
+            ]
+        )
+        details.append(_pack(bad_request))
+    if isinstance(error, QuotaExceeded):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(max(1, int(error.retry_after_s * 1000)))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
+    status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
+    return code, error.message, status
+
+
+def internal_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
+    """Unknown failures say nothing about internals; the trace goes to the log."""
+    message = "internal error"
+    info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN)
+    status = status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[_pack(info)])
+    return grpc.StatusCode.INTERNAL, message, status

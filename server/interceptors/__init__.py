@@ -1,0 +1,1 @@
+"""Server interceptors, outermost first: access log, error mapping, auth."""

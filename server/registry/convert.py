@@ -1,0 +1,119 @@
+"""Pure conversions between protos and registry domain objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agentregistry.v1 import registry_service_pb2, resources_pb2
+from google.protobuf import timestamp_pb2
+
+from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability
+from server.domain.names import agent_name, capability_name, parse_capability_name
+from server.registry.etag import agent_etag
+
+_TYPE_TO_PROTO: dict[AgentType, resources_pb2.AgentType] = {
+    AgentType.ASSISTANT: resources_pb2.AGENT_TYPE_ASSISTANT,
+    AgentType.AUTONOMOUS: resources_pb2.AGENT_TYPE_AUTONOMOUS,
+    AgentType.TOOL: resources_pb2.AGENT_TYPE_TOOL,
+    AgentType.ORCHESTRATOR: resources_pb2.AGENT_TYPE_ORCHESTRATOR,
+    AgentType.SERVICE: resources_pb2.AGENT_TYPE_SERVICE,
+}
+_TYPE_FROM_PROTO = {v: k for k, v in _TYPE_TO_PROTO.items()}
+_STATUS_TO_PROTO: dict[AgentStatus, resources_pb2.AgentStatus] = {
+    AgentStatus.ONLINE: resources_pb2.AGENT_STATUS_ONLINE,
+    AgentStatus.OFFLINE: resources_pb2.AGENT_STATUS_OFFLINE,
+    AgentStatus.BUSY: resources_pb2.AGENT_STATUS_BUSY,
+    AgentStatus.MAINTENANCE: resources_pb2.AGENT_STATUS_MAINTENANCE,
+}
+STATUS_FROM_PROTO = {v: k for k, v in _STATUS_TO_PROTO.items()}
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def type_from_proto(value: int) -> AgentType | None:
+    return _TYPE_FROM_PROTO.get(value)  # type: ignore[call-overload, no-any-return]
+
+
+def status_to_proto(status: AgentStatus) -> resources_pb2.AgentStatus:
+    return _STATUS_TO_PROTO[status]
+
+
+def profile_from_proto(agent: resources_pb2.Agent) -> AgentProfile:
+    return AgentProfile(
+        display_name=agent.display_name,
+        agent_type=type_from_proto(agent.type),
+        description=agent.description,
+        endpoint_uri=agent.endpoint_uri,
+        tags=tuple(agent.tags),
+        protocols=tuple(agent.protocols),
+        metadata=dict(agent.metadata),
+    )
+
+
+def profile_changes(agent: resources_pb2.Agent) -> dict[str, Any]:
+    """Every updatable field, keyed by its proto name; the mask picks among them."""
+    profile = profile_from_proto(agent)
+    return {
+        "display_name": profile.display_name,
+        "description": profile.description,
+        "type": profile.agent_type,
+        "endpoint_uri": profile.endpoint_uri,
+        "tags": profile.tags,
+        "protocols": profile.protocols,
+        "metadata": profile.metadata,
+    }
+
+
+def capability_ids(names: list[str] | Any, field: str) -> list[str]:
+    return [parse_capability_name(name, f"{field}[{i}]") for i, name in enumerate(names)]
+
+
+def agent_to_proto(agent: Agent) -> resources_pb2.Agent:
+    profile = agent.profile
+    message = resources_pb2.Agent(
+        name=agent_name(agent.agent_id),
+        display_name=profile.display_name,
+        description=profile.description,
+        type=_TYPE_TO_PROTO[profile.agent_type]
+        if profile.agent_type
+        else resources_pb2.AGENT_TYPE_UNSPECIFIED,
+        endpoint_uri=profile.endpoint_uri,
+        public_key=agent.public_key,
+        tags=profile.tags,
+        protocols=profile.protocols,
+        capabilities=[capability_name(c) for c in agent.capabilities],
+        metadata=profile.metadata,
+        status=status_to_proto(agent.status),
+        trust_score=agent.trust_score,
+        verified=agent.verified,
+        key_version=agent.key_version,
+        create_time=timestamp(agent.created_at),
+        update_time=timestamp(agent.updated_at),
+        etag=agent_etag(agent),
+    )
+    if agent.last_seen_at is not None:
+        message.last_seen_time.CopyFrom(timestamp(agent.last_seen_at))
+    return message
+
+
+def capability_to_proto(capability: Capability) -> resources_pb2.Capability:
+    return resources_pb2.Capability(
+        name=capability_name(capability.capability_id),
+        display_name=capability.display_name,
+        description=capability.description,
+        synonyms=capability.synonyms,
+        agent_count=capability.agent_count,
+    )
+
+
+def list_agents_response(
+    agents: list[Agent], token: str
+) -> registry_service_pb2.ListAgentsResponse:
+    return registry_service_pb2.ListAgentsResponse(
+        agents=[agent_to_proto(a) for a in agents], next_page_token=token
+    )

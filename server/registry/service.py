@@ -1,0 +1,196 @@
+"""Agent registry use cases: each write is one transaction with its outbox event."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from db.uow import UnitOfWorkFactory
+from server.auth.principal import require_agent
+from server.auth.store import DELETED_EPOCH, AuthStore
+from server.domain import signing
+from server.domain.agents import Agent, AgentProfile, AgentType, Capability, Page
+from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from server.domain.ids import AGENT_PREFIX, new_id
+from server.domain.names import agent_name
+from server.domain.paging import decode_token, encode_token, page_limit
+from server.registry.etag import agent_etag
+from server.registry.validation import (
+    MAX_CAPABILITIES,
+    key_violations,
+    normalise_labels,
+    profile_violations,
+    raise_if,
+    signature_violations,
+)
+
+UPDATABLE_FIELDS = frozenset(
+    {"display_name", "description", "type", "endpoint_uri", "tags", "protocols", "metadata"}
+)
+_PROFILE_ATTR = {"type": "agent_type"}
+
+
+def _normalised(profile: AgentProfile) -> AgentProfile:
+    return dataclasses.replace(
+        profile,
+        display_name=profile.display_name.strip(),
+        tags=normalise_labels(profile.tags),
+        protocols=normalise_labels(profile.protocols),
+    )
+
+
+def _not_found(agent_id: str) -> NotFound:
+    return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+
+
+class RegistryService:
+    def __init__(self, uow: UnitOfWorkFactory, auth_store: AuthStore) -> None:
+        self._uow = uow
+        self._auth_store = auth_store
+
+    async def register(
+        self,
+        profile: AgentProfile,
+        public_key: bytes,
+        signature: bytes,
+        capability_ids: list[str],
+    ) -> Agent:
+        profile = _normalised(profile)
+        problems = profile_violations(profile)
+        problems += key_violations("public_key", public_key)
+        problems += signature_violations("signature", signature)
+        if len(capability_ids) > MAX_CAPABILITIES:
+            problems.append(FieldViolation("capabilities", f"at most {MAX_CAPABILITIES}"))
+        raise_if(problems)
+        if not signing.verify(public_key, signature, signing.register_message(public_key)):
+            raise InvalidArgument.field(
+                "signature",
+                "is not a signature of the registration message by public_key",
+                reason="SIGNATURE_INVALID",
+            )
+        async with self._uow() as uow:
+            agent = await uow.agents.add(
+                new_id(AGENT_PREFIX), profile, public_key, sorted(set(capability_ids))
+            )
+            await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
+            await uow.commit()
+        return agent
+
+    async def get(self, agent_id: str) -> Agent:
+        async with self._uow() as uow:
+            agent = await uow.agents.get(agent_id)
+        if agent is None:
+            raise _not_found(agent_id)
+        return agent
+
+    async def list_agents(
+        self, page_size: int, page_token: str, agent_type: AgentType | None
+    ) -> tuple[list[Agent], str]:
+        scope = f"agents:{agent_type or ''}"
+        limit = page_limit(page_size)
+        cursor = decode_token(page_token, scope)
+        async with self._uow() as uow:
+            page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
+        return page.items, encode_token(page.next_cursor, scope)
+
+    async def update(
+        self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
+    ) -> Agent:
+        """Apply the masked fields; `changes` maps proto field names to domain values."""
+        require_agent(agent_id)
+        if not paths:
+            raise InvalidArgument.field("update_mask", "must name at least one field")
+        unknown = [p for p in paths if p not in UPDATABLE_FIELDS and p != "*"]
+        if unknown:
+            raise InvalidArgument.field(
+                "update_mask",
+                f"cannot update {', '.join(unknown)}; allowed: "
+                + ", ".join(sorted(UPDATABLE_FIELDS)),
+            )
+        fields = UPDATABLE_FIELDS if "*" in paths else set(paths)
+        async with self._uow() as uow:
+            current = await uow.agents.lock(agent_id)
+            if current is None:
+                raise _not_found(agent_id)
+            if etag and etag != agent_etag(current):
+                raise Conflict("the agent changed since it was read", reason="ETAG_MISMATCH")
+            replacement = {_PROFILE_ATTR.get(f, f): changes[f] for f in fields}
+            profile = _normalised(dataclasses.replace(current.profile, **replacement))
+            raise_if(profile_violations(profile))
+            agent = await uow.agents.update(agent_id, profile)
+            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
+            await uow.commit()
+        return agent
+
+    async def delete(self, agent_id: str) -> None:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            if not await uow.agents.delete(agent_id):
+                raise _not_found(agent_id)
+            await uow.events.add("AGENT_DELETED", agent_id, {})
+            await uow.commit()
+        await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
+
+    async def rotate_key(
+        self, agent_id: str, new_key: bytes, signature: bytes, new_key_signature: bytes
+    ) -> Agent:
+        problems = key_violations("new_public_key", new_key)
+        problems += signature_violations("signature", signature)
+        problems += signature_violations("new_key_signature", new_key_signature)
+        raise_if(problems)
+        async with self._uow() as uow:
+            current = await uow.agents.lock(agent_id)
+            if current is None:
+                raise _not_found(agent_id)
+            message = signing.rotate_key_message(agent_name(agent_id), current.public_key, new_key)
+            if not signing.verify(current.public_key, signature, message):
+                raise InvalidArgument.field(
+                    "signature", "is not a signature by the current key", reason="SIGNATURE_INVALID"
+                )
+            if not signing.verify(new_key, new_key_signature, message):
+                raise InvalidArgument.field(
+                    "new_key_signature",
+                    "is not a signature by the new key",
+                    reason="SIGNATURE_INVALID",
+                )
+            agent = await uow.agents.rotate_key(agent_id, current.public_key, new_key)
+            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": ["public_key"]})
+            await uow.commit()
+        await self._auth_store.set_epoch(agent_id, agent.key_version)
+        return agent
+
+    async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            if await uow.agents.lock(agent_id) is None:
+                raise _not_found(agent_id)
+            agent = await uow.agents.add_capability(agent_id, capability_id)
+            await uow.events.add("AGENT_UPDATED", agent_id, {"capability_added": capability_id})
+            await uow.commit()
+        return agent
+
+    async def remove_capability(self, agent_id: str, capability_id: str) -> Agent:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            if await uow.agents.lock(agent_id) is None:
+                raise _not_found(agent_id)
+            agent = await uow.agents.remove_capability(agent_id, capability_id)
+            await uow.events.add("AGENT_UPDATED", agent_id, {"capability_removed": capability_id})
+            await uow.commit()
+        return agent
+
+    async def list_capabilities(
+        self, page_size: int, page_token: str
+    ) -> tuple[list[Capability], str]:
+        limit = page_limit(page_size)
+        cursor = decode_token(page_token, "capabilities")
+        async with self._uow() as uow:
+            page = await uow.capabilities.list_page(limit, cursor)
+        return page.items, encode_token(page.next_cursor, "capabilities")
+
+    async def get_capability(self, capability_id: str) -> Capability:
+        async with self._uow() as uow:
+            capability = await uow.capabilities.get(capability_id)
+        if capability is None:
+            raise NotFound(f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND")
+        return capability

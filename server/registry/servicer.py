@@ -1,0 +1,106 @@
+"""RegistryService over gRPC: convert, call the service, convert back."""
+
+from __future__ import annotations
+
+import grpc
+from agentregistry.v1 import registry_service_pb2 as pb
+from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
+from google.protobuf import empty_pb2
+
+from server.domain.names import parse_agent_name, parse_capability_name
+from server.registry import convert
+from server.registry.service import RegistryService
+
+Context = grpc.aio.ServicerContext[object, object]
+
+
+class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
+    def __init__(self, service: RegistryService) -> None:
+        self._service = service
+
+    async def RegisterAgent(
+        self, request: pb.RegisterAgentRequest, context: Context
+    ) -> resources_pb2.Agent:
+        capabilities = convert.capability_ids(request.capabilities, "capabilities")
+        agent = await self._service.register(
+            convert.profile_from_proto(request.agent),
+            request.public_key,
+            request.signature,
+            capabilities,
+        )
+        return convert.agent_to_proto(agent)
+
+    async def GetAgent(self, request: pb.GetAgentRequest, context: Context) -> resources_pb2.Agent:
+        agent = await self._service.get(parse_agent_name(request.name, "name"))
+        return convert.agent_to_proto(agent)
+
+    async def ListAgents(
+        self, request: pb.ListAgentsRequest, context: Context
+    ) -> pb.ListAgentsResponse:
+        agents, token = await self._service.list_agents(
+            request.page_size, request.page_token, convert.type_from_proto(request.type)
+        )
+        return convert.list_agents_response(agents, token)
+
+    async def UpdateAgent(
+        self, request: pb.UpdateAgentRequest, context: Context
+    ) -> resources_pb2.Agent:
+        agent = await self._service.update(
+            parse_agent_name(request.agent.name, "agent.name"),
+            convert.profile_changes(request.agent),
+            list(request.update_mask.paths),
+            request.agent.etag,
+        )
+        return convert.agent_to_proto(agent)
+
+    async def DeleteAgent(
+        self, request: pb.DeleteAgentRequest, context: Context
+    ) -> empty_pb2.Empty:
+        await self._service.delete(parse_agent_name(request.name, "name"))
+        return empty_pb2.Empty()
+
+    async def RotateAgentKey(
+        self, request: pb.RotateAgentKeyRequest, context: Context
+    ) -> resources_pb2.Agent:
+        agent = await self._service.rotate_key(
+            parse_agent_name(request.name, "name"),
+            request.new_public_key,
+            request.signature,
+            request.new_key_signature,
+        )
+        return convert.agent_to_proto(agent)
+
+    async def AddAgentCapability(
+        self, request: pb.AddAgentCapabilityRequest, context: Context
+    ) -> resources_pb2.Agent:
+        agent = await self._service.add_capability(
+            parse_agent_name(request.agent, "agent"),
+            parse_capability_name(request.capability, "capability"),
+        )
+        return convert.agent_to_proto(agent)
+
+    async def RemoveAgentCapability(
+        self, request: pb.RemoveAgentCapabilityRequest, context: Context
+    ) -> resources_pb2.Agent:
+        agent = await self._service.remove_capability(
+            parse_agent_name(request.agent, "agent"),
+            parse_capability_name(request.capability, "capability"),
+        )
+        return convert.agent_to_proto(agent)
+
+    async def ListCapabilities(
+        self, request: pb.ListCapabilitiesRequest, context: Context
+    ) -> pb.ListCapabilitiesResponse:
+        capabilities, token = await self._service.list_capabilities(
+            request.page_size, request.page_token
+        )
+        return pb.ListCapabilitiesResponse(
+            capabilities=[convert.capability_to_proto(c) for c in capabilities],
+            next_page_token=token,
+        )
+
+    async def GetCapability(
+        self, request: pb.GetCapabilityRequest, context: Context
+    ) -> resources_pb2.Capability:
+        capability = await self._service.get_capability(parse_capability_name(request.name, "name"))
+        return convert.capability_to_proto(capability)

