@@ -1,0 +1,1 @@
+"""Maintenance jobs that run in their own process, once across all instances."""

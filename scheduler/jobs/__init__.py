@@ -1,0 +1,28 @@
+"""The maintenance jobs. Each is one idempotent async function of a JobContext.
+
+A job returns a small dict of figures (rows touched, …) that the runner logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler.context import JobContext
+from scheduler.jobs.cleanup import cleanup
+from server.settings import Settings
+
+JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFunction
+    interval_s: Callable[[Settings], float]
+
+
+JOBS: list[Job] = [
+    Job("cleanup", cleanup, lambda s: s.cleanup_interval_s),
+]
