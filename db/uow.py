@@ -7,7 +7,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.repositories import AgentRepository, CapabilityRepository, EventRepository
+from db.repositories import (
+    AgentRepository,
+    ApiKeyRepository,
+    CapabilityRepository,
+    EventRepository,
+)
 
 
 class UnitOfWork:
@@ -15,6 +20,7 @@ class UnitOfWork:
     so an exception (or a forgotten commit) never leaves half a write behind."""
 
     agents: AgentRepository
+    api_keys: ApiKeyRepository
     capabilities: CapabilityRepository
     events: EventRepository
 
@@ -36,6 +42,7 @@ class UnitOfWork:
         self._session = self._sessions()
         self._committed = False
         self.agents = AgentRepository(self._session)
+        self.api_keys = ApiKeyRepository(self._session)
         self.capabilities = CapabilityRepository(self._session)
         self.events = EventRepository(self._session)
         return self

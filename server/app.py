@@ -21,14 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import create_engine, session_factory
 from db.probe import ping
 from db.uow import UnitOfWorkFactory
+from server.auth.api_keys import ApiKeyService
 from server.auth.service import AuthService
 from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
+from server.cache.aside import CacheAside
 from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
 from server.interceptors.errors import ErrorInterceptor
+from server.interceptors.rate_limit import RateLimitInterceptor
+from server.ratelimit.limiter import RateLimiter
+from server.ratelimit.policy import Budgets
+from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.settings import Settings
@@ -50,6 +56,8 @@ class RegistryServer:
     engine: AsyncEngine
     redis: Redis
     health: HealthMonitor
+    cache: CacheAside
+    limiter: RateLimiter | None
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
@@ -88,14 +96,22 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         challenge_ttl_s=settings.challenge_ttl_s,
         session_ttl_s=settings.session_ttl_s,
     )
-    server = grpc.aio.server(
-        interceptors=[AccessLogInterceptor(), ErrorInterceptor(), AuthInterceptor(auth)],
-        options=_server_options(),
-    )
+    api_keys = ApiKeyService(uow, redis)
+    cache = CacheAside(redis, enabled=settings.cache_enabled)
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        AccessLogInterceptor(),
+        ErrorInterceptor(),
+        AuthInterceptor(auth, api_keys),
+    ]
+    limiter = None
+    if settings.rate_limit_enabled:
+        limiter = RateLimiter(backing.redis_url, Budgets(settings.rate_limits))
+        interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
+    server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(RegistryService(uow, auth_store)), server
+        RegistryServicer(RegistryService(uow, auth_store, RegistryCache(cache))), server
     )
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), server)
 
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -110,4 +126,4 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         settings.health_probe_interval_s,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    return RegistryServer(server, port, engine, redis, monitor), port
+    return RegistryServer(server, port, engine, redis, monitor, cache, limiter), port

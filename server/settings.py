@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     session_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     challenge_ttl_s: int = Field(default=60, ge=1, le=600)
 
+    # Read cache (Redis, cache-aside) for public reads.
+    cache_enabled: bool = True
+    # Rate limits: budgets per tier and method class, shared through Redis.
+    rate_limit_enabled: bool = True
+    # JSON overrides, e.g. {"anonymous.read": "100/minute"}; see server/ratelimit/policy.py.
+    rate_limits: str | None = None
+    # Proxies in front of the server that append to x-forwarded-for (Envoy: 1). 0 = use the peer.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
     # Scheduler jobs.
     cleanup_interval_s: float = Field(default=3600.0, gt=0)
     event_retention_days: int = Field(default=7, ge=1)

@@ -8,8 +8,11 @@ external servers instead (a fresh database is created on the former).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -24,17 +27,24 @@ from server.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    external = os.environ.get("TEST_DATABASE_URL")
-    if external:
-        return sqlalchemy_url(external)
-    return start_embedded_postgres(tmp_path_factory.mktemp("postgres") / "data")
+def service_dir() -> Iterator[Path]:
+    """Our own temporary directory: pytest prunes old basetemp trees, which would pull the
+    data directory from under a cluster that a concurrent run is still using."""
+    path = Path(tempfile.mkdtemp(prefix="agentregistry-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def backing(
-    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[BackingServices]:
+def postgres_server_url(service_dir: Path) -> str:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return sqlalchemy_url(external)
+    return start_embedded_postgres(service_dir / "postgres")
+
+
+@pytest.fixture(scope="session")
+def backing(postgres_server_url: str, service_dir: Path) -> Iterator[BackingServices]:
     server_url = postgres_server_url
     name = f"test_{uuid.uuid4().hex[:12]}"
     database_url = create_database(server_url, name)
@@ -42,7 +52,7 @@ def backing(
     owned = []
     redis_url = os.environ.get("TEST_REDIS_URL")
     if redis_url is None:
-        redis_url, handle = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+        redis_url, handle = start_embedded_redis(service_dir / "redis")
         owned.append(handle)
     services = BackingServices(database_url, redis_url, _owned=owned)
     yield services
@@ -63,6 +73,8 @@ def settings(backing: BackingServices) -> Settings:
         redis_url=backing.redis_url,
         health_probe_interval_s=0.5,
         challenge_ttl_s=1,
+        # The shared server serves every test from one address; limits get their own servers.
+        rate_limit_enabled=False,
     )
 
 

@@ -19,3 +19,10 @@ def bearer_token(metadata: Iterable[Any] | None) -> str | None:
                 )
             return token.strip()
     return None
+
+
+def api_key(metadata: Iterable[Any] | None) -> str | None:
+    for key, value in metadata or ():
+        if key == "x-api-key" and str(value).strip():
+            return str(value).strip()
+    return None

@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 from dataclasses import dataclass
 
+from server.domain.api_keys import Plan, Scope
 from server.domain.errors import PermissionDenied, Unauthenticated
+
+ALL_SCOPES = tuple(Scope)
+
+
+class Tier(enum.StrEnum):
+    """Rate-limit tiers, lowest first."""
+
+    ANONYMOUS = "anonymous"
+    AGENT = "agent"
+    VERIFIED = "verified"
+    FREE = "key_free"
+    PRO = "key_pro"
+    ENTERPRISE = "key_enterprise"
+
+
+_PLAN_TIER = {Plan.FREE: Tier.FREE, Plan.PRO: Tier.PRO, Plan.ENTERPRISE: Tier.ENTERPRISE}
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """An agent acting through a session (every scope) or through one of its API keys."""
+
     agent_id: str
+    verified: bool = False
+    api_key_id: str | None = None
+    scopes: tuple[Scope, ...] = ALL_SCOPES
+    plan: Plan | None = None
+
+    @property
+    def tier(self) -> Tier:
+        if self.plan is not None:
+            return _PLAN_TIER[self.plan]
+        return Tier.VERIFIED if self.verified else Tier.AGENT
 
 
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
@@ -26,11 +56,18 @@ def current() -> Principal | None:
     return _current.get()
 
 
-def require_agent(agent_id: str) -> Principal:
-    """The caller must hold a session of exactly this agent."""
+def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
+    """The caller must act for exactly this agent, holding `scope`."""
     principal = _current.get()
     if principal is None:
-        raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+        raise Unauthenticated("a session token or API key is required", reason="SESSION_REQUIRED")
     if principal.agent_id != agent_id:
         raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
+    if scope not in principal.scopes:
+        raise PermissionDenied(f"the API key lacks the {scope} scope", reason="SCOPE_MISSING")
     return principal
+
+
+def require_session(agent_id: str) -> Principal:
+    """Managing credentials needs the agent's own session or an admin-scoped key."""
+    return require_agent(agent_id, Scope.ADMIN)

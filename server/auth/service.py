@@ -59,7 +59,7 @@ class AuthService:
                 "signature does not match the agent's key", reason="SIGNATURE_INVALID"
             )
         token = await self._store.put_session(
-            agent.agent_id, agent.key_version, self._session_ttl_s
+            agent.agent_id, agent.key_version, self._session_ttl_s, verified=agent.verified
         )
         expires_at = datetime.now(UTC) + timedelta(seconds=self._session_ttl_s)
         return IssuedSession(token, agent.agent_id, expires_at)
@@ -68,7 +68,7 @@ class AuthService:
         session = await self._store.get_session(token)
         if session is None:
             raise Unauthenticated("session token is invalid or expired", reason="SESSION_INVALID")
-        return Principal(agent_id=session.agent_id)
+        return Principal(agent_id=session.agent_id, verified=session.verified)
 
     async def end_session(self, token: str | None) -> None:
         if not token:

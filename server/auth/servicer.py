@@ -1,4 +1,4 @@
-"""AuthService over gRPC (sessions; API keys arrive with the rate-limit work)."""
+"""AuthService over gRPC: sessions and API keys."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ from agentregistry.v1 import auth_service_pb2 as pb
 from agentregistry.v1 import auth_service_pb2_grpc
 from google.protobuf import empty_pb2
 
+from server.auth import convert
+from server.auth.api_keys import ApiKeyService
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
-from server.domain.names import agent_name, parse_agent_name
+from server.domain.names import agent_name, parse_agent_name, parse_api_key_name
 from server.registry.convert import timestamp
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, service: AuthService) -> None:
+    def __init__(self, service: AuthService, api_keys: ApiKeyService) -> None:
         self._service = service
+        self._api_keys = api_keys
 
     async def CreateChallenge(
         self, request: pb.CreateChallengeRequest, context: Context
@@ -41,4 +44,31 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: pb.DeleteSessionRequest, context: Context
     ) -> empty_pb2.Empty:
         await self._service.end_session(bearer_token(context.invocation_metadata()))
+        return empty_pb2.Empty()
+
+    async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: Context) -> pb.ApiKey:
+        key, secret = await self._api_keys.create(
+            parse_agent_name(request.parent, "parent"),
+            request.api_key.display_name,
+            convert.scopes_from_proto(request.api_key.scopes),
+            convert.plan_from_proto(request.api_key.plan),
+            convert.optional_time(request.api_key, "expire_time"),
+        )
+        return convert.api_key_to_proto(key, secret)
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: Context
+    ) -> pb.ListApiKeysResponse:
+        keys, token = await self._api_keys.list_keys(
+            parse_agent_name(request.parent, "parent"), request.page_size, request.page_token
+        )
+        return pb.ListApiKeysResponse(
+            api_keys=[convert.api_key_to_proto(k) for k in keys], next_page_token=token
+        )
+
+    async def DeleteApiKey(
+        self, request: pb.DeleteApiKeyRequest, context: Context
+    ) -> empty_pb2.Empty:
+        agent_id, key_id = parse_api_key_name(request.name, "name")
+        await self._api_keys.revoke(agent_id, key_id)
         return empty_pb2.Empty()

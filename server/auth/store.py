@@ -31,6 +31,7 @@ class StoredChallenge:
 class StoredSession:
     agent_id: str
     key_version: int
+    verified: bool
 
 
 def _token_key(token: str) -> str:
@@ -56,9 +57,11 @@ class AuthStore:
         data = json.loads(raw)
         return StoredChallenge(agent_id=data["agent_id"], nonce=bytes.fromhex(data["nonce"]))
 
-    async def put_session(self, agent_id: str, key_version: int, ttl_s: int) -> str:
+    async def put_session(
+        self, agent_id: str, key_version: int, ttl_s: int, *, verified: bool = False
+    ) -> str:
         token = secrets.token_urlsafe(32)
-        value = json.dumps({"agent_id": agent_id, "key_version": key_version})
+        value = json.dumps({"agent_id": agent_id, "key_version": key_version, "verified": verified})
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(_token_key(token), value, ex=ttl_s)
             pipe.set(_EPOCH.format(agent_id), key_version, nx=True)
@@ -73,7 +76,11 @@ class AuthStore:
         epoch = await self._redis.get(_EPOCH.format(data["agent_id"]))
         if epoch is None or int(epoch) != data["key_version"]:
             return None
-        return StoredSession(agent_id=data["agent_id"], key_version=data["key_version"])
+        return StoredSession(
+            agent_id=data["agent_id"],
+            key_version=data["key_version"],
+            verified=bool(data.get("verified", False)),
+        )
 
     async def delete_session(self, token: str) -> None:
         await self._redis.delete(_token_key(token))

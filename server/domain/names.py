@@ -8,6 +8,7 @@ from server.domain.errors import InvalidArgument
 from server.domain.ids import AGENT_ID
 
 _CAPABILITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_API_KEY_NAME = re.compile(r"^agents/(ag_[0-9A-Za-z]{16})/apiKeys/(ak_[0-9A-Za-z]{16})$")
 
 
 def agent_name(agent_id: str) -> str:
@@ -30,3 +31,14 @@ def parse_capability_name(name: str, field: str) -> str:
     if not name.startswith("capabilities/") or not _CAPABILITY_ID.fullmatch(capability_id):
         raise InvalidArgument.field(field, "must be capabilities/{capability_id}")
     return capability_id
+
+
+def api_key_name(agent_id: str, key_id: str) -> str:
+    return f"agents/{agent_id}/apiKeys/{key_id}"
+
+
+def parse_api_key_name(name: str, field: str) -> tuple[str, str]:
+    match = _API_KEY_NAME.fullmatch(name)
+    if match is None:
+        raise InvalidArgument.field(field, "must be agents/{agent_id}/apiKeys/{api_key_id}")
+    return match.group(1), match.group(2)

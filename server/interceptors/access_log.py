@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 log = logging.getLogger("agentregistry.access")
@@ -52,10 +53,13 @@ class AccessLogInterceptor(AroundInterceptor):
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context
     ) -> Any:
         started, request_id = time.perf_counter(), _request_id(context)
-        context.set_trailing_metadata(((REQUEST_ID, request_id),))
+        pairs = response_metadata.begin()
+        pairs.append((REQUEST_ID, request_id))
         error: BaseException | None = None
         try:
-            return await behavior(request, context)
+            response = await behavior(request, context)
+            context.set_trailing_metadata(tuple(pairs))
+            return response
         except BaseException as raised:
             error = raised
             raise
@@ -66,10 +70,13 @@ class AccessLogInterceptor(AroundInterceptor):
         self, method: str, behavior: StreamBehavior, request: Any, context: Context
     ) -> AsyncIterator[Any]:
         started, request_id = time.perf_counter(), _request_id(context)
+        pairs = response_metadata.begin()
+        pairs.append((REQUEST_ID, request_id))
         error: BaseException | None = None
         try:
             async for item in behavior(request, context):
                 yield item
+            context.set_trailing_metadata(tuple(pairs))
         except BaseException as raised:
             error = raised
             raise

@@ -1,7 +1,9 @@
-"""Resolves `authorization: Bearer …` to a principal for the rest of the call.
+"""Resolves credentials to a principal for the rest of the call.
 
-Anonymous calls pass through (public reads); a token that is present but
-invalid fails the call at once, so a client never silently loses its identity.
+`authorization: Bearer <session token>` or an API key (`x-api-key: ak_…` or
+`authorization: Bearer ak_…`). Anonymous calls pass through (public reads); a
+credential that is present but invalid fails the call at once, so a client
+never silently loses its identity (or its rate-limit tier).
 """
 
 from __future__ import annotations
@@ -10,18 +12,28 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from server.auth import principal
-from server.auth.metadata import bearer_token
+from server.auth.api_keys import ApiKeyService, looks_like_key
+from server.auth.metadata import api_key, bearer_token
 from server.auth.service import AuthService
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 
 class AuthInterceptor(AroundInterceptor):
-    def __init__(self, auth: AuthService) -> None:
+    def __init__(self, auth: AuthService, api_keys: ApiKeyService) -> None:
         self._auth = auth
+        self._api_keys = api_keys
 
     async def _resolve(self, context: Context) -> principal.Principal | None:
-        token = bearer_token(context.invocation_metadata())
-        return await self._auth.authenticate(token) if token else None
+        metadata = context.invocation_metadata()
+        key = api_key(metadata)
+        if key is not None:
+            return await self._api_keys.authenticate(key)
+        token = bearer_token(metadata)
+        if token is None:
+            return None
+        if looks_like_key(token):
+            return await self._api_keys.authenticate(token)
+        return await self._auth.authenticate(token)
 
     async def unary(
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context

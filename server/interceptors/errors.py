@@ -10,6 +10,7 @@ import grpc
 
 from server.domain.errors import DomainError
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status
+from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 log = logging.getLogger("agentregistry.errors")
@@ -21,7 +22,8 @@ async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
     else:
         log.exception("unhandled error in %s", method, exc_info=error)
         code, message, status = internal_status()
-    await context.abort(code, message, ((STATUS_DETAILS_KEY, status.SerializeToString()),))
+    trailers = (*response_metadata.collected(), (STATUS_DETAILS_KEY, status.SerializeToString()))
+    await context.abort(code, message, trailers)
 
 
 class ErrorInterceptor(AroundInterceptor):

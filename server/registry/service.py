@@ -14,6 +14,7 @@ from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotF
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.registry.cached import RegistryCache
 from server.registry.etag import agent_etag
 from server.registry.validation import (
     MAX_CAPABILITIES,
@@ -44,9 +45,14 @@ def _not_found(agent_id: str) -> NotFound:
 
 
 class RegistryService:
-    def __init__(self, uow: UnitOfWorkFactory, auth_store: AuthStore) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, auth_store: AuthStore, cache: RegistryCache) -> None:
         self._uow = uow
         self._auth_store = auth_store
+        self._cache = cache
+
+    async def _load_agent(self, agent_id: str) -> Agent | None:
+        async with self._uow() as uow:
+            return await uow.agents.get(agent_id)
 
     async def register(
         self,
@@ -74,11 +80,11 @@ class RegistryService:
             )
             await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
             await uow.commit()
+        await self._cache.agent_changed(agent.agent_id, catalog=bool(capability_ids))
         return agent
 
     async def get(self, agent_id: str) -> Agent:
-        async with self._uow() as uow:
-            agent = await uow.agents.get(agent_id)
+        agent = await self._cache.agent(agent_id, lambda: self._load_agent(agent_id))
         if agent is None:
             raise _not_found(agent_id)
         return agent
@@ -89,9 +95,13 @@ class RegistryService:
         scope = f"agents:{agent_type or ''}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
-        async with self._uow() as uow:
-            page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
-        return page.items, encode_token(page.next_cursor, scope)
+
+        async def load() -> tuple[list[Agent], str]:
+            async with self._uow() as uow:
+                page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
+            return page.items, encode_token(page.next_cursor, scope)
+
+        return await self._cache.agent_page(agent_type, limit, page_token, load)
 
     async def update(
         self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
@@ -120,6 +130,7 @@ class RegistryService:
             agent = await uow.agents.update(agent_id, profile)
             await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
             await uow.commit()
+        await self._cache.agent_changed(agent_id)
         return agent
 
     async def delete(self, agent_id: str) -> None:
@@ -129,6 +140,7 @@ class RegistryService:
                 raise _not_found(agent_id)
             await uow.events.add("AGENT_DELETED", agent_id, {})
             await uow.commit()
+        await self._cache.agent_changed(agent_id, catalog=True)
         await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
 
     async def rotate_key(
@@ -156,6 +168,7 @@ class RegistryService:
             agent = await uow.agents.rotate_key(agent_id, current.public_key, new_key)
             await uow.events.add("AGENT_UPDATED", agent_id, {"fields": ["public_key"]})
             await uow.commit()
+        await self._cache.agent_changed(agent_id)
         await self._auth_store.set_epoch(agent_id, agent.key_version)
         return agent
 
@@ -167,6 +180,7 @@ class RegistryService:
             agent = await uow.agents.add_capability(agent_id, capability_id)
             await uow.events.add("AGENT_UPDATED", agent_id, {"capability_added": capability_id})
             await uow.commit()
+        await self._cache.agent_changed(agent_id, catalog=True)
         return agent
 
     async def remove_capability(self, agent_id: str, capability_id: str) -> Agent:
@@ -177,6 +191,7 @@ class RegistryService:
             agent = await uow.agents.remove_capability(agent_id, capability_id)
             await uow.events.add("AGENT_UPDATED", agent_id, {"capability_removed": capability_id})
             await uow.commit()
+        await self._cache.agent_changed(agent_id, catalog=True)
         return agent
 
     async def list_capabilities(
@@ -184,13 +199,20 @@ class RegistryService:
     ) -> tuple[list[Capability], str]:
         limit = page_limit(page_size)
         cursor = decode_token(page_token, "capabilities")
-        async with self._uow() as uow:
-            page = await uow.capabilities.list_page(limit, cursor)
-        return page.items, encode_token(page.next_cursor, "capabilities")
+
+        async def load() -> tuple[list[Capability], str]:
+            async with self._uow() as uow:
+                page = await uow.capabilities.list_page(limit, cursor)
+            return page.items, encode_token(page.next_cursor, "capabilities")
+
+        return await self._cache.capability_page(limit, page_token, load)
 
     async def get_capability(self, capability_id: str) -> Capability:
-        async with self._uow() as uow:
-            capability = await uow.capabilities.get(capability_id)
+        async def load() -> Capability | None:
+            async with self._uow() as uow:
+                return await uow.capabilities.get(capability_id)
+
+        capability = await self._cache.capability(capability_id, load)
         if capability is None:
             raise NotFound(f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND")
         return capability

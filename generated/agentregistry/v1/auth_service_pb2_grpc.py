@@ -108,7 +108,8 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateApiKey(self, request, context):
-        """Creates an API key owned by the calling agent. The secret is returned once.
+        """Creates an API key owned by the calling agent (session or admin key). The
+        secret is returned once; only its hash is stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,7 +123,7 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteApiKey(self, request, context):
-        """Revokes an API key at once.
+        """Revokes an API key; it stops working at once on every instance.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,137 @@
+"""API keys: created by their agent, shown once, stored hashed, revocable at once.
+
+Lookups are cached in Redis for a minute keyed by the secret's hash; revoking
+deletes that entry in the same call, so a revoked key stops working at once on
+every instance. Last use is recorded at most once a minute per key (a Redis
+gate), never as a write per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from db.uow import UnitOfWorkFactory
+from server.auth.principal import Principal, require_session
+from server.domain.agents import Page
+from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
+from server.domain.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from server.domain.ids import new_id
+from server.domain.paging import decode_token, encode_token, page_limit
+
+KEY_PREFIX = "ak_"
+_CACHE = "auth:apikey:{}"
+_TOUCH = "auth:apikey:touched:{}"
+_CACHE_TTL_S = 60
+_TOUCH_EVERY_S = 60
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def looks_like_key(token: str) -> bool:
+    return token.startswith(KEY_PREFIX)
+
+
+class ApiKeyService:
+    def __init__(self, uow: UnitOfWorkFactory, redis: Redis) -> None:
+        self._uow = uow
+        self._redis = redis
+
+    async def create(
+        self,
+        agent_id: str,
+        display_name: str,
+        scopes: tuple[Scope, ...],
+        plan: Plan,
+        expires_at: datetime | None,
+    ) -> tuple[ApiKey, str]:
+        require_session(agent_id)
+        problems = []
+        if not display_name.strip() or len(display_name) > 64:
+            problems.append(FieldViolation("api_key.display_name", "1-64 characters, not blank"))
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            problems.append(FieldViolation("api_key.expire_time", "must be in the future"))
+        if problems:
+            raise InvalidArgument(problems)
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        async with self._uow() as uow:
+            key = await uow.api_keys.add(
+                new_id(KEY_PREFIX),
+                agent_id,
+                display_name.strip(),
+                hash_secret(secret),
+                secret[:10],
+                tuple(dict.fromkeys(scopes or DEFAULT_SCOPES)),
+                plan,
+                expires_at,
+            )
+            await uow.commit()
+        return key, secret
+
+    async def list_keys(
+        self, agent_id: str, page_size: int, page_token: str
+    ) -> tuple[list[ApiKey], str]:
+        require_session(agent_id)
+        scope = f"api_keys:{agent_id}"
+        cursor = decode_token(page_token, scope)
+        async with self._uow() as uow:
+            page: Page[ApiKey] = await uow.api_keys.list_page(
+                agent_id, page_limit(page_size), cursor
+            )
+        return page.items, encode_token(page.next_cursor, scope)
+
+    async def revoke(self, agent_id: str, key_id: str) -> None:
+        require_session(agent_id)
+        async with self._uow() as uow:
+            key = await uow.api_keys.get(key_id)
+            if key is None or key.agent_id != agent_id:
+                raise NotFound(f"API key {key_id} not found", reason="API_KEY_NOT_FOUND")
+            key_hash = await uow.api_keys.delete(key_id)
+            await uow.commit()
+        if key_hash is not None:
+            await self._redis.delete(_CACHE.format(key_hash.hex()))
+
+    async def authenticate(self, secret: str) -> Principal:
+        key_hash = hash_secret(secret)
+        cache_key = _CACHE.format(key_hash.hex())
+        raw = await self._redis.get(cache_key)
+        if raw is not None:
+            data = json.loads(raw)
+        else:
+            async with self._uow() as uow:
+                key = await uow.api_keys.by_hash(key_hash)
+            if key is None:
+                raise Unauthenticated("API key is invalid or revoked", reason="API_KEY_INVALID")
+            async with self._uow() as uow:
+                agent = await uow.agents.get(key.agent_id)
+            data = {
+                "key_id": key.key_id,
+                "agent_id": key.agent_id,
+                "scopes": [str(s) for s in key.scopes],
+                "plan": str(key.plan),
+                "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+                "verified": bool(agent and agent.verified),
+            }
+            await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S)
+        if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
+            raise Unauthenticated("API key has expired", reason="API_KEY_EXPIRED")
+        await self._touch(data["key_id"])
+        return Principal(
+            agent_id=data["agent_id"],
+            verified=data["verified"],
+            api_key_id=data["key_id"],
+            scopes=tuple(Scope(s) for s in data["scopes"]),
+            plan=Plan(data["plan"]),
+        )
+
+    async def _touch(self, key_id: str) -> None:
+        if await self._redis.set(_TOUCH.format(key_id), 1, nx=True, ex=_TOUCH_EVERY_S):
+            async with self._uow() as uow:
+                await uow.api_keys.touch(key_id, datetime.now(UTC))
+                await uow.commit()

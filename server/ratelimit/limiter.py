@@ -1,0 +1,85 @@
+"""Shared budgets in Redis through `limits`, with a per-process fallback.
+
+A fixed window is one counter per key and window (one Redis script per call,
+memory independent of traffic), and its reset time is exact, which is what
+`x-ratelimit-reset` promises; the price is that a caller can spend two budgets
+around a window edge, bounded by 2x. When Redis is unreachable
+the same budgets apply per process (an instance can then allow up to N times
+the budget across N processes) until a probe succeeds again; `degraded` says
+so for health and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
+
+from server.auth.principal import Tier
+from server.ratelimit.policy import Budgets, MethodClass
+
+log = logging.getLogger(__name__)
+
+_RETRY_SHARED_AFTER_S = 5.0
+
+
+def limits_storage_uri(redis_url: str) -> str:
+    if redis_url.startswith("unix://"):
+        return "async+redis+unix://" + redis_url.removeprefix("unix://")
+    return "async+" + redis_url
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after_s: float
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str, budgets: Budgets) -> None:
+        storage = RedisStorage(
+            limits_storage_uri(redis_url),
+            implementation="redispy",
+            wrap_exceptions=True,
+            socket_connect_timeout=0.25,
+            socket_timeout=0.25,
+        )
+        self._shared = FixedWindowRateLimiter(storage)
+        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._budgets = budgets
+        self._shared_down_until = 0.0
+        self.degraded = False
+
+    async def check(self, tier: Tier, method_class: MethodClass, key: str) -> Decision:
+        item = self._budgets.item(tier, method_class)
+        identifiers = (str(method_class), key)
+        limiter = self._local
+        if time.monotonic() >= self._shared_down_until:
+            try:
+                allowed = await self._shared.hit(item, *identifiers)
+                stats = await self._shared.get_window_stats(item, *identifiers)
+                self._mark(degraded=False)
+                return self._decision(allowed, item.amount, stats.remaining, stats.reset_time)
+            except (StorageError, OSError) as error:
+                self._shared_down_until = time.monotonic() + _RETRY_SHARED_AFTER_S
+                self._mark(degraded=True, error=error)
+        allowed = await limiter.hit(item, *identifiers)
+        stats = await limiter.get_window_stats(item, *identifiers)
+        return self._decision(allowed, item.amount, stats.remaining, stats.reset_time)
+
+    def _mark(self, *, degraded: bool, error: Exception | None = None) -> None:
+        if degraded and not self.degraded:
+            log.warning("rate limits fall back to per-process budgets: %r", error)
+        elif not degraded and self.degraded:
+            log.warning("rate limits shared through Redis again")
+        self.degraded = degraded
+
+    @staticmethod
+    def _decision(allowed: bool, limit: int, remaining: int, reset_time: float) -> Decision:
+        return Decision(allowed, limit, max(0, remaining), max(0.0, reset_time - time.time()))

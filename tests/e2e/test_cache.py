@@ -1,0 +1,64 @@
+"""Cache-aside reads: hits after the first read, no stale read after a write on any instance."""
+
+from __future__ import annotations
+
+from agentregistry.v1 import registry_service_pb2, resources_pb2
+from google.protobuf import field_mask_pb2
+
+from tests.e2e.servers import instance
+from tests.factories import login, register
+
+
+async def test_second_read_is_a_cache_hit(registry, registry_server) -> None:
+    agent = await register(registry)
+    cache = registry_server.cache
+    request = registry_service_pb2.GetAgentRequest(name=agent.name)
+    first = await registry.GetAgent(request)
+    hits_before, misses_before = cache.hits, cache.misses
+    second = await registry.GetAgent(request)
+    assert second == first
+    assert (cache.hits, cache.misses) == (hits_before + 1, misses_before)
+
+
+async def test_write_on_one_instance_is_seen_by_the_next_read_on_another(
+    registry, auth, settings, backing
+) -> None:
+    """Instances share Redis; the writer bumps the generation, so B never serves the old row."""
+    owner = await register(registry, auth)
+    get = registry_service_pb2.GetAgentRequest(name=owner.name)
+    async with instance(settings, backing) as other:
+        assert (await other.registry.GetAgent(get)).description == owner.agent.description
+        await other.registry.GetAgent(get)  # now cached on B's side of the shared cache
+        listed = await other.registry.ListAgents(
+            registry_service_pb2.ListAgentsRequest(page_size=5)
+        )
+        assert owner.name in [a.name for a in listed.agents]
+
+        await registry.UpdateAgent(
+            registry_service_pb2.UpdateAgentRequest(
+                agent=resources_pb2.Agent(name=owner.name, description="Changed on A."),
+                update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+            ),
+            metadata=owner.metadata,
+        )
+        assert (await other.registry.GetAgent(get)).description == "Changed on A."
+        listed = await other.registry.ListAgents(
+            registry_service_pb2.ListAgentsRequest(page_size=5)
+        )
+        by_name = {a.name: a for a in listed.agents}
+        assert by_name[owner.name].description == "Changed on A."
+
+        # A session made on B works on A: nothing lives in one process's memory.
+        await login(other.auth, owner)
+        await registry.DeleteAgent(
+            registry_service_pb2.DeleteAgentRequest(name=owner.name), metadata=owner.metadata
+        )
+
+
+async def test_capability_counts_are_not_served_stale(registry, auth) -> None:
+    name = "capabilities/weather"
+    get = registry_service_pb2.GetCapabilityRequest(name=name)
+    before = (await registry.GetCapability(get)).agent_count
+    await registry.GetCapability(get)
+    await register(registry, capabilities=[name])
+    assert (await registry.GetCapability(get)).agent_count == before + 1
