@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from server.auth.principal import Principal, Tier
+from server.domain.api_keys import Plan
+from server.ratelimit.client_ip import client_ip, peer_ip
+from server.ratelimit.policy import Budgets, MethodClass, classify
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("/agentregistry.v1.RegistryService/GetAgent", MethodClass.READ),
+        ("/agentregistry.v1.RegistryService/ListAgents", MethodClass.READ),
+        ("/agentregistry.v1.SearchService/SearchAgents", MethodClass.SEARCH),
+        ("/agentregistry.v1.PresenceService/Heartbeat", MethodClass.HEARTBEAT),
+        ("/agentregistry.v1.RegistryService/RegisterAgent", MethodClass.WRITE),
+        ("/grpc.health.v1.Health/Check", None),
+    ],
+)
+def test_method_classes(method: str, expected: MethodClass | None) -> None:
+    assert classify(method) == expected
+
+
+def test_peer_addresses() -> None:
+    assert peer_ip("ipv4:10.1.2.3:5555") == "10.1.2.3"
+    assert peer_ip("ipv6:[::1]:5555") == "::1"
+
+
+def test_only_the_trusted_hop_is_believed() -> None:
+    peer = "ipv4:10.0.0.5:1234"  # the proxy
+    assert client_ip(peer, "6.6.6.6", 0) == "10.0.0.5"  # no trusted proxy: header ignored
+    assert client_ip(peer, "6.6.6.6, 203.0.113.9", 1) == "203.0.113.9"  # left part is forged
+    assert client_ip(peer, "1.1.1.1, 203.0.113.9, 10.0.0.4", 2) == "203.0.113.9"
+    assert client_ip(peer, "203.0.113.9", 2) == "10.0.0.5"  # fewer hops than trusted
+    assert client_ip(peer, "not-an-ip", 1) == "10.0.0.5"
+
+
+def test_tiers_rise_with_standing() -> None:
+    assert Principal("ag_x").tier == Tier.AGENT
+    assert Principal("ag_x", verified=True).tier == Tier.VERIFIED
+    assert Principal("ag_x", api_key_id="ak_y", plan=Plan.PRO).tier == Tier.PRO
+    budgets = Budgets('{"anonymous.read": "7/second"}')
+    assert budgets.item(Tier.ANONYMOUS, MethodClass.READ).amount == 7
+    order = [Tier.ANONYMOUS, Tier.AGENT, Tier.VERIFIED, Tier.FREE, Tier.PRO, Tier.ENTERPRISE]
+    amounts = [Budgets().item(t, MethodClass.READ).amount for t in order]
+    assert amounts == sorted(amounts) and len(set(amounts)) == len(amounts)
