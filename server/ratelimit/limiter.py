@@ -47,8 +47,8 @@ class RateLimiter:
             limits_storage_uri(redis_url),
             implementation="redispy",
             wrap_exceptions=True,
-            socket_connect_timeout=0.25,
-            socket_timeout=0.25,
+            socket_connect_timeout=0.5,
+            socket_timeout=1.0,
         )
         self._shared = FixedWindowRateLimiter(storage)
         self._local = FixedWindowRateLimiter(MemoryStorage())
