@@ -15,6 +15,7 @@ from db.uow import UnitOfWorkFactory
 from scheduler.context import JobContext
 from scheduler.jobs import JOBS
 from scheduler.runner import run_job
+from server.observability import logs
 from server.settings import Settings
 
 log = logging.getLogger("agentregistry.scheduler")
@@ -59,10 +60,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     uvloop.run(serve(settings))
 
 

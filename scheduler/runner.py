@@ -10,6 +10,7 @@ from typing import Any
 from db.locks import try_advisory_lock
 from scheduler.context import JobContext
 from scheduler.jobs import Job
+from server.observability.metrics import JOB_DURATION, JOB_RUNS
 
 log = logging.getLogger("agentregistry.scheduler")
 
@@ -35,6 +36,9 @@ async def run_job(job: Job, context: JobContext) -> Outcome:
         log.exception("job %s failed", job.name)
         status = "failed"
     outcome = Outcome(job.name, status, time.perf_counter() - started, figures)
+    JOB_RUNS.labels(job.name, status).inc()
+    if status != "skipped":
+        JOB_DURATION.labels(job.name).observe(outcome.duration_s)
     log.info(
         "job=%s status=%s duration_ms=%.1f %s",
         job.name,

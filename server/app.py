@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -32,6 +33,7 @@ from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
+from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
@@ -73,6 +75,16 @@ class RegistryServer:
         await self.server.stop(grace_s)
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+def _pool_gauges(engine: AsyncEngine) -> Callable[[], None]:
+    def update() -> None:
+        pool = engine.sync_engine.pool
+        checked_out = pool.checkedout()  # type: ignore[attr-defined]
+        DB_POOL_CONNECTIONS.labels("in_use").set(checked_out)
+        DB_POOL_CONNECTIONS.labels("idle").set(pool.checkedin())  # type: ignore[attr-defined]
+
+    return update
 
 
 def _server_options() -> list[tuple[str, int]]:
@@ -124,6 +136,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         SERVICE_NAMES,
         {"postgres": lambda: ping(engine), "redis": redis.ping},
         settings.health_probe_interval_s,
+        on_tick=_pool_gauges(engine),
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     return RegistryServer(server, port, engine, redis, monitor, cache, limiter), port

@@ -1,4 +1,9 @@
-"""Readiness: SERVING only while both Postgres and Redis answer."""
+"""Liveness and readiness over the standard gRPC health service.
+
+- `liveness`: SERVING while the process runs its event loop (restart it if not).
+- `""` and each API service name: readiness, SERVING only while both Postgres
+  and Redis answer (take it out of rotation if not).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 log = logging.getLogger(__name__)
 
 Probe = Callable[[], Awaitable[object]]
+LIVENESS = "liveness"
 
 
 class HealthMonitor:
@@ -23,15 +29,19 @@ class HealthMonitor:
         services: list[str],
         probes: dict[str, Probe],
         interval_s: float,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self._servicer = servicer
         self._services = ["", *services]
         self._probes = probes
         self._interval_s = interval_s
+        self._on_tick = on_tick
         self._task: asyncio.Task[None] | None = None
         self.failing: list[str] = []
 
     async def check_once(self) -> bool:
+        if self._on_tick is not None:
+            self._on_tick()
         failing = []
         for name, probe in self._probes.items():
             try:
@@ -55,6 +65,7 @@ class HealthMonitor:
             await self.check_once()
 
     async def start(self) -> None:
+        await self._servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await self.check_once()
         self._task = asyncio.create_task(self._run(), name="health-monitor")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Prometheus /metrics on its own port (never through the JSON edge); 0 picks a free one.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Run `make migrate` as its own step in production; the embedded default migrates itself.
     auto_migrate: bool | None = None
 

@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.observability.metrics import CACHE_LOOKUPS
+
 log = logging.getLogger(__name__)
 
 _GET = """
@@ -58,8 +60,10 @@ class CacheAside:
             return await load()
         if value is not None:
             self.hits += 1
+            CACHE_LOOKUPS.labels("hit").inc()
             return bytes(value)
         self.misses += 1
+        CACHE_LOOKUPS.labels("miss").inc()
         full_key = f"{key}:g{generation.decode() if isinstance(generation, bytes) else generation}"
         lock_key = f"lock:{full_key}"
         if not await self._redis.set(lock_key, 1, nx=True, px=_LOCK_MS):

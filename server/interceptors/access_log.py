@@ -1,4 +1,6 @@
-"""One structured log line per call: method, outcome, duration, peer, request id."""
+"""One structured log line and the RPC metrics per call: method, outcome, duration, peer,
+request id. The request id (from `x-request-id`, else minted) goes back in the trailers
+and onto every log line written while serving the call."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import grpc
 
 from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
+from server.observability import logs
+from server.observability.metrics import RPC_LATENCY, RPC_REQUESTS
 
 log = logging.getLogger("agentregistry.access")
 REQUEST_ID = "x-request-id"
@@ -32,29 +36,36 @@ def _outcome(context: Context, error: BaseException | None) -> str:
 
 
 class AccessLogInterceptor(AroundInterceptor):
-    def _log(
-        self,
-        method: str,
-        context: Context,
-        started: float,
-        request_id: str,
-        error: BaseException | None,
+    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]]]:
+        request_id = _request_id(context)
+        logs.request_id.set(request_id)
+        pairs = response_metadata.begin()
+        pairs.append((REQUEST_ID, request_id))
+        return time.perf_counter(), pairs
+
+    def _end(
+        self, method: str, context: Context, started: float, error: BaseException | None
     ) -> None:
+        duration = time.perf_counter() - started
+        code = _outcome(context, error)
+        RPC_REQUESTS.labels(method, code).inc()
+        RPC_LATENCY.labels(method).observe(duration)
         log.info(
-            "rpc method=%s code=%s duration_ms=%.1f peer=%s request_id=%s",
+            "rpc %s %s",
             method,
-            _outcome(context, error),
-            (time.perf_counter() - started) * 1000,
-            context.peer(),
-            request_id,
+            code,
+            extra={
+                "method": method,
+                "code": code,
+                "duration_ms": round(duration * 1000, 2),
+                "peer": context.peer(),
+            },
         )
 
     async def unary(
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context
     ) -> Any:
-        started, request_id = time.perf_counter(), _request_id(context)
-        pairs = response_metadata.begin()
-        pairs.append((REQUEST_ID, request_id))
+        started, pairs = self._begin(context)
         error: BaseException | None = None
         try:
             response = await behavior(request, context)
@@ -64,14 +75,12 @@ class AccessLogInterceptor(AroundInterceptor):
             error = raised
             raise
         finally:
-            self._log(method, context, started, request_id, error)
+            self._end(method, context, started, error)
 
     async def stream(
         self, method: str, behavior: StreamBehavior, request: Any, context: Context
     ) -> AsyncIterator[Any]:
-        started, request_id = time.perf_counter(), _request_id(context)
-        pairs = response_metadata.begin()
-        pairs.append((REQUEST_ID, request_id))
+        started, pairs = self._begin(context)
         error: BaseException | None = None
         try:
             async for item in behavior(request, context):
@@ -81,4 +90,4 @@ class AccessLogInterceptor(AroundInterceptor):
             error = raised
             raise
         finally:
-            self._log(method, context, started, request_id, error)
+            self._end(method, context, started, error)

@@ -16,6 +16,7 @@ from server.auth.principal import Tier
 from server.domain.errors import QuotaExceeded
 from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
+from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import client_ip
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import classify
@@ -49,6 +50,7 @@ class RateLimitInterceptor(AroundInterceptor):
         response_metadata.add("x-ratelimit-remaining", str(decision.remaining))
         response_metadata.add("x-ratelimit-reset", str(reset))
         if not decision.allowed:
+            RATE_LIMITED.labels(tier, method_class).inc()
             raise QuotaExceeded(
                 f"rate limit of {decision.limit} {method_class} calls exceeded for {tier}",
                 retry_after_s=max(decision.reset_after_s, 0.001),

@@ -20,6 +20,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 
 from server.auth.principal import Tier
+from server.observability.metrics import RATE_LIMIT_FALLBACK
 from server.ratelimit.policy import Budgets, MethodClass
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class RateLimiter:
         elif not degraded and self.degraded:
             log.warning("rate limits shared through Redis again")
         self.degraded = degraded
+        RATE_LIMIT_FALLBACK.set(1 if degraded else 0)
 
     @staticmethod
     def _decision(allowed: bool, limit: int, remaining: int, reset_time: float) -> Decision:
