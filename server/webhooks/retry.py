@@ -20,10 +20,11 @@ def backoff_s(
     Full jitter spreads the retries of many webhooks failing together (a receiver
     outage) instead of bringing them back in one wave.
     """
-    ceiling = min(cap_s, base_s * 2 ** max(attempts - 1, 0))
-    return (rng or _RANDOM).uniform(0, ceiling)
+    ceiling = min(cap_s, base_s * 2.0 ** max(attempts - 1, 0))
+    delay: float = (rng or _RANDOM).uniform(0, ceiling)
+    return delay
 
 
 def retry_window_s(max_attempts: int, base_s: float, cap_s: float) -> float:
     """The longest a delivery can stay pending: the sum of the largest delays."""
-    return sum(min(cap_s, base_s * 2 ** (n - 1)) for n in range(1, max_attempts))
+    return sum(min(cap_s, base_s * 2.0 ** (n - 1)) for n in range(1, max_attempts))
