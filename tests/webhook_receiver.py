@@ -26,6 +26,8 @@ class Receiver:
     _scripts: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _server: asyncio.Server | None = None
     port: int = 0
+    # Seconds to wait before answering: keeps deliveries in flight (crash tests).
+    delay_s: float = 0.0
 
     def script(self, path: str, *statuses: int) -> None:
         self._scripts[path].extend(statuses)
@@ -58,6 +60,8 @@ class Receiver:
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.requests.append(Received(path, headers, body, time.time()))
+                if self.delay_s:
+                    await asyncio.sleep(self.delay_s)
                 script = self._scripts.get(path)
                 status = script.popleft() if script else 200
                 writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n".encode())
