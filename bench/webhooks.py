@@ -113,13 +113,13 @@ async def main() -> None:
         "WEBHOOK_DELIVERY_INTERVAL_S": "0.1",
         "LOG_LEVEL": "WARNING",
     }
-    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], env=env)
+    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], env=env)  # noqa: ASYNC220
     try:
         started = time.time()
         committed = await produce(uow, agents)
         produced_s = time.time() - started
         deadline = time.monotonic() + WAIT_S
-        while len({r.body for r in receiver.requests}) < EVENTS and time.monotonic() < deadline:
+        while len({r.body for r in receiver.requests}) < EVENTS and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
     finally:
         scheduler.terminate()

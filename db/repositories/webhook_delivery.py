@@ -32,20 +32,23 @@ _FAN_OUT = text(
 )
 
 # Ordered per webhook: only the oldest pending delivery of each enabled webhook is
-# a candidate, so a failing head holds back the ones behind it.
+# a candidate, so a failing head holds back the ones behind it. One index probe per
+# enabled webhook (ix_webhook_deliveries_pending_webhook_id_event_id), independent
+# of how many deliveries are queued behind the heads.
 _DUE_HEADS = text(
     """
-    SELECT d.id, d.webhook_id, w.agent_id AS owner_id, w.url, w.secret, d.attempts,
+    SELECT d.id, w.id AS webhook_id, w.agent_id AS owner_id, w.url, w.secret, d.attempts,
            e.id AS event_id, e.event_type, e.agent_id, e.created_at, e.data
-    FROM (
-        SELECT DISTINCT ON (webhook_id) id, webhook_id, event_id, attempts, next_attempt_at
+    FROM webhooks w
+    CROSS JOIN LATERAL (
+        SELECT id, event_id, attempts, next_attempt_at
         FROM webhook_deliveries
-        WHERE state = 'pending'
-        ORDER BY webhook_id, event_id
+        WHERE webhook_id = w.id AND state = 'pending'
+        ORDER BY event_id
+        LIMIT 1
     ) d
-    JOIN webhooks w ON w.id = d.webhook_id AND w.state = 'enabled'
     JOIN events e ON e.id = d.event_id
-    WHERE d.next_attempt_at <= now() AND NOT (d.webhook_id = ANY (:busy))
+    WHERE w.state = 'enabled' AND d.next_attempt_at <= now() AND NOT (w.id = ANY (:busy))
     ORDER BY d.next_attempt_at
     LIMIT :limit
     """

@@ -36,6 +36,7 @@ from server.webhooks.service import webhook_name
 FAN_OUT_CURSOR = "webhooks.fan_out"
 FAN_OUT_BATCH = 5000
 _FAN_OUT_EVERY_S = 0.1
+_GATHER_S = 0.005
 
 
 async def fan_out(context: JobContext, *, max_batches: int = 20) -> int:
@@ -152,6 +153,10 @@ async def _run(
         if not in_flight:
             break
         done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        # Attempts tend to finish together: record a few at once, not one transaction each.
+        if len(done) < len(in_flight):
+            more, _ = await asyncio.wait(in_flight, timeout=_GATHER_S)
+            done |= more
         results = [(in_flight.pop(task), task.result()) for task in done]
         failed, disabled = await _record(context, results)
         figures["attempts"] += len(results)
