@@ -110,10 +110,13 @@ async def main() -> None:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "WEBHOOK_ALLOW_LOOPBACK": "true",
-        "WEBHOOK_DELIVERY_INTERVAL_S": "0.1",
-        "LOG_LEVEL": "WARNING",
+        "WEBHOOK_DELIVERY_INTERVAL_S": "0.25",
     }
-    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], env=env)  # noqa: ASYNC220
+    log = (DATA / "scheduler.log").open("wb")
+    print(f"scheduler log: {DATA / 'scheduler.log'}")
+    scheduler = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         started = time.time()
         committed = await produce(uow, agents)
@@ -124,6 +127,7 @@ async def main() -> None:
     finally:
         scheduler.terminate()
         scheduler.wait(timeout=30)
+        log.close()
         await receiver.stop()
         await engine.dispose()
         redis_handle.shutdown()
