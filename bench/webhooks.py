@@ -147,6 +147,13 @@ async def main() -> None:
         f"{len(delivered) / span:.0f}/s; duplicates {duplicates}; lost {lost}"
     )
     print(f"commit-to-delivery p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    produced_at = started + produced_s
+    backlog = sum(1 for at in first_arrival.values() if at > produced_at)
+    drain_s = max(first_arrival.values()) - produced_at if first_arrival else 0.0
+    print(
+        f"backlog when the last event committed: {backlog} "
+        f"(drained in {drain_s:.2f}s; while producing, delivery was bounded by the producer)"
+    )
     metrics = {
         "events": len(committed),
         "webhooks": WEBHOOKS,
