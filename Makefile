@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache clean
+.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ explain-100k: install
 ## bench-cache: GetAgent with Zipf ids on 100,000 agents, cache on vs off
 bench-cache: install
 	$(PY) -m bench.cache $(BENCH_ARGS)
+## bench-webhooks: 10,000 events to 100 webhooks on a local receiver
+bench-webhooks: install
+	$(PY) -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,8 @@ from agentregistry.v1 import (
     auth_service_pb2_grpc,
     registry_service_pb2,
     registry_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -28,6 +30,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.events.service import EventFeed
 from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
@@ -40,12 +43,15 @@ from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.settings import Settings
+from server.webhooks.service import WebhookService
+from server.webhooks.servicer import WebhookServicer
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
 ]
 
 
@@ -120,9 +126,16 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         limiter = RateLimiter(backing.redis_url, Budgets(settings.rate_limits))
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
+    feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(RegistryService(uow, auth_store, RegistryCache(cache))), server
+        RegistryServicer(RegistryService(uow, auth_store, RegistryCache(cache)), feed), server
     )
+    webhooks = WebhookService(
+        uow,
+        allow_loopback=settings.webhook_allow_loopback,
+        max_per_agent=settings.webhook_max_per_agent,
+    )
+    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(webhooks), server)
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), server)
 
     health_servicer = HealthServicer()

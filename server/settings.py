@@ -39,6 +39,23 @@ class Settings(BaseSettings):
     cleanup_interval_s: float = Field(default=3600.0, gt=0)
     event_retention_days: int = Field(default=7, ge=1)
 
+    # Webhooks (server/webhooks, scheduler/jobs/webhook_delivery.py).
+    # Loopback URLs (and plain http to them) are refused unless this is on (local runs, tests).
+    webhook_allow_loopback: bool = False
+    webhook_delivery_interval_s: float = Field(default=1.0, gt=0)
+    # How long one delivery run keeps draining due deliveries before it yields its lease.
+    webhook_run_budget_s: float = Field(default=20.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=100, ge=1, le=1000)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+    webhook_retry_cap_s: float = Field(default=1800.0, gt=0)
+    webhook_disable_after_failures: int = Field(default=10, ge=1)
+    webhook_max_per_agent: int = Field(default=20, ge=1)
+    delivery_retention_days: int = Field(default=7, ge=1)
+    # WatchEvents: how often a caught-up stream looks for new events.
+    watch_poll_interval_s: float = Field(default=0.2, gt=0)
+
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
 from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
 from db.models.capabilities import AgentCapabilityRow, CapabilityRow
 from db.models.events import EventRow
+from db.models.feed_cursors import FeedCursorRow
 from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "AttestationRow",
     "CapabilityRow",
     "EventRow",
+    "FeedCursorRow",
     "WebhookDeliveryRow",
     "WebhookRow",
 ]

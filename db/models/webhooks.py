@@ -79,4 +79,11 @@ class WebhookDeliveryRow(Base):
             "next_attempt_at",
             postgresql_where=text("state = 'pending'"),
         ),
+        # Added by 0002_webhooks: the sender reads each webhook's oldest pending delivery.
+        Index(
+            "ix_webhook_deliveries_pending_webhook_id_event_id",
+            "webhook_id",
+            "event_id",
+            postgresql_where=text("state = 'pending'"),
+        ),
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
+from scheduler.jobs.webhook_delivery import webhook_delivery
 from server.settings import Settings
 
 JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -25,4 +26,5 @@ class Job:
 
 JOBS: list[Job] = [
     Job("cleanup", cleanup, lambda s: s.cleanup_interval_s),
+    Job("webhook_delivery", webhook_delivery, lambda s: s.webhook_delivery_interval_s),
 ]

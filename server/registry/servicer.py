@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
 from google.protobuf import empty_pb2
 
+from server.domain.errors import Unavailable
 from server.domain.names import parse_agent_name, parse_capability_name
+from server.events import convert as event_convert
+from server.events.service import EventFeed
 from server.registry import convert
 from server.registry.service import RegistryService
 
@@ -15,8 +20,9 @@ Context = grpc.aio.ServicerContext[object, object]
 
 
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
-    def __init__(self, service: RegistryService) -> None:
+    def __init__(self, service: RegistryService, feed: EventFeed | None = None) -> None:
         self._service = service
+        self._feed = feed
 
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: Context
@@ -104,3 +110,16 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     ) -> resources_pb2.Capability:
         capability = await self._service.get_capability(parse_capability_name(request.name, "name"))
         return convert.capability_to_proto(capability)
+
+    async def WatchEvents(
+        self, request: pb.WatchEventsRequest, context: Context
+    ) -> AsyncIterator[resources_pb2.Event]:
+        if self._feed is None:
+            raise Unavailable("the change feed is not served here", reason="FEED_UNAVAILABLE")
+        events = self._feed.watch(
+            request.after_event_id,
+            event_convert.type_filter(request.types),
+            event_convert.agent_filter(request.agent),
+        )
+        async for event in events:
+            yield event_convert.event_to_proto(event)

@@ -29,10 +29,14 @@ if _version_not_supported:
 class WebhookServiceStub:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "data"}` POSTs, at least once and
-    in order per webhook, with headers `webhook-id` (idempotency key),
-    `webhook-timestamp` (Unix seconds) and `webhook-signature`
-    (`v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{raw body}" with the secret>`).
+    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    once and in order per webhook, with headers `webhook-id` (idempotency key
+    `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
+    and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
+    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    Failed attempts are retried with exponential backoff and jitter over a bounded
+    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    event is written for its owner.
     """
 
     def __init__(self, channel):
@@ -81,10 +85,14 @@ class WebhookServiceStub:
 class WebhookServiceServicer:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "data"}` POSTs, at least once and
-    in order per webhook, with headers `webhook-id` (idempotency key),
-    `webhook-timestamp` (Unix seconds) and `webhook-signature`
-    (`v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{raw body}" with the secret>`).
+    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    once and in order per webhook, with headers `webhook-id` (idempotency key
+    `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
+    and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
+    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    Failed attempts are retried with exponential backoff and jitter over a bounded
+    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    event is written for its owner.
     """
 
     def CreateWebhook(self, request, context):
@@ -186,10 +194,14 @@ def add_WebhookServiceServicer_to_server(servicer, server):
 class WebhookService:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "data"}` POSTs, at least once and
-    in order per webhook, with headers `webhook-id` (idempotency key),
-    `webhook-timestamp` (Unix seconds) and `webhook-signature`
-    (`v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{raw body}" with the secret>`).
+    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    once and in order per webhook, with headers `webhook-id` (idempotency key
+    `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
+    and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
+    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    Failed attempts are retried with exponential backoff and jitter over a bounded
+    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    event is written for its owner.
     """
 
     @staticmethod

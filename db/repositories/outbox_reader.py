@@ -1,0 +1,71 @@
+"""Reading the outbox without skipping events that commit out of id order.
+
+Identity values are handed out when a row is inserted, not when its transaction
+commits, so a reader can see id N+1 while N is still in flight; a consumer that
+moved its position past N would never see it. We read ids above a position and
+trust the contiguous prefix at once (nothing can be missing inside it). Past the
+first gap we take `xmax` of a snapshot taken *after* the read and wait until
+every transaction older than it has ended (`pg_snapshot_xmin` of a fresh
+snapshot reaches that `xmax`): by then each missing id is either committed and
+visible, or rolled back and gone for good, so one re-read gives a settled range.
+
+The wait must not run inside a transaction that has written (it would wait for
+itself), so consumers settle first and write after. A writing transaction that
+runs for long holds the feed back up to `max_wait_s` per call; read-only
+transactions have no xid and never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import EventRow
+
+_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+class OutboxReader:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def latest_id(self) -> int:
+        """The highest committed event id (0 when empty): "from now on" starts here."""
+        query = select(EventRow.id).order_by(EventRow.id.desc()).limit(1)
+        return int((await self._session.execute(query)).scalar_one_or_none() or 0)
+
+    async def _ids_after(self, position: int, up_to: int | None, limit: int) -> list[int]:
+        query = select(EventRow.id).where(EventRow.id > position)
+        if up_to is not None:
+            query = query.where(EventRow.id <= up_to)
+        query = query.order_by(EventRow.id).limit(limit)
+        return list((await self._session.scalars(query)).all())
+
+    async def settled_after(
+        self, position: int, limit: int, *, max_wait_s: float = 2.0
+    ) -> tuple[int, int]:
+        """(first, last) ids of a settled range above `position`; (0, position) if none yet.
+
+        Every committed event with first <= id <= last is visible to a later read,
+        and none will appear there afterwards: the caller may move to `last`.
+        """
+        ids = await self._ids_after(position, None, limit)
+        if not ids:
+            return 0, position
+        prefix = 0
+        while prefix < len(ids) and ids[prefix] == position + prefix + 1:
+            prefix += 1
+        if prefix == len(ids):
+            return ids[0], ids[-1]
+        horizon = int((await self._session.execute(_XMAX)).scalar_one())
+        deadline = time.monotonic() + max_wait_s
+        while int((await self._session.execute(_XMIN)).scalar_one()) < horizon:
+            if time.monotonic() > deadline:
+                return (ids[0], ids[prefix - 1]) if prefix else (0, position)
+            await asyncio.sleep(0.01)
+        # Everything up to ids[-1] is now final; the gaps that remain are rollbacks.
+        return ids[0], ids[-1]

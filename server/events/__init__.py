@@ -1,0 +1,1 @@
+"""The change feed (WatchEvents): the outbox as a resumable stream."""

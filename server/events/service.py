@@ -1,0 +1,51 @@
+"""The change feed: committed events after an id, then new ones as they commit.
+
+Services that keep a local copy of the registry resume from the last id they
+stored. Ids only move forward over *settled* ranges (db/repositories/outbox_reader.py),
+so a stream never skips an event that committed after a higher id. Caught up, the
+stream polls Postgres every `poll_interval_s`: the outbox is the single source of
+truth, and a poll costs one indexed range read per stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from db.repositories.outbox_reader import OutboxReader
+from db.uow import UnitOfWorkFactory
+from server.domain.changes import ChangeEvent
+from server.domain.errors import InvalidArgument
+
+PAGE_SIZE = 500
+
+
+class EventFeed:
+    def __init__(self, uow: UnitOfWorkFactory, *, poll_interval_s: float) -> None:
+        self._uow = uow
+        self._poll_interval_s = poll_interval_s
+
+    async def watch(
+        self, after_event_id: int, types: frozenset[str], agent_id: str | None
+    ) -> AsyncIterator[ChangeEvent]:
+        """Yields forever (until cancelled); `after_event_id` 0 means events from now on."""
+        if after_event_id < 0:
+            raise InvalidArgument.field("after_event_id", "must not be negative")
+        position = after_event_id
+        if position == 0:
+            async with self._uow() as uow:
+                position = await OutboxReader(uow.session).latest_id()
+        while True:
+            async with self._uow() as uow:
+                _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)
+                events = (
+                    await uow.events.list_after(position, PAGE_SIZE, agent_id=agent_id)
+                    if last > position
+                    else []
+                )
+            for event in events:
+                if event.event_id <= last and (not types or event.event_type in types):
+                    yield event
+            if last == position:
+                await asyncio.sleep(self._poll_interval_s)
+            position = last

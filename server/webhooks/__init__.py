@@ -1,0 +1,1 @@
+"""Webhooks: registry events delivered to agents' HTTPS endpoints, signed, at least once."""

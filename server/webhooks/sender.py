@@ -1,0 +1,89 @@
+"""One HTTP attempt of one delivery: payload, signature, pinned connection, outcome.
+
+The URL is resolved and checked (ssrf.py) right before the attempt, and the
+request goes to the address that passed, with the original host in `Host` and
+in TLS SNI (so certificates are still verified against the host name). Redirects
+are not followed: a 3xx could point anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from server.domain.changes import ChangeEvent
+from server.domain.names import agent_name
+from server.domain.webhooks import DueDelivery
+from server.webhooks import signing, ssrf
+
+USER_AGENT = "agentregistry-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+
+
+def payload(event: ChangeEvent) -> bytes:
+    """The JSON body: event id, type, time (RFC 3339, UTC), the agent and the event's data."""
+    document = {
+        "id": event.event_id,
+        "type": event.event_type,
+        "time": event.created_at.isoformat().replace("+00:00", "Z"),
+        "agent": agent_name(event.agent_id),
+        "data": event.data,
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def message_id(event: ChangeEvent) -> str:
+    """The idempotency key: the same on every retry of the event, so receivers can dedupe."""
+    return f"evt_{event.event_id}"
+
+
+def _pinned_url(target: ssrf.Target) -> httpx.URL:
+    address = target.addresses[0]
+    return httpx.URL(target.url.geturl()).copy_with(host=str(address))
+
+
+def _host_header(target: ssrf.Target) -> str:
+    default = 443 if target.url.scheme == "https" else 80
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+async def attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: bool) -> Outcome:
+    try:
+        target = await ssrf.resolve(due.url, allow_loopback)
+    except ssrf.RefusedUrl as exc:
+        return Outcome(False, None, f"refused: {exc}")
+    body = payload(due.event)
+    msg_id = message_id(due.event)
+    timestamp = int(time.time())
+    headers = {
+        "host": _host_header(target),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature(due.secret, msg_id, timestamp, body),
+    }
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+    request = client.build_request(
+        "POST", _pinned_url(target), content=body, headers=headers, extensions=extensions
+    )
+    try:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        await response.aclose()
+    except httpx.TimeoutException:
+        return Outcome(False, None, "timed out")
+    except httpx.HTTPError as exc:
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+    if 200 <= response.status_code < 300:
+        return Outcome(True, response.status_code, None)
+    return Outcome(False, response.status_code, f"HTTP {response.status_code}")

@@ -1,0 +1,193 @@
+"""Webhook use cases: owner-only CRUD, secret shown once, URLs checked against SSRF."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from db.repositories.webhooks import WebhookRepository
+from db.uow import UnitOfWorkFactory
+from server.auth.principal import require_agent
+from server.domain.agents import Page
+from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from server.domain.ids import new_id
+from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.webhooks import (
+    WEBHOOK_PREFIX,
+    Webhook,
+    WebhookDelivery,
+    WebhookState,
+)
+from server.webhooks import signing, ssrf
+
+UPDATABLE_FIELDS = frozenset({"url", "event_types", "state"})
+# Event types an agent may subscribe to (resources.proto EventType names).
+EVENT_TYPES = frozenset(
+    {
+        "AGENT_REGISTERED",
+        "AGENT_UPDATED",
+        "AGENT_DELETED",
+        "AGENT_STATUS_CHANGED",
+        "ATTESTATION_RECEIVED",
+        "ATTESTATION_REVOKED",
+        "CAPABILITY_VERIFIED",
+        "WEBHOOK_DISABLED",
+    }
+)
+
+
+def webhook_name(agent_id: str, webhook_id: str) -> str:
+    return f"agents/{agent_id}/webhooks/{webhook_id}"
+
+
+def _not_found(webhook_id: str) -> NotFound:
+    return NotFound(f"webhook {webhook_id} not found", reason="WEBHOOK_NOT_FOUND")
+
+
+class WebhookService:
+    def __init__(
+        self, uow: UnitOfWorkFactory, *, allow_loopback: bool, max_per_agent: int = 20
+    ) -> None:
+        self._uow = uow
+        self._allow_loopback = allow_loopback
+        self._max_per_agent = max_per_agent
+
+    async def _check_url(self, url: str, field: str) -> None:
+        """Refused before anything is stored; checked again before every delivery."""
+        try:
+            await ssrf.resolve(url, self._allow_loopback)
+        except ssrf.RefusedUrl as exc:
+            raise InvalidArgument.field(field, str(exc), reason="WEBHOOK_URL_REFUSED") from exc
+
+    @staticmethod
+    def _check_types(event_types: list[str], field: str) -> list[str]:
+        unknown = [t for t in event_types if t not in EVENT_TYPES]
+        if unknown:
+            raise InvalidArgument.field(field, "must be event types other than UNSPECIFIED")
+        return sorted(set(event_types))
+
+    async def create(
+        self, agent_id: str, url: str, event_types: list[str], state: WebhookState | None
+    ) -> Webhook:
+        require_agent(agent_id)
+        types = self._check_types(event_types, "webhook.event_types")
+        if state == WebhookState.DISABLED:
+            raise InvalidArgument.field("webhook.state", "must be ENABLED or PAUSED")
+        await self._check_url(url, "webhook.url")
+        secret = signing.new_secret()
+        async with self._uow() as uow:
+            webhooks = WebhookRepository(uow.session)
+            if await uow.agents.lock(agent_id) is None:
+                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+            if await webhooks.count(agent_id) >= self._max_per_agent:
+                raise FailedPrecondition(
+                    f"at most {self._max_per_agent} webhooks per agent",
+                    reason="WEBHOOK_LIMIT_REACHED",
+                )
+            webhook = await webhooks.add(
+                new_id(WEBHOOK_PREFIX),
+                agent_id,
+                url,
+                types,
+                (state or WebhookState.ENABLED).value,
+                secret,
+            )
+            await uow.commit()
+        return _with_secret(webhook, secret)
+
+    async def get(self, agent_id: str, webhook_id: str) -> Webhook:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            webhook = await WebhookRepository(uow.session).get(agent_id, webhook_id)
+        if webhook is None:
+            raise _not_found(webhook_id)
+        return webhook
+
+    async def list_webhooks(
+        self, agent_id: str, page_size: int, page_token: str
+    ) -> tuple[list[Webhook], str]:
+        require_agent(agent_id)
+        scope = f"webhooks:{agent_id}"
+        limit = page_limit(page_size)
+        cursor = decode_token(page_token, scope)
+        async with self._uow() as uow:
+            page: Page[Webhook] = await WebhookRepository(uow.session).list_page(
+                agent_id, limit, cursor
+            )
+        return page.items, encode_token(page.next_cursor, scope)
+
+    async def update(
+        self, agent_id: str, webhook_id: str, changes: dict[str, Any], paths: list[str]
+    ) -> Webhook:
+        """`changes` maps proto field names to values; the mask picks among them."""
+        require_agent(agent_id)
+        if not paths:
+            raise InvalidArgument.field("update_mask", "must name at least one field")
+        unknown = [p for p in paths if p not in UPDATABLE_FIELDS and p != "*"]
+        if unknown:
+            raise InvalidArgument.field(
+                "update_mask",
+                f"cannot update {', '.join(unknown)}; allowed: event_types, state, url",
+            )
+        fields = UPDATABLE_FIELDS if "*" in paths else set(paths)
+        values: dict[str, Any] = {}
+        problems: list[FieldViolation] = []
+        if "state" in fields:
+            state = changes["state"]
+            if state not in (WebhookState.ENABLED, WebhookState.PAUSED):
+                problems.append(FieldViolation("webhook.state", "must be ENABLED or PAUSED"))
+            else:
+                values["state"] = state.value
+                if state == WebhookState.ENABLED:
+                    values["consecutive_failures"] = 0  # re-enabling starts afresh
+        if "event_types" in fields:
+            values["event_types"] = self._check_types(changes["event_types"], "webhook.event_types")
+        if problems:
+            raise InvalidArgument(problems)
+        if "url" in fields:
+            await self._check_url(changes["url"], "webhook.url")
+            values["url"] = changes["url"]
+        async with self._uow() as uow:
+            webhooks = WebhookRepository(uow.session)
+            if await webhooks.get(agent_id, webhook_id, lock=True) is None:
+                raise _not_found(webhook_id)
+            webhook = await webhooks.update(webhook_id, values)
+            await uow.commit()
+        return webhook
+
+    async def delete(self, agent_id: str, webhook_id: str) -> None:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            if not await WebhookRepository(uow.session).delete(agent_id, webhook_id):
+                raise _not_found(webhook_id)
+            await uow.commit()
+
+    async def rotate_secret(self, agent_id: str, webhook_id: str) -> Webhook:
+        """The old secret stops signing at once; the response carries the new one, once."""
+        require_agent(agent_id)
+        secret = signing.new_secret()
+        async with self._uow() as uow:
+            webhooks = WebhookRepository(uow.session)
+            if await webhooks.get(agent_id, webhook_id, lock=True) is None:
+                raise _not_found(webhook_id)
+            webhook = await webhooks.update(webhook_id, {"secret": secret})
+            await uow.commit()
+        return _with_secret(webhook, secret)
+
+    async def list_deliveries(
+        self, agent_id: str, webhook_id: str, page_size: int, page_token: str
+    ) -> tuple[list[WebhookDelivery], str]:
+        require_agent(agent_id)
+        scope = f"deliveries:{webhook_id}"
+        limit = page_limit(page_size)
+        cursor = decode_token(page_token, scope)
+        async with self._uow() as uow:
+            webhooks = WebhookRepository(uow.session)
+            if await webhooks.get(agent_id, webhook_id) is None:
+                raise _not_found(webhook_id)
+            page = await webhooks.list_deliveries_page(webhook_id, limit, cursor)
+        return page.items, encode_token(page.next_cursor, scope)
+
+
+def _with_secret(webhook: Webhook, secret: str) -> Webhook:
+    return dataclasses.replace(webhook, secret=secret)

@@ -1,0 +1,103 @@
+"""SSRF guard: webhook URLs must point at public addresses.
+
+A URL is checked when it is written (create/update) and again before every
+delivery, against the addresses its host resolves to *then*; the delivery then
+connects to exactly the address that passed (see sender.py), so a DNS answer
+that changes between check and connect (rebinding) cannot redirect it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+MAX_URL_LENGTH = 2048
+
+# Cloud metadata endpoints; most are link-local or private already, listed so the
+# intent survives any change in how the ipaddress module classifies them.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+
+
+class RefusedUrl(Exception):
+    """The URL is malformed or reaches a refused address; `str()` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A checked URL: where to connect, and the host name to present (Host, SNI)."""
+
+    url: SplitResult
+    host: str
+    port: int
+    addresses: tuple[IPAddress, ...]
+
+
+def refusal(address: IPAddress, allow_loopback: bool) -> str | None:
+    """Why `address` may not be reached, or None if it may."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if address.is_loopback:
+        return None if allow_loopback else "a loopback address"
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return "an unspecified, multicast or reserved address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_private or not address.is_global:
+        return "a private address"
+    return None
+
+
+def parse(url: str, allow_loopback: bool) -> SplitResult:
+    """Syntax only: absolute https (http only when loopback is allowed), a host, no credentials."""
+    if not url or len(url) > MAX_URL_LENGTH:
+        raise RefusedUrl(f"must be an absolute URL of at most {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise RefusedUrl("is not a valid URL") from exc
+    allowed = ("https", "http") if allow_loopback else ("https",)
+    if parts.scheme not in allowed:
+        raise RefusedUrl("must use https")
+    if not parts.hostname:
+        raise RefusedUrl("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise RefusedUrl("must not carry credentials")
+    if parts.fragment:
+        raise RefusedUrl("must not have a fragment")
+    return parts
+
+
+async def resolve(url: str, allow_loopback: bool) -> Target:
+    """Parse and resolve; refuse if any address the host resolves to is refused."""
+    parts = parse(url, allow_loopback)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise RefusedUrl(f"host {host!r} does not resolve") from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        reason = refusal(address, allow_loopback)
+        if reason is not None:
+            raise RefusedUrl(f"host {host!r} resolves to {reason}")
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise RefusedUrl(f"host {host!r} does not resolve")
+    if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
+        raise RefusedUrl("must use https")
+    return Target(parts, host, port, tuple(addresses))
