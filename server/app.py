@@ -28,6 +28,7 @@ from server.backing import BackingServices
 from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
+from server.interceptors.cache_headers import CacheHeadersInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
@@ -89,7 +90,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         session_ttl_s=settings.session_ttl_s,
     )
     server = grpc.aio.server(
-        interceptors=[AccessLogInterceptor(), ErrorInterceptor(), AuthInterceptor(auth)],
+        interceptors=[
+            AccessLogInterceptor(),
+            ErrorInterceptor(),
+            CacheHeadersInterceptor(),
+            AuthInterceptor(auth),
+        ],
         options=_server_options(),
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
