@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 PACKAGE_DIR = Path("agentregistry") / "v1"
 DESCRIPTOR_NAME = "descriptor.pb"
+OPENAPI_NAME = "openapi.json"
 
 
 def _include_dirs() -> list[str]:
@@ -52,6 +53,11 @@ def generate(out_dir: Path) -> None:
         raise SystemExit("protoc failed")
     for package in (out_dir / "agentregistry", target):
         (package / "__init__.py").touch()
+    # The OpenAPI document of the JSON mapping, from the descriptor set just written.
+    sys.path.insert(0, str(ROOT))
+    from scripts.gen_openapi import write as write_openapi
+
+    write_openapi(target / DESCRIPTOR_NAME, target / OPENAPI_NAME)
 
 
 def main() -> None:
