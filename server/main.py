@@ -55,9 +55,7 @@ async def _start_gateway(settings: Settings, grpc_port: int) -> RunningGateway |
     """JSON over HTTP next to gRPC, so the API works without Envoy."""
     if not settings.gateway_enabled:
         return None
-    gateway = await start_gateway(
-        settings.http_host, settings.http_port, f"127.0.0.1:{grpc_port}"
-    )
+    gateway = await start_gateway(settings.http_host, settings.http_port, f"127.0.0.1:{grpc_port}")
     log.info("JSON gateway listening on http://%s:%d", settings.http_host, gateway.port)
     return gateway
 

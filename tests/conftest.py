@@ -22,6 +22,9 @@ from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
 
+# HTTP fixtures (`gateway`, `http`) for the JSON gateway tests.
+pytest_plugins = ["tests.e2e.gateway_support"]
+
 
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:

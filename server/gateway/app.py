@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ log = logging.getLogger("agentregistry.gateway")
 MAX_BODY_BYTES = 1 << 20
 CALL_TIMEOUT_S = 30.0
 SKILL_PATH = Path(__file__).with_name("skill.md")
+OPENAPI_PATH = Path(str(resources.files("agentregistry.v1") / "openapi.json"))
 _ = error_details_pb2  # registers google.rpc detail types so error details print as JSON
 _STATUS_DETAILS = "grpc-status-details-bin"
 
@@ -90,6 +92,7 @@ class Gateway:
         self, route: Route, request: message.Message, metadata: list[tuple[str, str]]
     ) -> tuple[message.Message, list[tuple[str, Any]]]:
         output = message_factory.GetMessageClass(route.method.output_type)
+        method: grpc.aio.UnaryUnaryMultiCallable[message.Message, message.Message]
         method = self.channel.unary_unary(
             route.grpc_path,
             request_serializer=lambda m: m.SerializeToString(),
@@ -129,7 +132,9 @@ class Gateway:
             returned = [*(failed.initial_metadata() or ()), *(failed.trailing_metadata() or ())]
             code = failed.code()
             text = failed.details() or code.name
-            return _json(http_status(code), error_body(code, text, returned), response_headers(returned))
+            return _json(
+                http_status(code), error_body(code, text, returned), response_headers(returned)
+            )
         headers = response_headers(returned)
         if etag_matches(request.headers.get("if-none-match"), headers.get("etag")):
             return Response(status_code=304, headers=headers)
@@ -149,17 +154,24 @@ class Gateway:
         return _json(200 if serving else 503, {"status": name}, {"cache-control": "no-store"})
 
 
-async def _skill(request: Request) -> Response:
-    return Response(
-        SKILL_PATH.read_bytes(),
-        media_type="text/markdown; charset=utf-8",
-        headers={"cache-control": "public, max-age=3600"},
-    )
+def _static(path: Path, media_type: str) -> Any:
+    """A small file read once at start, served as a cacheable document."""
+    content = path.read_bytes()
+
+    async def serve(request: Request) -> Response:
+        headers = {"cache-control": "public, max-age=3600"}
+        return Response(content, media_type=media_type, headers=headers)
+
+    return serve
 
 
 def create_app(gateway: Gateway) -> Starlette:
+    skill = _static(SKILL_PATH, "text/markdown; charset=utf-8")
     routes = [
-        StarletteRoute("/skill.md", _skill, methods=["GET", "HEAD"]),
+        StarletteRoute("/skill.md", skill, methods=["GET", "HEAD"]),
+        StarletteRoute(
+            "/openapi.json", _static(OPENAPI_PATH, "application/json"), methods=["GET", "HEAD"]
+        ),
         StarletteRoute("/healthz", gateway.health, methods=["GET"]),
         StarletteRoute(
             "/{path:path}",
@@ -171,7 +183,13 @@ def create_app(gateway: Gateway) -> Starlette:
         CORSMiddleware,
         allow_origins=["*"],
         allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-        allow_headers=["authorization", "content-type", "x-api-key", "x-request-id", "if-none-match"],
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "x-api-key",
+            "x-request-id",
+            "if-none-match",
+        ],
         expose_headers=CORS_EXPOSED,
         max_age=86400,
     )

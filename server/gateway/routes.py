@@ -152,9 +152,7 @@ def _bindings(rule: http_pb2.HttpRule) -> list[tuple[str, str, str, str]]:
             path = getattr(candidate, kind)
             out.append((kind.upper(), path, candidate.body, candidate.response_body))
         elif kind == "custom":
-            out.append(
-                (candidate.custom.kind.upper(), candidate.custom.path, candidate.body, "")
-            )
+            out.append((candidate.custom.kind.upper(), candidate.custom.path, candidate.body, ""))
     return out
 
 

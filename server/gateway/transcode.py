@@ -76,11 +76,12 @@ def _scalar_json(found: FieldDescriptor, raw: str) -> Any:
         if raw.lower() not in _BOOLS:
             raise BadRequest(f"{found.name}: {raw!r} is not a boolean")
         return _BOOLS[raw.lower()]
-    if found.type == FieldDescriptor.TYPE_MESSAGE:
-        if found.message_type.full_name not in _SCALAR_MESSAGES:
+    wrapped = found.message_type
+    if wrapped is not None:
+        if wrapped.full_name not in _SCALAR_MESSAGES:
             raise BadRequest(f"{found.name}: a message cannot be set from a query parameter")
-        if found.message_type.full_name == "google.protobuf.BoolValue":
-            return _scalar_json(found.message_type.fields_by_name["value"], raw)
+        if wrapped.full_name == "google.protobuf.BoolValue":
+            return _scalar_json(wrapped.fields_by_name["value"], raw)
     return raw
 
 
@@ -98,7 +99,8 @@ def _set(
             raise BadRequest(f"{found.name}: expected an object")
         target = child
     leaf = fields[-1]
-    target.pop(leaf.name, None)
+    if leaf.name != leaf.json_name and leaf.name in target:  # one spelling per field
+        target[leaf.json_name] = target.pop(leaf.name)
     converted = _scalar_json(leaf, value)
     if _is_repeated(leaf) and leaf.message_type is None:
         existing = target.get(leaf.json_name)
