@@ -118,6 +118,10 @@ def test_transcoder_matches_make_proto(bootstrap: Any) -> None:
     assert options.always_print_primitive_fields and not options.preserve_proto_field_names
     assert not options.add_whitespace and not options.always_print_enums_as_ints
     assert transcoder.request_validation_options.reject_unknown_query_parameters
+    # convert_grpc_status prints details only for types the descriptor set holds.
+    files = descriptor_pb2.FileDescriptorSet.FromString((ROOT / DESCRIPTOR).read_bytes())
+    messages = {f"{f.package}.{m.name}" for f in files.file for m in f.message_type}
+    assert {"google.rpc.Status", "google.rpc.ErrorInfo", "google.rpc.BadRequest"} <= messages
 
 
 def test_every_unary_rpc_is_mapped_and_streams_have_no_timeout(bootstrap: Any) -> None:
