@@ -17,6 +17,8 @@ import uvicorn
 
 from server.gateway.app import Gateway, create_app
 
+START_POLLS = 1000  # x 10 ms
+
 
 class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
@@ -50,13 +52,18 @@ async def start_gateway(host: str, port: int, grpc_target: str) -> RunningGatewa
         create_app(Gateway(grpc_target)),
         log_config=None,
         access_log=False,
+        # The peer is the client: X-Forwarded-For is appended to, never believed here.
+        proxy_headers=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
+    for _ in range(START_POLLS):
+        if server.started:
+            return RunningGateway(server, task, sock.getsockname()[1])
         if task.done():
             task.result()  # raises the start-up error
         await asyncio.sleep(0.01)
-    return RunningGateway(server, task, sock.getsockname()[1])
+    server.should_exit = True
+    raise RuntimeError("the JSON gateway did not start within 10 s")

@@ -22,6 +22,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from server.gateway.serve import RunningGateway, start_gateway
 
 RECEIVED: list[search_service_pb2.SearchAgentsRequest] = []
+METADATA: list[dict[str, Any]] = []
 
 EXPECTED_HTTP = {
     "INVALID_ARGUMENT": 400,
@@ -41,6 +42,7 @@ EXPECTED_HTTP = {
 
 async def _search(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
     RECEIVED.append(request)
+    METADATA.append(dict(context.invocation_metadata() or ()))
     return search_service_pb2.SearchAgentsResponse(total_size_estimate=7)
 
 
@@ -157,3 +159,24 @@ async def test_bad_query_parameters_are_400(
 async def test_unserved_service_is_501(upstream_http: httpx.AsyncClient) -> None:
     response = await upstream_http.get("/v1/leaderboard")  # ReputationService: not served
     assert response.status_code == 501
+
+
+async def test_headers_are_forwarded_as_metadata(upstream_http: httpx.AsyncClient) -> None:
+    METADATA.clear()
+    response = await upstream_http.get(
+        "/v1/agents:search",
+        headers={
+            "authorization": "Bearer abc",
+            "x-api-key": "key-1",
+            "x-request-id": "req-1",
+            "x-forwarded-for": "203.0.113.9",
+            "cookie": "secret=1",
+        },
+    )
+    assert response.status_code == 200
+    (metadata,) = METADATA
+    assert metadata["authorization"] == "Bearer abc"
+    assert metadata["x-api-key"] == "key-1" and metadata["x-request-id"] == "req-1"
+    # The gateway is one proxy hop: it appends the peer it saw.
+    assert metadata["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert "cookie" not in metadata
