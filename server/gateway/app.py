@@ -64,6 +64,17 @@ def error_body(code: grpc.StatusCode, text: str, trailers: Sequence[Any] = ()) -
     return {"code": code.value[0], "message": text, "details": []}
 
 
+async def _read_body(request: Request) -> bytes | None:
+    """The body, or None once it exceeds MAX_BODY_BYTES (read no further than that)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _error(code: grpc.StatusCode, text: str, trailers: Sequence[Any] = ()) -> Response:
     return _json(http_status(code), error_body(code, text, trailers))
 
@@ -117,8 +128,8 @@ class Gateway:
                 return _json(405, {"code": 12, "message": "method not allowed", "details": []})
             return _error(grpc.StatusCode.NOT_FOUND, f"no route for {request.url.path}")
         assert isinstance(bindings, dict)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        body = await _read_body(request)
+        if body is None:
             return _json(413, {"code": 8, "message": "request body too large", "details": []})
         try:
             grpc_request = build_request(route, bindings, request.query_params.multi_items(), body)

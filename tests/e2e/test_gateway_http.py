@@ -49,3 +49,8 @@ async def test_openapi_document_is_served(http: httpx.AsyncClient) -> None:
     response = await http.get("/openapi.json")
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
+
+
+async def test_oversized_body_is_413(http: httpx.AsyncClient) -> None:
+    response = await http.post("/v1/challenges", content=b"x" * ((1 << 20) + 1))
+    assert response.status_code == 413
