@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 PACKAGE_DIR = Path("agentregistry") / "v1"
 DESCRIPTOR_NAME = "descriptor.pb"
+OPENAPI_NAME = "openapi.json"
+ERROR_PROTOS = ("google/rpc/status.proto", "google/rpc/error_details.proto")
 
 
 def _include_dirs() -> list[str]:
@@ -39,19 +41,31 @@ def generate(out_dir: Path) -> None:
     for stale in target.glob("*_pb2*"):
         stale.unlink()
     args = ["grpc_tools.protoc", *(f"-I{d}" for d in _include_dirs())]
-    args += [
+    stubs = [
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        *proto_files(),
+    ]
+    # The descriptor set also carries the error types, so Envoy's transcoder
+    # (convert_grpc_status) can print google.rpc details as JSON.
+    descriptors = [
         f"--descriptor_set_out={target / DESCRIPTOR_NAME}",
         "--include_imports",
         "--include_source_info",
         *proto_files(),
+        *ERROR_PROTOS,
     ]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
+    for extra in (stubs, descriptors):
+        if protoc.main(args + extra) != 0:
+            raise SystemExit("protoc failed")
     for package in (out_dir / "agentregistry", target):
         (package / "__init__.py").touch()
+    # The OpenAPI document of the JSON mapping, from the descriptor set just written.
+    sys.path.insert(0, str(ROOT))
+    from scripts.gen_openapi import write as write_openapi
+
+    write_openapi(target / DESCRIPTOR_NAME, target / OPENAPI_NAME)
 
 
 def main() -> None:

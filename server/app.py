@@ -34,6 +34,7 @@ from server.events.service import EventFeed
 from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
+from server.interceptors.cache_headers import CacheHeadersInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
@@ -119,6 +120,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     interceptors: list[grpc.aio.ServerInterceptor] = [
         AccessLogInterceptor(),
         ErrorInterceptor(),
+        CacheHeadersInterceptor(),
         AuthInterceptor(auth, api_keys),
     ]
     limiter = None

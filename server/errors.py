@@ -81,3 +81,11 @@ def internal_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
     info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN)
     status = status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[_pack(info)])
     return grpc.StatusCode.INTERNAL, message, status
+
+
+def unimplemented_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
+    """A declared RPC not served yet: UNIMPLEMENTED, so HTTP edges answer 501."""
+    message = "method not implemented"
+    info = error_details_pb2.ErrorInfo(reason="NOT_IMPLEMENTED", domain=ERROR_DOMAIN)
+    status = status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message=message, details=[_pack(info)])
+    return grpc.StatusCode.UNIMPLEMENTED, message, status

@@ -14,6 +14,7 @@ import uvloop
 from db.migrate import current_is_head, upgrade
 from server.app import build_server
 from server.backing import resolve
+from server.gateway.serve import RunningGateway, start_gateway
 from server.settings import Settings
 
 log = logging.getLogger("agentregistry")
@@ -34,17 +35,29 @@ async def serve(settings: Settings) -> None:
         app, port = await build_server(settings, backing)
         await app.start()
         log.info("agent registry listening on %s:%d", settings.grpc_host, port)
+        gateway = await _start_gateway(settings, port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
+        if gateway is not None:
+            await gateway.stop()
         await app.stop(settings.shutdown_grace_s)
         scheduler.terminate()
         scheduler.wait(timeout=settings.shutdown_grace_s)
     finally:
         backing.close()
+
+
+async def _start_gateway(settings: Settings, grpc_port: int) -> RunningGateway | None:
+    """JSON over HTTP next to gRPC, so the API works without Envoy."""
+    if not settings.gateway_enabled:
+        return None
+    gateway = await start_gateway(settings.http_host, settings.http_port, f"127.0.0.1:{grpc_port}")
+    log.info("JSON gateway listening on http://%s:%d", settings.http_host, gateway.port)
+    return gateway
 
 
 def _start_scheduler(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:

@@ -16,6 +16,10 @@ class Settings(BaseSettings):
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)
+    # The built-in JSON gateway (production uses Envoy in front; GATEWAY_ENABLED=false).
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    gateway_enabled: bool = True
 
     database_url: str | None = None
     database_read_url: str | None = None

@@ -25,6 +25,9 @@ from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
 
+# HTTP fixtures (`gateway`, `http`) for the JSON gateway tests.
+pytest_plugins = ["tests.e2e.gateway_support"]
+
 
 @pytest.fixture(scope="session")
 def service_dir() -> Iterator[Path]:

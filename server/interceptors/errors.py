@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import grpc
 
 from server.domain.errors import DomainError
-from server.errors import STATUS_DETAILS_KEY, internal_status, to_status
+from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
 from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
@@ -19,6 +19,8 @@ log = logging.getLogger("agentregistry.errors")
 async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
     if isinstance(error, DomainError):
         code, message, status = to_status(error)
+    elif isinstance(error, NotImplementedError):  # a declared RPC whose servicer has no body yet
+        code, message, status = unimplemented_status()
     else:
         log.exception("unhandled error in %s", method, exc_info=error)
         code, message, status = internal_status()

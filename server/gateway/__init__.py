@@ -1,0 +1,1 @@
+"""The built-in JSON/HTTP gateway, driven by the descriptor set's google.api.http rules."""

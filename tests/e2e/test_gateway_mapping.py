@@ -1,0 +1,182 @@
+"""The gateway's mapping rules against an upstream that answers what a test asks for.
+
+The real server cannot yet produce every status (no rate limits, no search), so
+this upstream serves two agentregistry.v1 methods generically: SearchAgents
+records the request it got (query-parameter mapping onto nested and repeated
+fields), SuggestAgents fails with the status named by its `prefix`, with
+google.rpc details and response metadata (status → HTTP mapping, headers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from agentregistry.v1 import resources_pb2, search_service_pb2
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from server.gateway.serve import RunningGateway, start_gateway
+
+RECEIVED: list[search_service_pb2.SearchAgentsRequest] = []
+METADATA: list[dict[str, Any]] = []
+
+EXPECTED_HTTP = {
+    "INVALID_ARGUMENT": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "FAILED_PRECONDITION": 400,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNIMPLEMENTED": 501,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+
+
+async def _search(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    RECEIVED.append(request)
+    METADATA.append(dict(context.invocation_metadata() or ()))
+    return search_service_pb2.SearchAgentsResponse(total_size_estimate=7)
+
+
+async def _fail(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    name = request.prefix
+    code = grpc.StatusCode[name]
+    detail = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=3))
+    status = status_pb2.Status(code=getattr(code_pb2, name), message=f"test {name}")
+    status.details.add().Pack(detail)
+    await context.send_initial_metadata((("x-ratelimit-remaining", "0"), ("retry-after", "3")))
+    await context.abort(
+        code, f"test {name}", (("grpc-status-details-bin", status.SerializeToString()),)
+    )
+
+
+@pytest.fixture(scope="module")
+async def upstream_http() -> AsyncIterator[httpx.AsyncClient]:
+    server = grpc.aio.server()
+    handlers = {
+        "SearchAgents": grpc.unary_unary_rpc_method_handler(
+            _search,
+            request_deserializer=search_service_pb2.SearchAgentsRequest.FromString,
+            response_serializer=search_service_pb2.SearchAgentsResponse.SerializeToString,
+        ),
+        "SuggestAgents": grpc.unary_unary_rpc_method_handler(
+            _fail,
+            request_deserializer=search_service_pb2.SuggestAgentsRequest.FromString,
+            response_serializer=search_service_pb2.SuggestAgentsResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("agentregistry.v1.SearchService", handlers),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    running: RunningGateway = await start_gateway("127.0.0.1", 0, f"127.0.0.1:{port}")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client:
+        yield client
+    await running.stop()
+    await server.stop(0)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HTTP))
+async def test_grpc_status_maps_to_http(upstream_http: httpx.AsyncClient, name: str) -> None:
+    response = await upstream_http.get("/v1/agents:suggest", params={"prefix": name})
+    assert response.status_code == EXPECTED_HTTP[name]
+    body = response.json()
+    assert body["code"] == grpc.StatusCode[name].value[0]
+    assert body["message"] == f"test {name}"
+    assert body["details"] == [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "3s"}
+    ]
+
+
+async def test_rate_limit_metadata_becomes_headers(upstream_http: httpx.AsyncClient) -> None:
+    response = await upstream_http.get(
+        "/v1/agents:suggest", params={"prefix": "RESOURCE_EXHAUSTED"}
+    )
+    assert response.status_code == 429
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert response.headers["retry-after"] == "3"
+
+
+async def test_query_parameters_fill_nested_repeated_enum_and_bool_fields(
+    upstream_http: httpx.AsyncClient,
+) -> None:
+    RECEIVED.clear()
+    response = await upstream_http.get(
+        "/v1/agents:search",
+        params=[
+            ("query", "book flights"),
+            ("filter.types", "AGENT_TYPE_TOOL"),
+            ("filter.types", "AGENT_TYPE_SERVICE"),
+            ("filter.capabilities", "capabilities/travel-booking"),
+            ("filter.capability_match", "ALL"),
+            ("filter.minTrustScore", "12.5"),
+            ("filter.verifiedOnly", "true"),
+            ("pageSize", "5"),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"results": [], "nextPageToken": "", "totalSizeEstimate": "7"}
+    (request,) = RECEIVED
+    assert request.query == "book flights" and request.page_size == 5
+    assert list(request.filter.types) == [
+        resources_pb2.AGENT_TYPE_TOOL,
+        resources_pb2.AGENT_TYPE_SERVICE,
+    ]
+    assert list(request.filter.capabilities) == ["capabilities/travel-booking"]
+    assert request.filter.capability_match == search_service_pb2.AgentFilter.ALL
+    assert request.filter.min_trust_score == 12.5 and request.filter.verified_only
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("filter.colour", "red")],
+        [("filter", "x")],
+        [("filter.verifiedOnly", "maybe")],
+        [("filter.types", "AGENT_TYPE_NONSENSE")],
+        [("pageSize", "1"), ("pageSize", "2")],
+    ],
+)
+async def test_bad_query_parameters_are_400(
+    upstream_http: httpx.AsyncClient, params: list[tuple[str, str]]
+) -> None:
+    RECEIVED.clear()
+    response = await upstream_http.get("/v1/agents:search", params=params)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 3
+    assert not RECEIVED
+
+
+async def test_unserved_service_is_501(upstream_http: httpx.AsyncClient) -> None:
+    response = await upstream_http.get("/v1/leaderboard")  # ReputationService: not served
+    assert response.status_code == 501
+
+
+async def test_headers_are_forwarded_as_metadata(upstream_http: httpx.AsyncClient) -> None:
+    METADATA.clear()
+    response = await upstream_http.get(
+        "/v1/agents:search",
+        headers={
+            "authorization": "Bearer abc",
+            "x-api-key": "key-1",
+            "x-request-id": "req-1",
+            "x-forwarded-for": "203.0.113.9",
+            "cookie": "secret=1",
+        },
+    )
+    assert response.status_code == 200
+    (metadata,) = METADATA
+    assert metadata["authorization"] == "Bearer abc"
+    assert metadata["x-api-key"] == "key-1" and metadata["x-request-id"] == "req-1"
+    # The gateway is one proxy hop: it appends the peer it saw.
+    assert metadata["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert "cookie" not in metadata
