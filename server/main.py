@@ -1,26 +1,106 @@
-"""Process entry: resolve backing services, migrate if asked, serve until a signal."""
+"""`python -m server`: the whole registry on one host.
+
+Resolves the backing services (starting the embedded ones if no URLs are
+set), migrates if asked, then supervises WORKERS server processes sharing the
+gRPC port, one scheduler, the JSON gateway and the metrics endpoint. SIGTERM
+drains the workers within SHUTDOWN_GRACE_S; a worker that dies is restarted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import uvloop
 
 from db.migrate import current_is_head, upgrade
-from server.app import build_server
-from server.backing import resolve
+from server.backing import BackingServices, resolve
 from server.gateway.serve import RunningGateway, start_gateway
+from server.observability import logs
+from server.observability.metrics_http import serve_metrics
 from server.settings import Settings
 
 log = logging.getLogger("agentregistry")
 
+_RESTART_DELAY_S = 1.0
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, backing: BackingServices, env: dict[str, str]) -> None:
+        self._settings = settings
+        self._env = env
+        self._backing = backing
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self._scheduler: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+
+    def _spawn(self, module: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", module], env=self._env)
+
+    def start(self) -> None:
+        self._workers = [self._spawn("server.worker") for _ in range(self._settings.workers)]
+        self._scheduler = self._spawn("scheduler")
+
+    async def watch(self) -> None:
+        """Restart children that exit while we are not stopping."""
+        while not self.stopping:
+            await asyncio.sleep(_RESTART_DELAY_S)
+            for index, worker in enumerate(self._workers):
+                if worker.poll() is not None and not self.stopping:
+                    log.error("worker %d exited with %s; restarting", worker.pid, worker.returncode)
+                    self._workers[index] = self._spawn("server.worker")
+            scheduler = self._scheduler
+            if scheduler is not None and scheduler.poll() is not None and not self.stopping:
+                log.error("scheduler exited with %s; restarting", scheduler.returncode)
+                self._scheduler = self._spawn("scheduler")
+
+    async def stop(self) -> None:
+        self.stopping = True
+        children = [*self._workers, *([self._scheduler] if self._scheduler else [])]
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = self._settings.shutdown_grace_s + 5
+        for child in children:
+            try:
+                await asyncio.to_thread(child.wait, deadline)
+            except subprocess.TimeoutExpired:
+                log.warning("child %d did not stop in time; killing it", child.pid)
+                child.kill()
+
+
+def _child_env(settings: Settings, backing: BackingServices, metrics_dir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": backing.database_url,
+        "REDIS_URL": backing.redis_url,
+        "GRPC_PORT": str(settings.grpc_port),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    if backing.database_read_url:
+        env["DATABASE_READ_URL"] = backing.database_read_url
+    return env
+
+
+async def _start_gateway(settings: Settings) -> RunningGateway | None:
+    """JSON over HTTP next to gRPC, so the API works without Envoy."""
+    if not settings.gateway_enabled:
+        return None
+    target = f"127.0.0.1:{settings.grpc_port}"
+    gateway = await start_gateway(settings.http_host, settings.http_port, target)
+    log.info("JSON gateway listening on http://%s:%d", settings.http_host, gateway.port)
+    return gateway
+
 
 async def serve(settings: Settings) -> None:
+    if settings.grpc_port == 0:
+        raise SystemExit("GRPC_PORT must be fixed when workers share it (SO_REUSEPORT)")
     backing = resolve(
         settings.database_url, settings.redis_url, settings.data_dir, settings.database_read_url
     )
@@ -31,11 +111,23 @@ async def serve(settings: Settings) -> None:
             raise SystemExit(
                 "database schema is not at the latest revision: run `make migrate` first"
             )
-        scheduler = _start_scheduler(backing.database_url, backing.redis_url)
-        app, port = await build_server(settings, backing)
-        await app.start()
-        log.info("agent registry listening on %s:%d", settings.grpc_host, port)
-        gateway = await _start_gateway(settings, port)
+        metrics_dir = settings.data_dir.resolve() / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        metrics_server, metrics_port = serve_metrics(settings.metrics_host, settings.metrics_port)
+        supervisor = Supervisor(settings, backing, _child_env(settings, backing, metrics_dir))
+        supervisor.start()
+        log.info(
+            "agent registry: %d workers on %s:%d, metrics on http://%s:%d/metrics",
+            settings.workers,
+            settings.grpc_host,
+            settings.grpc_port,
+            settings.metrics_host,
+            metrics_port,
+        )
+        gateway = await _start_gateway(settings)
+        watcher = asyncio.create_task(supervisor.watch())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -44,34 +136,16 @@ async def serve(settings: Settings) -> None:
         log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
         if gateway is not None:
             await gateway.stop()
-        await app.stop(settings.shutdown_grace_s)
-        scheduler.terminate()
-        scheduler.wait(timeout=settings.shutdown_grace_s)
+        await supervisor.stop()
+        watcher.cancel()
+        metrics_server.shutdown()
     finally:
         backing.close()
 
 
-async def _start_gateway(settings: Settings, grpc_port: int) -> RunningGateway | None:
-    """JSON over HTTP next to gRPC, so the API works without Envoy."""
-    if not settings.gateway_enabled:
-        return None
-    gateway = await start_gateway(settings.http_host, settings.http_port, f"127.0.0.1:{grpc_port}")
-    log.info("JSON gateway listening on http://%s:%d", settings.http_host, gateway.port)
-    return gateway
-
-
-def _start_scheduler(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
-    """The maintenance scheduler runs beside the server, on the same backing services."""
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    return subprocess.Popen([sys.executable, "-m", "scheduler"], env=env)
-
-
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     uvloop.run(serve(settings))
 
 

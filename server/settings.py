@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     gateway_enabled: bool = True
+
+    # Server processes sharing the gRPC port; default one per core.
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
 
     database_url: str | None = None
     database_read_url: str | None = None

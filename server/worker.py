@@ -1,0 +1,47 @@
+"""One server process: gRPC on the shared port (SO_REUSEPORT) until SIGTERM.
+
+`python -m server` starts several of these; each holds its own connections
+and nothing another worker needs, so the kernel may hand any connection to
+any worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvloop
+
+from server.app import build_server
+from server.backing import BackingServices
+from server.observability import logs
+from server.settings import Settings
+
+log = logging.getLogger("agentregistry.worker")
+
+
+async def run_worker(settings: Settings) -> None:
+    if settings.database_url is None or settings.redis_url is None:
+        raise SystemExit("a worker needs DATABASE_URL and REDIS_URL (python -m server sets them)")
+    backing = BackingServices(settings.database_url, settings.redis_url, settings.database_read_url)
+    app, port = await build_server(settings, backing)
+    await app.start()
+    log.info("worker serving gRPC on %s:%d", settings.grpc_host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("worker draining (grace %.0f s)", settings.shutdown_grace_s)
+    await app.stop(settings.shutdown_grace_s)
+
+
+def main() -> None:
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    uvloop.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()
