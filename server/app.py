@@ -9,6 +9,8 @@ import grpc
 from agentregistry.v1 import (
     auth_service_pb2,
     auth_service_pb2_grpc,
+    presence_service_pb2,
+    presence_service_pb2_grpc,
     registry_service_pb2,
     registry_service_pb2_grpc,
 )
@@ -29,6 +31,12 @@ from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
 from server.interceptors.errors import ErrorInterceptor
+from server.presence.coalescer import BeatCoalescer
+from server.presence.runtime import PresenceRuntime
+from server.presence.service import PresenceService
+from server.presence.servicer import PresenceServicer
+from server.presence.store import PresenceStore
+from server.presence.streams import StreamRegistry
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.settings import Settings
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    presence_service_pb2.DESCRIPTOR.services_by_name["PresenceService"].full_name,
 ]
 
 
@@ -50,9 +59,12 @@ class RegistryServer:
     engine: AsyncEngine
     redis: Redis
     health: HealthMonitor
+    presence: PresenceRuntime | None = None
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
+        if self.presence is not None:
+            await self.presence.start()
         await self.server.start()
         await self.health.start()
         log.info("serving gRPC on port %d", self.port)
@@ -62,6 +74,8 @@ class RegistryServer:
             return
         self._stopped = True
         await self.health.stop()
+        if self.presence is not None:
+            await self.presence.stop()
         await self.server.stop(grace_s)
         await self.redis.aclose()
         await self.engine.dispose()
@@ -92,8 +106,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         interceptors=[AccessLogInterceptor(), ErrorInterceptor(), AuthInterceptor(auth)],
         options=_server_options(),
     )
+    presence = _build_presence(settings, uow, redis)
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(RegistryService(uow, auth_store)), server
+        RegistryServicer(RegistryService(uow, auth_store, presence.service)), server
+    )
+    presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(
+        PresenceServicer(presence.service), server
     )
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
 
@@ -110,4 +128,18 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         settings.health_probe_interval_s,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    return RegistryServer(server, port, engine, redis, monitor), port
+    return RegistryServer(server, port, engine, redis, monitor, presence), port
+
+
+def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:
+    store = PresenceStore(redis, settings.presence_namespace)
+    coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
+    service = PresenceService(
+        uow,
+        store,
+        coalescer,
+        StreamRegistry(),
+        interval_s=settings.heartbeat_interval_s,
+        ttl_s=settings.presence_ttl_s,
+    )
+    return PresenceRuntime(service, store, coalescer)

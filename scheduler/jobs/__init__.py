@@ -11,6 +11,8 @@ from typing import Any
 
 from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
+from scheduler.jobs.presence_flush import presence_flush
+from scheduler.jobs.presence_sweep import presence_sweep
 from server.settings import Settings
 
 JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -25,4 +27,6 @@ class Job:
 
 JOBS: list[Job] = [
     Job("cleanup", cleanup, lambda s: s.cleanup_interval_s),
+    Job("presence_sweep", presence_sweep, lambda s: s.presence_sweep_interval_s),
+    Job("presence_flush", presence_flush, lambda s: s.presence_flush_interval_s),
 ]

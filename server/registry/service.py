@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
@@ -43,10 +43,21 @@ def _not_found(agent_id: str) -> NotFound:
     return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
 
 
+class LivePresence(Protocol):
+    """Live status and last-seen from the presence store, merged into every read."""
+
+    async def overlay(self, agents: list[Agent]) -> list[Agent]: ...
+
+    async def forget(self, agent_id: str) -> None: ...
+
+
 class RegistryService:
-    def __init__(self, uow: UnitOfWorkFactory, auth_store: AuthStore) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, auth_store: AuthStore, presence: LivePresence | None = None
+    ) -> None:
         self._uow = uow
         self._auth_store = auth_store
+        self._presence = presence
 
     async def register(
         self,
@@ -81,6 +92,8 @@ class RegistryService:
             agent = await uow.agents.get(agent_id)
         if agent is None:
             raise _not_found(agent_id)
+        if self._presence is not None:
+            [agent] = await self._presence.overlay([agent])
         return agent
 
     async def list_agents(
@@ -91,7 +104,8 @@ class RegistryService:
         cursor = decode_token(page_token, scope)
         async with self._uow() as uow:
             page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
-        return page.items, encode_token(page.next_cursor, scope)
+        items = page.items if self._presence is None else await self._presence.overlay(page.items)
+        return items, encode_token(page.next_cursor, scope)
 
     async def update(
         self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
@@ -130,6 +144,8 @@ class RegistryService:
             await uow.events.add("AGENT_DELETED", agent_id, {})
             await uow.commit()
         await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
+        if self._presence is not None:
+            await self._presence.forget(agent_id)
 
     async def rotate_key(
         self, agent_id: str, new_key: bytes, signature: bytes, new_key_signature: bytes
