@@ -17,7 +17,7 @@ from agentregistry.v1 import (
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
@@ -93,7 +93,8 @@ def _server_options() -> list[tuple[str, int]]:
 
 async def build_server(settings: Settings, backing: BackingServices) -> tuple[RegistryServer, int]:
     engine = create_engine(backing.database_url, pool_size=settings.db_pool_size)
-    redis = Redis.from_url(backing.redis_url)
+    # Blocking pool: a burst of stream opens waits for a connection instead of failing.
+    redis = Redis(connection_pool=BlockingConnectionPool.from_url(backing.redis_url, timeout=10))
     uow = UnitOfWorkFactory(session_factory(engine))
     auth_store = AuthStore(redis)
     auth = AuthService(
