@@ -301,11 +301,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     jobs = asyncio.create_task(jobs_loop(context, stop, job_log))
     pids = [w.pid for w in workers]
     try:
-        opened = await asyncio.to_thread(gens.ask, {"cmd": "open"})
+        opened = await asyncio.to_thread(
+            gens.ask, {"cmd": "open", "deadline_s": args.open_deadline}
+        )
         held = sum(o["opened"] for o in opened)
         open_s = max(o["open_s"] for o in opened)
         print(
-            f"opened {held} of {len(tokens)} streams in {open_s:.1f} s; failures {sum(o['failed'] for o in opened)} {[o['errors'] for o in opened]}",
+            f"opened {held} of {len(tokens)} streams in {open_s:.1f} s; failures {sum(o['failed'] for o in opened)}, open attempts that failed (retried) {[o.get('open_errors', {}) for o in opened]}",
             flush=True,
         )
         cpu0, _ = proc_stats(pids)
@@ -415,6 +417,9 @@ def main() -> None:
         "--silence", type=int, default=25, help="streams per generator that go quiet"
     )
     parser.add_argument("--sweep-interval", type=float, default=10.0)
+    parser.add_argument(
+        "--open-deadline", type=float, default=300.0, help="seconds to open streams"
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")

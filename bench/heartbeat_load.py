@@ -33,6 +33,9 @@ _CHANNEL_OPTIONS = [
 ]
 
 
+OPEN_TIMEOUT_S = 30.0
+
+
 class State:
     def __init__(self) -> None:
         self.interval = 30.0
@@ -40,6 +43,7 @@ class State:
         self.latencies: list[float] = []
         self.acks = 0
         self.errors: dict[str, int] = {}
+        self.open_errors: dict[str, int] = {}
         self.silenced: set[int] = set()
         self.last_beat: dict[int, float] = {}
 
@@ -61,6 +65,22 @@ async def run_stream(
     state: State,
     opened: asyncio.Future[bool],
 ) -> None:
+    """A stream that failed to open is retried twice after a jittered pause, as agents do."""
+    for attempt in range(3):
+        await hold_stream(index, token, stub, state, opened, last_try=attempt == 2)
+        if opened.done():
+            return
+        await asyncio.sleep(random.uniform(1.0, 5.0))
+
+
+async def hold_stream(
+    index: int,
+    token: str,
+    stub: presence_service_pb2_grpc.PresenceServiceStub,
+    state: State,
+    opened: asyncio.Future[bool],
+    last_try: bool,
+) -> None:
     queue: asyncio.Queue[pb.HeartbeatRequest] = asyncio.Queue()
     call = stub.Heartbeat(_beats(queue), metadata=(("authorization", f"Bearer {token}"),))
     sequence = 0
@@ -69,7 +89,11 @@ async def run_stream(
             sequence += 1
             sent = time.perf_counter()
             queue.put_nowait(pb.HeartbeatRequest(sequence=sequence, load=0.1))
-            response = await call.read()
+            if opened.done():
+                response = await call.read()
+            else:
+                async with asyncio.timeout(OPEN_TIMEOUT_S):  # a stuck open is retried
+                    response = await call.read()
             if response is grpc.aio.EOF:
                 raise RuntimeError("stream ended")
             state.last_beat[index] = time.time()
@@ -140,14 +164,19 @@ async def main(target: str, tokens: list[str], channel_count: int, open_concurre
                     )
                     await future
 
-            await asyncio.gather(*(open_one(i) for i in range(len(tokens))))
-            ok = sum(1 for f in outcomes if f.result())
+            # Bounded: whatever has not opened by the deadline counts as failed.
+            await asyncio.wait(
+                [asyncio.ensure_future(open_one(i)) for i in range(len(tokens))],
+                timeout=float(command.get("deadline_s", 300.0)),
+            )
+            ok = sum(1 for f in outcomes if f.done() and f.result())
             reply(
                 {
                     "opened": ok,
                     "failed": len(tokens) - ok,
                     "open_s": time.perf_counter() - started,
                     "errors": dict(state.errors),
+                    "open_errors": dict(state.open_errors),
                 }
             )
         elif command["cmd"] == "phase":
@@ -184,4 +213,4 @@ if __name__ == "__main__":
     with open(token_file) as handle:
         all_tokens = handle.read().split("\n")
     mine = all_tokens[int(first) : int(first) + int(count)]
-    uvloop.run(main(target, mine, int(channels), 400))
+    uvloop.run(main(target, mine, int(channels), 100))
