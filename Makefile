@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks clean
+.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-cache: install
 ## bench-webhooks: 10,000 events to 100 webhooks on a local receiver
 bench-webhooks: install
 	$(PY) -m bench.webhooks
+## bench-heartbeat: N agents (default 100,000) holding heartbeat streams; BENCH_ARGS for flags
+bench-heartbeat: install
+	$(PY) -m bench.heartbeat $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,8 @@ import grpc
 from agentregistry.v1 import (
     auth_service_pb2,
     auth_service_pb2_grpc,
+    presence_service_pb2,
+    presence_service_pb2_grpc,
     registry_service_pb2,
     registry_service_pb2_grpc,
     webhook_service_pb2,
@@ -18,7 +20,7 @@ from agentregistry.v1 import (
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
@@ -38,6 +40,12 @@ from server.interceptors.cache_headers import CacheHeadersInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
+from server.presence.coalescer import BeatCoalescer
+from server.presence.runtime import PresenceRuntime
+from server.presence.service import PresenceService
+from server.presence.servicer import PresenceServicer
+from server.presence.store import PresenceStore
+from server.presence.streams import StreamRegistry
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
@@ -53,6 +61,7 @@ SERVICE_NAMES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+    presence_service_pb2.DESCRIPTOR.services_by_name["PresenceService"].full_name,
 ]
 
 
@@ -67,9 +76,12 @@ class RegistryServer:
     health: HealthMonitor
     cache: CacheAside
     limiter: RateLimiter | None
+    presence: PresenceRuntime | None = None
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
+        if self.presence is not None:
+            await self.presence.start()
         await self.server.start()
         await self.health.start()
         log.info("serving gRPC on port %d", self.port)
@@ -79,6 +91,8 @@ class RegistryServer:
             return
         self._stopped = True
         await self.health.stop()
+        if self.presence is not None:
+            await self.presence.stop()
         await self.server.stop(grace_s)
         await self.redis.aclose()
         await self.engine.dispose()
@@ -106,7 +120,8 @@ def _server_options() -> list[tuple[str, int]]:
 
 async def build_server(settings: Settings, backing: BackingServices) -> tuple[RegistryServer, int]:
     engine = create_engine(backing.database_url, pool_size=settings.db_pool_size)
-    redis = Redis.from_url(backing.redis_url)
+    # Blocking pool: a burst of stream opens waits for a connection instead of failing.
+    redis = Redis(connection_pool=BlockingConnectionPool.from_url(backing.redis_url, timeout=10))
     uow = UnitOfWorkFactory(session_factory(engine))
     auth_store = AuthStore(redis)
     auth = AuthService(
@@ -129,8 +144,13 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
+    presence = _build_presence(settings, uow, redis)
+    registry_service = RegistryService(uow, auth_store, RegistryCache(cache), presence.service)
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(RegistryService(uow, auth_store, RegistryCache(cache)), feed), server
+        RegistryServicer(registry_service, feed), server
+    )
+    presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(
+        PresenceServicer(presence.service), server
     )
     webhooks = WebhookService(
         uow,
@@ -154,4 +174,18 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         on_tick=_pool_gauges(engine),
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    return RegistryServer(server, port, engine, redis, monitor, cache, limiter), port
+    return RegistryServer(server, port, engine, redis, monitor, cache, limiter, presence), port
+
+
+def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:
+    store = PresenceStore(redis, settings.presence_namespace)
+    coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
+    service = PresenceService(
+        uow,
+        store,
+        coalescer,
+        StreamRegistry(),
+        interval_s=settings.heartbeat_interval_s,
+        ttl_s=settings.presence_ttl_s,
+    )
+    return PresenceRuntime(service, store, coalescer)

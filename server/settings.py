@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     delivery_retention_days: int = Field(default=7, ge=1)
     # WatchEvents: how often a caught-up stream looks for new events.
     watch_poll_interval_s: float = Field(default=0.2, gt=0)
+    # Presence (heartbeats): beat interval and TTL announced to agents, the coalesced Redis
+    # write period, the sweep and Postgres flush jobs, and the sweep's self-preservation cap.
+    heartbeat_interval_s: float = Field(default=30.0, gt=0)
+    presence_ttl_s: float = Field(default=90.0, gt=0)
+    presence_write_interval_ms: float = Field(default=50.0, gt=0, le=1000)
+    presence_sweep_interval_s: float = Field(default=10.0, gt=0)
+    presence_flush_interval_s: float = Field(default=15.0, gt=0)
+    presence_flush_batch: int = Field(default=5000, ge=1, le=50_000)
+    presence_self_preservation_ratio: float = Field(default=0.15, gt=0, le=1)
+    presence_self_preservation_min_agents: int = Field(default=20, ge=0)
+    presence_namespace: str = "presence"
 
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)

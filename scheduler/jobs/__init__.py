@@ -11,6 +11,8 @@ from typing import Any
 
 from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
+from scheduler.jobs.presence_flush import presence_flush
+from scheduler.jobs.presence_sweep import presence_sweep
 from scheduler.jobs.webhook_delivery import webhook_delivery
 from server.settings import Settings
 
@@ -27,4 +29,6 @@ class Job:
 JOBS: list[Job] = [
     Job("cleanup", cleanup, lambda s: s.cleanup_interval_s),
     Job("webhook_delivery", webhook_delivery, lambda s: s.webhook_delivery_interval_s),
+    Job("presence_sweep", presence_sweep, lambda s: s.presence_sweep_interval_s),
+    Job("presence_flush", presence_flush, lambda s: s.presence_flush_interval_s),
 ]

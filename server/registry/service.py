@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
@@ -44,11 +44,26 @@ def _not_found(agent_id: str) -> NotFound:
     return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
 
 
+class LivePresence(Protocol):
+    """Live status and last-seen from the presence store, merged into every read."""
+
+    async def overlay(self, agents: list[Agent]) -> list[Agent]: ...
+
+    async def forget(self, agent_id: str) -> None: ...
+
+
 class RegistryService:
-    def __init__(self, uow: UnitOfWorkFactory, auth_store: AuthStore, cache: RegistryCache) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        auth_store: AuthStore,
+        cache: RegistryCache,
+        presence: LivePresence | None = None,
+    ) -> None:
         self._uow = uow
         self._auth_store = auth_store
         self._cache = cache
+        self._presence = presence
 
     async def _load_agent(self, agent_id: str) -> Agent | None:
         async with self._uow() as uow:
@@ -87,6 +102,8 @@ class RegistryService:
         agent = await self._cache.agent(agent_id, lambda: self._load_agent(agent_id))
         if agent is None:
             raise _not_found(agent_id)
+        if self._presence is not None:
+            [agent] = await self._presence.overlay([agent])
         return agent
 
     async def list_agents(
@@ -101,7 +118,11 @@ class RegistryService:
                 page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
             return page.items, encode_token(page.next_cursor, scope)
 
-        return await self._cache.agent_page(agent_type, limit, page_token, load)
+        # Pages are cached; presence (status, last seen) is merged fresh on every read.
+        items, token = await self._cache.agent_page(agent_type, limit, page_token, load)
+        if self._presence is not None:
+            items = await self._presence.overlay(items)
+        return items, token
 
     async def update(
         self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
@@ -142,6 +163,8 @@ class RegistryService:
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
         await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
+        if self._presence is not None:
+            await self._presence.forget(agent_id)
 
     async def rotate_key(
         self, agent_id: str, new_key: bytes, signature: bytes, new_key_signature: bytes

@@ -75,9 +75,14 @@ class PresenceServiceServicer:
         """Bidirectional heartbeat stream. The first response carries the interval
         and TTL the server expects; each beat is acknowledged; the server may push
         events for the agent, a new interval, or a notice to reconnect. One live
-        stream per agent: a newer stream ends the older one with ABORTED. A stream
-        silent for longer than ttl is ended with DEADLINE_EXCEEDED. Missing or
-        invalid tokens end the stream with UNAUTHENTICATED.
+        stream per agent: a newer stream ends the older one with ABORTED
+        (reason STREAM_SUPERSEDED). A stream silent for longer than ttl is ended
+        with DEADLINE_EXCEEDED (HEARTBEAT_TIMEOUT); deleting the agent ends it with
+        NOT_FOUND (AGENT_DELETED); a server shutting down ends it with UNAVAILABLE
+        (SERVER_RESTARTING), and the agent reconnects with jitter. Missing or
+        invalid tokens end the stream with UNAUTHENTICATED at once, a malformed
+        beat with INVALID_ARGUMENT. A beat is acknowledged once it is queued for
+        the next batched presence write (tens of milliseconds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,15 @@
+"""Carries live status and last-seen from Redis to Postgres in bulk, with status-change events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.context import JobContext
+from server.presence.flushing import flush_dirty
+from server.presence.store import PresenceStore
+
+
+async def presence_flush(context: JobContext) -> dict[str, Any]:
+    settings = context.settings
+    store = PresenceStore(context.redis, settings.presence_namespace)
+    return dict(await flush_dirty(context.uow, store, settings.presence_flush_batch))

@@ -1,0 +1,21 @@
+"""Marks agents offline once their last beat is older than the TTL (see server.presence.sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.context import JobContext
+from server.presence.store import PresenceStore
+from server.presence.sweep import sweep
+
+
+async def presence_sweep(context: JobContext) -> dict[str, Any]:
+    settings = context.settings
+    return await sweep(
+        context.uow,
+        PresenceStore(context.redis, settings.presence_namespace),
+        ttl_s=settings.presence_ttl_s,
+        ratio=settings.presence_self_preservation_ratio,
+        min_agents=settings.presence_self_preservation_min_agents,
+        batch=settings.presence_flush_batch,
+    )

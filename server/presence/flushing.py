@@ -1,0 +1,44 @@
+"""Carrying live presence from Redis to Postgres, shared by the flush and sweep jobs.
+
+Redis is the source of truth for presence; Postgres gets status and last-seen
+in batches (one statement each) so queries and the outbox see them. Agents
+reach the flush through the dirty set, which every coalesced write adds to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from db.repositories.presence import PresenceChange, PresenceRepository
+from db.uow import UnitOfWorkFactory
+from server.presence.store import PresenceStore
+
+
+async def apply_to_postgres(
+    uow: UnitOfWorkFactory, store: PresenceStore, agent_ids: Sequence[str]
+) -> tuple[int, int]:
+    """Write the current Redis state of these agents to Postgres; (rows, events)."""
+    records = await store.read_many(agent_ids)
+    changes = [
+        PresenceChange(agent_id, record.status.value, datetime.fromtimestamp(record.last_seen, UTC))
+        for agent_id, record in zip(agent_ids, records, strict=True)
+        if record is not None
+    ]
+    if not changes:
+        return 0, 0
+    async with uow() as unit:
+        applied = await PresenceRepository(unit.session).apply(changes)
+        await unit.commit()
+    return applied.rows_updated, applied.events_written
+
+
+async def flush_dirty(uow: UnitOfWorkFactory, store: PresenceStore, batch: int) -> dict[str, int]:
+    """Everything dirty since the last flush, batch by batch; a failed run is retried whole."""
+    rows = events = batches = 0
+    if await store.take_dirty():
+        for agent_ids in await store.scan_flushing(batch):
+            updated, written = await apply_to_postgres(uow, store, agent_ids)
+            rows, events, batches = rows + updated, events + written, batches + 1
+        await store.done_flushing()
+    return {"rows_updated": rows, "events_written": events, "batches": batches}

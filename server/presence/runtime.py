@@ -1,0 +1,79 @@
+"""The per-process background work of presence: the coalesced writer, one periodic
+scan for silent streams (not a timer per stream), and the control channel that
+lets another process end a stream held here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio.client import PubSub
+
+from server.presence.coalescer import BeatCoalescer
+from server.presence.service import PresenceService
+from server.presence.store import PresenceStore
+from server.presence.streams import EndKind
+
+log = logging.getLogger(__name__)
+
+
+class PresenceRuntime:
+    def __init__(
+        self, service: PresenceService, store: PresenceStore, coalescer: BeatCoalescer
+    ) -> None:
+        self.service = service
+        self._store = store
+        self._coalescer = coalescer
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pubsub: PubSub | None = None
+
+    async def start(self) -> None:
+        self._coalescer.start()
+        self._pubsub = self._store.redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(self._store.control_channel)
+        self._tasks = [
+            asyncio.create_task(self._scan_silent(), name="presence-silence-scan"),
+            asyncio.create_task(self._listen(self._pubsub), name="presence-control"),
+        ]
+
+    async def stop(self) -> None:
+        """Streams are told to reconnect elsewhere, then pending beats are written."""
+        self.service.streams.end_all(EndKind.SHUTDOWN, "the server is restarting")
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        await self._coalescer.stop()
+
+    async def _scan_silent(self) -> None:
+        period = max(0.1, min(self.service.ttl_s / 4, 5.0))
+        while True:
+            await asyncio.sleep(period)
+            ended = self.service.streams.end_silent(self.service.ttl_s)
+            if ended:
+                log.info("ended %d heartbeat streams silent past the TTL", ended)
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("presence control channel failed; resubscribing")
+                await asyncio.sleep(1.0)
+                with contextlib.suppress(Exception):
+                    await pubsub.subscribe(self._store.control_channel)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                agent_id, stream_id, kind = message["data"].decode().split(" ")
+                self.service.end_stream(agent_id, stream_id, EndKind(kind))
+            except ValueError:
+                log.warning("ignoring malformed presence control message %r", message["data"])

@@ -1,0 +1,204 @@
+"""Presence use cases, shared by the heartbeat stream and the unary RPCs.
+
+A beat never touches Postgres: it lands in the process's coalescer, which
+writes Redis in batches; the flush job carries status and last-seen to
+Postgres in bulk and the sweep marks silent agents offline.
+
+Acks are sent as soon as a beat is queued for the next coalesced write (at
+most `presence_write_interval_ms` later it is in Redis): waiting for the
+write would put the Redis round trip and the batching delay into every ack's
+latency for no gain, since a beat lost to a crash in that window is repaired
+by the next one (the TTL spans three beats). Unary calls do wait, so a
+client reading right after SendHeartbeat or SetStatus sees its write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db.uow import UnitOfWorkFactory
+from server.auth import principal
+from server.domain.agents import Agent, AgentStatus
+from server.domain.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
+from server.presence.coalescer import BeatCoalescer
+from server.presence.store import PresenceRecord, PresenceStore, PresenceWrite
+from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    agent_id: str
+    status: AgentStatus
+    last_seen_at: datetime | None
+    load: float
+    streaming: bool
+
+
+def _check_load(load: float) -> None:
+    if not math.isfinite(load) or not 0.0 <= load <= 1.0:
+        raise InvalidArgument.field("load", "must be between 0.0 and 1.0")
+
+
+class PresenceService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        store: PresenceStore,
+        coalescer: BeatCoalescer,
+        streams: StreamRegistry,
+        *,
+        interval_s: float,
+        ttl_s: float,
+    ) -> None:
+        self._uow = uow
+        self._store = store
+        self._coalescer = coalescer
+        self.streams = streams
+        self.interval_s = interval_s
+        self.ttl_s = ttl_s
+
+    # Streams.
+
+    async def open_stream(self) -> OpenStream:
+        """The caller's agent gets a stream; an older one, here or elsewhere, is ended."""
+        caller = principal.current()
+        if caller is None:
+            raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+        stream = OpenStream(caller.agent_id, secrets.token_hex(8))
+        previous_here = self.streams.add(stream)
+        if previous_here is not None:
+            previous_here.end(EndKind.SUPERSEDED, "a newer heartbeat stream replaced this one")
+        replaced = await self._store.claim_stream(stream.agent_id, stream.stream_id)
+        if replaced is not None and (previous_here is None or replaced != previous_here.stream_id):
+            await self._store.publish_control(
+                f"{stream.agent_id} {replaced} {EndKind.SUPERSEDED.value}"
+            )
+        return stream
+
+    def beat(
+        self, stream: OpenStream, sequence: int, status: AgentStatus | None, load: float
+    ) -> Ack:
+        """The hot path: validate, queue the write, answer. No I/O."""
+        _check_load(load)
+        status = status or stream.status
+        stream.status = status
+        stream.last_beat = time.monotonic()
+        now = time.time()
+        self._coalescer.submit(PresenceWrite(stream.agent_id, status, load, now))
+        first = stream.beats == 0
+        stream.beats += 1
+        if status is AgentStatus.OFFLINE:
+            stream.send(Ack(sequence, status, now, first))
+            stream.end(EndKind.COMPLETED, "the agent went offline")
+        return Ack(sequence, status, now, first)
+
+    async def close_stream(self, stream: OpenStream) -> None:
+        stream.ended = True
+        self.streams.remove(stream)
+        await self._store.release_stream(stream.agent_id, stream.stream_id)
+
+    def end_stream(self, agent_id: str, stream_id: str, kind: EndKind) -> bool:
+        """End a local stream named by a control notice (`*` means whichever is open)."""
+        stream = self.streams.get(agent_id)
+        if stream is None or (stream_id != "*" and stream.stream_id != stream_id):
+            return False
+        message = {
+            EndKind.SUPERSEDED: "a newer heartbeat stream replaced this one",
+            EndKind.DELETED: "the agent was deleted",
+        }.get(kind, "the server ended the stream")
+        stream.end(kind, message)
+        return True
+
+    # Unary calls.
+
+    async def send_heartbeat(
+        self, agent_id: str, sequence: int, status: AgentStatus | None, load: float
+    ) -> Ack:
+        principal.require_agent(agent_id)
+        _check_load(load)
+        if status is None:
+            current = await self._store.read(agent_id)
+            live = None if current is None else self.live_status(current, time.time())
+            status = live if live not in (None, AgentStatus.OFFLINE) else AgentStatus.ONLINE
+        now = time.time()
+        await self._coalescer.submit(PresenceWrite(agent_id, status, load, now))
+        return Ack(sequence, status, now, first=True)
+
+    async def set_status(self, agent_id: str, status: AgentStatus | None) -> Presence:
+        principal.require_agent(agent_id)
+        if status is None:
+            raise InvalidArgument.field("status", "is required")
+        current = await self._store.read(agent_id)
+        load = 0.0 if current is None else current.load
+        now = time.time()
+        await self._coalescer.submit(PresenceWrite(agent_id, status, load, now))
+        if status is AgentStatus.OFFLINE:
+            self.end_stream(agent_id, "*", EndKind.COMPLETED)
+        return await self.get_presence(agent_id)
+
+    async def get_presence(self, agent_id: str) -> Presence:
+        async with self._uow() as uow:
+            agent = await uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+        record = await self._store.read(agent_id)
+        streaming = await self._store.has_stream(agent_id)
+        if record is None:
+            return Presence(agent_id, agent.status, agent.last_seen_at, 0.0, streaming)
+        status = self.live_status(record, time.time())
+        seen = datetime.fromtimestamp(record.last_seen, UTC)
+        return Presence(agent_id, status, seen, record.load, streaming)
+
+    # Reads elsewhere and deletes.
+
+    def live_status(self, record: PresenceRecord, now: float) -> AgentStatus:
+        """Past the TTL an agent is offline even before the sweep has run."""
+        if record.status is not AgentStatus.OFFLINE and now - record.last_seen > self.ttl_s:
+            return AgentStatus.OFFLINE
+        return record.status
+
+    async def overlay(self, agents: list[Agent]) -> list[Agent]:
+        """Agents with status and last-seen taken from live presence (one HMGET per page).
+
+        Reads keep working without Redis: they then show the last flushed status.
+        """
+        try:
+            records = await self._store.read_many([a.agent_id for a in agents])
+        except Unavailable:
+            log.warning("presence unreachable; serving flushed status")
+            return agents
+        now = time.time()
+        return [
+            agent
+            if record is None
+            else dataclasses.replace(
+                agent,
+                status=self.live_status(record, now),
+                last_seen_at=datetime.fromtimestamp(record.last_seen, UTC),
+            )
+            for agent, record in zip(agents, records, strict=True)
+        ]
+
+    async def live_statuses(self, agent_ids: list[str]) -> dict[str, AgentStatus]:
+        """Current status of each agent, for status filters (search) over candidate ids."""
+        records = await self._store.read_many(agent_ids)
+        now = time.time()
+        return {
+            agent_id: AgentStatus.OFFLINE if record is None else self.live_status(record, now)
+            for agent_id, record in zip(agent_ids, records, strict=True)
+        }
+
+    async def forget(self, agent_id: str) -> None:
+        """After a delete commits: presence removed, the stream ended wherever it is open."""
+        self._coalescer.discard(agent_id)
+        await self._store.forget(agent_id)
+        if not self.end_stream(agent_id, "*", EndKind.DELETED):
+            await self._store.publish_control(f"{agent_id} * {EndKind.DELETED.value}")

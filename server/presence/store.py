@@ -1,0 +1,197 @@
+"""Live presence in Redis: the only place a heartbeat is written.
+
+Layout under one namespace (default `presence`):
+- `{ns}:seen`  sorted set, member = agent id, score = unix time of the last beat.
+  Only agents currently present are in it, so the sweep's range query costs
+  what expires, not the registry size.
+- `{ns}:state` hash, field = agent id, value = `status|load|last_seen`; offline
+  agents stay here (with their last beat) so reads know when they were seen.
+- `{ns}:dirty` set of agent ids whose state changed since the last Postgres flush.
+- `{ns}:stream:{agent_id}` the id of the one live stream of the agent.
+- `{ns}:control` pub/sub channel telling every server process to end a stream
+  (superseded by a newer one on another process, or its agent deleted).
+
+Every write is a multi-member command in one pipeline: redis-py spends ~25 µs
+of Python per command, so one command per beat would cap a process at a few
+thousand beats/s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.domain.agents import AgentStatus
+from server.domain.errors import Unavailable
+
+# Marks expired entries offline only if no beat arrived since the range was read.
+_EXPIRE_SCRIPT = """
+local expired = redis.call(
+  'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local out = {}
+for i = 1, #expired, 2 do
+  local id, score = expired[i], expired[i + 1]
+  local prev = redis.call('HGET', KEYS[2], id)
+  local load = '0'
+  if prev then
+    local first = string.find(prev, '|', 1, true)
+    local second = first and string.find(prev, '|', first + 1, true)
+    if first and second then load = string.sub(prev, first + 1, second - 1) end
+  end
+  redis.call('HSET', KEYS[2], id, 'offline|' .. load .. '|' .. score)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('SADD', KEYS[3], id)
+  out[#out + 1] = id
+  out[#out + 1] = score
+end
+return out
+"""
+
+# Deletes the stream key only while it still names this stream.
+_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRecord:
+    status: AgentStatus
+    load: float
+    last_seen: float  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceWrite:
+    agent_id: str
+    status: AgentStatus
+    load: float
+    at: float  # unix seconds
+
+
+def _encode(write: PresenceWrite) -> str:
+    return f"{write.status.value}|{write.load:.3g}|{write.at:.3f}"
+
+
+def _decode(raw: bytes | str | None) -> PresenceRecord | None:
+    if raw is None:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    status, load, seen = text.split("|")
+    return PresenceRecord(AgentStatus(status), float(load), float(seen))
+
+
+class PresenceStore:
+    def __init__(self, redis: Redis, namespace: str = "presence") -> None:
+        self._redis = redis
+        self._seen = f"{namespace}:seen"
+        self._state = f"{namespace}:state"
+        self.dirty_key = f"{namespace}:dirty"
+        self.flushing_key = f"{namespace}:dirty:flushing"
+        self._stream = f"{namespace}:stream:{{}}"
+        self.control_channel = f"{namespace}:control"
+        self._expire = redis.register_script(_EXPIRE_SCRIPT)
+        self._release = redis.register_script(_RELEASE_SCRIPT)
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    async def write(self, writes: Sequence[PresenceWrite]) -> None:
+        """One pipeline, at most four commands, however many beats it carries."""
+        if not writes:
+            return
+        present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
+        gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if present:
+                pipe.zadd(self._seen, present)
+            if gone:
+                pipe.zrem(self._seen, *gone)
+            pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
+            pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
+            await pipe.execute()
+
+    async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
+        """One HMGET for a whole page."""
+        if not agent_ids:
+            return []
+        try:
+            raws = await self._redis.hmget(self._state, list(agent_ids))
+        except RedisError as error:
+            raise Unavailable(
+                "presence store unreachable", reason="PRESENCE_UNAVAILABLE"
+            ) from error
+        return [_decode(raw) for raw in raws]
+
+    async def read(self, agent_id: str) -> PresenceRecord | None:
+        return (await self.read_many([agent_id]))[0]
+
+    async def present_count(self) -> int:
+        return int(await self._redis.zcard(self._seen))
+
+    async def count_older_than(self, cutoff: float) -> int:
+        return int(await self._redis.zcount(self._seen, "-inf", cutoff))
+
+    async def expire(self, cutoff: float, limit: int) -> list[tuple[str, float]]:
+        """Mark up to `limit` agents (oldest first) with last beat <= cutoff offline, atomically."""
+        if limit <= 0:
+            return []
+        flat = await self._expire(
+            keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit]
+        )
+        return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def forget(self, agent_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._seen, agent_id)
+            pipe.hdel(self._state, agent_id)
+            pipe.srem(self.dirty_key, agent_id)
+            pipe.delete(self._stream.format(agent_id))
+            await pipe.execute()
+
+    async def claim_stream(self, agent_id: str, stream_id: str) -> str | None:
+        """Make `stream_id` the agent's live stream; returns the one it replaces, if any."""
+        previous = await self._redis.set(self._stream.format(agent_id), stream_id, get=True)
+        if previous is None:
+            return None
+        return previous.decode() if isinstance(previous, bytes) else str(previous)
+
+    async def release_stream(self, agent_id: str, stream_id: str) -> None:
+        await self._release(keys=[self._stream.format(agent_id)], args=[stream_id])
+
+    async def has_stream(self, agent_id: str) -> bool:
+        return bool(await self._redis.exists(self._stream.format(agent_id)))
+
+    async def publish_control(self, message: str) -> None:
+        await self._redis.publish(self.control_channel, message)
+
+    async def take_dirty(self) -> bool:
+        """Move the dirty set aside for a flush; a leftover from a failed flush is kept."""
+        if await self._redis.exists(self.flushing_key):
+            return True
+        try:
+            return bool(await self._redis.renamenx(self.dirty_key, self.flushing_key))
+        except Exception as error:  # redis answers "no such key" when nothing is dirty
+            if "no such key" in str(error).lower():
+                return False
+            raise
+
+    async def scan_flushing(self, batch: int) -> Iterable[list[str]]:
+        """The set being flushed, in batches (SSCAN: never one huge reply)."""
+        batches: list[list[str]] = []
+        current: list[str] = []
+        async for member in self._redis.sscan_iter(self.flushing_key, count=batch):
+            current.append(member.decode())
+            if len(current) >= batch:
+                batches.append(current)
+                current = []
+        if current:
+            batches.append(current)
+        return batches
+
+    async def done_flushing(self) -> None:
+        await self._redis.delete(self.flushing_key)

@@ -1,0 +1,116 @@
+"""The heartbeat streams open in this process, one per agent.
+
+Each stream has an outbox the servicer drains: acks, pushes (events, a new
+interval, a reconnect notice) and, last, how the stream ends. Anything in the
+process may push to an agent's stream through `push`; that is the hook the
+event feed uses to deliver events for an agent down its heartbeat stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from dataclasses import dataclass, field
+
+from server.domain.agents import AgentStatus
+
+
+class EndKind(enum.StrEnum):
+    COMPLETED = "completed"  # the client half-closed
+    SUPERSEDED = "superseded"  # a newer stream of the same agent opened
+    SILENT = "silent"  # no beat within the TTL
+    DELETED = "deleted"  # the agent was deleted
+    INVALID = "invalid"  # a malformed beat
+    SHUTDOWN = "shutdown"  # the server is stopping
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    kind: EndKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    sequence: int
+    status: AgentStatus
+    server_time: float
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewInterval:
+    interval_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    reason: str
+    retry_after_s: float
+
+
+# Anything else in an outbox is an event payload for the servicer to send as is.
+Outgoing = Ack | NewInterval | Reconnect | StreamEnd | object
+
+
+@dataclass(eq=False, slots=True)
+class OpenStream:
+    agent_id: str
+    stream_id: str
+    status: AgentStatus = AgentStatus.ONLINE
+    last_beat: float = field(default_factory=time.monotonic)
+    beats: int = 0
+    ended: bool = False
+    outbox: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
+
+    def send(self, item: Outgoing) -> None:
+        if not self.ended:
+            self.outbox.put_nowait(item)
+
+    def end(self, kind: EndKind, message: str) -> None:
+        """Ask the stream to finish; only the first ending counts."""
+        if not self.ended:
+            self.outbox.put_nowait(StreamEnd(kind, message))
+            self.ended = True
+
+
+class StreamRegistry:
+    def __init__(self) -> None:
+        self._by_agent: dict[str, OpenStream] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_agent)
+
+    def add(self, stream: OpenStream) -> OpenStream | None:
+        """Register the stream; returns the agent's previous local stream, if any."""
+        previous = self._by_agent.get(stream.agent_id)
+        self._by_agent[stream.agent_id] = stream
+        return previous
+
+    def remove(self, stream: OpenStream) -> None:
+        if self._by_agent.get(stream.agent_id) is stream:
+            del self._by_agent[stream.agent_id]
+
+    def get(self, agent_id: str) -> OpenStream | None:
+        return self._by_agent.get(agent_id)
+
+    def push(self, agent_id: str, item: Outgoing) -> bool:
+        """Send to the agent's stream if it is open here; False if it is not."""
+        stream = self._by_agent.get(agent_id)
+        if stream is None or stream.ended:
+            return False
+        stream.send(item)
+        return True
+
+    def end_silent(self, ttl_s: float) -> int:
+        """One scan over the process's streams ends those silent past the TTL."""
+        cutoff = time.monotonic() - ttl_s
+        silent = [s for s in self._by_agent.values() if s.last_beat < cutoff and not s.ended]
+        for stream in silent:
+            stream.end(EndKind.SILENT, f"no heartbeat for {ttl_s:g} s")
+        return len(silent)
+
+    def end_all(self, kind: EndKind, message: str) -> None:
+        for stream in list(self._by_agent.values()):
+            stream.end(kind, message)

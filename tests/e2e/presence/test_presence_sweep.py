@@ -1,0 +1,118 @@
+"""The sweep and flush jobs against the live server's Redis and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from agentregistry.v1 import presence_service_pb2 as pb
+from agentregistry.v1 import registry_service_pb2, resources_pb2
+from sqlalchemy import select
+
+from db.engine import session_factory
+from db.models import AgentRow, EventRow
+from db.uow import UnitOfWorkFactory
+from scheduler.context import JobContext
+from scheduler.jobs.presence_flush import presence_flush
+from scheduler.jobs.presence_sweep import presence_sweep
+from server.domain.agents import AgentStatus
+from server.presence.store import PresenceStore, PresenceWrite
+from tests.factories import register
+from tests.presence_support import TTL_S, PresenceClient
+
+
+def _context(client: PresenceClient, **overrides: object) -> JobContext:
+    settings = client.settings.model_copy(update=overrides)
+    uow = UnitOfWorkFactory(session_factory(client.app.engine))
+    return JobContext(settings, client.app.engine, uow, client.app.redis)
+
+
+async def _row(client: PresenceClient, agent_name: str) -> tuple[str, object]:
+    async with _context(client).uow() as uow:
+        result = await uow.session.execute(
+            select(AgentRow.status, AgentRow.last_seen_at).where(
+                AgentRow.id == agent_name.removeprefix("agents/")
+            )
+        )
+        status, last_seen_at = result.one()
+        return status, last_seen_at
+
+
+async def _status_events(client: PresenceClient, agent_name: str) -> list[dict[str, object]]:
+    async with _context(client).uow() as uow:
+        rows = await uow.session.scalars(
+            select(EventRow)
+            .where(
+                EventRow.agent_id == agent_name.removeprefix("agents/"),
+                EventRow.event_type == "AGENT_STATUS_CHANGED",
+            )
+            .order_by(EventRow.id)
+        )
+        return [dict(row.data) for row in rows]
+
+
+async def test_flush_carries_status_to_postgres_with_one_event_per_change(
+    presence_client: PresenceClient,
+) -> None:
+    agent = await register(presence_client.registry, presence_client.auth)
+    await presence_client.presence.SetStatus(
+        pb.SetStatusRequest(name=agent.name, status=resources_pb2.AGENT_STATUS_BUSY),
+        metadata=agent.metadata,
+    )
+    figures = await presence_flush(_context(presence_client))
+    assert figures["rows_updated"] >= 1
+    status, last_seen_at = await _row(presence_client, agent.name)
+    assert status == "busy" and last_seen_at is not None
+    assert [e["status"] for e in await _status_events(presence_client, agent.name)] == ["busy"]
+    # Flushing again with no new beats changes nothing and writes no event.
+    await presence_flush(_context(presence_client))
+    assert len(await _status_events(presence_client, agent.name)) == 1
+
+
+async def test_sweep_marks_a_silent_agent_offline_with_an_event(
+    presence_client: PresenceClient,
+) -> None:
+    agent = await register(presence_client.registry, presence_client.auth)
+    await presence_client.presence.SendHeartbeat(
+        pb.SendHeartbeatRequest(name=agent.name), metadata=agent.metadata
+    )
+    await presence_flush(_context(presence_client))
+    await asyncio.sleep(TTL_S + 0.2)
+    figures = await presence_sweep(_context(presence_client))
+    assert figures["expired"] >= 1 and not figures["self_preservation"]
+    status, _ = await _row(presence_client, agent.name)
+    assert status == "offline"
+    statuses = [e["status"] for e in await _status_events(presence_client, agent.name)]
+    assert statuses == ["online", "offline"]
+    fetched = await presence_client.registry.GetAgent(
+        registry_service_pb2.GetAgentRequest(name=agent.name)
+    )
+    assert fetched.status == resources_pb2.AGENT_STATUS_OFFLINE
+    assert fetched.HasField("last_seen_time")
+
+
+async def test_self_preservation_holds_back_a_mass_expiry(
+    presence_client: PresenceClient,
+) -> None:
+    namespace = f"presence-test-{uuid.uuid4().hex[:8]}"
+    context = _context(
+        presence_client,
+        presence_namespace=namespace,
+        presence_self_preservation_ratio=0.25,
+        presence_self_preservation_min_agents=4,
+    )
+    store = PresenceStore(presence_client.app.redis, namespace)
+    now = time.time()
+    stale = [
+        PresenceWrite(f"ag_stale{i:010d}xx", AgentStatus.ONLINE, 0.0, now - 60) for i in range(6)
+    ]
+    fresh = [PresenceWrite(f"ag_fresh{i:010d}xx", AgentStatus.ONLINE, 0.0, now) for i in range(6)]
+    await store.write(stale + fresh)
+
+    first = await presence_sweep(context)
+    assert first["due"] == 6 and first["present"] == 12
+    assert first["expired"] == 3 and first["held_back"] == 3 and first["self_preservation"]
+    assert await store.present_count() == 9
+    second = await presence_sweep(context)
+    assert second["expired"] == 2 and second["held_back"] == 1
