@@ -17,6 +17,9 @@ from server.presence.streams import EndKind
 
 log = logging.getLogger(__name__)
 
+# Reconnects after a restart are spread over this many seconds.
+RECONNECT_SPREAD_S = 10.0
+
 
 class PresenceRuntime:
     def __init__(
@@ -39,7 +42,7 @@ class PresenceRuntime:
 
     async def stop(self) -> None:
         """Streams are told to reconnect elsewhere, then pending beats are written."""
-        self.service.streams.end_all(EndKind.SHUTDOWN, "the server is restarting")
+        self.service.streams.drain("the server is restarting", RECONNECT_SPREAD_S)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

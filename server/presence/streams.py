@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -114,3 +115,10 @@ class StreamRegistry:
     def end_all(self, kind: EndKind, message: str) -> None:
         for stream in list(self._by_agent.values()):
             stream.end(kind, message)
+
+    def drain(self, reason: str, spread_s: float) -> None:
+        """Before a restart: each stream is told to reconnect after its own random delay (so
+        100k agents do not return in the same second), then ends with UNAVAILABLE."""
+        for stream in list(self._by_agent.values()):
+            stream.send(Reconnect(reason, random.uniform(1.0, max(1.0, spread_s))))
+            stream.end(EndKind.SHUTDOWN, reason)
