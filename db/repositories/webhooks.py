@@ -120,6 +120,15 @@ class WebhookRepository:
         query = select(func.count()).select_from(WebhookRow).where(WebhookRow.agent_id == agent_id)
         return int((await self._session.execute(query)).scalar_one())
 
+    async def pending_deliveries(self) -> int:
+        """The delivery backlog, counted from the partial index on pending rows."""
+        query = (
+            select(func.count())
+            .select_from(WebhookDeliveryRow)
+            .where(WebhookDeliveryRow.state == DeliveryState.PENDING.value)
+        )
+        return int((await self._session.execute(query)).scalar_one())
+
     async def update(self, webhook_id: str, values: dict[str, Any]) -> Webhook:
         row = (
             await self._session.execute(

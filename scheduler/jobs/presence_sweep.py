@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.context import JobContext
+from server.observability.metrics import SWEEP_EXPIRED, SWEEP_HELD_BACK
 from server.presence.store import PresenceStore
 from server.presence.sweep import sweep
 
 
 async def presence_sweep(context: JobContext) -> dict[str, Any]:
     settings = context.settings
-    return await sweep(
+    figures = await sweep(
         context.uow,
         PresenceStore(context.redis, settings.presence_namespace),
         ttl_s=settings.presence_ttl_s,
@@ -19,3 +20,6 @@ async def presence_sweep(context: JobContext) -> dict[str, Any]:
         min_agents=settings.presence_self_preservation_min_agents,
         batch=settings.presence_flush_batch,
     )
+    SWEEP_EXPIRED.inc(figures["expired"])
+    SWEEP_HELD_BACK.inc(figures["held_back"])
+    return figures

@@ -27,8 +27,10 @@ import httpx
 
 from db.repositories.outbox_reader import OutboxReader
 from db.repositories.webhook_delivery import WebhookDeliveryRepository
+from db.repositories.webhooks import WebhookRepository
 from scheduler.context import JobContext
 from server.domain.webhooks import DeliveryState, DueDelivery
+from server.observability.metrics import WEBHOOK_BACKLOG
 from server.webhooks import sender
 from server.webhooks.retry import backoff_s
 from server.webhooks.service import webhook_name
@@ -125,6 +127,9 @@ async def webhook_delivery(context: JobContext) -> dict[str, Any]:
             # Cancelled (shutdown) or failed: unrecorded attempts stay pending and are resent.
             for task in in_flight:
                 task.cancel()
+    async with context.uow() as uow:
+        figures["backlog"] = await WebhookRepository(uow.session).pending_deliveries()
+    WEBHOOK_BACKLOG.set(figures["backlog"])
     return figures
 
 

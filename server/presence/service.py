@@ -26,6 +26,7 @@ from db.uow import UnitOfWorkFactory
 from server.auth import principal
 from server.domain.agents import Agent, AgentStatus
 from server.domain.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
+from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import PresenceRecord, PresenceStore, PresenceWrite
 from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry
@@ -95,6 +96,7 @@ class PresenceService:
         self._coalescer.submit(PresenceWrite(stream.agent_id, status, load, now))
         first = stream.beats == 0
         stream.beats += 1
+        HEARTBEATS.inc()
         if status is AgentStatus.OFFLINE:
             stream.send(Ack(sequence, status, now, first))
             stream.end(EndKind.COMPLETED, "the agent went offline")

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from server.domain.agents import AgentStatus
+from server.observability.metrics import HEARTBEAT_STREAMS
 
 
 class EndKind(enum.StrEnum):
@@ -87,11 +88,13 @@ class StreamRegistry:
         """Register the stream; returns the agent's previous local stream, if any."""
         previous = self._by_agent.get(stream.agent_id)
         self._by_agent[stream.agent_id] = stream
+        HEARTBEAT_STREAMS.set(len(self._by_agent))
         return previous
 
     def remove(self, stream: OpenStream) -> None:
         if self._by_agent.get(stream.agent_id) is stream:
             del self._by_agent[stream.agent_id]
+            HEARTBEAT_STREAMS.set(len(self._by_agent))
 
     def get(self, agent_id: str) -> OpenStream | None:
         return self._by_agent.get(agent_id)
