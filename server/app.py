@@ -11,6 +11,8 @@ from agentregistry.v1 import (
     auth_service_pb2_grpc,
     registry_service_pb2,
     registry_service_pb2_grpc,
+    search_service_pb2,
+    search_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
 from db.probe import ping
+from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
 from server.auth.service import AuthService
 from server.auth.servicer import AuthServicer
@@ -31,6 +34,8 @@ from server.interceptors.auth import AuthInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
+from server.search.service import SearchService
+from server.search.servicer import SearchServicer
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
 ]
 
 
@@ -51,6 +57,8 @@ class RegistryServer:
     redis: Redis
     health: HealthMonitor
     _stopped: bool = field(default=False, repr=False)
+    # Search traffic's engine when DATABASE_READ_URL points at a replica.
+    read_engine: AsyncEngine | None = None
 
     async def start(self) -> None:
         await self.server.start()
@@ -65,6 +73,8 @@ class RegistryServer:
         await self.server.stop(grace_s)
         await self.redis.aclose()
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 def _server_options() -> list[tuple[str, int]]:
@@ -96,6 +106,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         RegistryServicer(RegistryService(uow, auth_store)), server
     )
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
+    read_url = backing.database_read_url or settings.database_read_url
+    read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
+    search_reads = SearchReads(session_factory(read_engine or engine))
+    search_service_pb2_grpc.add_SearchServiceServicer_to_server(
+        SearchServicer(SearchService(search_reads)), server
+    )
 
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -110,4 +126,5 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         settings.health_probe_interval_s,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    return RegistryServer(server, port, engine, redis, monitor), port
+    app = RegistryServer(server, port, engine, redis, monitor, read_engine=read_engine)
+    return app, port
