@@ -43,5 +43,3 @@ def set_capability_trust(
             " WHERE agent_id = %s AND capability_id = %s",
             (trust, verified, agent_name.removeprefix("agents/"), capability_id),
         )
-
-

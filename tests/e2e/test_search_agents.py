@@ -104,9 +104,10 @@ async def test_each_filter_alone_and_combined(registry, channel, database_url) -
 
     everyone = {tool.name, service.name, helper.name}
     assert set(await _names(search, query=scope)) == everyone
-    assert await matching(
-        capabilities=["capabilities/translation", "capabilities/summarization"]
-    ) == everyone
+    assert (
+        await matching(capabilities=["capabilities/translation", "capabilities/summarization"])
+        == everyone
+    )
     assert await matching(
         capabilities=["capabilities/translation", "capabilities/summarization"],
         capability_match=pb.AgentFilter.ALL,
@@ -129,9 +130,7 @@ async def test_each_filter_alone_and_combined(registry, channel, database_url) -
     assert await matching(tags=["fast"], min_trust_score=10, protocols=["mcp"]) == set()
 
     # Filters alone, without text, are a search too (best trust first).
-    by_tag = await search.SearchAgents(
-        pb.SearchAgentsRequest(filter=pb.AgentFilter(tags=[scope]))
-    )
+    by_tag = await search.SearchAgents(pb.SearchAgentsRequest(filter=pb.AgentFilter(tags=[scope])))
     assert [r.agent.name for r in by_tag.results] == [tool.name, service.name, helper.name]
 
 
@@ -139,9 +138,7 @@ async def test_pages_have_no_duplicates_or_gaps_while_agents_are_inserted(
     registry, channel
 ) -> None:
     topic = word()
-    first_batch = [
-        (await register(registry, display_name=f"{topic} {i}")).name for i in range(12)
-    ]
+    first_batch = [(await register(registry, display_name=f"{topic} {i}")).name for i in range(12)]
     search = search_stub(channel)
     seen: list[str] = []
     token = ""
