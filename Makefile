@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k clean
+.PHONY: install run test lint format proto migrate explain-100k clean bench-search
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ migrate: install
 ## explain-100k: EXPLAIN of the hot registry queries on 100,000 agents
 explain-100k: install
 	$(PY) scripts/explain_100k.py
+
+## bench-search: search and discovery latency at 100,000 agents (cached under .data/bench-search)
+bench-search: install
+	$(PY) bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -52,7 +52,7 @@ class Ranking:
 
     score = text * relevance + trust * trust_score / 100 + online * (status = 'online')
 
-    relevance is ts_rank_cd with normalisation 32 (rank / (rank + 1), so 0 to 1) over the
+    relevance is ts_rank with normalisation 32 (rank / (rank + 1), so 0 to 1) over the
     weighted vector (A display name 1.0, B tags/protocols/capabilities 0.4, C description
     0.2), or the capability confidence in natural-language find.
     """
