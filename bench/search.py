@@ -47,23 +47,55 @@ MAX_SECONDS = 30.0
 DATA = ROOT / ".data" / "bench-search"
 DATABASE = "bench_v1"  # bump when the generator changes
 
-ONE_WORD = ["translation", "python", "flights", "invoices", "kubernetes", "weather", "podcasts",
-            "contracts", "spreadsheets", "refunds", "lisbon", "resumes", "sql", "logo", "spam"]
-THREE_WORDS = ["python code review", "book hotel lisbon", "translate french documents",
-               "kubernetes deploy monitoring", "pdf invoice extraction", "weather storm forecast",
-               "sql query optimization", "customer support tickets", "transcribe meeting audio",
-               "legal contract review"]
-NL = ["book me a flight to Lisbon", "someone to review my Python code",
-      "translate this contract into Spanish", "I need help with my taxes",
-      "transcribe my podcast", "what will the weather be tomorrow", "deploy my app to kubernetes",
-      "summarize this long report", "find vulnerabilities in my dependencies",
-      "draw a logo for my bakery"]
+ONE_WORD = [
+    "translation",
+    "python",
+    "flights",
+    "invoices",
+    "kubernetes",
+    "weather",
+    "podcasts",
+    "contracts",
+    "spreadsheets",
+    "refunds",
+    "lisbon",
+    "resumes",
+    "sql",
+    "logo",
+    "spam",
+]
+THREE_WORDS = [
+    "python code review",
+    "book hotel lisbon",
+    "translate french documents",
+    "kubernetes deploy monitoring",
+    "pdf invoice extraction",
+    "weather storm forecast",
+    "sql query optimization",
+    "customer support tickets",
+    "transcribe meeting audio",
+    "legal contract review",
+]
+NL = [
+    "book me a flight to Lisbon",
+    "someone to review my Python code",
+    "translate this contract into Spanish",
+    "I need help with my taxes",
+    "transcribe my podcast",
+    "what will the weather be tomorrow",
+    "deploy my app to kubernetes",
+    "summarize this long report",
+    "find vulnerabilities in my dependencies",
+    "draw a logo for my bakery",
+]
 
 
 def database_url() -> str:
     server = start_embedded_postgres(DATA / "postgres")
     with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+        ).fetchone()
     return with_database(server, DATABASE) if exists else create_database(server, DATABASE)
 
 
@@ -83,14 +115,27 @@ def seed(url: str) -> None:
             " capability_text, status, trust_score, verified, created_at, updated_at) FROM STDIN"
         ) as copy:
             for agent in tqdm(generate(AGENTS), total=AGENTS, desc="agents", unit="agent"):
-                copy.write_row((
-                    agent.agent_id, agent.display_name, agent.description, agent.agent_type,
-                    agent.agent_id.encode().ljust(32, b"\0"), agent.tags, agent.protocols,
-                    " ".join(names[c] for c in agent.capabilities), agent.status,
-                    agent.trust_score, agent.verified, agent.created_at, agent.created_at,
-                ))
-                links += [(agent.agent_id, c, t, t > 80)
-                          for c, t in zip(agent.capabilities, agent.capability_trust, strict=True)]
+                copy.write_row(
+                    (
+                        agent.agent_id,
+                        agent.display_name,
+                        agent.description,
+                        agent.agent_type,
+                        agent.agent_id.encode().ljust(32, b"\0"),
+                        agent.tags,
+                        agent.protocols,
+                        " ".join(names[c] for c in agent.capabilities),
+                        agent.status,
+                        agent.trust_score,
+                        agent.verified,
+                        agent.created_at,
+                        agent.created_at,
+                    )
+                )
+                links += [
+                    (agent.agent_id, c, t, t > 80)
+                    for c, t in zip(agent.capabilities, agent.capability_trust, strict=True)
+                ]
         with conn.cursor().copy(
             "COPY agent_capabilities (agent_id, capability_id, trust, verified) FROM STDIN"
         ) as copy:
@@ -98,7 +143,8 @@ def seed(url: str) -> None:
                 copy.write_row(link)
         conn.execute(
             "UPDATE capabilities c SET agent_count = n FROM (SELECT capability_id, count(*) AS n"
-            " FROM agent_capabilities GROUP BY capability_id) counted WHERE counted.capability_id = c.id"
+            " FROM agent_capabilities GROUP BY capability_id) counted"
+            " WHERE counted.capability_id = c.id"
         )
         conn.commit()
         print(f"seeded {AGENTS} agents in {time.perf_counter() - started:.1f} s")
@@ -114,9 +160,16 @@ def _free_port() -> int:
 
 def start_server(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "GRPC_PORT": str(port),
-           "GRPC_HOST": "127.0.0.1", "AUTO_MIGRATE": "false", "LOG_LEVEL": "WARNING"}
-    code = ("import uvloop; from bench.search_server import serve; uvloop.run(serve())")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "GRPC_PORT": str(port),
+        "GRPC_HOST": "127.0.0.1",
+        "AUTO_MIGRATE": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    code = "import uvloop; from bench.search_server import serve; uvloop.run(serve())"
     process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     return process, port
 
@@ -160,9 +213,15 @@ def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     def stats(stub: Any) -> Awaitable[Any]:
         return stub.GetRegistryStats(pb.GetRegistryStatsRequest())
 
-    return {"search_1word": one_word, "search_3word": three_words, "search_filtered": filtered,
-            "typeahead": typeahead, "nl_find": nl_find, "by_capability": by_capability,
-            "stats": stats}
+    return {
+        "search_1word": one_word,
+        "search_3word": three_words,
+        "search_filtered": filtered,
+        "typeahead": typeahead,
+        "nl_find": nl_find,
+        "by_capability": by_capability,
+        "stats": stats,
+    }
 
 
 async def drive(stub: Any, call: Callable[[Any], Awaitable[Any]]) -> tuple[list[float], float]:
@@ -201,8 +260,11 @@ async def measure(port: int) -> dict[str, float]:
             p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
             rps = len(latencies) / elapsed
             print(f"{name:<16} {len(latencies):>6} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}")
-            metrics |= {f"{name}_p50_ms": round(p50, 2), f"{name}_p99_ms": round(p99, 2),
-                        f"{name}_rps": round(rps, 1)}
+            metrics |= {
+                f"{name}_p50_ms": round(p50, 2),
+                f"{name}_p99_ms": round(p99, 2),
+                f"{name}_rps": round(rps, 1),
+            }
     return metrics
 
 

@@ -34,15 +34,29 @@ async def explain_all(url: str) -> bool:
             captured.append((label, list(sent)))
             return result
 
-        first = await run("search_1word", store.search("translation", AgentFilter(), RANKING, 20, None))
-        await run("search_1word page 2", store.search("translation", AgentFilter(), RANKING, 20, first.next_cursor))
-        await run("search_3word", store.search("python code review", AgentFilter(), RANKING, 20, None))
+        first = await run(
+            "search_1word", store.search("translation", AgentFilter(), RANKING, 20, None)
+        )
+        await run(
+            "search_1word page 2",
+            store.search("translation", AgentFilter(), RANKING, 20, first.next_cursor),
+        )
+        await run(
+            "search_3word", store.search("python code review", AgentFilter(), RANKING, 20, None)
+        )
         await run("search_filtered", store.search("translation", filtered, RANKING, 20, None))
         await run("typeahead (prefix)", store.catalog.suggest("swift tr", 10))
         await run("typeahead (typo: trigram)", store.catalog.suggest("swift travl", 10))
-        candidates = await run("nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon"))
-        await run("nl_find (agents)", store.find_by_capabilities(understood(candidates), AgentFilter(), RANKING, 20, None))
-        await run("by_capability", store.catalog.capability_agents("travel-booking", False, 20, None))
+        candidates = await run(
+            "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
+        )
+        await run(
+            "nl_find (agents)",
+            store.find_by_capabilities(understood(candidates), AgentFilter(), RANKING, 20, None),
+        )
+        await run(
+            "by_capability", store.catalog.capability_agents("travel-booking", False, 20, None)
+        )
         await run("stats", store.catalog.stats())
     event.remove(engine.sync_engine, "before_cursor_execute", record)
     clean = True
@@ -53,7 +67,9 @@ async def explain_all(url: str) -> bool:
                     if "set_config" in statement:
                         await conn.exec_driver_sql(statement, params)
                         continue
-                    rows = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+                    rows = await conn.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, params
+                    )
                     plan = "\n".join(row[0] for row in rows)
                     seq = "Seq Scan on agents" in plan
                     clean = clean and not seq

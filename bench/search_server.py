@@ -13,7 +13,9 @@ from server.settings import Settings
 async def serve() -> None:
     settings = Settings()
     assert settings.database_url and settings.redis_url
-    app, _ = await build_server(settings, BackingServices(settings.database_url, settings.redis_url))
+    app, _ = await build_server(
+        settings, BackingServices(settings.database_url, settings.redis_url)
+    )
     await app.start()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
