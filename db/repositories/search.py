@@ -140,6 +140,9 @@ class SearchRepository:
             relevance: ColumnElement[Any] = func.ts_rank(
                 AgentRow.search_vector, query, _RANK_NORMALISATION
             )
+            # querytree is 'T' when nothing in the query can use the index (only stop words
+            # and exclusions): answer nothing rather than read every agent.
+            conditions.append(func.querytree(query) != "T")
             conditions.append(AgentRow.search_vector.bool_op("@@")(query))
         else:
             relevance = literal_column("0.0")

@@ -56,12 +56,35 @@ def normalise_filter(search_filter: AgentFilter) -> AgentFilter:
     )
 
 
+_QUOTED = re.compile(r'"[^"]*"?')
+
+
+def looks_for_something(query: str) -> bool:
+    """False when no word is left to look for: only exclusions (`-spam -ads`) or symbols.
+    Only a scan of every agent could answer that, so without a filter it is refused.
+    Quoted phrases, and words that are not excluded, count; `or` does not."""
+    if any(any(ch.isalnum() for ch in phrase) for phrase in _QUOTED.findall(query)):
+        return True
+    words = _QUOTED.sub(" ", query).split()
+    return any(
+        not word.startswith("-") and word.lower() != "or" and any(ch.isalnum() for ch in word)
+        for word in words
+    )
+
+
 def search_input(raw_query: str, search_filter: AgentFilter) -> tuple[str, AgentFilter]:
     """SearchAgents: text is optional when a filter is given."""
     query = clean_text(raw_query)
     problems = _text_violations("query", raw_query, MAX_QUERY) + _filter_violations(search_filter)
     if not query and search_filter.is_empty and not problems:
         problems.append(FieldViolation("query", "must not be empty when no filter is given"))
+    elif query and search_filter.is_empty and not looks_for_something(query) and not problems:
+        problems.append(
+            FieldViolation(
+                "query",
+                "must contain a word to look for (exclusions and symbols alone find nothing)",
+            )
+        )
     if problems:
         raise InvalidArgument(problems)
     return query, normalise_filter(search_filter)

@@ -67,6 +67,8 @@ async def test_web_search_syntax(registry, channel) -> None:
         only_other.name,
     }
     assert await _names(search, query=f"{first} -{'later'}") == [phrase.name]
+    # Only stop words and exclusions: nothing to look up in the index, so nothing matches.
+    assert await _names(search, query=f"the -{other}") == []
 
 
 async def test_each_filter_alone_and_combined(registry, channel, database_url) -> None:
@@ -185,6 +187,7 @@ async def test_page_token_is_bound_to_its_query(registry, channel) -> None:
         ({"query": "   "}, ["query"]),
         ({"query": "x" * 257}, ["query"]),
         ({"query": "nul\x00byte"}, ["query"]),
+        ({"query": "-spam -ads or -x"}, ["query"]),
         ({"query": "ok", "page_size": -1}, ["page_size"]),
         (
             {"query": "ok", "filter": pb.AgentFilter(min_trust_score=101)},
@@ -218,9 +221,10 @@ async def test_sql_and_tsquery_significant_characters_are_plain_text(registry, c
     for characters in SIGNIFICANT:
         for query in (f"{topic}{characters}", f"{characters} {topic} {characters}"):
             assert await _names(search, query=query) == [agent.name], query
-        # Alone they carry no words: no error, and they never match everything.
-        alone = await search.SearchAgents(pb.SearchAgentsRequest(query=characters))
-        assert agent.name not in [r.agent.name for r in alone.results]
+        # Alone they carry no word to look for: a clear INVALID_ARGUMENT, not a scan.
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await search.SearchAgents(pb.SearchAgentsRequest(query=characters))
+        assert error_details(caught.value).fields == ["query"]
     injected = f"{topic}'; DROP TABLE agents; --"
     assert await _names(search, query=injected) == []  # "drop table" are just more words
     assert await _names(search, query=topic) == [agent.name]
