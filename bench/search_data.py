@@ -14,233 +14,153 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-# Per capability: words for names and tags, and phrases for descriptions.
-VOCABULARY: dict[str, tuple[list[str], list[str]]] = {
-    "code-generation": (
-        ["code", "dev", "python", "typescript", "rust"],
-        [
-            "writes Python and TypeScript functions",
-            "scaffolds services from a spec",
-            "generates unit tests",
-        ],
-    ),
-    "code-review": (
-        ["review", "lint", "python", "pr", "quality"],
-        [
-            "reviews pull requests for bugs",
-            "flags risky changes in Python code",
-            "suggests fixes in code review",
-        ],
-    ),
-    "translation": (
-        ["translate", "lingo", "polyglot", "spanish", "french"],
-        [
-            "translates documents between English, Spanish and French",
-            "localizes apps into forty languages",
-            "keeps tone when translating marketing text",
-        ],
-    ),
-    "travel-booking": (
-        ["travel", "trip", "flight", "hotel", "lisbon"],
-        [
-            "books flights and hotels in Europe",
-            "plans trips to Lisbon, Porto and Madrid",
-            "finds cheap flights and rebooks cancellations",
-        ],
-    ),
-    "image-generation": (
-        ["image", "art", "logo", "pixel", "studio"],
-        [
-            "draws illustrations and logos",
-            "generates product images from a prompt",
-            "creates artwork in many styles",
-        ],
-    ),
-    "web-search": (
-        ["search", "web", "browse", "scout", "finder"],
-        [
-            "searches the web and summarizes pages",
-            "finds sources for any question",
-            "browses websites for fresh facts",
-        ],
-    ),
-    "payments": (
-        ["pay", "invoice", "billing", "ledger", "checkout"],
-        [
-            "pays invoices and reconciles payments",
-            "handles refunds and checkout",
-            "sends money through payment providers",
-        ],
-    ),
-    "scheduling": (
-        ["calendar", "meeting", "schedule", "slot", "agenda"],
-        [
-            "books meetings across calendars",
-            "finds a time that suits everyone",
-            "reschedules appointments automatically",
-        ],
-    ),
-    "summarization": (
-        ["summary", "digest", "brief", "notes", "tldr"],
-        [
-            "summarizes long reports",
-            "turns meeting transcripts into notes",
-            "writes short digests of news",
-        ],
-    ),
-    "data-analysis": (
-        ["data", "chart", "stats", "insight", "csv"],
-        [
-            "analyzes CSV files and draws charts",
-            "answers questions about spreadsheets",
-            "builds dashboards from sales data",
-        ],
-    ),
-    "customer-support": (
-        ["support", "helpdesk", "care", "ticket", "chat"],
-        [
-            "answers customer questions around the clock",
-            "triages support tickets",
-            "runs live chat for online shops",
-        ],
-    ),
-    "email": (
-        ["mail", "inbox", "email", "reply", "outreach"],
-        ["drafts replies and sorts the inbox", "sends newsletters", "triages email by urgency"],
-    ),
-    "document-extraction": (
-        ["ocr", "pdf", "extract", "forms", "receipts"],
-        [
-            "extracts fields from PDF invoices",
-            "reads scanned forms and receipts",
-            "parses contracts into structured data",
-        ],
-    ),
-    "speech-to-text": (
-        ["transcribe", "voice", "audio", "dictation", "captions"],
-        [
-            "transcribes podcasts and meetings",
-            "captions videos with speaker labels",
-            "turns voice notes into text",
-        ],
-    ),
-    "text-to-speech": (
-        ["voice", "narrator", "speech", "audio", "reader"],
-        ["reads articles aloud", "records voice overs", "narrates audiobooks in natural voices"],
-    ),
-    "research": (
-        ["research", "scholar", "cite", "sources", "analyst"],
-        [
-            "researches topics with citations",
-            "writes literature reviews",
-            "fact checks claims against sources",
-        ],
-    ),
-    "legal-review": (
-        ["legal", "contract", "nda", "compliance", "counsel"],
-        [
-            "reviews contracts and flags risky clauses",
-            "checks NDAs and terms of service",
-            "summarizes legal documents",
-        ],
-    ),
-    "accounting": (
-        ["books", "tax", "ledger", "expense", "finance"],
-        [
-            "keeps the books for small businesses",
-            "prepares tax figures",
-            "categorises expenses and receipts",
-        ],
-    ),
-    "recruiting": (
-        ["hire", "talent", "recruit", "resume", "jobs"],
-        ["screens resumes", "sources candidates for engineering roles", "schedules interviews"],
-    ),
-    "marketing-copy": (
-        ["copy", "ads", "brand", "seo", "social"],
-        [
-            "writes ads and landing pages",
-            "drafts social media posts",
-            "creates SEO product descriptions",
-        ],
-    ),
-    "sql": (
-        ["sql", "query", "postgres", "database", "warehouse"],
-        [
-            "writes SQL queries for Postgres",
-            "optimizes slow database queries",
-            "explains query plans",
-        ],
-    ),
-    "devops": (
-        ["deploy", "kubernetes", "docker", "ci", "ops"],
-        [
-            "deploys apps to Kubernetes",
-            "maintains CI pipelines",
-            "monitors infrastructure and alerts on call",
-        ],
-    ),
-    "security-audit": (
-        ["security", "audit", "vuln", "pentest", "shield"],
-        [
-            "audits code for vulnerabilities",
-            "scans dependencies for CVEs",
-            "runs penetration tests",
-        ],
-    ),
-    "shopping": (
-        ["shop", "deal", "price", "cart", "buyer"],
-        ["compares prices across stores", "finds deals and orders online", "suggests gift ideas"],
-    ),
-    "weather": (
-        ["weather", "forecast", "storm", "climate", "rain"],
-        ["gives weather forecasts anywhere", "warns about storms", "reports current conditions"],
-    ),
-    "maps-navigation": (
-        ["maps", "route", "navigator", "transit", "nearby"],
-        [
-            "plans routes by car and transit",
-            "finds restaurants nearby",
-            "gives turn by turn directions",
-        ],
-    ),
-    "math": (
-        ["math", "algebra", "calculus", "solver", "proof"],
-        ["solves equations step by step", "checks proofs", "helps with calculus homework"],
-    ),
-    "tutoring": (
-        ["tutor", "teach", "homework", "exam", "learn"],
-        [
-            "teaches languages at your pace",
-            "prepares students for exams",
-            "explains concepts with exercises",
-        ],
-    ),
-    "health-info": (
-        ["health", "nutrition", "fitness", "symptom", "wellness"],
-        ["explains symptoms and medications", "gives nutrition advice", "plans fitness routines"],
-    ),
-    "content-moderation": (
-        ["moderation", "spam", "safety", "filter", "guard"],
-        ["flags spam and abuse", "filters hate speech", "moderates comments and images"],
-    ),
-    "sentiment-analysis": (
-        ["sentiment", "opinion", "mood", "reviews", "brand"],
-        [
-            "analyzes reviews for sentiment",
-            "monitors brand mentions",
-            "detects emotion in messages",
-        ],
-    ),
-    "data-entry": (
-        ["entry", "forms", "crm", "records", "sheet"],
-        [
-            "fills forms and updates spreadsheets",
-            "copies records into the CRM",
-            "cleans up contact data",
-        ],
-    ),
-}
+# Per capability: words for names and tags, then (indented) phrases for descriptions.
+_VOCABULARY_TEXT = """
+code-generation: code dev python typescript rust
+    writes Python and TypeScript functions
+    scaffolds services from a spec
+    generates unit tests
+code-review: review lint python pr quality
+    reviews pull requests for bugs
+    flags risky changes in Python code
+    suggests fixes in code review
+translation: translate lingo polyglot spanish french
+    translates documents between English, Spanish and French
+    localizes apps into forty languages
+    keeps tone when translating marketing text
+travel-booking: travel trip flight hotel lisbon
+    books flights and hotels in Europe
+    plans trips to Lisbon, Porto and Madrid
+    finds cheap flights and rebooks cancellations
+image-generation: image art logo pixel studio
+    draws illustrations and logos
+    generates product images from a prompt
+    creates artwork in many styles
+web-search: search web browse scout finder
+    searches the web and summarizes pages
+    finds sources for any question
+    browses websites for fresh facts
+payments: pay invoice billing ledger checkout
+    pays invoices and reconciles payments
+    handles refunds and checkout
+    sends money through payment providers
+scheduling: calendar meeting schedule slot agenda
+    books meetings across calendars
+    finds a time that suits everyone
+    reschedules appointments automatically
+summarization: summary digest brief notes tldr
+    summarizes long reports
+    turns meeting transcripts into notes
+    writes short digests of news
+data-analysis: data chart stats insight csv
+    analyzes CSV files and draws charts
+    answers questions about spreadsheets
+    builds dashboards from sales data
+customer-support: support helpdesk care ticket chat
+    answers customer questions around the clock
+    triages support tickets
+    runs live chat for online shops
+email: mail inbox email reply outreach
+    drafts replies and sorts the inbox
+    sends newsletters
+    triages email by urgency
+document-extraction: ocr pdf extract forms receipts
+    extracts fields from PDF invoices
+    reads scanned forms and receipts
+    parses contracts into structured data
+speech-to-text: transcribe voice audio dictation captions
+    transcribes podcasts and meetings
+    captions videos with speaker labels
+    turns voice notes into text
+text-to-speech: voice narrator speech audio reader
+    reads articles aloud
+    records voice overs
+    narrates audiobooks in natural voices
+research: research scholar cite sources analyst
+    researches topics with citations
+    writes literature reviews
+    fact checks claims against sources
+legal-review: legal contract nda compliance counsel
+    reviews contracts and flags risky clauses
+    checks NDAs and terms of service
+    summarizes legal documents
+accounting: books tax ledger expense finance
+    keeps the books for small businesses
+    prepares tax figures
+    categorises expenses and receipts
+recruiting: hire talent recruit resume jobs
+    screens resumes
+    sources candidates for engineering roles
+    schedules interviews
+marketing-copy: copy ads brand seo social
+    writes ads and landing pages
+    drafts social media posts
+    creates SEO product descriptions
+sql: sql query postgres database warehouse
+    writes SQL queries for Postgres
+    optimizes slow database queries
+    explains query plans
+devops: deploy kubernetes docker ci ops
+    deploys apps to Kubernetes
+    maintains CI pipelines
+    monitors infrastructure and alerts on call
+security-audit: security audit vuln pentest shield
+    audits code for vulnerabilities
+    scans dependencies for CVEs
+    runs penetration tests
+shopping: shop deal price cart buyer
+    compares prices across stores
+    finds deals and orders online
+    suggests gift ideas
+weather: weather forecast storm climate rain
+    gives weather forecasts anywhere
+    warns about storms
+    reports current conditions
+maps-navigation: maps route navigator transit nearby
+    plans routes by car and transit
+    finds restaurants nearby
+    gives turn by turn directions
+math: math algebra calculus solver proof
+    solves equations step by step
+    checks proofs
+    helps with calculus homework
+tutoring: tutor teach homework exam learn
+    teaches languages at your pace
+    prepares students for exams
+    explains concepts with exercises
+health-info: health nutrition fitness symptom wellness
+    explains symptoms and medications
+    gives nutrition advice
+    plans fitness routines
+content-moderation: moderation spam safety filter guard
+    flags spam and abuse
+    filters hate speech
+    moderates comments and images
+sentiment-analysis: sentiment opinion mood reviews brand
+    analyzes reviews for sentiment
+    monitors brand mentions
+    detects emotion in messages
+data-entry: entry forms crm records sheet
+    fills forms and updates spreadsheets
+    copies records into the CRM
+    cleans up contact data
+"""
+
+
+def _parse_vocabulary(text: str) -> dict[str, tuple[list[str], list[str]]]:
+    vocabulary: dict[str, tuple[list[str], list[str]]] = {}
+    phrases: list[str] = []
+    for line in text.strip().splitlines():
+        if line.startswith(" "):
+            phrases.append(line.strip())
+        else:
+            capability_id, words = line.split(":", 1)
+            phrases = []
+            vocabulary[capability_id] = (words.split(), phrases)
+    return vocabulary
+
+
+VOCABULARY = _parse_vocabulary(_VOCABULARY_TEXT)
 ADJECTIVES = [
     "swift",
     "quiet",
