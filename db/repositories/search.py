@@ -23,18 +23,14 @@ from sqlalchemy import (
     Integer,
     Select,
     SQLColumnExpression,
-    String,
     Text,
     and_,
     cast,
-    column,
     exists,
     func,
     literal_column,
     or_,
     select,
-    true,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +39,7 @@ from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, AnyRow, to_agent
 from db.repositories.search_catalog import CatalogSearch
+from db.repositories.search_find import find_page
 from server.domain.search import (
     AgentFilter,
     CapabilityMatch,
@@ -162,36 +159,9 @@ class SearchRepository:
         limit: int,
         cursor: ScoreCursor | None,
     ) -> SearchPage:
-        """Agents offering any matched capability; relevance is the best confidence among
-        the ones each agent offers. Candidates come from agent_capabilities' index."""
-        confidences = values(column("capability_id", String), column("confidence", Float)).data(
-            [(m.capability_id, m.confidence) for m in matched]
-        )
-        offered = confidences.alias("matched")
-        best = (
-            select(
-                AgentCapabilityRow.agent_id.label("agent_id"),
-                func.max(offered.c.confidence).label("confidence"),
-            )
-            .join(offered, offered.c.capability_id == AgentCapabilityRow.capability_id)
-            .group_by(AgentCapabilityRow.agent_id)
-            .subquery("best")
-        )
-        # OFFSET 0 keeps the lateral subquery from being flattened, so each candidate is
-        # one primary-key probe instead of a hash join over every agent.
-        agent = (
-            select(AgentRow.id, AgentRow.trust_score, AgentRow.status)
-            .where(AgentRow.id == best.c.agent_id, *filter_conditions(search_filter))
-            .offset(0)
-            .lateral("agent")
-        )
-        score = blended(best.c.confidence, ranking, agent.c.trust_score, agent.c.status)
-        ranked = select(
-            agent.c.id.label("id"),
-            score.label("score"),
-            cast(best.c.confidence, Float).label("text_rank"),
-        ).select_from(best.join(agent, true()))
-        return await self._page(ranked, score, agent.c.id, limit, cursor)
+        """Agents offering any matched capability (see db.repositories.search_find)."""
+        conditions = filter_conditions(search_filter)
+        return await find_page(self._session, matched, conditions, ranking, limit, cursor)
 
     async def _page(
         self,

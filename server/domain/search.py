@@ -54,7 +54,8 @@ class Ranking:
 
     relevance is ts_rank with normalisation 32 (rank / (rank + 1), so 0 to 1) over the
     weighted vector (A display name 1.0, B tags/protocols/capabilities 0.4, C description
-    0.2), or the capability confidence in natural-language find.
+    0.2). Natural-language find uses the capability's confidence as relevance and the
+    agent's trust for that capability (agent_capabilities.trust) as trust.
     """
 
     text: float = 0.6

@@ -68,7 +68,8 @@ async def test_natural_language_maps_to_catalog_capabilities(
         registry, display_name=f"Trusted {scope}", tags=[scope], capabilities=[capability]
     )
     await register(registry, display_name=f"Unrelated {scope}", tags=[scope])
-    set_columns(database_url, trusted.name, trust_score=70.0)
+    # Trust for the capability asked for (kept by the trust job) ranks the offers.
+    set_capability_trust(database_url, trusted.name, capability.split("/")[1], 70.0)
 
     response = await search_stub(channel).FindAgents(
         pb.FindAgentsRequest(query=request_text, filter=pb.AgentFilter(tags=[scope]))
@@ -91,29 +92,46 @@ async def test_find_falls_back_to_text_when_nothing_is_understood(registry, chan
     assert [r.agent.name for r in response.results] == [agent.name]
 
 
-async def test_find_pages_through_capability_matches(registry, channel) -> None:
+async def test_find_ranks_by_capability_trust_and_presence_across_pages(
+    registry, channel, database_url
+) -> None:
     scope = word()
-    names = {
+    agents = [
         (await register(registry, tags=[scope], capabilities=["capabilities/legal-review"])).name
         for _ in range(5)
-    }
+    ]
+    # (capability trust, status) → score 0.6 × confidence + 0.003 × trust + 0.1 × online.
+    setup = [
+        (90.0, "offline"),
+        (70.0, "online"),
+        (50.0, "online"),
+        (80.0, "offline"),
+        (0.0, "busy"),
+    ]
+    for name, (trust, status) in zip(agents, setup, strict=True):
+        set_capability_trust(database_url, name, "legal-review", trust)
+        set_columns(database_url, name, status=status)
+    expected = [agents[1], agents[0], agents[2], agents[3], agents[4]]
     search = search_stub(channel)
-    seen: list[str] = []
-    token = ""
-    for _ in range(5):
-        response = await search.FindAgents(
-            pb.FindAgentsRequest(
-                query="review my contract",
-                filter=pb.AgentFilter(tags=[scope]),
-                page_size=2,
-                page_token=token,
+
+    for page_size in (1, 2, 5):
+        seen: list[str] = []
+        token = ""
+        for _ in range(6):
+            response = await search.FindAgents(
+                pb.FindAgentsRequest(
+                    query="review my contract",
+                    filter=pb.AgentFilter(tags=[scope]),
+                    page_size=page_size,
+                    page_token=token,
+                )
             )
-        )
-        seen += [r.agent.name for r in response.results]
-        token = response.next_page_token
-        if not token:
-            break
-    assert sorted(seen) == sorted(names)
+            assert response.matched_capabilities[0].capability == "capabilities/legal-review"
+            seen += [r.agent.name for r in response.results]
+            token = response.next_page_token
+            if not token:
+                break
+        assert seen == expected, page_size
 
 
 async def test_find_requires_a_query(channel) -> None:

@@ -99,8 +99,10 @@ class SearchServiceServicer:
         """Natural-language find: maps a request such as "book me a flight" to
         catalog capabilities by matching its words against the catalog's names,
         synonyms and descriptions, then returns agents offering any of them, ranked
-        as in SearchAgents with the capability's confidence as relevance. When no
-        capability matches, it runs SearchAgents' text search and says so.
+        as in SearchAgents with the capability's confidence as relevance and the
+        agent's trust for that capability as trust (the best over the matched
+        capabilities it offers). When no capability matches, it runs SearchAgents'
+        text search and says so.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
