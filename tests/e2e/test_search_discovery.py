@@ -100,7 +100,7 @@ async def test_find_ranks_by_capability_trust_and_presence_across_pages(
         (await register(registry, tags=[scope], capabilities=["capabilities/legal-review"])).name
         for _ in range(5)
     ]
-    # (capability trust, status) → score 0.6 × confidence + 0.003 × trust + 0.1 × online.
+    # (capability trust, status) → score 0.6 * confidence + 0.003 * trust + 0.1 * online.
     setup = [
         (90.0, "offline"),
         (70.0, "online"),
