@@ -26,17 +26,16 @@ from typing import Any
 from sqlalchemy import (
     Float,
     Integer,
-    String,
+    Text,
     and_,
     cast,
-    column,
     func,
     join,
     or_,
     select,
     union_all,
 )
-from sqlalchemy import values as values_clause
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -62,9 +61,16 @@ async def find_page(
 ) -> SearchPage:
     """`conditions` are the filter conditions on AgentRow (see search.filter_conditions)."""
     check_limit(limit)
-    table = values_clause(
-        column("capability_id", String), column("confidence", Float), name="matched"
-    ).data([(m.capability_id, m.confidence) for m in matched])
+    # unnest of two bound arrays rather than VALUES: the statement text stays the same for
+    # every request with as many capabilities, so SQLAlchemy compiles it once.
+    table = (
+        func.unnest(
+            cast([m.capability_id for m in matched], ARRAY(Text)),
+            cast([m.confidence for m in matched], ARRAY(Float)),
+        )
+        .table_valued("capability_id", "confidence")
+        .render_derived(name="matched")
+    )
     offered = aliased(AgentCapabilityRow)
     # The agent's own score and relevance: correlated, a few primary-key rows per agent.
     per_capability = (
