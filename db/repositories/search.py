@@ -68,9 +68,10 @@ def filter_conditions(
     """Each filter can be served by an index: GIN on tags/protocols, btree on status and
     trust, agent_capabilities' primary key for capabilities.
 
-    With text, protocols are checked per row instead: there are a handful of them, each
-    on a large share of agents, and Postgres misjudges their GIN bitmap (40,000 entries
-    at 100k agents, 15 ms) as cheaper than rechecking the few thousand text matches.
+    With text (or another index driving the query), protocols are checked per row
+    instead: there are a handful of them, each on a large share of agents, and Postgres
+    misjudges their GIN bitmap (40,000 entries at 100k agents, 15 ms) as cheaper than
+    rechecking the few thousand text matches.
     """
     conditions: list[ColumnElement[bool]] = []
     if search_filter.capabilities:
@@ -172,7 +173,8 @@ class SearchRepository:
         cursor: ScoreCursor | None,
     ) -> SearchPage:
         """Agents offering any matched capability (see db.repositories.search_find)."""
-        conditions = filter_conditions(search_filter)
+        # The capability trust index drives here, as the text index does in search.
+        conditions = filter_conditions(search_filter, with_text=True)
         return await find_page(self._session, matched, conditions, ranking, limit, cursor)
 
     async def _page(
