@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from db.engine import create_engine, session_factory
+from db.engine import create_engine
 from db.repositories.search import SearchReads
 from server.domain.agents import AgentType
 from server.domain.search import RANKING, AgentFilter
@@ -21,7 +21,7 @@ async def explain_all(url: str) -> bool:
         sent.append((statement, params))
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
-    reads = SearchReads(session_factory(engine))
+    reads = SearchReads(engine)
     captured: list[tuple[str, list[tuple[str, Any]]]] = []
     filtered = AgentFilter(
         types=(AgentType.SERVICE, AgentType.TOOL), protocols=("mcp",), min_trust_score=40.0

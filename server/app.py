@@ -108,7 +108,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
     read_url = backing.database_read_url or settings.database_read_url
     read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
-    search_reads = SearchReads(session_factory(read_engine or engine))
+    search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(SearchService(search_reads)), server
     )

@@ -57,8 +57,11 @@ class CatalogSearch:
         found = [Suggestion(r.id, r.display_name, 1.0) for r in rows]
         if len(found) >= limit or len(prefix) < FUZZY_MIN_PREFIX:
             return found
+        # Session-level (reads run in autocommit): every caller sets the same value first.
         await self._session.execute(
-            select(func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), True))
+            select(
+                func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), False)
+            )
         )
         similarity = func.word_similarity(prefix, _NAME)
         fuzzy = (
