@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat clean
+.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-webhooks: install
 ## bench-heartbeat: N agents (default 100,000) holding heartbeat streams; BENCH_ARGS for flags
 bench-heartbeat: install
 	$(PY) -m bench.heartbeat $(BENCH_ARGS)
+## bench-search: search and discovery latency at 100,000 agents (cached under .data/bench-search)
+bench-search: install
+	$(PY) -m bench.search $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,8 @@ from agentregistry.v1 import (
     presence_service_pb2_grpc,
     registry_service_pb2,
     registry_service_pb2_grpc,
+    search_service_pb2,
+    search_service_pb2_grpc,
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
 from db.probe import ping
+from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
 from server.auth.api_keys import ApiKeyService
 from server.auth.service import AuthService
@@ -51,6 +54,8 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
+from server.search.service import SearchService
+from server.search.servicer import SearchServicer
 from server.settings import Settings
 from server.webhooks.service import WebhookService
 from server.webhooks.servicer import WebhookServicer
@@ -62,6 +67,7 @@ SERVICE_NAMES = [
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
     presence_service_pb2.DESCRIPTOR.services_by_name["PresenceService"].full_name,
+    search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
 ]
 
 
@@ -78,6 +84,8 @@ class RegistryServer:
     limiter: RateLimiter | None
     presence: PresenceRuntime | None = None
     _stopped: bool = field(default=False, repr=False)
+    # Search traffic's engine when DATABASE_READ_URL points at a replica.
+    read_engine: AsyncEngine | None = None
 
     async def start(self) -> None:
         if self.presence is not None:
@@ -96,6 +104,8 @@ class RegistryServer:
         await self.server.stop(grace_s)
         await self.redis.aclose()
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 def _pool_gauges(engine: AsyncEngine) -> Callable[[], None]:
@@ -159,6 +169,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(webhooks), server)
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), server)
+    read_url = backing.database_read_url or settings.database_read_url
+    read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
+    search_reads = SearchReads(read_engine or engine)
+    search_service_pb2_grpc.add_SearchServiceServicer_to_server(
+        SearchServicer(SearchService(search_reads, presence.service)), server
+    )
 
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -174,7 +190,10 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         on_tick=_pool_gauges(engine),
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    return RegistryServer(server, port, engine, redis, monitor, cache, limiter, presence), port
+    app = RegistryServer(
+        server, port, engine, redis, monitor, cache, limiter, presence, read_engine=read_engine
+    )
+    return app, port
 
 
 def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:

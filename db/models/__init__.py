@@ -4,6 +4,7 @@ from db.models.agents import AGENT_STATUSES, AGENT_TYPES, AgentRow
 from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
 from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
 from db.models.capabilities import AgentCapabilityRow, CapabilityRow
+from db.models.counters import AgentCountRow
 from db.models.events import EventRow
 from db.models.feed_cursors import FeedCursorRow
 from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
@@ -17,6 +18,7 @@ __all__ = [
     "DELIVERY_STATES",
     "WEBHOOK_STATES",
     "AgentCapabilityRow",
+    "AgentCountRow",
     "AgentRow",
     "ApiKeyRow",
     "AttestationRow",

@@ -70,15 +70,28 @@ class SearchServiceServicer:
 
     def SearchAgents(self, request, context):
         """Full-text search with filters. `query` uses web search syntax: quoted
-        phrases, `or`, and `-word` to exclude. Ranking blends text relevance,
-        trust score and being online.
+        phrases, `or`, and `-word` to exclude; every other character (percent,
+        quote, backslash, `:*` …) is plain text. Words match the display name, tags,
+        protocols, capability names and description, stemmed (English).
+
+        Ranking: score = 0.6 × relevance + 0.3 × trust_score / 100 + 0.1 × online,
+        where relevance is in [0, 1) and weighs a match in the display name above
+        one in tags, protocols or capabilities, above one in the description;
+        online means the stored status is ONLINE (the status filter uses it too:
+        live presence is flushed to it every few seconds, which keeps pages stable);
+        the agents returned carry their live status. Ties are broken by agent name.
+        Pages follow a (score, name) keyset, so agents registered while a client
+        pages neither repeat nor push others off; an agent whose trust or status
+        changes between two requests may move.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SuggestAgents(self, request, context):
-        """Typeahead: agents whose display name starts with or closely resembles the prefix.
+        """Typeahead: agents whose display name starts with the prefix (case-insensitive),
+        then, when fewer than `limit` do and the prefix has 3 or more characters,
+        names containing a close match to it (one typo is tolerated).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -86,7 +99,12 @@ class SearchServiceServicer:
 
     def FindAgents(self, request, context):
         """Natural-language find: maps a request such as "book me a flight" to
-        catalog capabilities, then returns agents offering them.
+        catalog capabilities by matching its words against the catalog's names,
+        synonyms and descriptions, then returns agents offering any of them, ranked
+        as in SearchAgents with the capability's confidence as relevance and the
+        agent's trust for that capability as trust (the best over the matched
+        capabilities it offers). When no capability matches, it runs SearchAgents'
+        text search and says so.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -100,7 +118,8 @@ class SearchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRegistryStats(self, request, context):
-        """Counts by type and status, and capability usage, from maintained counters.
+        """Counts by type and status, and capability usage, from counters the
+        database maintains on every write (never a count over all agents).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,80 @@
+"""EXPLAIN ANALYZE of the SQL each search workload sends, captured from the repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from db.engine import create_engine
+from db.repositories.search import SearchReads
+from server.domain.agents import AgentType
+from server.domain.search import RANKING, AgentFilter
+from server.search.service import understood
+
+
+async def explain_all(url: str) -> bool:
+    engine = create_engine(url, pool_size=2)
+    sent: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        sent.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    reads = SearchReads(engine)
+    captured: list[tuple[str, list[tuple[str, Any]]]] = []
+    filtered = AgentFilter(
+        types=(AgentType.SERVICE, AgentType.TOOL), protocols=("mcp",), min_trust_score=40.0
+    )
+    async with reads() as store:
+
+        async def run(label: str, call: Any) -> Any:
+            sent.clear()
+            result = await call
+            captured.append((label, list(sent)))
+            return result
+
+        first = await run(
+            "search_1word", store.search("translation", AgentFilter(), RANKING, 20, None)
+        )
+        await run(
+            "search_1word page 2",
+            store.search("translation", AgentFilter(), RANKING, 20, first.next_cursor),
+        )
+        await run(
+            "search_3word", store.search("python code review", AgentFilter(), RANKING, 20, None)
+        )
+        await run("search_filtered", store.search("translation", filtered, RANKING, 20, None))
+        await run("typeahead (prefix)", store.catalog.suggest("swift tr", 10))
+        await run("typeahead (typo: trigram)", store.catalog.suggest("swift travl", 10))
+        candidates = await run(
+            "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
+        )
+        await run(
+            "nl_find (agents)",
+            store.find_by_capabilities(understood(candidates), AgentFilter(), RANKING, 20, None),
+        )
+        await run(
+            "by_capability", store.catalog.capability_agents("travel-booking", False, 20, None)
+        )
+        await run("stats", store.catalog.stats())
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
+    clean = True
+    try:
+        async with engine.connect() as conn:
+            for label, statements in captured:
+                for statement, params in statements:
+                    if "set_config" in statement:
+                        await conn.exec_driver_sql(statement, params)
+                        continue
+                    rows = await conn.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, params
+                    )
+                    plan = "\n".join(row[0] for row in rows)
+                    seq = "Seq Scan on agents" in plan
+                    clean = clean and not seq
+                    print(f"\n=== EXPLAIN ANALYZE {label} ===\n-- params: {params}\n{plan}")
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    return clean

@@ -1,0 +1,166 @@
+"""SQL of typeahead, catalog matching, agents by capability and registry statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AgentCapabilityRow, AgentCountRow, AgentRow, CapabilityRow
+from db.repositories.keyset import check_limit
+from db.repositories.rows import AGENT_COLUMNS, to_agent
+from server.domain.agents import Agent, Page
+from server.domain.search import CapabilityCandidate, RegistryStats, Suggestion
+
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
+_NAME = func.lower(AgentRow.display_name)
+# pg_trgm's word similarity: how well the typed text matches some run of words in the
+# name. 0.6 tolerates one wrong letter in a 5-6 letter word and keeps candidate sets small.
+FUZZY_THRESHOLD = 0.6
+FUZZY_MIN_PREFIX = 3
+
+
+def _prefix_bounds(prefix: str) -> tuple[str, str]:
+    """[prefix, prefix with its last character incremented): in byte order (the
+    text_pattern_ops order) these are exactly the strings that start with prefix."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def or_query(text_value: str) -> ColumnElement[Any]:
+    """Any of the words of a plain-language request, stemmed and without stop words.
+
+    plainto_tsquery yields `'a' & 'b'`; lexemes are quoted and never contain spaces,
+    so turning ` & ` into ` | ` is exact. An empty result (only stop words) matches nothing.
+    """
+    anded = func.plainto_tsquery(_ENGLISH, text_value)
+    return func.replace(cast(anded, Text), " & ", " | ")
+
+
+class CatalogSearch:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
+        """Prefix matches from the text_pattern_ops index, then, if that leaves room and
+        the prefix is long enough, typo-tolerant matches from the trigram index."""
+        low, high = _prefix_bounds(prefix)
+        rows = (
+            await self._session.execute(
+                select(AgentRow.id, AgentRow.display_name)
+                .where(_NAME.op("~>=~")(low), _NAME.op("~<~")(high))
+                .order_by(_NAME, AgentRow.id)
+                .limit(limit)
+            )
+        ).all()
+        found = [Suggestion(r.id, r.display_name, 1.0) for r in rows]
+        if len(found) >= limit or len(prefix) < FUZZY_MIN_PREFIX:
+            return found
+        # Session-level (reads run in autocommit): every caller sets the same value first.
+        await self._session.execute(
+            select(
+                func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), False)
+            )
+        )
+        similarity = func.word_similarity(prefix, _NAME)
+        fuzzy = (
+            await self._session.execute(
+                select(AgentRow.id, AgentRow.display_name, similarity.label("similarity"))
+                .where(literal(prefix).op("<%")(_NAME))
+                .where(AgentRow.id.not_in([s.agent_id for s in found]))
+                .order_by(similarity.desc(), AgentRow.id)
+                .limit(limit - len(found))
+            )
+        ).all()
+        return found + [Suggestion(r.id, r.display_name, float(r.similarity)) for r in fuzzy]
+
+    async def capability_candidates(self, request: str) -> list[CapabilityCandidate]:
+        """Catalog entries sharing any word with the request, by ts_rank (names weigh most,
+        then synonyms, then descriptions). The catalog is small; the GIN index serves it."""
+        words = or_query(request)
+        query = cast(words, TSQUERY)
+        rank = func.ts_rank(CapabilityRow.search_vector, query)
+        rows = (
+            await self._session.execute(
+                select(CapabilityRow.id, rank.label("rank"))
+                .where(words != "", CapabilityRow.search_vector.bool_op("@@")(query))
+                .order_by(rank.desc(), CapabilityRow.id)
+            )
+        ).all()
+        return [CapabilityCandidate(r.id, float(r.rank)) for r in rows]
+
+    async def capability_exists(self, capability_id: str) -> bool:
+        row = await self._session.execute(
+            select(literal(1)).where(CapabilityRow.id == capability_id)
+        )
+        return row.first() is not None
+
+    async def capability_agents(
+        self,
+        capability_id: str,
+        verified_only: bool,
+        limit: int,
+        cursor: tuple[float, str] | None,
+    ) -> Page[tuple[Agent, float]]:
+        """Most trusted for the capability first, straight off
+        ix_agent_capabilities_capability_id_trust (capability_id, trust DESC, agent_id)."""
+        check_limit(limit)
+        link = AgentCapabilityRow
+        conditions: list[ColumnElement[bool]] = [link.capability_id == capability_id]
+        if verified_only:
+            conditions.append(link.verified.is_(True))
+        if cursor is not None:
+            trust, agent_id = cursor
+            conditions += [
+                link.trust <= trust,
+                or_(link.trust < trust, and_(link.trust == trust, link.agent_id > agent_id)),
+            ]
+        top = (
+            select(link.agent_id, link.trust)
+            .where(*conditions)
+            .order_by(link.trust.desc(), link.agent_id)
+            .limit(limit + 1)
+            .subquery("top")
+        )
+        rows = (
+            await self._session.execute(
+                select(*AGENT_COLUMNS, top.c.trust.label("capability_trust"))
+                .join(top, top.c.agent_id == AgentRow.id)
+                .order_by(top.c.trust.desc(), top.c.agent_id)
+            )
+        ).all()
+        kept = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = (repr(float(kept[-1].capability_trust)), kept[-1].id)
+        return Page([(to_agent(r), float(r.capability_trust)) for r in kept], next_cursor)
+
+    async def stats(self) -> RegistryStats:
+        """From the agent_counts counters (kept by triggers) and capabilities.agent_count:
+        a few hundred small rows, whatever the number of agents."""
+        counts = (
+            await self._session.execute(
+                select(
+                    AgentCountRow.agent_type,
+                    AgentCountRow.status,
+                    func.sum(AgentCountRow.n).label("n"),
+                ).group_by(AgentCountRow.agent_type, AgentCountRow.status)
+            )
+        ).all()
+        by_type: dict[str, int] = {}
+        by_status: dict[str, int] = {}
+        for row in counts:
+            by_type[row.agent_type] = by_type.get(row.agent_type, 0) + int(row.n)
+            by_status[row.status] = by_status.get(row.status, 0) + int(row.n)
+        usage = (
+            await self._session.execute(
+                select(CapabilityRow.id, CapabilityRow.agent_count).order_by(CapabilityRow.id)
+            )
+        ).all()
+        return RegistryStats(
+            total_agents=sum(by_type.values()),
+            by_type=by_type,
+            by_status=by_status,
+            by_capability={r.id: int(r.agent_count) for r in usage},
+        )

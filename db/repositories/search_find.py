@@ -1,0 +1,131 @@
+"""SQL of FindAgents' second step: agents offering the understood capabilities, best first.
+
+Relevance here is per capability, so trust is too: an agent's score is the best,
+over the matched capabilities it offers, of
+
+    text * confidence(c) + trust * capability_trust(agent, c) / 100
+
+plus the online bonus. Capability-level trust (kept by the trust job on
+agent_capabilities) is what a request for a capability is about, and it is the
+order of ix_agent_capabilities_capability_id_trust, which makes the top of the
+list cheap to find exactly, however many agents offer the capability:
+
+for each matched capability, walk that index (trust DESC) and keep the first
+`limit + 1` agents that pass the filters and the page cursor, once over all
+offerers and once over online ones. Every agent of the true top `limit + 1`
+is in one of these short lists: an agent outside both has `limit + 1` others
+with higher trust for its best capability and at least its online bonus, so
+they all outrank it. The lists' union is ranked by the full score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    Text,
+    and_,
+    cast,
+    func,
+    join,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.models import AgentCapabilityRow, AgentRow
+from db.repositories.keyset import check_limit
+from db.repositories.rows import AGENT_COLUMNS, to_agent
+from server.domain.search import (
+    MatchedCapability,
+    Ranking,
+    ScoreCursor,
+    SearchHit,
+    SearchPage,
+)
+
+
+async def find_page(
+    session: AsyncSession,
+    matched: Sequence[MatchedCapability],
+    conditions: Sequence[Any],
+    ranking: Ranking,
+    limit: int,
+    cursor: ScoreCursor | None,
+) -> SearchPage:
+    """`conditions` are the filter conditions on AgentRow (see search.filter_conditions)."""
+    check_limit(limit)
+    # unnest of two bound arrays rather than VALUES: the statement text stays the same for
+    # every request with as many capabilities, so SQLAlchemy compiles it once.
+    table = (
+        func.unnest(
+            cast([m.capability_id for m in matched], ARRAY(Text)),
+            cast([m.confidence for m in matched], ARRAY(Float)),
+        )
+        .table_valued("capability_id", "confidence")
+        .render_derived(name="matched")
+    )
+    offered = aliased(AgentCapabilityRow)
+    # The agent's own score and relevance: correlated, a few primary-key rows per agent.
+    per_capability = (
+        select(
+            func.max(
+                table.c.confidence * ranking.text + offered.trust * (ranking.trust / 100.0)
+            ).label("best"),
+            func.max(table.c.confidence).label("confidence"),
+        )
+        .select_from(join(offered, table, table.c.capability_id == offered.capability_id))
+        .where(offered.agent_id == AgentRow.id)
+        .correlate(AgentRow)
+    )
+    best = per_capability.with_only_columns(per_capability.selected_columns.best)
+    score = best.scalar_subquery() + cast(AgentRow.status == "online", Integer) * ranking.online
+    confidence = per_capability.with_only_columns(
+        per_capability.selected_columns.confidence
+    ).scalar_subquery()
+    after = []
+    if cursor is not None:
+        after = [
+            or_(score < cursor.score, and_(score == cursor.score, AgentRow.id > cursor.agent_id))
+        ]
+    branches = []
+    for m in matched:
+        for online_only in (False, True):
+            link = aliased(AgentCapabilityRow)
+            branch = (
+                select(AgentRow.id.label("id"), score.label("score"), confidence.label("relevance"))
+                .select_from(join(link, AgentRow, AgentRow.id == link.agent_id))
+                .where(link.capability_id == m.capability_id, *conditions, *after)
+                .order_by(link.trust.desc(), link.agent_id)
+                .limit(limit + 1)
+            )
+            if online_only:
+                branch = branch.where(AgentRow.status == "online")
+            branches.append(branch)
+    candidates = union_all(*branches).subquery("candidates")
+    top = (
+        select(candidates.c.id, candidates.c.score, candidates.c.relevance)
+        .distinct()
+        .order_by(candidates.c.score.desc(), candidates.c.id)
+        .limit(limit + 1)
+        .subquery("top")
+    )
+    rows = (
+        await session.execute(
+            select(*AGENT_COLUMNS, top.c.score, top.c.relevance)
+            .join(top, top.c.id == AgentRow.id)
+            .order_by(top.c.score.desc(), top.c.id)
+        )
+    ).all()
+    kept = rows[:limit]
+    hits = [SearchHit(to_agent(r), float(r.score), float(r.relevance)) for r in kept]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = ScoreCursor(float(kept[-1].score), kept[-1].id, 0)
+    return SearchPage(hits, next_cursor, 0)

@@ -1,0 +1,126 @@
+"""Search and discovery values shared by the search service and its repository."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from server.domain.agents import Agent, AgentStatus, AgentType
+
+
+class CapabilityMatch(enum.StrEnum):
+    ANY = "any"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFilter:
+    """Structured filters; empty fields do not filter. Already validated and normalised."""
+
+    capabilities: tuple[str, ...] = ()
+    capability_match: CapabilityMatch = CapabilityMatch.ANY
+    types: tuple[AgentType, ...] = ()
+    protocols: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    statuses: tuple[AgentStatus, ...] = ()
+    min_trust_score: float = 0.0
+    verified_only: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return self == AgentFilter()
+
+    def fingerprint(self) -> str:
+        """A stable text form, so a page token is bound to the filters it was issued for."""
+        return "|".join(
+            [
+                ",".join(self.capabilities),
+                self.capability_match.value,
+                ",".join(t.value for t in self.types),
+                ",".join(self.protocols),
+                ",".join(self.tags),
+                ",".join(s.value for s in self.statuses),
+                repr(self.min_trust_score),
+                str(self.verified_only),
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How the blended score is made; every input is a stored column, so it is repeatable.
+
+    score = text * relevance + trust * trust_score / 100 + online * (status = 'online')
+
+    relevance is ts_rank with normalisation 32 (rank / (rank + 1), so 0 to 1) over the
+    weighted vector (A display name 1.0, B tags/protocols/capabilities 0.4, C description
+    0.2). Natural-language find uses the capability's confidence as relevance and the
+    agent's trust for that capability (agent_capabilities.trust) as trust.
+    """
+
+    text: float = 0.6
+    trust: float = 0.3
+    online: float = 0.1
+
+
+RANKING = Ranking()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCursor:
+    """Keyset position in a ranked list: (score DESC, agent_id ASC), plus the first page's
+    match count so later pages can repeat it without counting again."""
+
+    score: float
+    agent_id: str
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    agent: Agent
+    score: float
+    text_rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: list[SearchHit]
+    next_cursor: ScoreCursor | None
+    total_estimate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    agent_id: str
+    display_name: str
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedCapability:
+    capability_id: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class CapabilityCandidate:
+    """A catalog entry the query's words hit, with its raw ts_rank."""
+
+    capability_id: str
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class FindResult:
+    matched: list[MatchedCapability]
+    fell_back_to_text: bool
+    page: SearchPage
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryStats:
+    total_agents: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    by_capability: dict[str, int]

@@ -1,0 +1,1 @@
+"""Search and discovery: full text, typeahead, natural-language find, statistics."""

@@ -1,0 +1,201 @@
+"""Search and discovery use cases: validate, pick the plan, page, and explain the result.
+
+Reads only; each call runs on its own read session (the replica when configured).
+Ranking (see server.domain.search.Ranking) uses stored columns only, so the same
+row scores the same on every page: a keyset cursor (score, agent_id) never
+repeats or skips agents because others were inserted. An agent whose trust or
+stored status changes between two page requests may move, like in any live list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from server.domain.agents import Agent, Page
+from server.domain.errors import InvalidArgument, NotFound
+from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.search import (
+    RANKING,
+    AgentFilter,
+    CapabilityCandidate,
+    FindResult,
+    MatchedCapability,
+    Ranking,
+    RegistryStats,
+    ScoreCursor,
+    SearchPage,
+    Suggestion,
+)
+from server.registry.service import LivePresence
+from server.search import query as rules
+
+# A catalog entry counts as understood when its rank reaches this share of the best
+# entry's rank (so "review my code" keeps code-review, not every entry with "code")
+# and this absolute floor (a lone word in a description is not enough).
+RELATIVE_CUTOFF = 0.6
+MIN_RANK = 0.05
+# Confidence = rank / (rank + CONFIDENCE_HALF): 0.5 at CONFIDENCE_HALF, towards 1 above.
+CONFIDENCE_HALF = 0.1
+
+
+class SearchStore(Protocol):
+    """What the service needs from the repository (db.repositories.search)."""
+
+    async def search(
+        self,
+        text: str,
+        search_filter: AgentFilter,
+        ranking: Ranking,
+        limit: int,
+        cursor: ScoreCursor | None,
+    ) -> SearchPage: ...
+
+    async def find_by_capabilities(
+        self,
+        matched: Sequence[MatchedCapability],
+        search_filter: AgentFilter,
+        ranking: Ranking,
+        limit: int,
+        cursor: ScoreCursor | None,
+    ) -> SearchPage: ...
+
+    @property
+    def catalog(self) -> CatalogStore: ...
+
+
+class CatalogStore(Protocol):
+    async def suggest(self, prefix: str, limit: int) -> list[Suggestion]: ...
+    async def capability_candidates(self, request: str) -> list[CapabilityCandidate]: ...
+    async def capability_exists(self, capability_id: str) -> bool: ...
+    async def capability_agents(
+        self, capability_id: str, verified_only: bool, limit: int, cursor: tuple[float, str] | None
+    ) -> Page[tuple[Agent, float]]: ...
+    async def stats(self) -> RegistryStats: ...
+
+
+Reads = Callable[[], AbstractAsyncContextManager[SearchStore]]
+
+
+def understood(candidates: list[CapabilityCandidate]) -> list[MatchedCapability]:
+    """Which catalog entries the request asks for, strongest first."""
+    if not candidates:
+        return []
+    floor = max(MIN_RANK, candidates[0].rank * RELATIVE_CUTOFF)
+    return [
+        MatchedCapability(c.capability_id, round(c.rank / (c.rank + CONFIDENCE_HALF), 4))
+        for c in candidates
+        if c.rank >= floor
+    ]
+
+
+def _score_cursor(token: str, scope: str) -> ScoreCursor | None:
+    cursor = decode_token(token, scope)
+    if cursor is None:
+        return None
+    try:
+        score, agent_id, total = cursor
+        return ScoreCursor(float(score), agent_id, int(total))
+    except ValueError as exc:
+        raise InvalidArgument.field("page_token", "is not a token from this query") from exc
+
+
+def _score_token(page: SearchPage, scope: str) -> str:
+    cursor = page.next_cursor
+    if cursor is None:
+        return ""
+    return encode_token((repr(cursor.score), cursor.agent_id, str(cursor.total)), scope)
+
+
+class SearchService:
+    """Filtering and ranking use the stored status (flushed from presence every few seconds,
+    so pages stay stable); the agents returned show live presence, merged at read time."""
+
+    def __init__(self, reads: Reads, presence: LivePresence | None = None) -> None:
+        self._reads = reads
+        self._presence = presence
+
+    async def _live(self, page: SearchPage) -> SearchPage:
+        if self._presence is None or not page.hits:
+            return page
+        agents = await self._presence.overlay([hit.agent for hit in page.hits])
+        hits = [dataclasses.replace(h, agent=a) for h, a in zip(page.hits, agents, strict=True)]
+        return dataclasses.replace(page, hits=hits)
+
+    async def search(
+        self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
+    ) -> tuple[SearchPage, str]:
+        text, search_filter = rules.search_input(raw_query, search_filter)
+        limit = rules.bounded(
+            page_size,
+            "page_size",
+            default=rules.SEARCH_PAGE_DEFAULT,
+            maximum=rules.SEARCH_PAGE_MAX,
+        )
+        scope = f"search:{text}:{search_filter.fingerprint()}"
+        cursor = _score_cursor(page_token, scope)
+        async with self._reads() as store:
+            page = await store.search(text, search_filter, RANKING, limit, cursor)
+        return await self._live(page), _score_token(page, scope)
+
+    async def suggest(self, raw_prefix: str, limit: int) -> list[Suggestion]:
+        prefix = rules.suggest_prefix(raw_prefix)
+        count = rules.bounded(
+            limit, "limit", default=rules.SUGGEST_DEFAULT, maximum=rules.SUGGEST_MAX
+        )
+        async with self._reads() as store:
+            return await store.catalog.suggest(prefix, count)
+
+    async def find(
+        self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
+    ) -> tuple[FindResult, str]:
+        """Map the request onto the catalog by text; nothing understood → plain text search."""
+        text, search_filter = rules.find_input(raw_query, search_filter)
+        limit = rules.bounded(
+            page_size,
+            "page_size",
+            default=rules.SEARCH_PAGE_DEFAULT,
+            maximum=rules.SEARCH_PAGE_MAX,
+        )
+        scope = f"find:{text}:{search_filter.fingerprint()}"
+        cursor = _score_cursor(page_token, scope)
+        async with self._reads() as store:
+            matched = understood(await store.catalog.capability_candidates(text))
+            if matched:
+                page = await store.find_by_capabilities(
+                    matched, search_filter, RANKING, limit, cursor
+                )
+            else:
+                page = await store.search(text, search_filter, RANKING, limit, cursor)
+        return FindResult(matched, not matched, await self._live(page)), _score_token(page, scope)
+
+    async def capability_agents(
+        self, capability_id: str, verified_only: bool, page_size: int, page_token: str
+    ) -> tuple[list[Agent], str]:
+        scope = f"capability-agents:{capability_id}:{verified_only}"
+        limit = page_limit(page_size)
+        raw = decode_token(page_token, scope)
+        cursor = None
+        if raw is not None:
+            try:
+                cursor = (float(raw[0]), raw[1])
+            except (ValueError, IndexError) as exc:
+                raise InvalidArgument.field("page_token", "is not a token from this query") from exc
+        async with self._reads() as store:
+            if not await store.catalog.capability_exists(capability_id):
+                raise NotFound(
+                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
+                )
+            page = await store.catalog.capability_agents(
+                capability_id, verified_only, limit, cursor
+            )
+        agents = [agent for agent, _ in page.items]
+        if self._presence is not None:
+            agents = await self._presence.overlay(agents)
+        return agents, encode_token(page.next_cursor, scope)
+
+    async def stats(self) -> RegistryStats:
+        async with self._reads() as store:
+            return await store.catalog.stats()
