@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.repositories import AgentRepository, CapabilityRepository, EventRepository
+from db.repositories.attestations import AttestationRepository
+from db.repositories.trust import TrustRepository
 
 
 class UnitOfWork:
@@ -17,6 +19,8 @@ class UnitOfWork:
     agents: AgentRepository
     capabilities: CapabilityRepository
     events: EventRepository
+    attestations: AttestationRepository
+    trust: TrustRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -38,6 +42,8 @@ class UnitOfWork:
         self.agents = AgentRepository(self._session)
         self.capabilities = CapabilityRepository(self._session)
         self.events = EventRepository(self._session)
+        self.attestations = AttestationRepository(self._session)
+        self.trust = TrustRepository(self._session)
         return self
 
     async def __aexit__(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    attestation_service_pb2,
+    attestation_service_pb2_grpc,
     auth_service_pb2,
     auth_service_pb2_grpc,
     registry_service_pb2,
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import create_engine, session_factory
 from db.probe import ping
 from db.uow import UnitOfWorkFactory
+from server.attestations.service import AttestationService
+from server.attestations.servicer import AttestationServicer
 from server.auth.service import AuthService
 from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
@@ -32,12 +36,17 @@ from server.interceptors.errors import ErrorInterceptor
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.settings import Settings
+from server.trust.service import ReputationService
+from server.trust.servicer import ReputationServicer
+from server.trust.signal import TrustSignal
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
+    attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
 ]
 
 
@@ -96,6 +105,15 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         RegistryServicer(RegistryService(uow, auth_store)), server
     )
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
+    attestations = AttestationService(
+        uow, TrustSignal(redis), clock_skew_s=settings.attestation_clock_skew_s
+    )
+    attestation_service_pb2_grpc.add_AttestationServiceServicer_to_server(
+        AttestationServicer(attestations), server
+    )
+    attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
+        ReputationServicer(ReputationService(uow)), server
+    )
 
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

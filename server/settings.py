@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     cleanup_interval_s: float = Field(default=3600.0, gt=0)
     event_retention_days: int = Field(default=7, ge=1)
 
+    # Attestations and trust.
+    attestation_clock_skew_s: float = Field(default=300.0, gt=0)
+    trust_check_interval_s: float = Field(default=5.0, gt=0)
+    trust_recompute_interval_s: float = Field(default=60.0, gt=0)
+    trust_damping: float = Field(default=0.85, gt=0, lt=1)
+    trust_verify_threshold: float = Field(default=150.0, gt=0)
+
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
 from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
 from db.models.capabilities import AgentCapabilityRow, CapabilityRow
 from db.models.events import EventRow
+from db.models.trust import AgentTrustRow, CapabilityTrustRow, TrustRunRow
 from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
 
 __all__ = [
@@ -17,10 +18,13 @@ __all__ = [
     "WEBHOOK_STATES",
     "AgentCapabilityRow",
     "AgentRow",
+    "AgentTrustRow",
     "ApiKeyRow",
     "AttestationRow",
     "CapabilityRow",
+    "CapabilityTrustRow",
     "EventRow",
+    "TrustRunRow",
     "WebhookDeliveryRow",
     "WebhookRow",
 ]

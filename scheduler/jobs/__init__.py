@@ -11,6 +11,7 @@ from typing import Any
 
 from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
+from scheduler.jobs.trust_recompute import trust_recompute
 from server.settings import Settings
 
 JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -25,4 +26,5 @@ class Job:
 
 JOBS: list[Job] = [
     Job("cleanup", cleanup, lambda s: s.cleanup_interval_s),
+    Job("trust_recompute", trust_recompute, lambda s: s.trust_check_interval_s),
 ]
