@@ -98,9 +98,7 @@ def in_minutes(minutes: float) -> datetime:
 
 
 @pytest.fixture(scope="session")
-async def trust_context(
-    backing: BackingServices, settings: Settings
-) -> AsyncIterator[JobContext]:
+async def trust_context(backing: BackingServices, settings: Settings) -> AsyncIterator[JobContext]:
     engine = create_engine(backing.database_url, pool_size=2)
     redis = Redis.from_url(backing.redis_url)
     yield JobContext(settings, engine, UnitOfWorkFactory(session_factory(engine)), redis)

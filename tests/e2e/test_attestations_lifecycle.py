@@ -46,9 +46,7 @@ async def test_get_returns_what_was_created_and_verifies_offline(
         fetched.issue_time.ToDatetime(UTC),
         None,
     )
-    Ed25519PublicKey.from_public_bytes(attester.agent.public_key).verify(
-        fetched.signature, payload
-    )
+    Ed25519PublicKey.from_public_bytes(attester.agent.public_key).verify(fetched.signature, payload)
 
 
 async def test_get_unknown_is_not_found(attestations) -> None:
@@ -160,7 +158,10 @@ async def test_replaced_claim_cannot_be_revoked(attestations, registry, auth) ->
 
 
 async def test_expired_claims_stop_counting(
-    attestations, registry, auth, trust_context  # noqa: F811
+    attestations,
+    registry,
+    auth,
+    trust_context,  # noqa: F811
 ) -> None:
     attester = await register(registry, auth)
     subject = await register(registry)
@@ -194,7 +195,10 @@ async def test_expired_claims_stop_counting(
 
 
 async def test_events_are_written_for_the_subject(
-    attestations, registry, auth, trust_context  # noqa: F811
+    attestations,
+    registry,
+    auth,
+    trust_context,  # noqa: F811
 ) -> None:
     attester = await register(registry, auth)
     subject = await register(registry)
