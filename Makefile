@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k clean
+.PHONY: install run test lint format proto migrate explain-100k bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ migrate: install
 ## explain-100k: EXPLAIN of the hot registry queries on 100,000 agents
 explain-100k: install
 	$(PY) scripts/explain_100k.py
+
+## bench-trust: trust recomputation on 100k agents / 1M attestations, reputation latency
+bench-trust: install
+	$(PY) bench/trust.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
