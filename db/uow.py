@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.repositories import AgentRepository, CapabilityRepository, EventRepository
 from db.repositories.attestations import AttestationRepository
+from db.repositories.reputation import ReputationRepository
 from db.repositories.trust import TrustRepository
 
 
@@ -21,6 +22,7 @@ class UnitOfWork:
     events: EventRepository
     attestations: AttestationRepository
     trust: TrustRepository
+    reputation: ReputationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -44,6 +46,7 @@ class UnitOfWork:
         self.events = EventRepository(self._session)
         self.attestations = AttestationRepository(self._session)
         self.trust = TrustRepository(self._session)
+        self.reputation = ReputationRepository(self._session)
         return self
 
     async def __aexit__(

@@ -15,7 +15,7 @@ class ReputationService:
 
     async def get(self, agent_id: str) -> Reputation:
         async with self._uow() as uow:
-            reputation = await uow.trust.reputation(agent_id)
+            reputation = await uow.reputation.get(agent_id)
         if reputation is None:
             raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
         return reputation
@@ -31,5 +31,5 @@ class ReputationService:
                 raise NotFound(
                     f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
                 )
-            page = await uow.trust.leaderboard_page(limit, cursor, capability_id)
+            page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
         return page.items, encode_token(page.next_cursor, scope)
