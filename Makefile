@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search clean
+.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-heartbeat: install
 ## bench-search: search and discovery latency at 100,000 agents (cached under .data/bench-search)
 bench-search: install
 	$(PY) -m bench.search $(BENCH_ARGS)
+## bench-trust: trust recomputation on 100k agents / 1M attestations, reputation latency
+bench-trust: install
+	$(PY) -m bench.trust $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,19 +25,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc
+import psycopg
+from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
+from agentregistry.v1 import search_service_pb2 as pb
+from tqdm import tqdm
+
+from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate
+from db.embedded import create_database, start_embedded_postgres
+from db.engine import libpq_url, with_database
+from db.migrate import upgrade
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import grpc  # noqa: E402
-import psycopg  # noqa: E402
-from agentregistry.v1 import resources_pb2, search_service_pb2_grpc  # noqa: E402
-from agentregistry.v1 import search_service_pb2 as pb  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate  # noqa: E402
-from db.embedded import create_database, start_embedded_postgres  # noqa: E402
-from db.engine import libpq_url, with_database  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
 
 AGENTS = 100_000
 CONCURRENCY = 16

@@ -13,6 +13,9 @@ from db.repositories import (
     CapabilityRepository,
     EventRepository,
 )
+from db.repositories.attestations import AttestationRepository
+from db.repositories.reputation import ReputationRepository
+from db.repositories.trust import TrustRepository
 
 
 class UnitOfWork:
@@ -23,6 +26,9 @@ class UnitOfWork:
     api_keys: ApiKeyRepository
     capabilities: CapabilityRepository
     events: EventRepository
+    attestations: AttestationRepository
+    trust: TrustRepository
+    reputation: ReputationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -45,6 +51,9 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(self._session)
         self.capabilities = CapabilityRepository(self._session)
         self.events = EventRepository(self._session)
+        self.attestations = AttestationRepository(self._session)
+        self.trust = TrustRepository(self._session)
+        self.reputation = ReputationRepository(self._session)
         return self
 
     async def __aexit__(

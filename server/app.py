@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    attestation_service_pb2,
+    attestation_service_pb2_grpc,
     auth_service_pb2,
     auth_service_pb2_grpc,
     presence_service_pb2,
@@ -29,6 +31,8 @@ from db.engine import create_engine, session_factory
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
+from server.attestations.service import AttestationService
+from server.attestations.servicer import AttestationServicer
 from server.auth.api_keys import ApiKeyService
 from server.auth.service import AuthService
 from server.auth.servicer import AuthServicer
@@ -57,6 +61,9 @@ from server.registry.servicer import RegistryServicer
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
 from server.settings import Settings
+from server.trust.service import ReputationService
+from server.trust.servicer import ReputationServicer
+from server.trust.signal import TrustSignal
 from server.webhooks.service import WebhookService
 from server.webhooks.servicer import WebhookServicer
 
@@ -68,6 +75,8 @@ SERVICE_NAMES = [
     webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
     presence_service_pb2.DESCRIPTOR.services_by_name["PresenceService"].full_name,
     search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
+    attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
+    attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
 ]
 
 
@@ -174,6 +183,15 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(SearchService(search_reads, presence.service)), server
+    )
+    attestations = AttestationService(
+        uow, TrustSignal(redis), clock_skew_s=settings.attestation_clock_skew_s
+    )
+    attestation_service_pb2_grpc.add_AttestationServiceServicer_to_server(
+        AttestationServicer(attestations), server
+    )
+    attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
+        ReputationServicer(ReputationService(uow)), server
     )
 
     health_servicer = HealthServicer()

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     presence_self_preservation_ratio: float = Field(default=0.15, gt=0, le=1)
     presence_self_preservation_min_agents: int = Field(default=20, ge=0)
     presence_namespace: str = "presence"
+    # Attestations and trust.
+    attestation_clock_skew_s: float = Field(default=300.0, gt=0)
+    trust_check_interval_s: float = Field(default=5.0, gt=0)
+    trust_recompute_interval_s: float = Field(default=60.0, gt=0)
+    trust_damping: float = Field(default=0.85, gt=0, lt=1)
+    trust_verify_threshold: float = Field(default=150.0, gt=0)
 
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)

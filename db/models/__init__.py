@@ -7,6 +7,7 @@ from db.models.capabilities import AgentCapabilityRow, CapabilityRow
 from db.models.counters import AgentCountRow
 from db.models.events import EventRow
 from db.models.feed_cursors import FeedCursorRow
+from db.models.trust import AgentTrustRow, CapabilityTrustRow, TrustRunRow
 from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
 
 __all__ = [
@@ -20,11 +21,14 @@ __all__ = [
     "AgentCapabilityRow",
     "AgentCountRow",
     "AgentRow",
+    "AgentTrustRow",
     "ApiKeyRow",
     "AttestationRow",
     "CapabilityRow",
+    "CapabilityTrustRow",
     "EventRow",
     "FeedCursorRow",
+    "TrustRunRow",
     "WebhookDeliveryRow",
     "WebhookRow",
 ]

@@ -13,6 +13,7 @@ from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
 from scheduler.jobs.presence_flush import presence_flush
 from scheduler.jobs.presence_sweep import presence_sweep
+from scheduler.jobs.trust_recompute import trust_recompute
 from scheduler.jobs.webhook_delivery import webhook_delivery
 from server.settings import Settings
 
@@ -31,4 +32,5 @@ JOBS: list[Job] = [
     Job("webhook_delivery", webhook_delivery, lambda s: s.webhook_delivery_interval_s),
     Job("presence_sweep", presence_sweep, lambda s: s.presence_sweep_interval_s),
     Job("presence_flush", presence_flush, lambda s: s.presence_flush_interval_s),
+    Job("trust_recompute", trust_recompute, lambda s: s.trust_check_interval_s),
 ]

@@ -268,14 +268,16 @@ class ReputationServiceServicer:
     """
 
     def GetReputation(self, request, context):
-        """Explains an agent's score. Errors: NOT_FOUND.
+        """Explains an agent's score as of its last computation (compute_time): every
+        figure comes from the same background run as the score. Errors: NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListLeaderboard(self, request, context):
-        """Top agents by trust score, in keyset pages.
+        """Top agents by trust score (ties by agent id), in keyset pages, served from
+        the stored scores.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

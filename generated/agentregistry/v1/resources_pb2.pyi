@@ -184,7 +184,7 @@ class BehaviourClaim(_message.Message):
     def __init__(self, score: _Optional[int] = ...) -> None: ...
 
 class Reputation(_message.Message):
-    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time")
+    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time", "reachable_from_seed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
     BEHAVIOUR_AVERAGE_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +194,7 @@ class Reputation(_message.Message):
     COMPONENT_SIZE_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_SEEDED_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FROM_SEED_FIELD_NUMBER: _ClassVar[int]
     name: str
     trust_score: float
     behaviour_average: float
@@ -203,7 +204,8 @@ class Reputation(_message.Message):
     component_size: int
     component_seeded: bool
     compute_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reachable_from_seed: bool
+    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable_from_seed: _Optional[bool] = ...) -> None: ...
 
 class CapabilityTrust(_message.Message):
     __slots__ = ("capability", "positive_claims", "negative_claims", "weighted_support", "verified")

@@ -1,0 +1,303 @@
+"""Trust at scale: 100,000 agents, 1,000,000 attestations.
+
+Usage: python bench/trust.py   (or `make bench-trust`)
+
+Seeds an embedded PostgreSQL under .data/bench-trust/ with COPY once and reuses
+it afterwards. Then:
+  1. a cold full recomputation (stored scores and standings reset first, so every
+     row is written) and a steady-state one (nothing changed), each in a child
+     process so its peak RSS is the recomputation's own (plus interpreter and imports);
+  2. GetReputation and ListLeaderboard latency through a real server and channel
+     (sequential calls from one client in this process, after a warm-up).
+The seeded signatures are random bytes: the bench measures the graph, not Ed25519.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from db.embedded import create_database, start_embedded_postgres
+from db.engine import create_engine, libpq_url, session_factory, with_database
+from db.migrate import upgrade
+from db.uow import UnitOfWorkFactory
+from server.domain.ids import AGENT_PREFIX, new_id
+
+AGENTS = 100_000
+ATTESTATIONS = 1_000_000
+SEED_SHARE = 0.01
+DATA = pathlib.Path(".data/bench-trust")
+REPUTATION_CALLS = 2_000
+LEADERBOARD_CALLS = 400
+LEADERBOARD_DEPTH = 20
+
+
+def machine() -> str:
+    model = "unknown"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"nproc={os.cpu_count()} cpu={model} python={platform.python_version()}"
+
+
+def database_url() -> str:
+    server = start_embedded_postgres(DATA / "postgres")
+    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_trust'").fetchone()
+    url = with_database(server, "bench_trust") if exists else create_database(server, "bench_trust")
+    upgrade(url)
+    return url
+
+
+def seed(url: str) -> None:
+    with psycopg.connect(libpq_url(url)) as conn:
+        agents = int((conn.execute("SELECT count(*) FROM agents").fetchone() or (0,))[0])
+        claims = int((conn.execute("SELECT count(*) FROM attestations").fetchone() or (0,))[0])
+        if agents >= AGENTS and claims >= ATTESTATIONS:
+            print(f"reusing {agents} agents and {claims} attestations")
+            return
+        if agents or claims:
+            raise SystemExit(f"partial seed in {DATA}; delete it and rerun")
+        started = time.perf_counter()
+        rng = np.random.default_rng(7)
+        catalog = [row[0] for row in conn.execute("SELECT id FROM capabilities ORDER BY id")]
+        ids = [new_id(AGENT_PREFIX) for _ in range(AGENTS)]
+        verified = rng.random(AGENTS) < SEED_SHARE
+        offered = rng.integers(0, len(catalog), size=(AGENTS, 2))
+        with conn.cursor().copy(
+            "COPY agents (id, display_name, agent_type, public_key, verified) FROM STDIN"
+        ) as copy:
+            for index, agent_id in enumerate(ids):
+                copy.write_row(
+                    (agent_id, f"Bench {index}", "service", os.urandom(32), bool(verified[index]))
+                )
+        with conn.cursor().copy(
+            "COPY agent_capabilities (agent_id, capability_id) FROM STDIN"
+        ) as copy:
+            for index, agent_id in enumerate(ids):
+                for cap in sorted(set(offered[index].tolist())):
+                    copy.write_row((agent_id, catalog[cap]))
+        print(f"seeded {AGENTS} agents in {time.perf_counter() - started:.1f} s")
+
+        # Claims: uniform attesters, popularity-skewed subjects, one per key.
+        draw = int(ATTESTATIONS * 1.1)
+        popularity = rng.permutation(AGENTS)
+        attester = rng.integers(0, AGENTS, draw)
+        subject = popularity[(AGENTS * rng.random(draw) ** 2).astype(np.int64)]
+        kind = rng.choice(3, size=draw, p=[0.25, 0.15, 0.60])  # capability, identity, behaviour
+        capability = np.where(kind == 0, rng.integers(0, len(catalog), draw), -1)
+        keys = np.stack([attester, subject, kind, capability], axis=1)
+        keys = keys[attester != subject]
+        _, first = np.unique(keys, axis=0, return_index=True)
+        keys = keys[np.sort(first)][:ATTESTATIONS]
+        score = rng.integers(30, 101, len(keys))
+        positive = rng.random(len(keys)) < 0.85
+        now = datetime.now(UTC)
+        kinds = ("capability", "identity", "behaviour")
+        started = time.perf_counter()
+        with conn.cursor().copy(
+            "COPY attestations (id, attester_id, subject_id, kind, capability_id,"
+            " capability_value, identity_value, behaviour_score, issued_at, signature)"
+            " FROM STDIN"
+        ) as copy:
+            for row, (a, s, k, c) in enumerate(keys.tolist()):
+                copy.write_row(
+                    (
+                        new_id("at_"),
+                        ids[a],
+                        ids[s],
+                        kinds[k],
+                        catalog[c] if k == 0 else None,
+                        bool(positive[row]) if k == 0 else None,
+                        f"org-{s}.example" if k == 1 else None,
+                        int(score[row]) if k == 2 else None,
+                        now,
+                        os.urandom(64),
+                    )
+                )
+        conn.commit()
+        print(f"seeded {len(keys)} attestations in {time.perf_counter() - started:.1f} s")
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def reset_standing(url: str) -> None:
+    """Make the next run a cold one: every score and standing row gets written."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("UPDATE agents SET trust_score = 0, trust_computed_at = NULL")
+        conn.execute("UPDATE agent_capabilities SET trust = 0, verified = false")
+        conn.execute("TRUNCATE agent_trust, capability_trust, trust_runs")
+        conn.execute("DELETE FROM events WHERE event_type = 'CAPABILITY_VERIFIED'")
+        conn.commit()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE agents, agent_capabilities")
+
+
+async def _recompute_once(url: str) -> dict[str, Any]:
+    from redis.asyncio import Redis
+
+    from scheduler.context import JobContext
+    from scheduler.jobs.trust_recompute import recompute
+    from server.settings import Settings
+
+    engine = create_engine(url, pool_size=2)
+    context = JobContext(
+        Settings(database_url=url), engine, UnitOfWorkFactory(session_factory(engine)), Redis()
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    figures = await recompute(context)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_mb": peak, "rss_before_mb": rss_before, **figures}
+
+
+def recompute_in_child(url: str) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--recompute", url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered), p99
+
+
+async def latencies(url: str) -> dict[str, float]:
+    import grpc
+    from agentregistry.v1 import attestation_service_pb2 as pb
+    from agentregistry.v1 import attestation_service_pb2_grpc
+
+    from server.app import build_server
+    from server.backing import BackingServices, start_embedded_redis
+    from server.settings import Settings
+
+    redis_url, redis_handle = start_embedded_redis((DATA / "redis").resolve())
+    backing = BackingServices(url, redis_url, _owned=[redis_handle])
+    settings = Settings(grpc_port=0, database_url=url, redis_url=redis_url)
+    app, port = await build_server(settings, backing)
+    await app.start()
+    with psycopg.connect(libpq_url(url)) as conn:
+        sample = [r[0] for r in conn.execute("SELECT id FROM agents ORDER BY random() LIMIT 3000")]
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reputation = attestation_service_pb2_grpc.ReputationServiceStub(channel)
+            for agent_id in sample[:200]:  # warm-up: pool, caches, code paths
+                await reputation.GetReputation(
+                    pb.GetReputationRequest(name=f"agents/{agent_id}/reputation")
+                )
+            get_ms: list[float] = []
+            for agent_id in sample[:REPUTATION_CALLS]:
+                started = time.perf_counter()
+                await reputation.GetReputation(
+                    pb.GetReputationRequest(name=f"agents/{agent_id}/reputation")
+                )
+                get_ms.append((time.perf_counter() - started) * 1000)
+            board_ms: list[float] = []
+            token = ""
+            depth = 0
+            while len(board_ms) < LEADERBOARD_CALLS:
+                started = time.perf_counter()
+                page = await reputation.ListLeaderboard(
+                    pb.ListLeaderboardRequest(page_size=50, page_token=token)
+                )
+                board_ms.append((time.perf_counter() - started) * 1000)
+                depth += 1
+                token = page.next_page_token if depth < LEADERBOARD_DEPTH else ""
+                depth = depth if token else 0
+    finally:
+        await app.stop(0)
+        backing.close()
+    get_p50, get_p99 = percentiles(get_ms)
+    board_p50, board_p99 = percentiles(board_ms)
+    return {
+        "get_reputation_p50_ms": round(get_p50, 2),
+        "get_reputation_p99_ms": round(get_p99, 2),
+        "leaderboard_p50_ms": round(board_p50, 2),
+        "leaderboard_p99_ms": round(board_p99, 2),
+        "get_reputation_rps": round(len(get_ms) / (sum(get_ms) / 1000), 1),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--recompute":
+        import uvloop
+
+        print(json.dumps(uvloop.run(_recompute_once(sys.argv[2]))))
+        return
+    print(f"machine: {machine()} (shared with other work; figures are noisy)")
+    url = database_url()
+    seed(url)
+    cold_runs, steady_runs = [], []
+    for _ in range(3):
+        reset_standing(url)
+        cold_runs.append(recompute_in_child(url))
+        steady_runs.append(recompute_in_child(url))
+    cold = sorted(cold_runs, key=lambda r: r["seconds"])[1]
+    steady = sorted(steady_runs, key=lambda r: r["seconds"])[1]
+    print(
+        "recompute cold (every row written), median of 3: "
+        f"{cold['seconds']:.2f} s, peak RSS {cold['peak_rss_mb']:.0f} MB "
+        f"(after imports {cold['rss_before_mb']:.0f} MB), runs "
+        + ", ".join(f"{r['seconds']:.2f}" for r in cold_runs)
+        + f" s; {cold['iterations']} iterations, {cold['seeds']} seeds, "
+        f"{cold['scores_changed']} scores and {cold['standing_changed']} standings written, "
+        f"{cold['capabilities_verified']} capabilities verified"
+    )
+    print(
+        "recompute steady (nothing changed), median of 3: "
+        f"{steady['seconds']:.2f} s, peak RSS {steady['peak_rss_mb']:.0f} MB, runs "
+        + ", ".join(f"{r['seconds']:.2f}" for r in steady_runs)
+        + " s"
+    )
+    import uvloop
+
+    served = uvloop.run(latencies(url))
+    print(
+        f"GetReputation x{REPUTATION_CALLS}: p50 {served['get_reputation_p50_ms']} ms, "
+        f"p99 {served['get_reputation_p99_ms']} ms ({served['get_reputation_rps']} calls/s, "
+        "one sequential client)"
+    )
+    print(
+        f"ListLeaderboard x{LEADERBOARD_CALLS} (50 per page, pages 1-{LEADERBOARD_DEPTH}): "
+        f"p50 {served['leaderboard_p50_ms']} ms, p99 {served['leaderboard_p99_ms']} ms"
+    )
+    metrics = {
+        "agents": cold["agents"],
+        "attestations": cold["attestations"],
+        "recompute_s": round(cold["seconds"], 2),
+        "recompute_peak_rss_mb": round(cold["peak_rss_mb"], 1),
+        "recompute_steady_s": round(steady["seconds"], 2),
+        "get_reputation_p50_ms": served["get_reputation_p50_ms"],
+        "get_reputation_p99_ms": served["get_reputation_p99_ms"],
+        "leaderboard_p50_ms": served["leaderboard_p50_ms"],
+        "leaderboard_p99_ms": served["leaderboard_p99_ms"],
+    }
+    print(json.dumps({"bench": "trust", "metrics": metrics}))
+
+
+if __name__ == "__main__":
+    main()

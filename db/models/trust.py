@@ -1,0 +1,60 @@
+"""What the trust job materialises so reputation reads never scan attestations.
+
+Rows exist only for agents (and agent/capability pairs) that some active claim
+touches; an agent without a row has no standing: the baseline score, a
+component of one, seeded only if it is verified itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base
+
+
+class AgentTrustRow(Base):
+    __tablename__ = "agent_trust"
+
+    agent_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    behaviour_average: Mapped[float]
+    behaviour_claims: Mapped[int] = mapped_column(Integer)
+    distinct_attesters: Mapped[int] = mapped_column(Integer)
+    component_size: Mapped[int] = mapped_column(Integer)
+    component_seeded: Mapped[bool]
+    reachable_from_seed: Mapped[bool]
+
+
+class CapabilityTrustRow(Base):
+    """Tallies of active capability claims per (subject, capability), offered or not."""
+
+    __tablename__ = "capability_trust"
+
+    agent_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    capability_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("capabilities.id"), primary_key=True
+    )
+    positive_claims: Mapped[int] = mapped_column(Integer)
+    negative_claims: Mapped[int] = mapped_column(Integer)
+    weighted_support: Mapped[float]
+    verified: Mapped[bool]
+
+
+class TrustRunRow(Base):
+    """One row per completed recomputation (the newest is what reads report as compute time)."""
+
+    __tablename__ = "trust_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    agents: Mapped[int] = mapped_column(Integer)
+    attestations: Mapped[int] = mapped_column(Integer)
+    seeds: Mapped[int] = mapped_column(Integer)
+    iterations: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,120 @@
+"""Reputation reads: what the trust job stored, by primary key or the score index.
+
+Nothing here touches attestations, so a read costs the same at any graph size.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AgentCapabilityRow, AgentRow, AgentTrustRow, CapabilityTrustRow, TrustRunRow
+from db.repositories.keyset import check_limit
+from db.repositories.rows import AGENT_COLUMNS, to_agent
+from server.domain.agents import Agent, Page
+from server.domain.attestations import CapabilityStanding, Reputation
+from server.domain.errors import InvalidArgument
+
+
+class ReputationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, agent_id: str) -> Reputation | None:
+        """Two primary-key reads plus the newest run; never touches attestations."""
+        row = (
+            await self._session.execute(
+                select(
+                    AgentRow.trust_score,
+                    AgentRow.verified,
+                    AgentRow.created_at,
+                    AgentTrustRow.behaviour_average,
+                    AgentTrustRow.behaviour_claims,
+                    AgentTrustRow.distinct_attesters,
+                    AgentTrustRow.component_size,
+                    AgentTrustRow.component_seeded,
+                    AgentTrustRow.reachable_from_seed,
+                    select(TrustRunRow.started_at)
+                    .order_by(TrustRunRow.id.desc())
+                    .limit(1)
+                    .scalar_subquery()
+                    .label("run_started_at"),
+                )
+                .outerjoin(AgentTrustRow, AgentTrustRow.agent_id == AgentRow.id)
+                .where(AgentRow.id == agent_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        capabilities = (
+            await self._session.execute(
+                select(CapabilityTrustRow)
+                .where(CapabilityTrustRow.agent_id == agent_id)
+                .order_by(CapabilityTrustRow.capability_id)
+            )
+        ).scalars()
+        standing = row.component_size is not None
+        computed_at = row.run_started_at
+        if computed_at is not None and computed_at < row.created_at:
+            computed_at = None  # registered after the newest run: never computed
+        return Reputation(
+            agent_id=agent_id,
+            trust_score=row.trust_score,
+            behaviour_average=row.behaviour_average if standing else 0.0,
+            behaviour_claims=row.behaviour_claims if standing else 0,
+            distinct_attesters=row.distinct_attesters if standing else 0,
+            component_size=row.component_size if standing else 1,
+            component_seeded=row.component_seeded if standing else row.verified,
+            reachable_from_seed=row.reachable_from_seed if standing else row.verified,
+            capabilities=[
+                CapabilityStanding(
+                    capability_id=c.capability_id,
+                    positive_claims=c.positive_claims,
+                    negative_claims=c.negative_claims,
+                    weighted_support=c.weighted_support,
+                    verified=c.verified,
+                )
+                for c in capabilities
+            ],
+            computed_at=computed_at,
+        )
+
+    async def leaderboard_page(
+        self, limit: int, cursor: tuple[str, ...] | None, capability_id: str | None
+    ) -> Page[tuple[int, Agent]]:
+        """Score descending, id ascending: walks ix_agents_trust_score_id from the cursor.
+
+        The cursor is (score, id, rank of the last row). `trust_score <= s` is the
+        index bound; the OR only drops the already-returned part of a tie group.
+        """
+        check_limit(limit)
+        query = select(*AGENT_COLUMNS)
+        first_rank = 1
+        if cursor is not None:
+            try:
+                score, agent_id, rank = float(cursor[0]), cursor[1], int(cursor[2])
+            except (ValueError, IndexError) as exc:
+                raise InvalidArgument.field("page_token", "is not a token from this query") from exc
+            first_rank = rank + 1
+            query = query.where(
+                AgentRow.trust_score <= score,
+                or_(AgentRow.trust_score < score, AgentRow.id > agent_id),
+            )
+        if capability_id is not None:
+            query = query.where(
+                exists().where(
+                    and_(
+                        AgentCapabilityRow.agent_id == AgentRow.id,
+                        AgentCapabilityRow.capability_id == capability_id,
+                    )
+                )
+            )
+        query = query.order_by(AgentRow.trust_score.desc(), AgentRow.id).limit(limit + 1)
+        rows = (await self._session.execute(query)).all()
+        kept = rows[:limit]
+        items = [(first_rank + i, to_agent(row)) for i, row in enumerate(kept)]
+        next_cursor = None
+        if len(rows) > limit and kept:
+            last = kept[-1]
+            next_cursor = (repr(last.trust_score), last.id, str(first_rank + len(kept) - 1))
+        return Page(items=items, next_cursor=next_cursor)

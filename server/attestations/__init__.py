@@ -1,0 +1,1 @@
+"""Signed attestations between agents."""

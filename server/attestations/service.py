@@ -1,0 +1,211 @@
+"""Attestation use cases: every rule of CreateAttestation and RevokeAttestation.
+
+Each write is one transaction with its outbox event; the trust job is told
+after commit that the graph changed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from db.uow import UnitOfWorkFactory
+from server.attestations import canonical
+from server.auth.principal import current
+from server.domain import signing
+from server.domain.attestations import (
+    Attestation,
+    AttestationDraft,
+    AttestationState,
+    ClaimKind,
+)
+from server.domain.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from server.domain.ids import new_id
+from server.domain.names import agent_name
+from server.domain.paging import decode_token, encode_token, page_limit
+from server.trust.signal import TrustSignal
+
+ID_PREFIX = "at_"
+MAX_IDENTITY_CHARS = 256
+Clock = Callable[[], datetime]
+
+
+def _caller() -> str:
+    principal = current()
+    if principal is None:
+        raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+    return principal.agent_id
+
+
+def _attestation_not_found(attestation_id: str) -> NotFound:
+    return NotFound(f"attestation {attestation_id} not found", reason="ATTESTATION_NOT_FOUND")
+
+
+def draft_violations(
+    attester_id: str, draft: AttestationDraft, now: datetime, skew: timedelta
+) -> list[FieldViolation]:
+    """Every field rule that needs no database, so the client sees all problems at once."""
+    problems: list[FieldViolation] = []
+    if draft.subject_id == attester_id:
+        problems.append(FieldViolation("attestation.subject", "an agent cannot attest itself"))
+    claim = draft.claim
+    if claim.kind is ClaimKind.BEHAVIOUR and not 0 <= (claim.behaviour_score or 0) <= 100:
+        problems.append(FieldViolation("attestation.behaviour.score", "must be 0 to 100"))
+    if claim.kind is ClaimKind.IDENTITY:
+        value = claim.identity or ""
+        if not 1 <= len(value) <= MAX_IDENTITY_CHARS:
+            problems.append(
+                FieldViolation("attestation.identity.value", "must be 1 to 256 characters")
+            )
+        elif any(unicodedata.category(ch).startswith("C") for ch in value):
+            problems.append(
+                FieldViolation("attestation.identity.value", "must not contain control characters")
+            )
+    if abs(draft.issued_at - now) > skew:
+        problems.append(
+            FieldViolation(
+                "attestation.issue_time",
+                f"must be within {int(skew.total_seconds())} s of server time",
+            )
+        )
+    if draft.expires_at is not None:
+        if draft.expires_at <= draft.issued_at:
+            problems.append(FieldViolation("attestation.expire_time", "must be after issue_time"))
+        elif draft.expires_at <= now:
+            problems.append(FieldViolation("attestation.expire_time", "must be in the future"))
+    if len(draft.signature) != signing.SIGNATURE_BYTES:
+        problems.append(FieldViolation("attestation.signature", "must be 64 bytes"))
+    return problems
+
+
+class AttestationService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        signal: TrustSignal,
+        *,
+        clock_skew_s: float,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._uow = uow
+        self._signal = signal
+        self._skew = timedelta(seconds=clock_skew_s)
+        self._clock = clock
+
+    async def create(self, draft: AttestationDraft) -> Attestation:
+        attester_id = _caller()
+        problems = draft_violations(attester_id, draft, self._clock(), self._skew)
+        if problems:
+            raise InvalidArgument(problems, reason=_reason(problems))
+        async with self._uow() as uow:
+            # The attester's row lock serialises its creates (replacement stays
+            # one-active) and pins its key against a concurrent rotation.
+            attester = await uow.agents.lock(attester_id)
+            if attester is None:
+                raise Unauthenticated(
+                    "the session's agent no longer exists", reason="SESSION_REQUIRED"
+                )
+            if not await uow.attestations.subject_exists(draft.subject_id):
+                raise NotFound(f"agent {draft.subject_id} not found", reason="AGENT_NOT_FOUND")
+            capability_id = draft.claim.capability_id
+            if capability_id is not None and await uow.capabilities.get(capability_id) is None:
+                raise NotFound(
+                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
+                )
+            message = canonical.encode(
+                attester_id, draft.subject_id, draft.claim, draft.issued_at, draft.expires_at
+            )
+            if not signing.verify(attester.public_key, draft.signature, message):
+                raise InvalidArgument.field(
+                    "attestation.signature",
+                    "is not the attester's signature over the canonical encoding",
+                    reason="SIGNATURE_INVALID",
+                )
+            attestation, replaced_id = await uow.attestations.replace_and_add(
+                new_id(ID_PREFIX), attester_id, draft
+            )
+            data: dict[str, object] = {
+                "attestation": f"attestations/{attestation.attestation_id}",
+                "attester": agent_name(attester_id),
+                "kind": draft.claim.kind.value,
+            }
+            if replaced_id is not None:
+                data["replaced"] = f"attestations/{replaced_id}"
+            await uow.events.add("ATTESTATION_RECEIVED", draft.subject_id, data)
+            await uow.commit()
+        await self._signal.mark_dirty()
+        return attestation
+
+    async def get(self, attestation_id: str) -> Attestation:
+        async with self._uow() as uow:
+            attestation = await uow.attestations.get(attestation_id)
+        if attestation is None:
+            raise _attestation_not_found(attestation_id)
+        return attestation
+
+    async def list(
+        self,
+        subject_id: str | None,
+        attester_id: str | None,
+        include_inactive: bool,
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[Attestation], str]:
+        if (subject_id is None) == (attester_id is None):
+            raise InvalidArgument.field("subject", "set exactly one of subject and attester")
+        scope = f"attestations:{subject_id or ''}:{attester_id or ''}:{include_inactive}"
+        limit = page_limit(page_size)
+        cursor = decode_token(page_token, scope)
+        async with self._uow() as uow:
+            page = await uow.attestations.list_page(
+                subject_id=subject_id,
+                attester_id=attester_id,
+                include_inactive=include_inactive,
+                limit=limit,
+                cursor=cursor,
+                now=self._clock(),
+            )
+        return page.items, encode_token(page.next_cursor, scope)
+
+    async def revoke(self, attestation_id: str) -> Attestation:
+        caller = _caller()
+        async with self._uow() as uow:
+            current_state = await uow.attestations.get(attestation_id, lock=True)
+            if current_state is None:
+                raise _attestation_not_found(attestation_id)
+            if current_state.attester_id != caller:
+                raise PermissionDenied(
+                    "only the attester may revoke an attestation", reason="NOT_ATTESTER"
+                )
+            if current_state.state_at(self._clock()) is not AttestationState.ACTIVE:
+                raise FailedPrecondition(
+                    f"attestation is {current_state.state_at(self._clock()).value}, not active",
+                    reason="ATTESTATION_NOT_ACTIVE",
+                )
+            revoked = await uow.attestations.revoke(attestation_id)
+            await uow.events.add(
+                "ATTESTATION_REVOKED",
+                revoked.subject_id,
+                {
+                    "attestation": f"attestations/{attestation_id}",
+                    "attester": agent_name(caller),
+                },
+            )
+            await uow.commit()
+        await self._signal.mark_dirty()
+        return revoked
+
+
+def _reason(problems: list[FieldViolation]) -> str | None:
+    """A self-attestation gets its own stable reason; other field errors the generic one."""
+    if any(p.field == "attestation.subject" for p in problems):
+        return "SELF_ATTESTATION"
+    return None

@@ -1,0 +1,1 @@
+"""The trust engine and the reputation read side."""
