@@ -48,6 +48,7 @@ from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
+from server.presence.event_push import EventPusher
 from server.presence.runtime import PresenceRuntime
 from server.presence.service import PresenceService
 from server.presence.servicer import PresenceServicer
@@ -163,7 +164,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
-    presence = _build_presence(settings, uow, redis)
+    presence = _build_presence(settings, uow, redis, feed)
     registry_service = RegistryService(uow, auth_store, RegistryCache(cache), presence.service)
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server
@@ -214,7 +215,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     return app, port
 
 
-def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:
+def _build_presence(
+    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, feed: EventFeed
+) -> PresenceRuntime:
     store = PresenceStore(redis, settings.presence_namespace)
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
     service = PresenceService(
@@ -225,4 +228,4 @@ def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) ->
         interval_s=settings.heartbeat_interval_s,
         ttl_s=settings.presence_ttl_s,
     )
-    return PresenceRuntime(service, store, coalescer)
+    return PresenceRuntime(service, store, coalescer, EventPusher(feed, service.streams))

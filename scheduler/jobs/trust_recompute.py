@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from scheduler.context import JobContext
+from server.cache.aside import CacheAside
 from server.domain.names import capability_name
+from server.registry.cached import AGENTS_GENERATION, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
 from server.trust.signal import TrustSignal
 
@@ -78,6 +80,7 @@ async def recompute(context: JobContext) -> dict[str, Any]:
     ids = snapshot.agent_ids
 
     changed = np.flatnonzero(np.abs(result.score - snapshot.scores) >= 0.005)
+    cache = CacheAside(context.redis)
     for start in range(0, changed.size, SCORE_BATCH):
         chunk = changed[start : start + SCORE_BATCH]
         async with context.uow() as uow:
@@ -86,6 +89,8 @@ async def recompute(context: JobContext) -> dict[str, Any]:
                 [ids[i] for i in chunk], result.score[chunk].tolist(), started
             )
             await uow.commit()
+        # Cached profiles and list pages carry the score: retire them once it is committed.
+        await cache.bump(*(agent_generation(ids[i]) for i in chunk), AGENTS_GENERATION)
 
     standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)
     capability_rows, gone_pairs, newly_verified = _capability_diff(

@@ -11,6 +11,7 @@ import logging
 from redis.asyncio.client import PubSub
 
 from server.presence.coalescer import BeatCoalescer
+from server.presence.event_push import EventPusher
 from server.presence.service import PresenceService
 from server.presence.store import PresenceStore
 from server.presence.streams import EndKind
@@ -23,11 +24,16 @@ RECONNECT_SPREAD_S = 10.0
 
 class PresenceRuntime:
     def __init__(
-        self, service: PresenceService, store: PresenceStore, coalescer: BeatCoalescer
+        self,
+        service: PresenceService,
+        store: PresenceStore,
+        coalescer: BeatCoalescer,
+        pusher: EventPusher | None = None,
     ) -> None:
         self.service = service
         self._store = store
         self._coalescer = coalescer
+        self.pusher = pusher
         self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: PubSub | None = None
 
@@ -35,6 +41,8 @@ class PresenceRuntime:
         self._coalescer.start()
         self._pubsub = self._store.redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._store.control_channel)
+        if self.pusher is not None:
+            self.pusher.start()
         self._tasks = [
             asyncio.create_task(self._scan_silent(), name="presence-silence-scan"),
             asyncio.create_task(self._listen(self._pubsub), name="presence-control"),
@@ -42,6 +50,8 @@ class PresenceRuntime:
 
     async def stop(self) -> None:
         """Streams are told to reconnect elsewhere, then pending beats are written."""
+        if self.pusher is not None:
+            await self.pusher.stop()
         self.service.streams.drain("the server is restarting", RECONNECT_SPREAD_S)
         for task in self._tasks:
             task.cancel()
