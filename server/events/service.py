@@ -10,7 +10,7 @@ truth, and a poll costs one indexed range read per stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from db.repositories.outbox_reader import OutboxReader
 from db.uow import UnitOfWorkFactory
@@ -27,7 +27,7 @@ class EventFeed:
 
     async def watch(
         self, after_event_id: int, types: frozenset[str], agent_id: str | None
-    ) -> AsyncIterator[ChangeEvent]:
+    ) -> AsyncGenerator[ChangeEvent, None]:
         """Yields forever (until cancelled); `after_event_id` 0 means events from now on."""
         if after_event_id < 0:
             raise InvalidArgument.field("after_event_id", "must not be negative")

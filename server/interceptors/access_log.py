@@ -36,15 +36,17 @@ def _outcome(context: Context, error: BaseException | None) -> str:
 
 
 class AccessLogInterceptor(AroundInterceptor):
-    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]]]:
+    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]], str]:
+        """Everything read from the call's core object is read here, while it is alive:
+        once a stream has been torn down, `context.peer()` touches freed memory."""
         request_id = _request_id(context)
         logs.request_id.set(request_id)
         pairs = response_metadata.begin()
         pairs.append((REQUEST_ID, request_id))
-        return time.perf_counter(), pairs
+        return time.perf_counter(), pairs, context.peer()
 
     def _end(
-        self, method: str, context: Context, started: float, error: BaseException | None
+        self, method: str, context: Context, started: float, peer: str, error: BaseException | None
     ) -> None:
         duration = time.perf_counter() - started
         code = _outcome(context, error)
@@ -58,14 +60,14 @@ class AccessLogInterceptor(AroundInterceptor):
                 "method": method,
                 "code": code,
                 "duration_ms": round(duration * 1000, 2),
-                "peer": context.peer(),
+                "peer": peer,
             },
         )
 
     async def unary(
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context
     ) -> Any:
-        started, pairs = self._begin(context)
+        started, pairs, peer = self._begin(context)
         error: BaseException | None = None
         try:
             response = await behavior(request, context)
@@ -75,12 +77,12 @@ class AccessLogInterceptor(AroundInterceptor):
             error = raised
             raise
         finally:
-            self._end(method, context, started, error)
+            self._end(method, context, started, peer, error)
 
     async def stream(
         self, method: str, behavior: StreamBehavior, request: Any, context: Context
     ) -> AsyncIterator[Any]:
-        started, pairs = self._begin(context)
+        started, pairs, peer = self._begin(context)
         error: BaseException | None = None
         try:
             async for item in behavior(request, context):
@@ -90,4 +92,4 @@ class AccessLogInterceptor(AroundInterceptor):
             error = raised
             raise
         finally:
-            self._end(method, context, started, error)
+            self._end(method, context, started, peer, error)

@@ -35,9 +35,10 @@ class EventPusher:
     async def _run(self) -> None:
         while True:
             try:
-                async for event in self._feed.watch(0, PUSHED, None):
-                    if self._streams.push(event.agent_id, event_to_proto(event)):
-                        self.pushed += 1
+                async with contextlib.aclosing(self._feed.watch(0, PUSHED, None)) as events:
+                    async for event in events:
+                        if self._streams.push(event.agent_id, event_to_proto(event)):
+                            self.pushed += 1
             except asyncio.CancelledError:
                 raise
             except Exception:
