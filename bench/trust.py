@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from bench.harness import machine
 from db.embedded import create_database, start_embedded_postgres
 from db.engine import create_engine, libpq_url, session_factory, with_database
 from db.migrate import upgrade
@@ -42,18 +42,6 @@ DATA = pathlib.Path(".data/bench-trust")
 REPUTATION_CALLS = 2_000
 LEADERBOARD_CALLS = 400
 LEADERBOARD_DEPTH = 20
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={os.cpu_count()} cpu={model} python={platform.python_version()}"
 
 
 def database_url() -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from bench.harness import machine
 from db.embedded import create_database, drop_database, start_embedded_postgres
 from db.engine import create_engine, session_factory
 from db.migrate import upgrade
@@ -40,18 +40,6 @@ WEBHOOKS = 100
 PER_COMMIT = 10
 WAIT_S = 300.0
 DATA = Path(".data/bench-webhooks")
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={os.cpu_count()} cpu={model} python={platform.python_version()}"
 
 
 async def seed(uow: UnitOfWorkFactory, receiver: Receiver) -> list[str]:
