@@ -185,7 +185,9 @@ async def latencies(url: str) -> dict[str, float]:
 
     redis_url, redis_handle = start_embedded_redis((DATA / "redis").resolve())
     backing = BackingServices(url, redis_url, _owned=[redis_handle])
-    settings = Settings(grpc_port=0, database_url=url, redis_url=redis_url)
+    settings = Settings(
+        grpc_port=0, database_url=url, redis_url=redis_url, rate_limit_enabled=False
+    )
     app, port = await build_server(settings, backing)
     await app.start()
     with psycopg.connect(libpq_url(url)) as conn:

@@ -68,5 +68,9 @@ class Receiver:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # The loop is ending with this keep-alive connection idle: finish quietly rather
+            # than leave a cancelled handler for asyncio to report after the results.
+            pass
         finally:
             writer.close()
