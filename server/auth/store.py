@@ -20,6 +20,16 @@ _SESSION = "auth:session:{}"
 _EPOCH = "auth:epoch:{}"
 DELETED_EPOCH = -1
 
+# Session and its agent's epoch in one round trip: every authenticated call (and every
+# heartbeat stream opening) pays it. The epoch key is derived inside the script, so this
+# assumes one Redis (not a cluster), like the rest of the registry.
+_READ_SESSION = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local agent = cjson.decode(raw)['agent_id']
+return {raw, redis.call('GET', ARGV[1] .. agent)}
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class StoredChallenge:
@@ -41,6 +51,7 @@ def _token_key(token: str) -> str:
 class AuthStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._read_session = redis.register_script(_READ_SESSION)
 
     async def put_challenge(self, agent_id: str, ttl_s: int) -> tuple[str, bytes]:
         challenge_id = secrets.token_urlsafe(18)
@@ -69,11 +80,12 @@ class AuthStore:
         return token
 
     async def get_session(self, token: str) -> StoredSession | None:
-        raw = await self._redis.get(_token_key(token))
-        if raw is None:
+        found = await self._read_session(keys=[_token_key(token)], args=[_EPOCH.format("")])
+        if not found:
             return None
+        raw = found[0]
+        epoch = found[1] if len(found) > 1 else None  # a nil epoch truncates the Lua table
         data = json.loads(raw)
-        epoch = await self._redis.get(_EPOCH.format(data["agent_id"]))
         if epoch is None or int(epoch) != data["key_version"]:
             return None
         return StoredSession(
