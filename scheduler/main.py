@@ -16,7 +16,7 @@ from scheduler.context import JobContext
 from scheduler.jobs import JOBS
 from scheduler.runner import run_job
 from server.observability import logs
-from server.settings import Settings
+from server.settings import Settings, load_settings
 
 log = logging.getLogger("agentregistry.scheduler")
 
@@ -59,7 +59,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings()
     logs.configure(settings.log_level, settings.log_format)
     uvloop.run(serve(settings))
 

@@ -24,7 +24,7 @@ from server.backing import BackingServices, resolve
 from server.gateway.serve import RunningGateway, start_gateway
 from server.observability import logs
 from server.observability.metrics_http import serve_metrics
-from server.settings import Settings
+from server.settings import Settings, load_settings
 
 log = logging.getLogger("agentregistry")
 
@@ -144,7 +144,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings()
     logs.configure(settings.log_level, settings.log_format)
     uvloop.run(serve(settings))
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -104,3 +104,15 @@ class Settings(BaseSettings):
     @property
     def migrate_on_start(self) -> bool:
         return self.embedded if self.auto_migrate is None else self.auto_migrate
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit naming every bad variable (never a traceback)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [
+            f"  {'.'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+            for issue in error.errors()
+        ]
+        raise SystemExit("invalid configuration:\n" + "\n".join(problems)) from None

@@ -16,7 +16,7 @@ import uvloop
 from server.app import build_server
 from server.backing import BackingServices
 from server.observability import logs
-from server.settings import Settings
+from server.settings import Settings, load_settings
 
 log = logging.getLogger("agentregistry.worker")
 
@@ -38,7 +38,7 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings()
     logs.configure(settings.log_level, settings.log_format)
     uvloop.run(run_worker(settings))
 

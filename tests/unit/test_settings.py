@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import pytest
+
+from server.settings import load_settings
+
+
+def test_bad_environment_exits_naming_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRPC_PORT", "not-a-port")
+    monkeypatch.setenv("WORKERS", "0")
+    with pytest.raises(SystemExit) as exited:
+        load_settings()
+    message = str(exited.value)
+    assert "GRPC_PORT" in message and "WORKERS" in message
+
+
+def test_read_replica_needs_a_primary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_READ_URL", "postgresql://replica/db")
+    with pytest.raises(SystemExit, match="DATABASE_READ_URL needs DATABASE_URL"):
+        load_settings()
