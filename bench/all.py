@@ -75,6 +75,7 @@ class Sampler:
         self._pids = pids
         self._stop = threading.Event()
         self._peak_rss = 0.0
+        self._each0 = [proc_stats([pid])[0] for pid in pids]
         self._cpu0, rss = proc_stats(pids)
         self._peak_rss = rss
         self._wall0 = time.perf_counter()
@@ -90,8 +91,10 @@ class Sampler:
         self._thread.join()
         cpu, rss = proc_stats(self._pids)
         wall = time.perf_counter() - self._wall0
+        each = [proc_stats([pid])[0] - before for pid, before in zip(self._pids, self._each0)]
         return {
             "cpu_pct": round((cpu - self._cpu0) / wall * 100, 1),
+            "cpu_pct_each": [round(c / wall * 100) for c in each],
             "rss_mb": round(max(self._peak_rss, rss), 1),
         }
 
@@ -246,7 +249,9 @@ def main() -> None:
                     row = rows[-1]
                     print(
                         f"  {name}: {row['rps']:.0f}/s p50 {row.get('p50_ms', 0)} ms"
-                        f" p99 {row.get('p99_ms', 0)} ms errors {row['errors']}",
+                        f" p99 {row.get('p99_ms', 0)} ms errors {row['errors']}"
+                        f" {row.get('error_codes') or ''} server CPU % per worker"
+                        f" {row.get('cpu_pct_each')}",
                         flush=True,
                     )
             finally:

@@ -152,10 +152,14 @@ def report(bench: str, metrics: dict[str, float | int]) -> None:
 
 
 def listeners(port: int) -> int:
-    """Sockets listening on 127.0.0.1:port (one per worker under SO_REUSEPORT)."""
-    local = f"0100007F:{port:04X}"
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for line in lines if line.split()[1] == local and line.split()[3] == "0A")
+    """Sockets listening on the port (one per worker under SO_REUSEPORT; IPv4 or IPv6 ones)."""
+    suffix = f":{port:04X}"
+    lines = [
+        line.split()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6")
+        for line in Path(table).read_text().splitlines()[1:]
+    ]
+    return sum(1 for fields in lines if fields[1].endswith(suffix) and fields[3] == "0A")
 
 
 def start_workers(env: dict[str, str], count: int) -> tuple[list[subprocess.Popen[bytes]], int]:
