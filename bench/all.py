@@ -91,7 +91,10 @@ class Sampler:
         self._thread.join()
         cpu, rss = proc_stats(self._pids)
         wall = time.perf_counter() - self._wall0
-        each = [proc_stats([pid])[0] - before for pid, before in zip(self._pids, self._each0)]
+        each = [
+            proc_stats([pid])[0] - before
+            for pid, before in zip(self._pids, self._each0, strict=True)
+        ]
         return {
             "cpu_pct": round((cpu - self._cpu0) / wall * 100, 1),
             "cpu_pct_each": [round(c / wall * 100) for c in each],
