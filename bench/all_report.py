@@ -29,7 +29,9 @@ UNITS = {
     "nl_find": "FindAgents, natural-language query",
     "create_attestation": "CreateAttestation, freshly signed behaviour claim, random subject",
     "get_reputation": "GetReputation of a random agent",
-    "webhooks": "10,000 outbox events to 100 webhooks; latency is commit to delivery",
+    "webhooks": "a burst of 10,000 outbox events to 100 webhooks, delivered in order per"
+    " webhook by one scheduler process (bench/webhooks.py as is); latency is commit to"
+    " delivery while the burst drains, so it measures the backlog, not one delivery",
 }
 
 
@@ -149,7 +151,10 @@ def write_report(
         f" {args.concurrency} concurrent callers (closed loop), {args.duration:g} s measured"
         f" after a 1.5 s warm-up. Heartbeats: {args.streams} held streams beating every"
         f" {args.beat_interval:g} s.",
-        "- Server CPU % is summed over the workers (100 % = one core); RSS is the peak sum.",
+        "- Server CPU % is summed over the workers (100 % = one core), from /proc over the"
+        " load process's life (warm-up included); RSS is the peak of the workers' sum.",
+        "- Closed loop: every caller waits for its reply, so p50 is mostly queueing"
+        f" (about {args.concurrency} / rps) once the server or PostgreSQL is saturated.",
         "",
         "Workloads:",
         "",
