@@ -149,3 +149,50 @@ def median(values: list[float]) -> float:
 
 def report(bench: str, metrics: dict[str, float | int]) -> None:
     print(json.dumps({"bench": bench, "metrics": metrics}))
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on the port (one per worker under SO_REUSEPORT; IPv4 or IPv6 ones)."""
+    suffix = f":{port:04X}"
+    lines = [
+        line.split()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6")
+        for line in Path(table).read_text().splitlines()[1:]
+    ]
+    return sum(1 for fields in lines if fields[1].endswith(suffix) and fields[3] == "0A")
+
+
+def start_workers(env: dict[str, str], count: int) -> tuple[list[subprocess.Popen[bytes]], int]:
+    """`count` real `python -m server.worker` processes on one port, ready when all listen."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "GRPC_HOST": "127.0.0.1",
+        "GRPC_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "AUTO_MIGRATE": "false",
+        "HEALTH_PROBE_INTERVAL_S": "3600",
+        **env,
+    }
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "server.worker"], env=full_env)
+        for _ in range(count)
+    ]
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(w.poll() is not None for w in workers):
+            break
+        try:
+            status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            if status == health_pb2.HealthCheckResponse.SERVING and listeners(port) >= count:
+                channel.close()
+                return workers, port
+        except grpc.RpcError:
+            pass
+        time.sleep(0.2)
+    channel.close()
+    for worker in workers:
+        worker.kill()
+    raise SystemExit(f"{count} workers did not all serve within 60 s")

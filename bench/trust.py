@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from tqdm import tqdm
 
 from bench.harness import machine
 from db.embedded import create_database, start_embedded_postgres
@@ -83,46 +84,60 @@ def seed(url: str) -> None:
                     copy.write_row((agent_id, catalog[cap]))
         print(f"seeded {AGENTS} agents in {time.perf_counter() - started:.1f} s")
 
-        # Claims: uniform attesters, popularity-skewed subjects, one per key.
-        draw = int(ATTESTATIONS * 1.1)
-        popularity = rng.permutation(AGENTS)
-        attester = rng.integers(0, AGENTS, draw)
-        subject = popularity[(AGENTS * rng.random(draw) ** 2).astype(np.int64)]
-        kind = rng.choice(3, size=draw, p=[0.25, 0.15, 0.60])  # capability, identity, behaviour
-        capability = np.where(kind == 0, rng.integers(0, len(catalog), draw), -1)
-        keys = np.stack([attester, subject, kind, capability], axis=1)
-        keys = keys[attester != subject]
-        _, first = np.unique(keys, axis=0, return_index=True)
-        keys = keys[np.sort(first)][:ATTESTATIONS]
-        score = rng.integers(30, 101, len(keys))
-        positive = rng.random(len(keys)) < 0.85
-        now = datetime.now(UTC)
-        kinds = ("capability", "identity", "behaviour")
         started = time.perf_counter()
-        with conn.cursor().copy(
-            "COPY attestations (id, attester_id, subject_id, kind, capability_id,"
-            " capability_value, identity_value, behaviour_score, issued_at, signature)"
-            " FROM STDIN"
-        ) as copy:
-            for row, (a, s, k, c) in enumerate(keys.tolist()):
-                copy.write_row(
-                    (
-                        new_id("at_"),
-                        ids[a],
-                        ids[s],
-                        kinds[k],
-                        catalog[c] if k == 0 else None,
-                        bool(positive[row]) if k == 0 else None,
-                        f"org-{s}.example" if k == 1 else None,
-                        int(score[row]) if k == 2 else None,
-                        now,
-                        os.urandom(64),
-                    )
-                )
+        written = seed_attestations(conn, ids, catalog, rng, ATTESTATIONS)
         conn.commit()
-        print(f"seeded {len(keys)} attestations in {time.perf_counter() - started:.1f} s")
+        print(f"seeded {written} attestations in {time.perf_counter() - started:.1f} s")
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+
+
+def seed_attestations(
+    conn: psycopg.Connection[Any],
+    ids: list[str],
+    catalog: list[str],
+    rng: np.random.Generator,
+    count: int,
+) -> int:
+    """COPY `count` claims among `ids` (shared with the all-workloads bench); the caller commits."""
+    # Claims: uniform attesters, popularity-skewed subjects, one per key.
+    agents = len(ids)
+    draw = int(count * 1.1)
+    popularity = rng.permutation(agents)
+    attester = rng.integers(0, agents, draw)
+    subject = popularity[(agents * rng.random(draw) ** 2).astype(np.int64)]
+    kind = rng.choice(3, size=draw, p=[0.25, 0.15, 0.60])  # capability, identity, behaviour
+    capability = np.where(kind == 0, rng.integers(0, len(catalog), draw), -1)
+    keys = np.stack([attester, subject, kind, capability], axis=1)
+    keys = keys[attester != subject]
+    _, first = np.unique(keys, axis=0, return_index=True)
+    keys = keys[np.sort(first)][:count]
+    score = rng.integers(30, 101, len(keys))
+    positive = rng.random(len(keys)) < 0.85
+    now = datetime.now(UTC)
+    kinds = ("capability", "identity", "behaviour")
+    with conn.cursor().copy(
+        "COPY attestations (id, attester_id, subject_id, kind, capability_id,"
+        " capability_value, identity_value, behaviour_score, issued_at, signature)"
+        " FROM STDIN"
+    ) as copy:
+        rows = tqdm(keys.tolist(), desc="attestations", unit="claim", mininterval=2)
+        for row, (a, s, k, c) in enumerate(rows):
+            copy.write_row(
+                (
+                    new_id("at_"),
+                    ids[a],
+                    ids[s],
+                    kinds[k],
+                    catalog[c] if k == 0 else None,
+                    bool(positive[row]) if k == 0 else None,
+                    f"org-{s}.example" if k == 1 else None,
+                    int(score[row]) if k == 2 else None,
+                    now,
+                    os.urandom(64),
+                )
+            )
+    return len(keys)
 
 
 def reset_standing(url: str) -> None:
