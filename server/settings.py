@@ -6,14 +6,27 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "AGENTREGISTRY_"
+
+
+def _env_names(field: str) -> AliasChoices:
+    """`AGENTREGISTRY_GRPC_PORT` is the documented name; the bare `GRPC_PORT` is accepted too,
+    because DATABASE_URL and REDIS_URL are the conventional names every platform sets."""
+    return AliasChoices(ENV_PREFIX + field.upper(), field.upper(), field)
 
 
 class Settings(BaseSettings):
     """Every knob of the server. Unset URLs mean "start the embedded default"."""
 
-    model_config = SettingsConfigDict(frozen=True, env_prefix="", extra="ignore")
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        alias_generator=AliasGenerator(validation_alias=_env_names),
+        validate_by_name=True,
+    )
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)

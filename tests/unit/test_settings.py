@@ -19,3 +19,10 @@ def test_read_replica_needs_a_primary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_READ_URL", "postgresql://replica/db")
     with pytest.raises(SystemExit, match="DATABASE_READ_URL needs DATABASE_URL"):
         load_settings()
+
+
+def test_the_documented_prefix_and_the_bare_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTREGISTRY_GRPC_PORT", "6001")
+    monkeypatch.setenv("GRPC_HOST", "127.0.0.2")
+    settings = load_settings()
+    assert (settings.grpc_port, settings.grpc_host) == (6001, "127.0.0.2")
