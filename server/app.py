@@ -192,7 +192,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), server
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow)), server
+        ReputationServicer(ReputationService(uow, cache)), server
     )
 
     health_servicer = HealthServicer()

@@ -21,6 +21,7 @@ from server.cache.aside import CacheAside
 from server.domain.names import capability_name
 from server.registry.cached import AGENTS_GENERATION, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
+from server.trust.service import LEADERBOARD_GENERATION
 from server.trust.signal import TrustSignal
 
 log = logging.getLogger("agentregistry.trust")
@@ -90,7 +91,9 @@ async def recompute(context: JobContext) -> dict[str, Any]:
             )
             await uow.commit()
         # Cached profiles and list pages carry the score: retire them once it is committed.
-        await cache.bump(*(agent_generation(ids[i]) for i in chunk), AGENTS_GENERATION)
+        await cache.bump(
+            *(agent_generation(ids[i]) for i in chunk), AGENTS_GENERATION, LEADERBOARD_GENERATION
+        )
 
     standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)
     capability_rows, gone_pairs, newly_verified = _capability_diff(

@@ -121,3 +121,13 @@ def encode_capability(capability: Capability) -> bytes:
 
 def decode_capability(raw: bytes) -> Capability:
     return _capability_from(json.loads(raw))
+
+
+def encode_ranked_page(items: list[tuple[int, Agent]], token: str) -> bytes:
+    ranked = [{"rank": rank, "agent": _agent_dict(agent)} for rank, agent in items]
+    return json.dumps({"items": ranked, "token": token}).encode()
+
+
+def decode_ranked_page(raw: bytes) -> tuple[list[tuple[int, Agent]], str]:
+    data = json.loads(raw)
+    return [(item["rank"], _agent_from(item["agent"])) for item in data["items"]], data["token"]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from db.uow import UnitOfWorkFactory
+from server.cache import codec
+from server.cache.aside import CacheAside
 from server.domain.agents import Agent
 from server.domain.attestations import Reputation
 from server.domain.errors import NotFound
 from server.domain.paging import decode_token, encode_token, page_limit
 
+LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
+LEADERBOARD_TTL_S = 10
+
 
 class ReputationService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, cache: CacheAside | None = None) -> None:
         self._uow = uow
+        self._cache = cache
 
     async def get(self, agent_id: str) -> Reputation:
         async with self._uow() as uow:
@@ -26,10 +32,20 @@ class ReputationService:
         scope = f"leaderboard:{capability_id or ''}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
-        async with self._uow() as uow:
-            if capability_id is not None and await uow.capabilities.get(capability_id) is None:
-                raise NotFound(
-                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
-                )
-            page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
-        return page.items, encode_token(page.next_cursor, scope)
+
+        async def load() -> bytes:
+            async with self._uow() as uow:
+                if capability_id is not None and await uow.capabilities.get(capability_id) is None:
+                    raise NotFound(
+                        f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
+                    )
+                page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
+            return codec.encode_ranked_page(page.items, encode_token(page.next_cursor, scope))
+
+        if self._cache is None:
+            return codec.decode_ranked_page(await load())
+        # Scores change only when the trust job writes them; it bumps the generation then.
+        key = f"cache:leaderboard:{capability_id or ''}:{limit}:{page_token}"
+        raw = await self._cache.get_or_load(key, LEADERBOARD_GENERATION, LEADERBOARD_TTL_S, load)
+        assert raw is not None
+        return codec.decode_ranked_page(raw)
