@@ -196,23 +196,20 @@ class RegistryService:
         return agent
 
     async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
-        require_agent(agent_id)
-        async with self._uow() as uow:
-            if await uow.agents.lock(agent_id) is None:
-                raise _not_found(agent_id)
-            agent = await uow.agents.add_capability(agent_id, capability_id)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"capability_added": capability_id})
-            await uow.commit()
-        await self._cache.agent_changed(agent_id, catalog=True)
-        return agent
+        return await self._change_capability(agent_id, capability_id, added=True)
 
     async def remove_capability(self, agent_id: str, capability_id: str) -> Agent:
+        return await self._change_capability(agent_id, capability_id, added=False)
+
+    async def _change_capability(self, agent_id: str, capability_id: str, *, added: bool) -> Agent:
         require_agent(agent_id)
         async with self._uow() as uow:
             if await uow.agents.lock(agent_id) is None:
                 raise _not_found(agent_id)
-            agent = await uow.agents.remove_capability(agent_id, capability_id)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"capability_removed": capability_id})
+            change = uow.agents.add_capability if added else uow.agents.remove_capability
+            agent = await change(agent_id, capability_id)
+            detail = "capability_added" if added else "capability_removed"
+            await uow.events.add("AGENT_UPDATED", agent_id, {detail: capability_id})
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
         return agent

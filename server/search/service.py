@@ -102,6 +102,12 @@ def _score_cursor(token: str, scope: str) -> ScoreCursor | None:
         raise InvalidArgument.field("page_token", "is not a token from this query") from exc
 
 
+def _result_page_size(page_size: int) -> int:
+    return rules.bounded(
+        page_size, "page_size", default=rules.SEARCH_PAGE_DEFAULT, maximum=rules.SEARCH_PAGE_MAX
+    )
+
+
 def _score_token(page: SearchPage, scope: str) -> str:
     cursor = page.next_cursor
     if cursor is None:
@@ -128,12 +134,7 @@ class SearchService:
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
     ) -> tuple[SearchPage, str]:
         text, search_filter = rules.search_input(raw_query, search_filter)
-        limit = rules.bounded(
-            page_size,
-            "page_size",
-            default=rules.SEARCH_PAGE_DEFAULT,
-            maximum=rules.SEARCH_PAGE_MAX,
-        )
+        limit = _result_page_size(page_size)
         scope = f"search:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
         async with self._reads() as store:
@@ -153,12 +154,7 @@ class SearchService:
     ) -> tuple[FindResult, str]:
         """Map the request onto the catalog by text; nothing understood → plain text search."""
         text, search_filter = rules.find_input(raw_query, search_filter)
-        limit = rules.bounded(
-            page_size,
-            "page_size",
-            default=rules.SEARCH_PAGE_DEFAULT,
-            maximum=rules.SEARCH_PAGE_MAX,
-        )
+        limit = _result_page_size(page_size)
         scope = f"find:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
         async with self._reads() as store:
