@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.keyset import check_limit
@@ -131,9 +131,9 @@ def _after(
 
 
 class SearchRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self.catalog = CatalogSearch(session)
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.catalog = CatalogSearch(conn)
 
     async def search(
         self,
@@ -175,7 +175,7 @@ class SearchRepository:
         """Agents offering any matched capability (see db.repositories.search_find)."""
         # The capability trust index drives here, as the text index does in search.
         conditions = filter_conditions(search_filter, with_text=True)
-        return await find_page(self._session, matched, conditions, ranking, limit, cursor)
+        return await find_page(self._conn, matched, conditions, ranking, limit, cursor)
 
     async def _page(
         self,
@@ -198,7 +198,7 @@ class SearchRepository:
             .subquery("top")
         )
         rows: Sequence[AnyRow] = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(*AGENT_COLUMNS, top.c.score, top.c.text_rank, top.c.matches)
                 .join(top, top.c.id == AgentRow.id)
                 .order_by(top.c.score.desc(), top.c.id)
@@ -215,19 +215,17 @@ class SearchRepository:
 
 
 class SearchReads:
-    """Opens a session per call on the read replica engine when one is set.
+    """Opens a connection per call on the read replica engine when one is set.
 
-    Sessions run in autocommit: a search is one or two reads that need no common
-    snapshot, so skipping BEGIN and ROLLBACK saves two round trips of the four a
-    request would otherwise make.
+    Plain connections (no ORM session: search maps rows itself) in autocommit: a
+    search is one or two reads that need no common snapshot, so skipping BEGIN and
+    ROLLBACK saves two round trips of the four a request would otherwise make.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[SearchRepository]:
-        async with self._sessions() as session:
-            yield SearchRepository(session)
+        async with self._engine.connect() as conn:
+            yield SearchRepository(conn)

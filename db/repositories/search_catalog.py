@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import AgentCapabilityRow, AgentCountRow, AgentRow, CapabilityRow
 from db.repositories.keyset import check_limit
@@ -39,15 +39,15 @@ def or_query(text_value: str) -> ColumnElement[Any]:
 
 
 class CatalogSearch:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
         """Prefix matches from the text_pattern_ops index, then, if that leaves room and
         the prefix is long enough, typo-tolerant matches from the trigram index."""
         low, high = _prefix_bounds(prefix)
         rows = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(AgentRow.id, AgentRow.display_name)
                 .where(_NAME.op("~>=~")(low), _NAME.op("~<~")(high))
                 .order_by(_NAME, AgentRow.id)
@@ -58,14 +58,14 @@ class CatalogSearch:
         if len(found) >= limit or len(prefix) < FUZZY_MIN_PREFIX:
             return found
         # Session-level (reads run in autocommit): every caller sets the same value first.
-        await self._session.execute(
+        await self._conn.execute(
             select(
                 func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), False)
             )
         )
         similarity = func.word_similarity(prefix, _NAME)
         fuzzy = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(AgentRow.id, AgentRow.display_name, similarity.label("similarity"))
                 .where(literal(prefix).op("<%")(_NAME))
                 .where(AgentRow.id.not_in([s.agent_id for s in found]))
@@ -82,7 +82,7 @@ class CatalogSearch:
         query = cast(words, TSQUERY)
         rank = func.ts_rank(CapabilityRow.search_vector, query)
         rows = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(CapabilityRow.id, rank.label("rank"))
                 .where(words != "", CapabilityRow.search_vector.bool_op("@@")(query))
                 .order_by(rank.desc(), CapabilityRow.id)
@@ -91,9 +91,7 @@ class CatalogSearch:
         return [CapabilityCandidate(r.id, float(r.rank)) for r in rows]
 
     async def capability_exists(self, capability_id: str) -> bool:
-        row = await self._session.execute(
-            select(literal(1)).where(CapabilityRow.id == capability_id)
-        )
+        row = await self._conn.execute(select(literal(1)).where(CapabilityRow.id == capability_id))
         return row.first() is not None
 
     async def capability_agents(
@@ -124,7 +122,7 @@ class CatalogSearch:
             .subquery("top")
         )
         rows = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(*AGENT_COLUMNS, top.c.trust.label("capability_trust"))
                 .join(top, top.c.agent_id == AgentRow.id)
                 .order_by(top.c.trust.desc(), top.c.agent_id)
@@ -140,7 +138,7 @@ class CatalogSearch:
         """From the agent_counts counters (kept by triggers) and capabilities.agent_count:
         a few hundred small rows, whatever the number of agents."""
         counts = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(
                     AgentCountRow.agent_type,
                     AgentCountRow.status,
@@ -154,7 +152,7 @@ class CatalogSearch:
             by_type[row.agent_type] = by_type.get(row.agent_type, 0) + int(row.n)
             by_status[row.status] = by_status.get(row.status, 0) + int(row.n)
         usage = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(CapabilityRow.id, CapabilityRow.agent_count).order_by(CapabilityRow.id)
             )
         ).all()

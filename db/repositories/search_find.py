@@ -36,7 +36,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from db.models import AgentCapabilityRow, AgentRow
@@ -52,7 +52,7 @@ from server.domain.search import (
 
 
 async def find_page(
-    session: AsyncSession,
+    conn: AsyncConnection,
     matched: Sequence[MatchedCapability],
     conditions: Sequence[Any],
     ranking: Ranking,
@@ -117,7 +117,7 @@ async def find_page(
         .subquery("top")
     )
     rows = (
-        await session.execute(
+        await conn.execute(
             select(*AGENT_COLUMNS, top.c.score, top.c.relevance)
             .join(top, top.c.id == AgentRow.id)
             .order_by(top.c.score.desc(), top.c.id)
