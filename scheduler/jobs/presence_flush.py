@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.context import JobContext
-from server.presence.flushing import flush_dirty
+from server.presence.flushing import flush_dirty, retire_ranked_pages
 from server.presence.store import PresenceStore
 
 
 async def presence_flush(context: JobContext) -> dict[str, Any]:
     settings = context.settings
     store = PresenceStore(context.redis, settings.presence_namespace)
-    return dict(await flush_dirty(context.uow, store, settings.presence_flush_batch))
+    figures = await flush_dirty(context.uow, store, settings.presence_flush_batch)
+    await retire_ranked_pages(context.redis, figures["events_written"])
+    return dict(figures)

@@ -6,6 +6,7 @@ from typing import Any
 
 from scheduler.context import JobContext
 from server.observability.metrics import SWEEP_EXPIRED, SWEEP_HELD_BACK
+from server.presence.flushing import retire_ranked_pages
 from server.presence.store import PresenceStore
 from server.presence.sweep import sweep
 
@@ -20,6 +21,7 @@ async def presence_sweep(context: JobContext) -> dict[str, Any]:
         min_agents=settings.presence_self_preservation_min_agents,
         batch=settings.presence_flush_batch,
     )
+    await retire_ranked_pages(context.redis, figures["events_written"])
     SWEEP_EXPIRED.inc(figures["expired"])
     SWEEP_HELD_BACK.inc(figures["held_back"])
     return figures

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
+
 from db.repositories.presence import PresenceChange, PresenceRepository
 from db.uow import UnitOfWorkFactory
+from server.cache.aside import CacheAside
 from server.presence.store import PresenceStore
+from server.registry.cached import AGENTS_GENERATION
 
 
 async def apply_to_postgres(
@@ -42,3 +46,10 @@ async def flush_dirty(uow: UnitOfWorkFactory, store: PresenceStore, batch: int) 
             rows, events, batches = rows + updated, events + written, batches + 1
         await store.done_flushing()
     return {"rows_updated": rows, "events_written": events, "batches": batches}
+
+
+async def retire_ranked_pages(redis: Redis, status_changes: int) -> None:
+    """Search ranks and filters by stored status: once a flush or sweep has changed some,
+    cached result pages (server.search.cached) must not outlive it."""
+    if status_changes:
+        await CacheAside(redis).bump(AGENTS_GENERATION)

@@ -31,6 +31,7 @@ from server.domain.search import (
 )
 from server.registry.service import LivePresence
 from server.search import query as rules
+from server.search.cached import SearchCache
 
 # A catalog entry counts as understood when its rank reaches this share of the best
 # entry's rank (so "review my code" keeps code-review, not every entry with "code")
@@ -119,8 +120,9 @@ class SearchService:
     """Filtering and ranking use the stored status (flushed from presence every few seconds,
     so pages stay stable); the agents returned show live presence, merged at read time."""
 
-    def __init__(self, reads: Reads, presence: LivePresence | None = None) -> None:
+    def __init__(self, reads: Reads, cache: SearchCache, presence: LivePresence | None) -> None:
         self._reads = reads
+        self._cache = cache
         self._presence = presence
 
     async def _live(self, page: SearchPage) -> SearchPage:
@@ -137,8 +139,12 @@ class SearchService:
         limit = _result_page_size(page_size)
         scope = f"search:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
-        async with self._reads() as store:
-            page = await store.search(text, search_filter, RANKING, limit, cursor)
+
+        async def load() -> SearchPage:
+            async with self._reads() as store:
+                return await store.search(text, search_filter, RANKING, limit, cursor)
+
+        page = await self._cache.search_page((scope, limit, page_token), load)
         return await self._live(page), _score_token(page, scope)
 
     async def suggest(self, raw_prefix: str, limit: int) -> list[Suggestion]:
@@ -157,15 +163,22 @@ class SearchService:
         limit = _result_page_size(page_size)
         scope = f"find:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
-        async with self._reads() as store:
-            matched = understood(await store.catalog.capability_candidates(text))
-            if matched:
-                page = await store.find_by_capabilities(
-                    matched, search_filter, RANKING, limit, cursor
-                )
-            else:
-                page = await store.search(text, search_filter, RANKING, limit, cursor)
-        return FindResult(matched, not matched, await self._live(page)), _score_token(page, scope)
+
+        async def load() -> FindResult:
+            async with self._reads() as store:
+                matched = understood(await store.catalog.capability_candidates(text))
+                if matched:
+                    page = await store.find_by_capabilities(
+                        matched, search_filter, RANKING, limit, cursor
+                    )
+                else:
+                    page = await store.search(text, search_filter, RANKING, limit, cursor)
+            return FindResult(matched, not matched, page)
+
+        result = await self._cache.find_result((scope, limit, page_token), load)
+        page = result.page
+        live = dataclasses.replace(result, page=await self._live(page))
+        return live, _score_token(page, scope)
 
     async def capability_agents(
         self, capability_id: str, verified_only: bool, page_size: int, page_token: str
@@ -179,18 +192,23 @@ class SearchService:
                 cursor = (float(raw[0]), raw[1])
             except (ValueError, IndexError) as exc:
                 raise InvalidArgument.field("page_token", "is not a token from this query") from exc
-        async with self._reads() as store:
-            if not await store.catalog.capability_exists(capability_id):
-                raise NotFound(
-                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
+
+        async def load() -> tuple[list[Agent], str]:
+            async with self._reads() as store:
+                page = await store.catalog.capability_agents(
+                    capability_id, verified_only, limit, cursor
                 )
-            page = await store.catalog.capability_agents(
-                capability_id, verified_only, limit, cursor
-            )
-        agents = [agent for agent, _ in page.items]
+                # Only an empty page can mean an unknown capability: one query, not two.
+                if not page.items and not await store.catalog.capability_exists(capability_id):
+                    raise NotFound(
+                        f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
+                    )
+            return [agent for agent, _ in page.items], encode_token(page.next_cursor, scope)
+
+        agents, token = await self._cache.capability_page((scope, limit, page_token), load)
         if self._presence is not None:
             agents = await self._presence.overlay(agents)
-        return agents, encode_token(page.next_cursor, scope)
+        return agents, token
 
     async def stats(self) -> RegistryStats:
         async with self._reads() as store:

@@ -8,6 +8,7 @@ import uuid
 
 from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2, resources_pb2
+from agentregistry.v1 import search_service_pb2 as search_pb
 from sqlalchemy import select
 
 from db.engine import session_factory
@@ -18,6 +19,7 @@ from scheduler.jobs.presence_flush import presence_flush
 from scheduler.jobs.presence_sweep import presence_sweep
 from server.domain.agents import AgentStatus
 from server.presence.store import PresenceStore, PresenceWrite
+from tests.e2e.search_support import search_stub, word
 from tests.factories import register
 from tests.presence_support import TTL_S, PresenceClient
 
@@ -116,3 +118,26 @@ async def test_self_preservation_holds_back_a_mass_expiry(
     assert await store.present_count() == 9
     second = await presence_sweep(context)
     assert second["expired"] == 2 and second["held_back"] == 1
+
+
+async def test_search_status_filter_follows_the_flush_past_cached_pages(
+    presence_client: PresenceClient,
+) -> None:
+    topic = word()
+    agent = await register(
+        presence_client.registry, presence_client.auth, display_name=f"{topic} Desk"
+    )
+    search = search_stub(presence_client.channel)
+    online = search_pb.SearchAgentsRequest(
+        query=topic, filter=search_pb.AgentFilter(statuses=[resources_pb2.AGENT_STATUS_ONLINE])
+    )
+    assert list((await search.SearchAgents(online)).results) == []  # now a cached page
+    await presence_client.presence.SetStatus(
+        pb.SetStatusRequest(name=agent.name, status=resources_pb2.AGENT_STATUS_ONLINE),
+        metadata=agent.metadata,
+    )
+    await presence_flush(_context(presence_client))
+    found = (await search.SearchAgents(online)).results
+    assert [(r.agent.name, r.agent.status) for r in found] == [
+        (agent.name, resources_pb2.AGENT_STATUS_ONLINE)
+    ]

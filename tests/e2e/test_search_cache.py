@@ -1,0 +1,47 @@
+"""Cached search pages: repeated reads skip Postgres, and no write is hidden by them."""
+
+from __future__ import annotations
+
+from agentregistry.v1 import registry_service_pb2, resources_pb2
+from agentregistry.v1 import search_service_pb2 as pb
+from google.protobuf import field_mask_pb2
+
+from tests.e2e.search_support import search_stub, word
+from tests.factories import register
+from tests.presence_support import StatementCounter
+
+
+async def test_a_repeated_search_is_answered_without_sql(
+    registry, channel, registry_server
+) -> None:
+    topic = word()
+    await register(registry, display_name=f"{topic} Desk")
+    search = search_stub(channel)
+    request = pb.SearchAgentsRequest(query=topic, page_size=5)
+    first = await search.SearchAgents(request)
+    with StatementCounter(registry_server) as counter:
+        again = await search.SearchAgents(request)
+    assert again == first
+    assert counter.statements == []
+
+
+async def test_registrations_and_updates_show_in_the_next_search(registry, auth, channel) -> None:
+    topic = word()
+    first = await register(registry, auth, display_name=f"{topic} Desk")
+    search = search_stub(channel)
+    by_text = pb.SearchAgentsRequest(query=topic)
+    assert [r.agent.name for r in (await search.SearchAgents(by_text)).results] == [first.name]
+
+    second = await register(registry, display_name=f"{topic} Desk Two")
+    await registry.UpdateAgent(
+        registry_service_pb2.UpdateAgentRequest(
+            agent=resources_pb2.Agent(name=first.name, description="Storm forecasts."),
+            update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+        ),
+        metadata=first.metadata,
+    )
+    results = (await search.SearchAgents(by_text)).results
+    assert {r.agent.name for r in results} == {first.name, second.name}
+    assert {r.agent.description for r in results if r.agent.name == first.name} == {
+        "Storm forecasts."
+    }
