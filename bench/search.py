@@ -1,24 +1,27 @@
 """`make bench-search`: search and discovery at 100,000 agents through a real server.
 
 Seeds (once; cached under .data/bench-search/) an embedded PostgreSQL with
-100,000 generated agents via COPY, starts the gRPC server in its own process,
-drives each workload at concurrency 16 through a real channel, prints p50/p99
-and throughput, then EXPLAIN ANALYZE of each workload's SQL (captured from the
-repository), and ends with one JSON line.
+100,000 generated agents via COPY, starts the server as `make run` does (one
+worker process per core on one port) and drives each workload at concurrency
+16 over several connections, twice: with the result cache off (every request
+ranked by Postgres) and on (as served). Each workload runs `--repeat` times and
+the medians are reported; then EXPLAIN ANALYZE of each workload's SQL (captured
+from the repository). The last line is JSON: the served figures, plus the
+uncached ones prefixed `uncached_`.
 
 The machine is small and shared (server, Postgres and this load generator
-share its cores), so figures are noisy: run it twice and compare.
+share its cores), so figures are noisy: compare the runs of each workload.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import pathlib
-import platform
 import random
-import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -29,8 +32,11 @@ import grpc
 import psycopg
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
+from redis import Redis
 from tqdm import tqdm
 
+from bench import harness
+from bench.harness import start_workers
 from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate
 from db.embedded import create_database, start_embedded_postgres
 from db.engine import libpq_url, with_database
@@ -151,27 +157,18 @@ def seed(url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+def start_server(
+    url: str, redis_url: str, workers: int, env: dict[str, str]
+) -> tuple[list[subprocess.Popen[bytes]], int]:
+    """`workers` server processes sharing one port, as `make run` starts them (one per core)."""
     env = {
-        **os.environ,
+        **env,
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
-        "GRPC_PORT": str(port),
-        "GRPC_HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_LEVEL": "WARNING",
         # Measures the queries, not the anonymous budget of one client address.
         "RATE_LIMIT_ENABLED": "false",
     }
-    process = subprocess.Popen([sys.executable, "-m", "server.worker"], env=env, cwd=ROOT)
-    return process, port
+    return start_workers(env, workers)
 
 
 def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
@@ -224,14 +221,17 @@ def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     }
 
 
-async def drive(stub: Any, call: Callable[[Any], Awaitable[Any]]) -> tuple[list[float], float]:
+async def drive(
+    stubs: list[Any], call: Callable[[Any], Awaitable[Any]]
+) -> tuple[list[float], float]:
+    """Closed loop: CONCURRENCY callers, spread over the channels, back to back."""
     for _ in range(WARMUP // CONCURRENCY + 1):
-        await asyncio.gather(*(call(stub) for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(call(stubs[i % len(stubs)]) for i in range(CONCURRENCY)))
     latencies: list[float] = []
     deadline = time.perf_counter() + MAX_SECONDS
     remaining = REQUESTS
 
-    async def worker() -> None:
+    async def worker(stub: Any) -> None:
         nonlocal remaining
         while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
@@ -240,7 +240,7 @@ async def drive(stub: Any, call: Callable[[Any], Awaitable[Any]]) -> tuple[list[
             latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    await asyncio.gather(*(worker(stubs[i % len(stubs)]) for i in range(CONCURRENCY)))
     return latencies, time.perf_counter() - started
 
 
@@ -249,56 +249,91 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(port: int) -> dict[str, float]:
-    metrics: dict[str, float] = {"agents": AGENTS}
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        await asyncio.wait_for(channel.channel_ready(), 30)
-        stub = search_service_pb2_grpc.SearchServiceStub(channel)
-        print(f"\n{'workload':<16} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'rps':>8}")
+async def measure(port: int, channels: int, repeat: int) -> dict[str, float]:
+    """Each workload `repeat` times; the figures are the medians of the runs."""
+    # Own connection per channel (no shared subchannel pool), so SO_REUSEPORT spreads
+    # them over the workers as it would spread clients.
+    opened = [
+        grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        for _ in range(channels)
+    ]
+    metrics: dict[str, float] = {}
+    try:
+        for channel in opened:
+            await asyncio.wait_for(channel.channel_ready(), 30)
+        stubs = [search_service_pb2_grpc.SearchServiceStub(c) for c in opened]
+        print(f"{'workload':<16} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'rps':>8}   p99 of each run")
         for name, call in workloads(random.Random(7)).items():
-            latencies, elapsed = await drive(stub, call)
-            p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
-            rps = len(latencies) / elapsed
-            print(f"{name:<16} {len(latencies):>6} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}")
+            runs = []
+            for _ in range(repeat):
+                latencies, elapsed = await drive(stubs, call)
+                p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+                runs.append((len(latencies), p50, p99, len(latencies) / elapsed))
+            n, p50, p99, rps = (statistics.median(r[i] for r in runs) for i in range(4))
+            each = " ".join(f"{r[2]:.1f}" for r in runs)
+            print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}   {each}")
             metrics |= {
                 f"{name}_p50_ms": round(p50, 2),
                 f"{name}_p99_ms": round(p99, 2),
                 f"{name}_rps": round(rps, 1),
             }
+    finally:
+        for channel in opened:
+            await channel.close()
     return metrics
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()},"
-        f" load average {load} (other work on the machine skews latencies)"
-    )
+def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -> dict[str, float]:
+    """Fresh workers and an empty cache; `cached=False` sends every read to Postgres."""
+    Redis.from_url(redis_url).flushdb()
+    env = {"CACHE_ENABLED": str(cached).lower()}
+    workers, port = start_server(url, redis_url, args.workers, env)
+    label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
+    print(f"\n--- {label}, median of {args.repeat} runs per workload")
+    try:
+        return asyncio.run(measure(port, args.channels, args.repeat))
+    finally:
+        for worker in workers:
+            harness.stop(worker)
 
 
 def main() -> int:
     from bench.search_explain import explain_all
     from server.backing import start_embedded_redis
 
-    print("machine:", machine())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="server processes (one per core)")
+    parser.add_argument("--channels", type=int, default=8, help="client connections")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per workload (medians)")
+    parser.add_argument("--cached-only", action="store_true", help="skip the uncached phase")
+    parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN section")
+    args = parser.parse_args()
+
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {harness.machine()}; load average {load} at start")
+    print(
+        f"server: {args.workers} worker(s);"
+        f" client: {CONCURRENCY} callers over {args.channels} channels"
+    )
     url = database_url()
     upgrade(url)
     seed(url)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
-    server, port = start_server(url, redis_url)
+    metrics: dict[str, float] = {"agents": AGENTS}
     try:
-        metrics = asyncio.run(measure(port))
+        if not args.cached_only:
+            uncached = phase(url, redis_url, args, cached=False)
+            metrics |= {f"uncached_{key}": value for key, value in uncached.items()}
+        metrics |= phase(url, redis_url, args, cached=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         redis_handle.shutdown()
-    clean = asyncio.run(explain_all(url))
-    print("EXPLAIN:", "no plan scans agents sequentially" if clean else "SEQ SCAN ON AGENTS FOUND")
+    if not args.no_explain:
+        clean = asyncio.run(explain_all(url))
+        print(
+            "EXPLAIN:", "no plan scans agents sequentially" if clean else "SEQ SCAN ON AGENTS FOUND"
+        )
     print(json.dumps({"bench": "search", "metrics": metrics}))
     return 0
 
