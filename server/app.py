@@ -59,7 +59,7 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
-from server.search.cached import SearchCache
+from server.search.responses import SearchResponses
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
 from server.settings import Settings
@@ -184,7 +184,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
-        SearchServicer(SearchService(search_reads, SearchCache(cache), presence.service)), server
+        SearchServicer(SearchService(search_reads), SearchResponses(cache, presence.service)),
+        server,
     )
     attestations = AttestationService(
         uow, TrustSignal(redis), clock_skew_s=settings.attestation_clock_skew_s

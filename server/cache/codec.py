@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability
-from server.domain.search import FindResult, MatchedCapability, ScoreCursor, SearchHit, SearchPage
 
 
 def _time(value: datetime | None) -> str | None:
@@ -132,41 +131,3 @@ def encode_ranked_page(items: list[tuple[int, Agent]], token: str) -> bytes:
 def decode_ranked_page(raw: bytes) -> tuple[list[tuple[int, Agent]], str]:
     data = json.loads(raw)
     return [(item["rank"], _agent_from(item["agent"])) for item in data["items"]], data["token"]
-
-
-def _search_page_dict(page: SearchPage) -> dict[str, Any]:
-    cursor = page.next_cursor
-    return {
-        "hits": [
-            {"agent": _agent_dict(h.agent), "score": h.score, "rank": h.text_rank}
-            for h in page.hits
-        ],
-        "next": None if cursor is None else [cursor.score, cursor.agent_id, cursor.total],
-        "total": page.total_estimate,
-    }
-
-
-def _search_page_from(data: dict[str, Any]) -> SearchPage:
-    hits = [SearchHit(_agent_from(h["agent"]), h["score"], h["rank"]) for h in data["hits"]]
-    cursor = None if data["next"] is None else ScoreCursor(*data["next"])
-    return SearchPage(hits, cursor, data["total"])
-
-
-def encode_search_page(page: SearchPage) -> bytes:
-    return json.dumps(_search_page_dict(page), separators=(",", ":")).encode()
-
-
-def decode_search_page(raw: bytes) -> SearchPage:
-    return _search_page_from(json.loads(raw))
-
-
-def encode_find_result(result: FindResult) -> bytes:
-    matched = [[m.capability_id, m.confidence] for m in result.matched]
-    data = {"matched": matched, "fallback": result.fell_back_to_text}
-    return json.dumps({**data, "page": _search_page_dict(result.page)}).encode()
-
-
-def decode_find_result(raw: bytes) -> FindResult:
-    data = json.loads(raw)
-    matched = [MatchedCapability(c, confidence) for c, confidence in data["matched"]]
-    return FindResult(matched, data["fallback"], _search_page_from(data["page"]))

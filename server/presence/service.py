@@ -167,26 +167,31 @@ class PresenceService:
             return AgentStatus.OFFLINE
         return record.status
 
-    async def overlay(self, agents: list[Agent]) -> list[Agent]:
-        """Agents with status and last-seen taken from live presence (one HMGET per page).
+    async def live(self, agent_ids: list[str]) -> list[tuple[AgentStatus, datetime] | None]:
+        """(status, last seen) from live presence for each agent; None where it has none.
 
-        Reads keep working without Redis: they then show the last flushed status.
+        One HMGET per page. Reads keep working without Redis: they then show the last
+        flushed status.
         """
         try:
-            records = await self._store.read_many([a.agent_id for a in agents])
+            records = await self._store.read_many(agent_ids)
         except Unavailable:
             log.warning("presence unreachable; serving flushed status")
-            return agents
+            return [None] * len(agent_ids)
         now = time.time()
         return [
-            agent
+            None
             if record is None
-            else dataclasses.replace(
-                agent,
-                status=self.live_status(record, now),
-                last_seen_at=datetime.fromtimestamp(record.last_seen, UTC),
-            )
-            for agent, record in zip(agents, records, strict=True)
+            else (self.live_status(record, now), datetime.fromtimestamp(record.last_seen, UTC))
+            for record in records
+        ]
+
+    async def overlay(self, agents: list[Agent]) -> list[Agent]:
+        """Agents with status and last-seen taken from live presence."""
+        live = await self.live([a.agent_id for a in agents])
+        return [
+            agent if now is None else dataclasses.replace(agent, status=now[0], last_seen_at=now[1])
+            for agent, now in zip(agents, live, strict=True)
         ]
 
     async def live_statuses(self, agent_ids: list[str]) -> dict[str, AgentStatus]:

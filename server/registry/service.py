@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any, Protocol
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
 from server.domain import signing
-from server.domain.agents import Agent, AgentProfile, AgentType, Capability, Page
+from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability, Page
 from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.names import agent_name
@@ -48,6 +49,8 @@ class LivePresence(Protocol):
     """Live status and last-seen from the presence store, merged into every read."""
 
     async def overlay(self, agents: list[Agent]) -> list[Agent]: ...
+
+    async def live(self, agent_ids: list[str]) -> list[tuple[AgentStatus, datetime] | None]: ...
 
     async def forget(self, agent_id: str) -> None: ...
 

@@ -9,7 +9,6 @@ stored status changes between two page requests may move, like in any live list.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -29,9 +28,7 @@ from server.domain.search import (
     SearchPage,
     Suggestion,
 )
-from server.registry.service import LivePresence
 from server.search import query as rules
-from server.search.cached import SearchCache
 
 # A catalog entry counts as understood when its rank reaches this share of the best
 # entry's rank (so "review my code" keeps code-review, not every entry with "code")
@@ -118,19 +115,10 @@ def _score_token(page: SearchPage, scope: str) -> str:
 
 class SearchService:
     """Filtering and ranking use the stored status (flushed from presence every few seconds,
-    so pages stay stable); the agents returned show live presence, merged at read time."""
+    so pages stay stable); server.search.responses merges live presence into what is served."""
 
-    def __init__(self, reads: Reads, cache: SearchCache, presence: LivePresence | None) -> None:
+    def __init__(self, reads: Reads) -> None:
         self._reads = reads
-        self._cache = cache
-        self._presence = presence
-
-    async def _live(self, page: SearchPage) -> SearchPage:
-        if self._presence is None or not page.hits:
-            return page
-        agents = await self._presence.overlay([hit.agent for hit in page.hits])
-        hits = [dataclasses.replace(h, agent=a) for h, a in zip(page.hits, agents, strict=True)]
-        return dataclasses.replace(page, hits=hits)
 
     async def search(
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
@@ -139,13 +127,9 @@ class SearchService:
         limit = _result_page_size(page_size)
         scope = f"search:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
-
-        async def load() -> SearchPage:
-            async with self._reads() as store:
-                return await store.search(text, search_filter, RANKING, limit, cursor)
-
-        page = await self._cache.search_page((scope, limit, page_token), load)
-        return await self._live(page), _score_token(page, scope)
+        async with self._reads() as store:
+            page = await store.search(text, search_filter, RANKING, limit, cursor)
+        return page, _score_token(page, scope)
 
     async def suggest(self, raw_prefix: str, limit: int) -> list[Suggestion]:
         prefix = rules.suggest_prefix(raw_prefix)
@@ -163,22 +147,15 @@ class SearchService:
         limit = _result_page_size(page_size)
         scope = f"find:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
-
-        async def load() -> FindResult:
-            async with self._reads() as store:
-                matched = understood(await store.catalog.capability_candidates(text))
-                if matched:
-                    page = await store.find_by_capabilities(
-                        matched, search_filter, RANKING, limit, cursor
-                    )
-                else:
-                    page = await store.search(text, search_filter, RANKING, limit, cursor)
-            return FindResult(matched, not matched, page)
-
-        result = await self._cache.find_result((scope, limit, page_token), load)
-        page = result.page
-        live = dataclasses.replace(result, page=await self._live(page))
-        return live, _score_token(page, scope)
+        async with self._reads() as store:
+            matched = understood(await store.catalog.capability_candidates(text))
+            if matched:
+                page = await store.find_by_capabilities(
+                    matched, search_filter, RANKING, limit, cursor
+                )
+            else:
+                page = await store.search(text, search_filter, RANKING, limit, cursor)
+        return FindResult(matched, not matched, page), _score_token(page, scope)
 
     async def capability_agents(
         self, capability_id: str, verified_only: bool, page_size: int, page_token: str
@@ -192,23 +169,16 @@ class SearchService:
                 cursor = (float(raw[0]), raw[1])
             except (ValueError, IndexError) as exc:
                 raise InvalidArgument.field("page_token", "is not a token from this query") from exc
-
-        async def load() -> tuple[list[Agent], str]:
-            async with self._reads() as store:
-                page = await store.catalog.capability_agents(
-                    capability_id, verified_only, limit, cursor
+        async with self._reads() as store:
+            page = await store.catalog.capability_agents(
+                capability_id, verified_only, limit, cursor
+            )
+            # Only an empty page can mean an unknown capability: one query, not two.
+            if not page.items and not await store.catalog.capability_exists(capability_id):
+                raise NotFound(
+                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
                 )
-                # Only an empty page can mean an unknown capability: one query, not two.
-                if not page.items and not await store.catalog.capability_exists(capability_id):
-                    raise NotFound(
-                        f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
-                    )
-            return [agent for agent, _ in page.items], encode_token(page.next_cursor, scope)
-
-        agents, token = await self._cache.capability_page((scope, limit, page_token), load)
-        if self._presence is not None:
-            agents = await self._presence.overlay(agents)
-        return agents, token
+        return [agent for agent, _ in page.items], encode_token(page.next_cursor, scope)
 
     async def stats(self) -> RegistryStats:
         async with self._reads() as store:

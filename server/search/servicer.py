@@ -1,65 +1,98 @@
-"""SearchService over gRPC: convert, call the service, convert back."""
+"""SearchService over gRPC: convert, call the service (or the cached response), convert back."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
+from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
-from agentregistry.v1 import search_service_pb2_grpc
 
 from server.domain.names import parse_capability_name
 from server.registry.convert import agent_to_proto
 from server.search import convert
+from server.search.responses import SearchResponses
 from server.search.service import SearchService
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
+def _result_agents(
+    response: pb.SearchAgentsResponse | pb.FindAgentsResponse,
+) -> Iterable[resources_pb2.Agent]:
+    return (result.agent for result in response.results)
+
+
+def _listed_agents(response: pb.ListCapabilityAgentsResponse) -> Iterable[resources_pb2.Agent]:
+    return response.agents
+
+
 class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, responses: SearchResponses) -> None:
         self._service = service
+        self._responses = responses
 
     async def SearchAgents(
         self, request: pb.SearchAgentsRequest, context: Context
     ) -> pb.SearchAgentsResponse:
-        page, token = await self._service.search(
-            request.query,
-            convert.filter_from_proto(request.filter),
-            request.page_size,
-            request.page_token,
+        async def build() -> pb.SearchAgentsResponse:
+            page, token = await self._service.search(
+                request.query,
+                convert.filter_from_proto(request.filter),
+                request.page_size,
+                request.page_token,
+            )
+            return convert.search_response(page, token)
+
+        return await self._responses.serve(
+            "search", request, pb.SearchAgentsResponse, build, _result_agents
         )
-        return convert.search_response(page, token)
 
     async def SuggestAgents(
         self, request: pb.SuggestAgentsRequest, context: Context
     ) -> pb.SuggestAgentsResponse:
-        suggestions = await self._service.suggest(request.prefix, request.limit)
-        return convert.suggest_response(suggestions)
+        async def build() -> pb.SuggestAgentsResponse:
+            suggestions = await self._service.suggest(request.prefix, request.limit)
+            return convert.suggest_response(suggestions)
+
+        return await self._responses.serve("suggest", request, pb.SuggestAgentsResponse, build)
 
     async def FindAgents(
         self, request: pb.FindAgentsRequest, context: Context
     ) -> pb.FindAgentsResponse:
-        result, token = await self._service.find(
-            request.query,
-            convert.filter_from_proto(request.filter),
-            request.page_size,
-            request.page_token,
+        async def build() -> pb.FindAgentsResponse:
+            result, token = await self._service.find(
+                request.query,
+                convert.filter_from_proto(request.filter),
+                request.page_size,
+                request.page_token,
+            )
+            return convert.find_response(result, token)
+
+        return await self._responses.serve(
+            "find", request, pb.FindAgentsResponse, build, _result_agents
         )
-        return convert.find_response(result, token)
 
     async def ListCapabilityAgents(
         self, request: pb.ListCapabilityAgentsRequest, context: Context
     ) -> pb.ListCapabilityAgentsResponse:
-        agents, token = await self._service.capability_agents(
-            parse_capability_name(request.capability, "capability"),
-            request.verified_only,
-            request.page_size,
-            request.page_token,
-        )
-        return pb.ListCapabilityAgentsResponse(
-            agents=[agent_to_proto(a) for a in agents], next_page_token=token
+        async def build() -> pb.ListCapabilityAgentsResponse:
+            agents, token = await self._service.capability_agents(
+                parse_capability_name(request.capability, "capability"),
+                request.verified_only,
+                request.page_size,
+                request.page_token,
+            )
+            return pb.ListCapabilityAgentsResponse(
+                agents=[agent_to_proto(a) for a in agents], next_page_token=token
+            )
+
+        return await self._responses.serve(
+            "capability-agents", request, pb.ListCapabilityAgentsResponse, build, _listed_agents
         )
 
     async def GetRegistryStats(
         self, request: pb.GetRegistryStatsRequest, context: Context
     ) -> pb.RegistryStats:
+        # Not cached: the counters are one small read and must follow every write at once.
         return convert.stats_to_proto(await self._service.stats())
