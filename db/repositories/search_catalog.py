@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +31,10 @@ _NAME = func.lower(AgentRow.display_name)
 # pg_trgm's word similarity: how well the typed text matches some run of words in the
 # name. 0.6 tolerates one wrong letter in a 5-6 letter word and keeps candidate sets small.
 FUZZY_THRESHOLD = 0.6
+# Byte order, the order of the text_pattern_ops index: ordering by the collation instead
+# makes Postgres read and sort every name with the prefix (4,800 rows and ~50 ms for
+# "amber" at 100,000 agents) rather than stop after `limit` index entries.
+_PATTERN_ORDER = text("lower(agents.display_name) USING ~<~")
 FUZZY_MIN_PREFIX = 3
 
 
@@ -50,7 +66,7 @@ class CatalogSearch:
             await self._conn.execute(
                 select(AgentRow.id, AgentRow.display_name)
                 .where(_NAME.op("~>=~")(low), _NAME.op("~<~")(high))
-                .order_by(_NAME, AgentRow.id)
+                .order_by(_PATTERN_ORDER, AgentRow.id)
                 .limit(limit)
             )
         ).all()
@@ -136,29 +152,31 @@ class CatalogSearch:
 
     async def stats(self) -> RegistryStats:
         """From the agent_counts counters (kept by triggers) and capabilities.agent_count:
-        a few hundred small rows, whatever the number of agents."""
-        counts = (
-            await self._conn.execute(
-                select(
-                    AgentCountRow.agent_type,
-                    AgentCountRow.status,
-                    func.sum(AgentCountRow.n).label("n"),
-                ).group_by(AgentCountRow.agent_type, AgentCountRow.status)
-            )
-        ).all()
+        a few hundred small rows, whatever the number of agents, in one round trip."""
         by_type: dict[str, int] = {}
         by_status: dict[str, int] = {}
-        for row in counts:
-            by_type[row.agent_type] = by_type.get(row.agent_type, 0) + int(row.n)
-            by_status[row.status] = by_status.get(row.status, 0) + int(row.n)
-        usage = (
-            await self._conn.execute(
-                select(CapabilityRow.id, CapabilityRow.agent_count).order_by(CapabilityRow.id)
-            )
-        ).all()
+        by_capability: dict[str, int] = {}
+        for kind, key, status, n in await self._conn.execute(_STATS):
+            if kind == "capability":
+                by_capability[key] = int(n)
+                continue
+            by_type[key] = by_type.get(key, 0) + int(n)
+            by_status[status] = by_status.get(status, 0) + int(n)
         return RegistryStats(
             total_agents=sum(by_type.values()),
             by_type=by_type,
             by_status=by_status,
-            by_capability={r.id: int(r.agent_count) for r in usage},
+            by_capability=by_capability,
         )
+
+
+# Built once: (kind, type or capability, status, n) rows of both counters.
+_STATS = union_all(
+    select(
+        literal("agents").label("kind"),
+        AgentCountRow.agent_type,
+        AgentCountRow.status,
+        func.sum(AgentCountRow.n),
+    ).group_by(AgentCountRow.agent_type, AgentCountRow.status),
+    select(literal("capability"), CapabilityRow.id, literal(None, Text), CapabilityRow.agent_count),
+)
