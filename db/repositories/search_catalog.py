@@ -36,6 +36,7 @@ FUZZY_THRESHOLD = 0.6
 # "amber" at 100,000 agents) rather than stop after `limit` index entries.
 _PATTERN_ORDER = text("lower(agents.display_name) USING ~<~")
 FUZZY_MIN_PREFIX = 3
+FUZZY_CANDIDATES = 200
 
 
 def _prefix_bounds(prefix: str) -> tuple[str, str]:
@@ -79,13 +80,21 @@ class CatalogSearch:
                 func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), False)
             )
         )
-        similarity = func.word_similarity(prefix, _NAME)
+        # Ranked among at most FUZZY_CANDIDATES similar names: a short prefix with a typo
+        # ("silve c") is similar to thousands of names, and ranking them all costs tens of
+        # milliseconds per keystroke. Exact whenever fewer names are similar.
+        candidates = (
+            select(AgentRow.id, AgentRow.display_name, _NAME.label("name"))
+            .where(literal(prefix).op("<%")(_NAME))
+            .where(AgentRow.id.not_in([s.agent_id for s in found]))
+            .limit(FUZZY_CANDIDATES)
+            .subquery("candidates")
+        )
+        similarity = func.word_similarity(prefix, candidates.c.name)
         fuzzy = (
             await self._conn.execute(
-                select(AgentRow.id, AgentRow.display_name, similarity.label("similarity"))
-                .where(literal(prefix).op("<%")(_NAME))
-                .where(AgentRow.id.not_in([s.agent_id for s in found]))
-                .order_by(similarity.desc(), AgentRow.id)
+                select(candidates.c.id, candidates.c.display_name, similarity.label("similarity"))
+                .order_by(similarity.desc(), candidates.c.id)
                 .limit(limit - len(found))
             )
         ).all()
