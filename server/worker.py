@@ -8,6 +8,7 @@ any worker.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -21,12 +22,21 @@ from server.settings import Settings, load_settings
 log = logging.getLogger("agentregistry.worker")
 
 
+def settle_heap() -> None:
+    """Move everything built at startup (modules, protos, SQL constructs) out of the
+    collector's sight: a full collection then walks only what requests created, ~1.5 ms
+    instead of the ~60 ms pause that every request in flight used to wait out."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_worker(settings: Settings) -> None:
     if settings.database_url is None or settings.redis_url is None:
         raise SystemExit("a worker needs DATABASE_URL and REDIS_URL (python -m server sets them)")
     backing = BackingServices(settings.database_url, settings.redis_url, settings.database_read_url)
     app, port = await build_server(settings, backing)
     await app.start()
+    settle_heap()
     log.info("worker serving gRPC on %s:%d", settings.grpc_host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
