@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     database_read_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".data")
-    db_pool_size: int = Field(default=8, ge=1, le=100)
+    db_pool_size: int = Field(default=16, ge=1, le=100)
 
     session_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     challenge_ttl_s: int = Field(default=60, ge=1, le=600)
