@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +46,46 @@ def _prefix_bounds(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+# Characters a typo may add or replace: those of names as people type them.
+_TYPED = set(string.ascii_lowercase + string.digits + " -_.'&")
+
+# How many leading characters of the prefix some name starts with (probes: 1, 2, … chars).
+_LONGEST_MATCH = text(
+    "SELECT max(p.n) FROM unnest(CAST(:lows AS text[]), CAST(:highs AS text[]))"
+    " WITH ORDINALITY AS p(low, high, n) WHERE EXISTS (SELECT 1 FROM agents"
+    " WHERE lower(display_name) ~>=~ p.low AND lower(display_name) ~<~ p.high)"
+)
+# The first agents (in prefix-index order) under each variant prefix, most similar first.
+_VARIANT_NAMES = text(
+    "SELECT a.id, a.display_name, word_similarity(:prefix, lower(a.display_name)) AS similarity"
+    " FROM unnest(CAST(:lows AS text[]), CAST(:highs AS text[])) AS p(low, high)"
+    " CROSS JOIN LATERAL (SELECT id, display_name FROM agents"
+    "  WHERE lower(display_name) ~>=~ p.low AND lower(display_name) ~<~ p.high"
+    "  ORDER BY lower(display_name) USING ~<~, id LIMIT :limit) a"
+    " GROUP BY a.id, a.display_name ORDER BY similarity DESC, a.id LIMIT :limit"
+)
+
+
+def _bound_arrays(bounds: list[tuple[str, str]]) -> dict[str, list[str]]:
+    return {"lows": [low for low, _ in bounds], "highs": [high for _, high in bounds]}
+
+
+def _edits_at(prefix: str, at: int) -> set[str]:
+    """Prefixes one edit away from `prefix` at index `at` (it is shorter than `prefix`)."""
+    head, tail = prefix[:at], prefix[at:]
+    variants = {head + tail[1:]}  # a letter typed by mistake
+    if at > 0:
+        variants.add(head[:-1] + tail[0] + head[-1] + tail[1:])  # swapped with the one before
+    if len(tail) > 1:
+        variants.add(head + tail[1] + tail[0] + tail[2:])  # swapped with the one after
+    for letter in _TYPED | set(prefix):
+        variants.add(head + letter + tail)  # a letter left out
+        variants.add(head + letter + tail[1:])  # a letter mistyped
+    variants.discard(prefix)
+    variants.discard("")
+    return variants
+
+
 def or_query(text_value: str) -> ColumnElement[Any]:
     """Any of the words of a plain-language request, stemmed and without stop words.
 
@@ -74,6 +115,8 @@ class CatalogSearch:
         found = [Suggestion(r.id, r.display_name, 1.0) for r in rows]
         if len(found) >= limit or len(prefix) < FUZZY_MIN_PREFIX:
             return found
+        if not found and (near := await self._one_edit_away(prefix, limit)):
+            return near
         # Session-level (reads run in autocommit): every caller sets the same value first.
         await self._conn.execute(
             select(
@@ -99,6 +142,28 @@ class CatalogSearch:
             )
         ).all()
         return found + [Suggestion(r.id, r.display_name, float(r.similarity)) for r in fuzzy]
+
+    async def _one_edit_away(self, prefix: str, limit: int) -> list[Suggestion]:
+        """Names starting one edit away from a prefix no name starts with, most similar first.
+
+        The typo is taken to sit where the prefix stops matching any name; a letter
+        dropped, added, replaced or swapped there gives a few dozen prefixes, each one
+        probe of the prefix index. The trigram index instead weighs every name sharing a
+        few trigrams with a short prefix (thousands, ~20 ms of Postgres per keystroke), so
+        it is left for typos this does not place.
+        """
+        bounds = [_prefix_bounds(prefix[:n]) for n in range(1, len(prefix) + 1)]
+        longest = await self._conn.scalar(_LONGEST_MATCH, _bound_arrays(bounds))
+        variants = _edits_at(prefix, int(longest or 0))
+        rows = await self._conn.execute(
+            _VARIANT_NAMES,
+            {
+                **_bound_arrays([_prefix_bounds(v) for v in sorted(variants)]),
+                "prefix": prefix,
+                "limit": limit,
+            },
+        )
+        return [Suggestion(r.id, r.display_name, float(r.similarity)) for r in rows]
 
     async def capability_candidates(self, request: str) -> list[CapabilityCandidate]:
         """Catalog entries sharing any word with the request, by ts_rank (names weigh most,

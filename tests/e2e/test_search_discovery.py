@@ -33,6 +33,25 @@ async def test_typeahead_by_prefix_and_despite_a_typo(registry, channel) -> None
     assert [s.agent for s in limited.suggestions] == [exact.name]
 
 
+async def test_typeahead_sees_past_a_swapped_wrong_extra_or_missing_letter(
+    registry, channel
+) -> None:
+    stem = word(9)
+    agent = await register(registry, display_name=f"{stem.title()} Courier")
+    other = "a" if stem[4] != "a" else "e"
+    typed = {
+        "swapped": stem[:4] + stem[5] + stem[4] + stem[6:],
+        "wrong": stem[:4] + other + stem[5:],
+        "extra": stem[:4] + other + stem[4:],
+        "missing": stem[:4] + stem[5:] + " cour",
+        "second letter": stem[0] + other + stem[2:],
+    }
+    for typo, prefix in typed.items():
+        found = await search_stub(channel).SuggestAgents(pb.SuggestAgentsRequest(prefix=prefix))
+        assert [s.agent for s in found.suggestions][:1] == [agent.name], typo
+        assert 0 < found.suggestions[0].similarity < 1.0, typo
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
