@@ -249,8 +249,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(port: int, channels: int, repeat: int) -> dict[str, float]:
-    """Each workload `repeat` times; the figures are the medians of the runs."""
+async def measure(port: int, channels: int, repeat: int, redis_url: str) -> dict[str, float]:
+    """Each workload `repeat` times; the figures are the medians of the runs.
+
+    Hit %: every cache miss stores one response, so 1 - (new keys / requests made).
+    """
+    keys = Redis.from_url(redis_url)
     # Own connection per channel (no shared subchannel pool), so SO_REUSEPORT spreads
     # them over the workers as it would spread clients.
     opened = [
@@ -264,16 +268,22 @@ async def measure(port: int, channels: int, repeat: int) -> dict[str, float]:
         for channel in opened:
             await asyncio.wait_for(channel.channel_ready(), 30)
         stubs = [search_service_pb2_grpc.SearchServiceStub(c) for c in opened]
-        print(f"{'workload':<16} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'rps':>8}   p99 of each run")
+        print(
+            f"{'workload':<16} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'rps':>8} {'hit %':>6}"
+            "   p99 of each run"
+        )
         for name, call in workloads(random.Random(7)).items():
             runs = []
+            stored_before = keys.dbsize()
             for _ in range(repeat):
                 latencies, elapsed = await drive(stubs, call)
                 p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
                 runs.append((len(latencies), p50, p99, len(latencies) / elapsed))
             n, p50, p99, rps = (statistics.median(r[i] for r in runs) for i in range(4))
             each = " ".join(f"{r[2]:.1f}" for r in runs)
-            print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}   {each}")
+            made = sum(r[0] for r in runs) + repeat * (WARMUP // CONCURRENCY + 1) * CONCURRENCY
+            hits = 100 * (1 - (keys.dbsize() - stored_before) / made)
+            print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {hits:>6.1f}   {each}")
             metrics |= {
                 f"{name}_p50_ms": round(p50, 2),
                 f"{name}_p99_ms": round(p99, 2),
@@ -293,7 +303,7 @@ def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -
     label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
     print(f"\n--- {label}, median of {args.repeat} runs per workload")
     try:
-        return asyncio.run(measure(port, args.channels, args.repeat))
+        return asyncio.run(measure(port, args.channels, args.repeat, redis_url))
     finally:
         for worker in workers:
             harness.stop(worker)
