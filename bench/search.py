@@ -249,7 +249,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(port: int, channels: int, repeat: int, redis_url: str) -> dict[str, float]:
+async def measure(
+    port: int, channels: int, repeat: int, redis_url: str, cached: bool
+) -> dict[str, float]:
     """Each workload `repeat` times; the figures are the medians of the runs.
 
     Hit %: every cache miss stores one response, so 1 - (new keys / requests made).
@@ -282,8 +284,8 @@ async def measure(port: int, channels: int, repeat: int, redis_url: str) -> dict
             n, p50, p99, rps = (statistics.median(r[i] for r in runs) for i in range(4))
             each = " ".join(f"{r[2]:.1f}" for r in runs)
             made = sum(r[0] for r in runs) + repeat * (WARMUP // CONCURRENCY + 1) * CONCURRENCY
-            hits = 100 * (1 - (keys.dbsize() - stored_before) / made)
-            print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {hits:>6.1f}   {each}")
+            hits = f"{100 * (1 - (keys.dbsize() - stored_before) / made):.1f}" if cached else "-"
+            print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {hits:>6}   {each}")
             metrics |= {
                 f"{name}_p50_ms": round(p50, 2),
                 f"{name}_p99_ms": round(p99, 2),
@@ -303,7 +305,7 @@ def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -
     label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
     print(f"\n--- {label}, median of {args.repeat} runs per workload")
     try:
-        return asyncio.run(measure(port, args.channels, args.repeat, redis_url))
+        return asyncio.run(measure(port, args.channels, args.repeat, redis_url, cached))
     finally:
         for worker in workers:
             harness.stop(worker)
