@@ -9,12 +9,21 @@ from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
 
 from server.domain.names import parse_capability_name
+from server.domain.search import AgentFilter
 from server.registry.convert import agent_to_proto
 from server.search import convert
 from server.search.responses import SearchResponses
 from server.search.service import SearchService
 
 Context = grpc.aio.ServicerContext[object, object]
+
+
+def _query(
+    request: pb.SearchAgentsRequest | pb.FindAgentsRequest,
+) -> tuple[str, AgentFilter, int, str]:
+    """SearchAgents and FindAgents take the same query, filter and page fields."""
+    filters = convert.filter_from_proto(request.filter)
+    return request.query, filters, request.page_size, request.page_token
 
 
 def _result_agents(
@@ -36,13 +45,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
         self, request: pb.SearchAgentsRequest, context: Context
     ) -> pb.SearchAgentsResponse:
         async def build() -> pb.SearchAgentsResponse:
-            page, token = await self._service.search(
-                request.query,
-                convert.filter_from_proto(request.filter),
-                request.page_size,
-                request.page_token,
-            )
-            return convert.search_response(page, token)
+            return convert.search_response(*await self._service.search(*_query(request)))
 
         return await self._responses.serve(
             "search", request, pb.SearchAgentsResponse, build, _result_agents
@@ -61,13 +64,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
         self, request: pb.FindAgentsRequest, context: Context
     ) -> pb.FindAgentsResponse:
         async def build() -> pb.FindAgentsResponse:
-            result, token = await self._service.find(
-                request.query,
-                convert.filter_from_proto(request.filter),
-                request.page_size,
-                request.page_token,
-            )
-            return convert.find_response(result, token)
+            return convert.find_response(*await self._service.find(*_query(request)))
 
         return await self._responses.serve(
             "find", request, pb.FindAgentsResponse, build, _result_agents
