@@ -47,7 +47,7 @@ async def explain_all(url: str) -> bool:
         await run("search_filtered", store.search("translation", filtered, RANKING, 20, None))
         await run("typeahead (prefix)", store.catalog.suggest("swift tr", 10))
         await run("typeahead (short prefix)", store.catalog.suggest("amber", 10))
-        await run("typeahead (typo: trigram)", store.catalog.suggest("swift travl", 10))
+        await run("typeahead (typo: one-edit probes)", store.catalog.suggest("swift travl", 10))
         candidates = await run(
             "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
         )
