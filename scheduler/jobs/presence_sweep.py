@@ -1,4 +1,5 @@
-"""Marks agents offline once their last beat is older than the TTL (see server.presence.sweep)."""
+"""Marks agents offline in Redis once their last beat is older than the TTL; the flush job
+carries them to Postgres (see server.presence.sweep)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ from server.presence.sweep import sweep
 async def presence_sweep(context: JobContext) -> dict[str, Any]:
     settings = context.settings
     figures = await sweep(
-        context.uow,
         PresenceStore(context.redis, settings.presence_namespace),
         ttl_s=settings.presence_ttl_s,
         ratio=settings.presence_self_preservation_ratio,
         min_agents=settings.presence_self_preservation_min_agents,
-        batch=settings.presence_flush_batch,
     )
     SWEEP_EXPIRED.inc(figures["expired"])
     SWEEP_HELD_BACK.inc(figures["held_back"])

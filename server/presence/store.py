@@ -27,27 +27,36 @@ from redis.exceptions import RedisError
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
 
-# Marks expired entries offline only if no beat arrived since the range was read.
+# Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
+# that no beat can interleave with; answers how many it marked.
 _EXPIRE_SCRIPT = """
 local expired = redis.call(
   'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-local out = {}
-for i = 1, #expired, 2 do
-  local id, score = expired[i], expired[i + 1]
-  local prev = redis.call('HGET', KEYS[2], id)
-  local load = '0'
-  if prev then
-    local first = string.find(prev, '|', 1, true)
-    local second = first and string.find(prev, '|', first + 1, true)
-    if first and second then load = string.sub(prev, first + 1, second - 1) end
+local n = #expired / 2
+if n == 0 then return 0 end
+local ids, offline = {}, {}
+for i = 1, n do ids[i] = expired[2 * i - 1] end
+for start = 1, n, 1000 do
+  local stop = math.min(start + 999, n)
+  local chunk = {unpack(ids, start, stop)}
+  local prev = redis.call('HMGET', KEYS[2], unpack(chunk))
+  offline = {}
+  for j = 1, #chunk do
+    local load = '0'
+    local raw = prev[j]
+    if raw then
+      local first = string.find(raw, '|', 1, true)
+      local second = first and string.find(raw, '|', first + 1, true)
+      if first and second then load = string.sub(raw, first + 1, second - 1) end
+    end
+    offline[#offline + 1] = chunk[j]
+    offline[#offline + 1] = 'offline|' .. load .. '|' .. expired[2 * (start + j - 1)]
   end
-  redis.call('HSET', KEYS[2], id, 'offline|' .. load .. '|' .. score)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('SADD', KEYS[3], id)
-  out[#out + 1] = id
-  out[#out + 1] = score
+  redis.call('HSET', KEYS[2], unpack(offline))
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('SADD', KEYS[3], unpack(chunk))
 end
-return out
+return n
 """
 
 # Deletes the stream key only while it still names this stream.
@@ -136,14 +145,13 @@ class PresenceStore:
     async def count_older_than(self, cutoff: float) -> int:
         return int(await self._redis.zcount(self._seen, "-inf", cutoff))
 
-    async def expire(self, cutoff: float, limit: int) -> list[tuple[str, float]]:
+    async def expire(self, cutoff: float, limit: int) -> int:
         """Mark up to `limit` agents (oldest first) with last beat <= cutoff offline, atomically."""
         if limit <= 0:
-            return []
-        flat = await self._expire(
-            keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit]
+            return 0
+        return int(
+            await self._expire(keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit])
         )
-        return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def forget(self, agent_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
