@@ -85,7 +85,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-            await self._service.close_stream(stream)
+            self._service.close_stream(stream)
 
     async def SendHeartbeat(
         self, request: pb.SendHeartbeatRequest, context: Context

@@ -109,20 +109,39 @@ class PresenceStore:
     def redis(self) -> Redis:
         return self._redis
 
-    async def write(self, writes: Sequence[PresenceWrite]) -> None:
-        """One pipeline, at most four commands, however many beats it carries."""
-        if not writes:
-            return
-        present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
-        gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
+    async def write(
+        self,
+        writes: Sequence[PresenceWrite],
+        claims: Sequence[tuple[str, str]] = (),
+        releases: Sequence[tuple[str, str]] = (),
+    ) -> list[str | None]:
+        """One pipeline for a tick of a process: beats (at most four commands however many
+        they are), stream claims (agent id, stream id) and releases. Answers, per claim, the
+        stream it replaced, if any; releases come after claims, so a stream that ends in the
+        tick it opened leaves no claim behind."""
+        if not writes and not claims and not releases:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            if present:
-                pipe.zadd(self._seen, present)
-            if gone:
-                pipe.zrem(self._seen, *gone)
-            pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
-            pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
-            await pipe.execute()
+            for agent_id, stream_id in claims:
+                pipe.set(self._stream.format(agent_id), stream_id, get=True)
+            for agent_id, stream_id in releases:
+                await self._release(
+                    keys=[self._stream.format(agent_id)], args=[stream_id], client=pipe
+                )
+            if writes:
+                present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
+                gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
+                if present:
+                    pipe.zadd(self._seen, present)
+                if gone:
+                    pipe.zrem(self._seen, *gone)
+                pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
+                pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
+            results = await pipe.execute()
+        return [
+            None if r is None else r.decode() if isinstance(r, bytes) else str(r)
+            for r in results[: len(claims)]
+        ]
 
     async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
         """One HMGET for a whole page."""
@@ -160,16 +179,6 @@ class PresenceStore:
             pipe.srem(self.dirty_key, agent_id)
             pipe.delete(self._stream.format(agent_id))
             await pipe.execute()
-
-    async def claim_stream(self, agent_id: str, stream_id: str) -> str | None:
-        """Make `stream_id` the agent's live stream; returns the one it replaces, if any."""
-        previous = await self._redis.set(self._stream.format(agent_id), stream_id, get=True)
-        if previous is None:
-            return None
-        return previous.decode() if isinstance(previous, bytes) else str(previous)
-
-    async def release_stream(self, agent_id: str, stream_id: str) -> None:
-        await self._release(keys=[self._stream.format(agent_id)], args=[stream_id])
 
     async def has_stream(self, agent_id: str) -> bool:
         return bool(await self._redis.exists(self._stream.format(agent_id)))
