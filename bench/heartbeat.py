@@ -9,6 +9,8 @@ and the agents are reused between runs.
 Processes: W server workers share one port (SO_REUSEPORT), G load generators
 (bench/heartbeat_load.py) each hold N/G streams over C channels; this process
 runs the flush and sweep jobs, samples the workers' CPU and RSS, and reports.
+--echo swaps the workers for a bare grpc.aio echo (bench/heartbeat_echo.py) to
+show the machine's own limit; --sweep-repeat K runs only the sweep section.
 """
 
 from __future__ import annotations
@@ -305,6 +307,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         str(args.interval),
         "--sweep-interval",
         str(args.sweep_interval),
+        *(["--echo"] if args.echo else []),
     ]
     workers = [
         subprocess.Popen([sys.executable, "-m", "bench.heartbeat", "--role", "server", *common])
@@ -336,6 +339,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     jobs_redis = Redis.from_url(redis_url)
     context = JobContext(settings, engine, UnitOfWorkFactory(session_factory(engine)), jobs_redis)
     stop, job_log = asyncio.Event(), []
+    if args.echo:  # nothing to flush or sweep: the echo keeps no presence
+        stop.set()
     jobs = asyncio.create_task(jobs_loop(context, stop, job_log))
     pids = [w.pid for w in workers]
     try:
@@ -402,18 +407,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             gens.ask,
             {"cmd": "phase", "interval": args.interval, "duration": 0.5, "silence": args.silence},
         )
-        detect = await offline_events(
-            context, silenced, args.interval * 3 + args.sweep_interval * 2 + 30
-        )
-        print(
-            f"offline detection for {len(detect)} of {len(silenced)} silenced agents: median {statistics.median(detect) if detect else 0:.1f} s (TTL {args.interval * 3:g} s, sweep every {args.sweep_interval:g} s)",
-            flush=True,
-        )
-        stop.set()
-        await jobs
-        sweep_s = await measure_sweep(context, agent_ids)
-        flushes = [j["flush"] for j in job_log if "flush" in j]
-        print(f"flush runs: {flushes[-3:]}", flush=True)
+        detect: list[float] = []
+        sweep_s = None
+        if not args.echo:
+            detect = await offline_events(
+                context, silenced, args.interval * 3 + args.sweep_interval * 2 + 30
+            )
+            print(
+                f"offline detection for {len(detect)} of {len(silenced)} silenced agents: median {statistics.median(detect) if detect else 0:.1f} s (TTL {args.interval * 3:g} s, sweep every {args.sweep_interval:g} s, flush every {settings.presence_flush_interval_s:g} s)",
+                flush=True,
+            )
+            stop.set()
+            await jobs
+            sweep_s = round(await measure_sweep(context, agent_ids), 3)
+            flushes = [j["flush"] for j in job_log if "flush" in j]
+            print(f"flush runs: {flushes[-3:]}", flush=True)
     finally:
         stop.set()
         for proc in gens.procs:
@@ -433,7 +441,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "ack_p50_ms": round(percentile(lat, 0.5), 2),
         "ack_p99_ms": round(percentile(lat, 0.99), 2),
         "max_sustained_beats_per_s": round(sustained, 1),
-        "sweep_100k_s": round(sweep_s, 3),
+        "sweep_100k_s": sweep_s,
         "offline_detect_s": round(statistics.median(detect), 1) if detect else None,
         "server_rss_mb": round(rss, 1),
         "server_cpu_pct": round(cpu_pct, 1),
@@ -461,10 +469,20 @@ def main() -> None:
     parser.add_argument(
         "--sweep-repeat", type=int, default=0, help="run only the sweep section, this many times"
     )
+    parser.add_argument(
+        "--echo",
+        action="store_true",
+        help="workers are a bare grpc.aio echo of Heartbeat: what the machine does at all",
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     args = parser.parse_args()
+    if args.role == "server" and args.echo:
+        from bench.heartbeat_echo import serve_echo
+
+        uvloop.run(serve_echo(args.port))
+        return
     if args.role == "server":
         uvloop.run(serve_worker(args))
         return
@@ -483,7 +501,8 @@ def main() -> None:
     metrics = uvloop.run(run(args))
     if args.sweep_repeat:
         return
-    print(json.dumps({"bench": "heartbeat", "metrics": metrics}))
+    name = "heartbeat-echo" if args.echo else "heartbeat"  # the echo's figures never pass as ours
+    print(json.dumps({"bench": name, "metrics": metrics}))
 
 
 if __name__ == "__main__":
