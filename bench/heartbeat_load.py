@@ -19,7 +19,6 @@ import json
 import random
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -54,11 +53,6 @@ class State:
         old.set()
 
 
-async def _beats(queue: asyncio.Queue[pb.HeartbeatRequest]) -> AsyncIterator[pb.HeartbeatRequest]:
-    while True:
-        yield await queue.get()
-
-
 async def run_stream(
     index: int,
     token: str,
@@ -82,18 +76,20 @@ async def hold_stream(
     opened: asyncio.Future[bool],
     last_try: bool,
 ) -> None:
-    queue: asyncio.Queue[pb.HeartbeatRequest] = asyncio.Queue()
-    call = stub.Heartbeat(_beats(queue), metadata=(("authorization", f"Bearer {token}"),))
+    # write()/read() on the call, not a request generator: no consumer task per stream, and
+    # nothing left running to be finalized ("aclose(): ... already running") when it ends.
+    call = stub.Heartbeat(metadata=(("authorization", f"Bearer {token}"),))
     sequence = 0
     try:
         while True:
             sequence += 1
             sent = time.perf_counter()
-            queue.put_nowait(pb.HeartbeatRequest(sequence=sequence, load=0.1))
             if opened.done():
+                await call.write(pb.HeartbeatRequest(sequence=sequence, load=0.1))
                 response = await call.read()
             else:
                 async with asyncio.timeout(OPEN_TIMEOUT_S):  # a stuck open is retried
+                    await call.write(pb.HeartbeatRequest(sequence=sequence, load=0.1))
                     response = await call.read()
             if response is grpc.aio.EOF:
                 raise RuntimeError("stream ended")
