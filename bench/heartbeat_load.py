@@ -115,13 +115,17 @@ async def hold_stream(
         call.cancel()
         raise
     except Exception as error:
+        call.cancel()  # a stuck open, or a no-op on an ended call
         code = (
             error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
         )
+        if not opened.done():
+            if not last_try:  # the caller retries it
+                state.open_errors[code] = state.open_errors.get(code, 0) + 1
+                return
+            opened.set_result(False)
         if index not in state.silenced:
             state.errors[code] = state.errors.get(code, 0) + 1
-        if not opened.done():
-            opened.set_result(False)
 
 
 async def main(target: str, tokens: list[str], channel_count: int, open_concurrency: int) -> None:
