@@ -39,7 +39,9 @@ OPEN_TIMEOUT_S = 30.0
 class State:
     def __init__(self) -> None:
         self.interval = 30.0
-        self.changed = asyncio.Event()
+        # One event per waiting stream: thousands of waiters on one shared Event cost a
+        # linear removal from its waiter list at every beat that times out.
+        self.wakers: dict[int, asyncio.Event] = {}
         self.latencies: list[float] = []
         self.acks = 0
         self.errors: dict[str, int] = {}
@@ -47,10 +49,14 @@ class State:
         self.silenced: set[int] = set()
         self.last_beat: dict[int, float] = {}
 
-    def change(self, interval: float) -> None:
+    async def change(self, interval: float) -> None:
+        """Wake the streams to take up the new interval in batches: all at once, tens of
+        thousands of tasks would stall this loop, and acks read meanwhile look late."""
         self.interval = interval
-        old, self.changed = self.changed, asyncio.Event()
-        old.set()
+        for count, waker in enumerate(list(self.wakers.values()), 1):
+            waker.set()
+            if count % 500 == 0:
+                await asyncio.sleep(0.01)
 
 
 async def run_stream(
@@ -99,13 +105,13 @@ async def hold_stream(
             else:
                 state.latencies.append(time.perf_counter() - sent)
                 state.acks += 1
-            changed = state.changed
+            waker = state.wakers.setdefault(index, asyncio.Event())
             delay = random.uniform(0, state.interval) if sequence == 1 else state.interval
             while True:
                 try:
                     async with asyncio.timeout(delay):
-                        await changed.wait()
-                    changed = state.changed
+                        await waker.wait()
+                    waker.clear()  # a new phase: its interval, from a random offset
                     delay = random.uniform(0, state.interval)
                 except TimeoutError:
                     break
@@ -186,8 +192,8 @@ async def main(target: str, tokens: list[str], channel_count: int, open_concurre
             state.latencies, state.acks, state.errors = [], 0, {}
             silence = int(command.get("silence", 0))
             state.silenced = set(range(silence))
-            state.change(float(command["interval"]))
             started = time.perf_counter()
+            await state.change(float(command["interval"]))
             await asyncio.sleep(float(command["duration"]))
             elapsed = time.perf_counter() - started
             reply(
