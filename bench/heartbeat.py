@@ -180,12 +180,19 @@ async def jobs_loop(context: JobContext, stop: asyncio.Event, log: list[dict[str
     next_sweep = time.monotonic() + settings.presence_sweep_interval_s
     while not stop.is_set():
         await asyncio.sleep(0.2)
+        # A failed run is logged and retried at the next interval, as the scheduler does.
         if time.monotonic() >= next_flush:
             next_flush = time.monotonic() + settings.presence_flush_interval_s
-            log.append({"flush": await presence_flush(context)})
+            try:
+                log.append({"flush": await presence_flush(context)})
+            except Exception as error:
+                print(f"flush failed: {error!r}", flush=True)
         if time.monotonic() >= next_sweep:
             next_sweep = time.monotonic() + settings.presence_sweep_interval_s
-            log.append({"sweep": await presence_sweep(context)})
+            try:
+                log.append({"sweep": await presence_sweep(context)})
+            except Exception as error:
+                print(f"sweep failed: {error!r}", flush=True)
 
 
 async def measure_sweep(context: JobContext, agent_ids: list[str]) -> float:
@@ -358,6 +365,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         cpu0, _ = proc_stats(pids)
+        gen_pids = [g.pid for g in gens.procs]
+        gen_cpu0, _ = proc_stats(gen_pids)
         t0 = time.perf_counter()
         hold = await asyncio.to_thread(
             gens.ask,
@@ -370,6 +379,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         cpu1, rss = proc_stats(pids)
         cpu_pct = 100 * (cpu1 - cpu0) / (time.perf_counter() - t0)
+        gen_cpu_pct = 100 * (proc_stats(gen_pids)[0] - gen_cpu0) / (time.perf_counter() - t0)
         lat = [x for h in hold for x in h["latencies_ms"]]
         acks = sum(h["acks"] for h in hold)
         beats_per_s = acks / max(h["elapsed_s"] for h in hold)
@@ -380,7 +390,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         print(
-            f"server workers: cpu {cpu_pct:.0f}% (of {os.cpu_count()} cores), rss {rss:.0f} MB ({1024 * rss / max(1, held):.1f} KB per stream)",
+            f"server workers: cpu {cpu_pct:.0f}% (of {os.cpu_count()} cores), rss {rss:.0f} MB ({1024 * rss / max(1, held):.1f} KB per stream); load generators: cpu {gen_cpu_pct:.0f}%",
             flush=True,
         )
         silenced: dict[str, float] = {}
