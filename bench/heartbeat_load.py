@@ -14,11 +14,11 @@ from the moment its beat was handed to gRPC.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -39,7 +39,9 @@ OPEN_TIMEOUT_S = 30.0
 class State:
     def __init__(self) -> None:
         self.interval = 30.0
-        self.changed = asyncio.Event()
+        # One event per waiting stream: thousands of waiters on one shared Event cost a
+        # linear removal from its waiter list at every beat that times out.
+        self.wakers: dict[int, asyncio.Event] = {}
         self.latencies: list[float] = []
         self.acks = 0
         self.errors: dict[str, int] = {}
@@ -47,15 +49,14 @@ class State:
         self.silenced: set[int] = set()
         self.last_beat: dict[int, float] = {}
 
-    def change(self, interval: float) -> None:
+    async def change(self, interval: float) -> None:
+        """Wake the streams to take up the new interval in batches: all at once, tens of
+        thousands of tasks would stall this loop, and acks read meanwhile look late."""
         self.interval = interval
-        old, self.changed = self.changed, asyncio.Event()
-        old.set()
-
-
-async def _beats(queue: asyncio.Queue[pb.HeartbeatRequest]) -> AsyncIterator[pb.HeartbeatRequest]:
-    while True:
-        yield await queue.get()
+        for count, waker in enumerate(list(self.wakers.values()), 1):
+            waker.set()
+            if count % 500 == 0:
+                await asyncio.sleep(0.01)
 
 
 async def run_stream(
@@ -81,18 +82,20 @@ async def hold_stream(
     opened: asyncio.Future[bool],
     last_try: bool,
 ) -> None:
-    queue: asyncio.Queue[pb.HeartbeatRequest] = asyncio.Queue()
-    call = stub.Heartbeat(_beats(queue), metadata=(("authorization", f"Bearer {token}"),))
+    # write()/read() on the call, not a request generator: no consumer task per stream, and
+    # nothing left running to be finalized ("aclose(): ... already running") when it ends.
+    call = stub.Heartbeat(metadata=(("authorization", f"Bearer {token}"),))
     sequence = 0
     try:
         while True:
             sequence += 1
             sent = time.perf_counter()
-            queue.put_nowait(pb.HeartbeatRequest(sequence=sequence, load=0.1))
             if opened.done():
+                await call.write(pb.HeartbeatRequest(sequence=sequence, load=0.1))
                 response = await call.read()
             else:
                 async with asyncio.timeout(OPEN_TIMEOUT_S):  # a stuck open is retried
+                    await call.write(pb.HeartbeatRequest(sequence=sequence, load=0.1))
                     response = await call.read()
             if response is grpc.aio.EOF:
                 raise RuntimeError("stream ended")
@@ -102,13 +105,13 @@ async def hold_stream(
             else:
                 state.latencies.append(time.perf_counter() - sent)
                 state.acks += 1
-            changed = state.changed
+            waker = state.wakers.setdefault(index, asyncio.Event())
             delay = random.uniform(0, state.interval) if sequence == 1 else state.interval
             while True:
                 try:
                     async with asyncio.timeout(delay):
-                        await changed.wait()
-                    changed = state.changed
+                        await waker.wait()
+                    waker.clear()  # a new phase: its interval, from a random offset
                     delay = random.uniform(0, state.interval)
                 except TimeoutError:
                     break
@@ -118,13 +121,17 @@ async def hold_stream(
         call.cancel()
         raise
     except Exception as error:
+        call.cancel()  # a stuck open, or a no-op on an ended call
         code = (
             error.code().name if isinstance(error, grpc.aio.AioRpcError) else type(error).__name__
         )
+        if not opened.done():
+            if not last_try:  # the caller retries it
+                state.open_errors[code] = state.open_errors.get(code, 0) + 1
+                return
+            opened.set_result(False)
         if index not in state.silenced:
             state.errors[code] = state.errors.get(code, 0) + 1
-        if not opened.done():
-            opened.set_result(False)
 
 
 async def main(target: str, tokens: list[str], channel_count: int, open_concurrency: int) -> None:
@@ -170,6 +177,8 @@ async def main(target: str, tokens: list[str], channel_count: int, open_concurre
                 timeout=float(command.get("deadline_s", 300.0)),
             )
             ok = sum(1 for f in outcomes if f.done() and f.result())
+            gc.collect()
+            gc.freeze()  # the held streams leave the collector's view: no full-heap pauses
             reply(
                 {
                     "opened": ok,
@@ -183,8 +192,8 @@ async def main(target: str, tokens: list[str], channel_count: int, open_concurre
             state.latencies, state.acks, state.errors = [], 0, {}
             silence = int(command.get("silence", 0))
             state.silenced = set(range(silence))
-            state.change(float(command["interval"]))
             started = time.perf_counter()
+            await state.change(float(command["interval"]))
             await asyncio.sleep(float(command["duration"]))
             elapsed = time.perf_counter() - started
             reply(
@@ -213,4 +222,6 @@ if __name__ == "__main__":
     with open(token_file) as handle:
         all_tokens = handle.read().split("\n")
     mine = all_tokens[int(first) : int(first) + int(count)]
+    # Fewer young collections while thousands of streams churn objects; as the workers do.
+    gc.set_threshold(50_000, 50, 100)
     uvloop.run(main(target, mine, int(channels), 100))

@@ -161,7 +161,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     ]
     limiter = None
     if settings.rate_limit_enabled:
-        limiter = RateLimiter(backing.redis_url, Budgets(settings.rate_limits))
+        limiter = RateLimiter(
+            backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
+        )
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)

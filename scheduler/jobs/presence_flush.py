@@ -12,6 +12,9 @@ from server.presence.store import PresenceStore
 async def presence_flush(context: JobContext) -> dict[str, Any]:
     settings = context.settings
     store = PresenceStore(context.redis, settings.presence_namespace)
-    figures = await flush_dirty(context.uow, store, settings.presence_flush_batch)
+    # Postgres last_seen_at may trail by up to a TTL: reads take it from Redis.
+    figures = await flush_dirty(
+        context.uow, store, settings.presence_flush_batch, settings.presence_ttl_s
+    )
     await retire_ranked_pages(context.redis, figures["events_written"])
     return dict(figures)

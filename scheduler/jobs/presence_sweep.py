@@ -1,4 +1,5 @@
-"""Marks agents offline once their last beat is older than the TTL (see server.presence.sweep)."""
+"""Marks agents offline in Redis once their last beat is older than the TTL; the flush job
+carries them to Postgres (see server.presence.sweep)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Any
 
 from scheduler.context import JobContext
 from server.observability.metrics import SWEEP_EXPIRED, SWEEP_HELD_BACK
-from server.presence.flushing import retire_ranked_pages
 from server.presence.store import PresenceStore
 from server.presence.sweep import sweep
 
@@ -14,14 +14,11 @@ from server.presence.sweep import sweep
 async def presence_sweep(context: JobContext) -> dict[str, Any]:
     settings = context.settings
     figures = await sweep(
-        context.uow,
         PresenceStore(context.redis, settings.presence_namespace),
         ttl_s=settings.presence_ttl_s,
         ratio=settings.presence_self_preservation_ratio,
         min_agents=settings.presence_self_preservation_min_agents,
-        batch=settings.presence_flush_batch,
     )
-    await retire_ranked_pages(context.redis, figures["events_written"])
     SWEEP_EXPIRED.inc(figures["expired"])
     SWEEP_HELD_BACK.inc(figures["held_back"])
     return figures

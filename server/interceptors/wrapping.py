@@ -6,6 +6,7 @@ way to run code with the call's context and its outcome.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
     def stream(
         self, method: str, behavior: StreamBehavior, request: Any, context: Context
     ) -> AsyncIterator[Any]:
+        """Overrides must be async generators (gRPC tells handler kinds apart by that)."""
         return behavior(request, context)
 
     async def intercept_service(
@@ -44,12 +46,12 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         decode, encode = handler.request_deserializer, handler.response_serializer
         if handler.response_streaming:
+            if type(self).stream is AroundInterceptor.stream:
+                return handler  # nothing to do around a stream: no layer per message
             inner_stream: StreamBehavior = handler.unary_stream or handler.stream_stream  # type: ignore[assignment]
-
-            async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
-                async for item in self.stream(method, inner_stream, request, context):
-                    yield item
-
+            # The subclass's own async generator is the handler (gRPC sees through the
+            # partial): one generator layer per message, not two.
+            streaming = functools.partial(self.stream, method, inner_stream)
             if handler.request_streaming:
                 return grpc.stream_stream_rpc_method_handler(streaming, decode, encode)
             return grpc.unary_stream_rpc_method_handler(streaming, decode, encode)

@@ -1,8 +1,11 @@
-"""Batches the beats of every stream in a process into one Redis pipeline per tick.
+"""Batches the Redis writes of every stream in a process into one pipeline per tick.
 
 A beat only lands in a dict (the latest per agent wins); every `interval_s`
-the whole dict goes to Redis as one ZADD + one HSET + one SADD. Callers that
-need read-your-writes (unary RPCs) await the returned future; streams do not.
+the whole dict goes to Redis as one ZADD + one HSET + one SADD. Stream claims
+and releases ride in the same pipeline, so opening or closing thousands of
+streams costs a few round trips, not one each. Callers that need
+read-your-writes (unary RPCs, a stream open waiting for its claim) await the
+returned future; beats on a stream do not.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class BeatCoalescer:
         self._interval_s = interval_s
         self._pending: dict[str, PresenceWrite] = {}
         self._done: asyncio.Future[None] | None = None
+        self._claims: list[tuple[str, str, asyncio.Future[str | None]]] = []
+        self._releases: list[tuple[str, str]] = []
         self._task: asyncio.Task[None] | None = None
         self.flushed_writes = 0
         self.flushes = 0
@@ -33,27 +38,44 @@ class BeatCoalescer:
             self._done = asyncio.get_running_loop().create_future()
         return self._done
 
+    def claim(self, agent_id: str, stream_id: str) -> asyncio.Future[str | None]:
+        """Make `stream_id` the agent's live stream at the next tick; the future gives
+        the stream it replaced, if any."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._claims.append((agent_id, stream_id, future))
+        return future
+
+    def release(self, agent_id: str, stream_id: str) -> None:
+        """Forget the agent's live stream at the next tick, if it is still this one."""
+        self._releases.append((agent_id, stream_id))
+
     def discard(self, agent_id: str) -> None:
         """Drop a queued write (the agent was deleted)."""
         self._pending.pop(agent_id, None)
 
     async def flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._claims and not self._releases:
             return
         writes, self._pending = list(self._pending.values()), {}
+        claims, self._claims = self._claims, []
+        releases, self._releases = self._releases, []
         done, self._done = self._done, None
         try:
-            await self._store.write(writes)
+            replaced = await self._store.write(writes, [(a, s) for a, s, _ in claims], releases)
         except Exception as error:
-            log.exception("presence write of %d beats failed", len(writes))
-            if done is not None and not done.done():
-                done.set_exception(error)
-                done.exception()  # retrieved: stream callers never await it
+            log.exception("presence write of %d beats, %d claims failed", len(writes), len(claims))
+            for future in [done, *(f for _, _, f in claims)]:
+                if future is not None and not future.done():
+                    future.set_exception(error)
+                    future.exception()  # retrieved: stream callers never await it
             return
         self.flushes += 1
         self.flushed_writes += len(writes)
         if done is not None and not done.done():
             done.set_result(None)
+        for (_, _, future), previous in zip(claims, replaced, strict=True):
+            if not future.done():
+                future.set_result(previous)
 
     async def _run(self) -> None:
         while True:

@@ -20,9 +20,10 @@ from server.registry.cached import AGENTS_GENERATION
 
 
 async def apply_to_postgres(
-    uow: UnitOfWorkFactory, store: PresenceStore, agent_ids: Sequence[str]
+    uow: UnitOfWorkFactory, store: PresenceStore, agent_ids: Sequence[str], stale_after_s: float
 ) -> tuple[int, int]:
-    """Write the current Redis state of these agents to Postgres; (rows, events)."""
+    """Write the current Redis state of these agents to Postgres; (rows, events). Rows
+    whose status is unchanged are left alone until last-seen trails by `stale_after_s`."""
     records = await store.read_many(agent_ids)
     changes = [
         PresenceChange(agent_id, record.status.value, datetime.fromtimestamp(record.last_seen, UTC))
@@ -32,24 +33,26 @@ async def apply_to_postgres(
     if not changes:
         return 0, 0
     async with uow() as unit:
-        applied = await PresenceRepository(unit.session).apply(changes)
+        applied = await PresenceRepository(unit.session).apply(changes, stale_after_s)
         await unit.commit()
     return applied.rows_updated, applied.events_written
 
 
-async def flush_dirty(uow: UnitOfWorkFactory, store: PresenceStore, batch: int) -> dict[str, int]:
+async def flush_dirty(
+    uow: UnitOfWorkFactory, store: PresenceStore, batch: int, stale_after_s: float
+) -> dict[str, int]:
     """Everything dirty since the last flush, batch by batch; a failed run is retried whole."""
     rows = events = batches = 0
     if await store.take_dirty():
         for agent_ids in await store.scan_flushing(batch):
-            updated, written = await apply_to_postgres(uow, store, agent_ids)
+            updated, written = await apply_to_postgres(uow, store, agent_ids, stale_after_s)
             rows, events, batches = rows + updated, events + written, batches + 1
         await store.done_flushing()
     return {"rows_updated": rows, "events_written": events, "batches": batches}
 
 
 async def retire_ranked_pages(redis: Redis, status_changes: int) -> None:
-    """Search ranks and filters by stored status: once a flush or sweep has changed some,
-    cached result pages (server.search.cached) must not outlive it."""
+    """Search ranks and filters by stored status: once a flush has changed some, cached
+    search responses (server.search.responses) must not outlive it."""
     if status_changes:
         await CacheAside(redis).bump(AGENTS_GENERATION)

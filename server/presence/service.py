@@ -14,6 +14,7 @@ client reading right after SendHeartbeat or SetStatus sees its write.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -77,7 +78,12 @@ class PresenceService:
         previous_here = self.streams.add(stream)
         if previous_here is not None:
             previous_here.end(EndKind.SUPERSEDED, "a newer heartbeat stream replaced this one")
-        replaced = await self._store.claim_stream(stream.agent_id, stream.stream_id)
+        claimed = self._coalescer.claim(stream.agent_id, stream.stream_id)
+        try:
+            replaced = await asyncio.shield(claimed)  # the claim lands even if the call ends
+        except BaseException:
+            self.close_stream(stream)
+            raise
         if replaced is not None and (previous_here is None or replaced != previous_here.stream_id):
             await self._store.publish_control(
                 f"{stream.agent_id} {replaced} {EndKind.SUPERSEDED.value}"
@@ -102,10 +108,10 @@ class PresenceService:
             stream.end(EndKind.COMPLETED, "the agent went offline")
         return Ack(sequence, status, now, first)
 
-    async def close_stream(self, stream: OpenStream) -> None:
+    def close_stream(self, stream: OpenStream) -> None:
         stream.ended = True
         self.streams.remove(stream)
-        await self._store.release_stream(stream.agent_id, stream.stream_id)
+        self._coalescer.release(stream.agent_id, stream.stream_id)
 
     def end_stream(self, agent_id: str, stream_id: str, kind: EndKind) -> bool:
         """End a local stream named by a control notice (`*` means whichever is open)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import cast
 
 import grpc
 from agentregistry.v1 import presence_service_pb2 as pb
@@ -50,9 +51,11 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
     def __init__(self, service: PresenceService) -> None:
         self._service = service
 
-    async def _read(self, stream: OpenStream, beats: AsyncIterator[pb.HeartbeatRequest]) -> None:
+    async def _read(self, stream: OpenStream, context: Context) -> None:
+        """Reads with context.read(): the request iterator is one more generator per beat."""
         try:
-            async for beat in beats:
+            while (read := await context.read()) is not grpc.aio.EOF:
+                beat = cast(pb.HeartbeatRequest, read)
                 status = convert.status_from_proto(beat.status, "status")
                 ack = self._service.beat(stream, beat.sequence, status, beat.load)
                 if ack.status is not AgentStatus.OFFLINE:
@@ -67,7 +70,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> AsyncIterator[pb.HeartbeatResponse]:
         stream = await self._service.open_stream()
-        reader = asyncio.create_task(self._read(stream, request_iterator))
+        reader = asyncio.create_task(self._read(stream, context))
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:
             while True:
@@ -85,7 +88,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-            await self._service.close_stream(stream)
+            self._service.close_stream(stream)
 
     async def SendHeartbeat(
         self, request: pb.SendHeartbeatRequest, context: Context

@@ -27,27 +27,36 @@ from redis.exceptions import RedisError
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
 
-# Marks expired entries offline only if no beat arrived since the range was read.
+# Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
+# that no beat can interleave with; answers how many it marked.
 _EXPIRE_SCRIPT = """
 local expired = redis.call(
   'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-local out = {}
-for i = 1, #expired, 2 do
-  local id, score = expired[i], expired[i + 1]
-  local prev = redis.call('HGET', KEYS[2], id)
-  local load = '0'
-  if prev then
-    local first = string.find(prev, '|', 1, true)
-    local second = first and string.find(prev, '|', first + 1, true)
-    if first and second then load = string.sub(prev, first + 1, second - 1) end
+local n = #expired / 2
+if n == 0 then return 0 end
+local ids, offline = {}, {}
+for i = 1, n do ids[i] = expired[2 * i - 1] end
+for start = 1, n, 1000 do
+  local stop = math.min(start + 999, n)
+  local chunk = {unpack(ids, start, stop)}
+  local prev = redis.call('HMGET', KEYS[2], unpack(chunk))
+  offline = {}
+  for j = 1, #chunk do
+    local load = '0'
+    local raw = prev[j]
+    if raw then
+      local first = string.find(raw, '|', 1, true)
+      local second = first and string.find(raw, '|', first + 1, true)
+      if first and second then load = string.sub(raw, first + 1, second - 1) end
+    end
+    offline[#offline + 1] = chunk[j]
+    offline[#offline + 1] = 'offline|' .. load .. '|' .. expired[2 * (start + j - 1)]
   end
-  redis.call('HSET', KEYS[2], id, 'offline|' .. load .. '|' .. score)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('SADD', KEYS[3], id)
-  out[#out + 1] = id
-  out[#out + 1] = score
+  redis.call('HSET', KEYS[2], unpack(offline))
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('SADD', KEYS[3], unpack(chunk))
 end
-return out
+return n
 """
 
 # Deletes the stream key only while it still names this stream.
@@ -100,20 +109,39 @@ class PresenceStore:
     def redis(self) -> Redis:
         return self._redis
 
-    async def write(self, writes: Sequence[PresenceWrite]) -> None:
-        """One pipeline, at most four commands, however many beats it carries."""
-        if not writes:
-            return
-        present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
-        gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
+    async def write(
+        self,
+        writes: Sequence[PresenceWrite],
+        claims: Sequence[tuple[str, str]] = (),
+        releases: Sequence[tuple[str, str]] = (),
+    ) -> list[str | None]:
+        """One pipeline for a tick of a process: beats (at most four commands however many
+        they are), stream claims (agent id, stream id) and releases. Answers, per claim, the
+        stream it replaced, if any; releases come after claims, so a stream that ends in the
+        tick it opened leaves no claim behind."""
+        if not writes and not claims and not releases:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            if present:
-                pipe.zadd(self._seen, present)
-            if gone:
-                pipe.zrem(self._seen, *gone)
-            pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
-            pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
-            await pipe.execute()
+            for agent_id, stream_id in claims:
+                pipe.set(self._stream.format(agent_id), stream_id, get=True)
+            for agent_id, stream_id in releases:
+                await self._release(
+                    keys=[self._stream.format(agent_id)], args=[stream_id], client=pipe
+                )
+            if writes:
+                present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
+                gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
+                if present:
+                    pipe.zadd(self._seen, present)
+                if gone:
+                    pipe.zrem(self._seen, *gone)
+                pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
+                pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
+            results = await pipe.execute()
+        return [
+            None if r is None else r.decode() if isinstance(r, bytes) else str(r)
+            for r in results[: len(claims)]
+        ]
 
     async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
         """One HMGET for a whole page."""
@@ -136,14 +164,13 @@ class PresenceStore:
     async def count_older_than(self, cutoff: float) -> int:
         return int(await self._redis.zcount(self._seen, "-inf", cutoff))
 
-    async def expire(self, cutoff: float, limit: int) -> list[tuple[str, float]]:
+    async def expire(self, cutoff: float, limit: int) -> int:
         """Mark up to `limit` agents (oldest first) with last beat <= cutoff offline, atomically."""
         if limit <= 0:
-            return []
-        flat = await self._expire(
-            keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit]
+            return 0
+        return int(
+            await self._expire(keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit])
         )
-        return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def forget(self, agent_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -152,16 +179,6 @@ class PresenceStore:
             pipe.srem(self.dirty_key, agent_id)
             pipe.delete(self._stream.format(agent_id))
             await pipe.execute()
-
-    async def claim_stream(self, agent_id: str, stream_id: str) -> str | None:
-        """Make `stream_id` the agent's live stream; returns the one it replaces, if any."""
-        previous = await self._redis.set(self._stream.format(agent_id), stream_id, get=True)
-        if previous is None:
-            return None
-        return previous.decode() if isinstance(previous, bytes) else str(previous)
-
-    async def release_stream(self, agent_id: str, stream_id: str) -> None:
-        await self._release(keys=[self._stream.format(agent_id)], args=[stream_id])
 
     async def has_stream(self, agent_id: str) -> bool:
         return bool(await self._redis.exists(self._stream.format(agent_id)))

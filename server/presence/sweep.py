@@ -5,6 +5,12 @@ expires, not the registry size. Self-preservation (as Eureka does it): when an
 abnormal share of the present agents would expire in one pass, the cause is
 more likely on our side (a Redis failover, a partition, a stalled server) than
 theirs, so at most that share expires per pass and the pass says so.
+
+A pass only touches Redis, the source of truth for presence: one script marks
+the expired agents offline and adds them to the dirty set, and the periodic
+flush carries them to Postgres with their AGENT_STATUS_CHANGED events in the
+same bulk statement it already runs. Writing Postgres here as well would put
+thousands of row updates (every index of `agents`) into each pass.
 """
 
 from __future__ import annotations
@@ -14,8 +20,6 @@ import math
 import time
 from typing import Any
 
-from db.uow import UnitOfWorkFactory
-from server.presence.flushing import apply_to_postgres
 from server.presence.store import PresenceStore
 
 log = logging.getLogger(__name__)
@@ -24,13 +28,11 @@ _MAX_PER_PASS = 100_000
 
 
 async def sweep(
-    uow: UnitOfWorkFactory,
     store: PresenceStore,
     *,
     ttl_s: float,
     ratio: float,
     min_agents: int,
-    batch: int,
     now: float | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
@@ -53,18 +55,11 @@ async def sweep(
             held_back,
         )
     expired = await store.expire(cutoff, allowed)
-    rows = events = 0
-    ids = [agent_id for agent_id, _ in expired]
-    for start in range(0, len(ids), batch):
-        updated, written = await apply_to_postgres(uow, store, ids[start : start + batch])
-        rows, events = rows + updated, events + written
     return {
         "present": present,
         "due": due,
-        "expired": len(expired),
+        "expired": expired,
         "held_back": held_back,
         "self_preservation": held_back > 0,
-        "rows_updated": rows,
-        "events_written": events,
         "duration_s": round(time.perf_counter() - started, 4),
     }

@@ -1,9 +1,9 @@
 """Shared budgets in Redis through `limits`, with a per-process fallback.
 
-A fixed window is one counter per key and window (one Redis script per call,
-memory independent of traffic), and its reset time is exact, which is what
-`x-ratelimit-reset` promises; the price is that a caller can spend two budgets
-around a window edge, bounded by 2x. When Redis is unreachable
+A fixed window is one counter per key and window (one Redis script to count,
+one TTL read for the reset; memory independent of traffic), and its reset time
+is exact, which is what `x-ratelimit-reset` promises; the price is that a
+caller can spend two budgets around a window edge, bounded by 2x. When Redis is unreachable
 the same budgets apply per process (an instance can then allow up to N times
 the budget across N processes) until a probe succeeds again; `degraded` says
 so for health and metrics.
@@ -15,9 +15,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits import RateLimitItem
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
 
 from server.auth.principal import Tier
 from server.observability.metrics import RATE_LIMIT_FALLBACK
@@ -43,16 +44,16 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str, budgets: Budgets) -> None:
-        storage = RedisStorage(
+    def __init__(self, redis_url: str, budgets: Budgets, connection_pool: ConnectionPool) -> None:
+        """On the server's own Redis pool: a burst of calls waits for a connection instead
+        of failing with MaxConnectionsError in a pool of the limiter's own."""
+        self._shared: Storage = RedisStorage(
             limits_storage_uri(redis_url),
             implementation="redispy",
             wrap_exceptions=True,
-            socket_connect_timeout=0.5,
-            socket_timeout=1.0,
+            connection_pool=connection_pool,  # type: ignore[arg-type]  # passed to redis-py
         )
-        self._shared = FixedWindowRateLimiter(storage)
-        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._local: Storage = MemoryStorage()
         self._budgets = budgets
         self._shared_down_until = 0.0
         self.degraded = False
@@ -60,19 +61,27 @@ class RateLimiter:
     async def check(self, tier: Tier, method_class: MethodClass, key: str) -> Decision:
         item = self._budgets.item(tier, method_class)
         identifiers = (str(method_class), key)
-        limiter = self._local
         if time.monotonic() >= self._shared_down_until:
             try:
-                allowed = await self._shared.hit(item, *identifiers)
-                stats = await self._shared.get_window_stats(item, *identifiers)
+                decision = await self._count(self._shared, item, identifiers)
                 self._mark(degraded=False)
-                return self._decision(allowed, item.amount, stats.remaining, stats.reset_time)
+                return decision
             except (StorageError, OSError) as error:
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_AFTER_S
                 self._mark(degraded=True, error=error)
-        allowed = await limiter.hit(item, *identifiers)
-        stats = await limiter.get_window_stats(item, *identifiers)
-        return self._decision(allowed, item.amount, stats.remaining, stats.reset_time)
+        return await self._count(self._local, item, identifiers)
+
+    @staticmethod
+    async def _count(
+        storage: Storage, item: RateLimitItem, identifiers: tuple[str, ...]
+    ) -> Decision:
+        """A fixed-window hit as `limits` counts it, but the count it returns gives the
+        remaining budget, so only the reset costs a second read."""
+        key = item.key_for(*identifiers)
+        count = await storage.incr(key, item.get_expiry())
+        reset_time = await storage.get_expiry(key)
+        allowed = count <= item.amount
+        return RateLimiter._decision(allowed, item.amount, item.amount - count, reset_time)
 
     def _mark(self, *, degraded: bool, error: Exception | None = None) -> None:
         if degraded and not self.degraded:

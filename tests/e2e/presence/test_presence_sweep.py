@@ -83,15 +83,18 @@ async def test_sweep_marks_a_silent_agent_offline_with_an_event(
     await asyncio.sleep(TTL_S + 0.2)
     figures = await presence_sweep(_context(presence_client))
     assert figures["expired"] >= 1 and not figures["self_preservation"]
-    status, _ = await _row(presence_client, agent.name)
-    assert status == "offline"
-    statuses = [e["status"] for e in await _status_events(presence_client, agent.name)]
-    assert statuses == ["online", "offline"]
     fetched = await presence_client.registry.GetAgent(
         registry_service_pb2.GetAgentRequest(name=agent.name)
     )
     assert fetched.status == resources_pb2.AGENT_STATUS_OFFLINE
     assert fetched.HasField("last_seen_time")
+    # The sweep writes Redis only; the next flush carries the change and its event to Postgres.
+    assert [e["status"] for e in await _status_events(presence_client, agent.name)] == ["online"]
+    await presence_flush(_context(presence_client))
+    status, last_seen_at = await _row(presence_client, agent.name)
+    assert status == "offline" and last_seen_at is not None
+    statuses = [e["status"] for e in await _status_events(presence_client, agent.name)]
+    assert statuses == ["online", "offline"]
 
 
 async def test_self_preservation_holds_back_a_mass_expiry(
