@@ -333,6 +333,9 @@ def main() -> int:
     upgrade(url)
     seed(url)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
+    # The embedded Redis snapshots after 1,000 changes in 15 s: a forked child writing the
+    # data set on the same two cores while cache fills arrive. It holds only cache here.
+    redis_handle.config_set("save", "")
     metrics: dict[str, float] = {"agents": AGENTS}
     try:
         if not args.cached_only:
