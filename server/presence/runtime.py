@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from redis.asyncio.client import PubSub
 
@@ -20,6 +22,21 @@ log = logging.getLogger(__name__)
 
 # Reconnects after a restart are spread over this many seconds.
 RECONNECT_SPREAD_S = 10.0
+
+
+STOP_STEP_S = 5.0
+
+
+async def _finished(task: asyncio.Task[None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _bounded(what: str, step: Coroutine[Any, Any, None]) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_S)
+    except TimeoutError:
+        log.warning("presence shutdown: %s did not stop within %.0f s", what, STOP_STEP_S)
 
 
 class PresenceRuntime:
@@ -49,17 +66,21 @@ class PresenceRuntime:
         ]
 
     async def stop(self) -> None:
-        """Streams are told to reconnect elsewhere, then pending beats are written."""
+        """Streams are told to reconnect elsewhere, then pending beats are written.
+
+        Each step is bounded: a background task or a Redis connection that does not
+        finish in STOP_STEP_S is logged and left behind rather than holding the shutdown
+        (and the pending beats) forever.
+        """
         if self.pusher is not None:
-            await self.pusher.stop()
+            await _bounded("event push", self.pusher.stop())
         self.service.streams.drain("the server is restarting", RECONNECT_SPREAD_S)
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _bounded(task.get_name(), _finished(task))
         self._tasks = []
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await _bounded("control channel", self._pubsub.aclose())  # type: ignore[no-untyped-call]
             self._pubsub = None
         await self._coalescer.stop()
 
