@@ -7,23 +7,36 @@ from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import grpc
+from google.rpc import status_pb2
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, Unavailable
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
 from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 log = logging.getLogger("agentregistry.errors")
 
+_NO_ANSWER = "BACKEND_UNAVAILABLE"
+
+
+def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, status_pb2.Status]:
+    if isinstance(error, DomainError):
+        return to_status(error)
+    if isinstance(error, NotImplementedError):  # a declared RPC whose servicer has no body yet
+        return unimplemented_status()
+    if isinstance(error, RedisConnectionError | RedisTimeoutError):
+        # Redis not answering (down, or overloaded past the socket timeout) is a condition
+        # to retry, not a bug: UNAVAILABLE, as the health check would report it.
+        log.warning("redis did not answer in %s: %r", method, error)
+        return to_status(Unavailable("a backing service did not answer; retry", reason=_NO_ANSWER))
+    log.exception("unhandled error in %s", method, exc_info=error)
+    return internal_status()
+
 
 async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
-    if isinstance(error, DomainError):
-        code, message, status = to_status(error)
-    elif isinstance(error, NotImplementedError):  # a declared RPC whose servicer has no body yet
-        code, message, status = unimplemented_status()
-    else:
-        log.exception("unhandled error in %s", method, exc_info=error)
-        code, message, status = internal_status()
+    code, message, status = status_of(method, error)
     trailers = (*response_metadata.collected(), (STATUS_DETAILS_KEY, status.SerializeToString()))
     await context.abort(code, message, trailers)
 
