@@ -13,6 +13,7 @@ from server.domain import signing
 from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability, Page
 from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from server.domain.ids import AGENT_PREFIX, new_id
+from server.domain.masks import masked_fields
 from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
 from server.registry.cached import RegistryCache
@@ -132,16 +133,7 @@ class RegistryService:
     ) -> Agent:
         """Apply the masked fields; `changes` maps proto field names to domain values."""
         require_agent(agent_id)
-        if not paths:
-            raise InvalidArgument.field("update_mask", "must name at least one field")
-        unknown = [p for p in paths if p not in UPDATABLE_FIELDS and p != "*"]
-        if unknown:
-            raise InvalidArgument.field(
-                "update_mask",
-                f"cannot update {', '.join(unknown)}; allowed: "
-                + ", ".join(sorted(UPDATABLE_FIELDS)),
-            )
-        fields = UPDATABLE_FIELDS if "*" in paths else set(paths)
+        fields = masked_fields(paths, UPDATABLE_FIELDS)
         async with self._uow() as uow:
             current = await uow.agents.lock(agent_id)
             if current is None:

@@ -11,6 +11,7 @@ from server.auth.principal import require_agent
 from server.domain.agents import Page
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from server.domain.ids import new_id
+from server.domain.masks import masked_fields
 from server.domain.paging import decode_token, encode_token, page_limit
 from server.domain.webhooks import (
     WEBHOOK_PREFIX,
@@ -121,15 +122,7 @@ class WebhookService:
     ) -> Webhook:
         """`changes` maps proto field names to values; the mask picks among them."""
         require_agent(agent_id)
-        if not paths:
-            raise InvalidArgument.field("update_mask", "must name at least one field")
-        unknown = [p for p in paths if p not in UPDATABLE_FIELDS and p != "*"]
-        if unknown:
-            raise InvalidArgument.field(
-                "update_mask",
-                f"cannot update {', '.join(unknown)}; allowed: event_types, state, url",
-            )
-        fields = UPDATABLE_FIELDS if "*" in paths else set(paths)
+        fields = masked_fields(paths, UPDATABLE_FIELDS)
         values: dict[str, Any] = {}
         problems: list[FieldViolation] = []
         if "state" in fields:
