@@ -11,10 +11,10 @@ returned future; beats on a stream do not.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from server.presence.store import PresenceStore, PresenceWrite
+from server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,6 @@ class BeatCoalescer:
             self._task = asyncio.create_task(self._run(), name="presence-coalescer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()

@@ -15,6 +15,7 @@ import logging
 from server.events.convert import event_to_proto
 from server.events.service import EventFeed
 from server.presence.streams import StreamRegistry
+from server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,5 @@ class EventPusher:
         self._task = asyncio.create_task(self._run(), name="presence-event-push")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -17,6 +17,7 @@ from server.presence.event_push import EventPusher
 from server.presence.service import PresenceService
 from server.presence.store import PresenceStore
 from server.presence.streams import EndKind
+from server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,6 @@ RECONNECT_SPREAD_S = 10.0
 
 
 STOP_STEP_S = 5.0
-
-
-async def _finished(task: asyncio.Task[None]) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def _bounded(what: str, step: Coroutine[Any, Any, None]) -> None:
@@ -76,8 +72,7 @@ class PresenceRuntime:
             await _bounded("event push", self.pusher.stop())
         self.service.streams.drain("the server is restarting", RECONNECT_SPREAD_S)
         for task in self._tasks:
-            task.cancel()
-            await _bounded(task.get_name(), _finished(task))
+            await _bounded(task.get_name(), cancel_and_wait(task))
         self._tasks = []
         if self._pubsub is not None:
             await _bounded("control channel", self._pubsub.aclose())  # type: ignore[no-untyped-call]
