@@ -47,7 +47,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 AGENTS = 100_000
 CONCURRENCY = 16
-REQUESTS = 1_500  # per workload, after WARMUP; bounded by MAX_SECONDS too
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))  # per workload run, after WARMUP
 WARMUP = 100
 MAX_SECONDS = 30.0
 DATA = ROOT / ".data" / "bench-search"
@@ -251,7 +251,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    port: int, channels: int, repeat: int, redis_url: str, cached: bool
+    port: int, channels: int, repeat: int, redis_url: str, cached: bool, only: list[str]
 ) -> dict[str, float]:
     """Each workload `repeat` times; the figures are the medians of the runs.
 
@@ -276,6 +276,8 @@ async def measure(
             "   p99 of each run"
         )
         for name, call in workloads(random.Random(7)).items():
+            if only and name not in only:
+                continue
             # The caller's own full collections would stall every request in flight.
             gc.collect()
             gc.freeze()
@@ -309,7 +311,7 @@ def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -
     label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
     print(f"\n--- {label}, median of {args.repeat} runs per workload")
     try:
-        return asyncio.run(measure(port, args.channels, args.repeat, redis_url, cached))
+        return asyncio.run(measure(port, args.channels, args.repeat, redis_url, cached, args.only))
     finally:
         for worker in workers:
             harness.stop(worker)
@@ -325,6 +327,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per workload (medians)")
     parser.add_argument("--cached-only", action="store_true", help="skip the uncached phase")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN section")
+    parser.add_argument("--only", nargs="+", default=[], help="run only these workloads")
     args = parser.parse_args()
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())

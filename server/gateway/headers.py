@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from server.interceptors.cache_headers import EDGE_MARKER
+
 # Request headers the server reads: identity, tracing, conditional reads.
 FORWARDED = ("authorization", "x-api-key", "x-request-id", "if-none-match", "x-forwarded-proto")
 # Response metadata never shown as headers: gRPC's own and binary values.
@@ -23,7 +25,7 @@ CORS_EXPOSED = [
 
 def request_metadata(headers: Mapping[str, str], client_host: str) -> list[tuple[str, str]]:
     """Forward the allowed headers; append the peer to X-Forwarded-For as one proxy hop does."""
-    metadata = [(name, headers[name]) for name in FORWARDED if name in headers]
+    metadata = [EDGE_MARKER, *((name, headers[name]) for name in FORWARDED if name in headers)]
     chain = [hop.strip() for hop in headers.get("x-forwarded-for", "").split(",") if hop.strip()]
     if client_host:
         chain.append(client_host)

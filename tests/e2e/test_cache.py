@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from google.protobuf import field_mask_pb2
 
+from server.interceptors.cache_headers import EDGE_MARKER
 from tests.e2e.servers import instance
 from tests.factories import login, register
 
@@ -62,3 +63,17 @@ async def test_capability_counts_are_not_served_stale(registry, auth) -> None:
     await registry.GetCapability(get)
     await register(registry, capabilities=[name])
     assert (await registry.GetCapability(get)).agent_count == before + 1
+
+
+async def test_http_cache_headers_go_only_to_calls_from_an_http_edge(registry) -> None:
+    """Native gRPC clients get no cache-control/etag metadata; edge-marked calls do."""
+    agent = await register(registry)
+    request = registry_service_pb2.GetAgentRequest(name=agent.name)
+    native = registry.GetAgent(request)
+    await native
+    assert not {key for key, _ in await native.initial_metadata()} & {"cache-control", "etag"}
+    edge = registry.GetAgent(request, metadata=(EDGE_MARKER,))
+    await edge
+    headers = dict(await edge.initial_metadata())
+    assert headers["cache-control"] == "public, max-age=300"
+    assert headers["etag"] == f'"{(await edge).etag}"'
