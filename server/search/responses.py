@@ -1,4 +1,5 @@
-"""Cached responses of the public search reads, with live presence merged on every serve.
+"""Cached responses of the public search reads and registry statistics, with live
+presence merged into the agents they carry on every serve.
 
 Ranking a broad query scores every match (a common word hits 3,000 of 100,000
 agents: ~6 ms of Postgres), and turning a page of agents into protos costs

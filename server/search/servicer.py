@@ -91,5 +91,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
     async def GetRegistryStats(
         self, request: pb.GetRegistryStatsRequest, context: Context
     ) -> pb.RegistryStats:
-        # Not cached: the counters are one small read and must follow every write at once.
-        return convert.stats_to_proto(await self._service.stats())
+        async def build() -> pb.RegistryStats:
+            return convert.stats_to_proto(await self._service.stats())
+
+        return await self._responses.serve("stats", request, pb.RegistryStats, build)

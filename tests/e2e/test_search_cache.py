@@ -45,3 +45,17 @@ async def test_registrations_and_updates_show_in_the_next_search(registry, auth,
     assert {r.agent.description for r in results if r.agent.name == first.name} == {
         "Storm forecasts."
     }
+
+
+async def test_repeated_statistics_are_answered_without_sql(
+    registry, channel, registry_server
+) -> None:
+    search = search_stub(channel)
+    first = await search.GetRegistryStats(pb.GetRegistryStatsRequest())
+    with StatementCounter(registry_server) as counter:
+        again = await search.GetRegistryStats(pb.GetRegistryStatsRequest())
+    assert again == first
+    assert counter.statements == []
+    await register(registry)
+    after = await search.GetRegistryStats(pb.GetRegistryStatsRequest())
+    assert after.total_agents == first.total_agents + 1
