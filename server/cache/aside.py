@@ -11,6 +11,9 @@ recomputation per hot key", and both come from two small Redis idioms:
   generation and value in a single round trip.
 - **Single flight.** On a miss, one caller takes a short `SET NX` lock and
   loads; the others poll briefly for the value instead of all hitting Postgres.
+
+A hit is one round trip; a miss two (the lookup takes the lock in the same
+call, and the value is stored and the lock released in one pipeline).
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from server.observability.metrics import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
 
-_GET = """
+# → {generation, value or nil, 1 if this caller now holds the load lock else 0}
+_GET_OR_LOCK = """
 local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. ':g' .. generation)}
+local key = ARGV[1] .. ':g' .. generation
+local value = redis.call('GET', key)
+if value then return {generation, value, 0} end
+local locked = redis.call('SET', 'lock:' .. key, 1, 'NX', 'PX', ARGV[2])
+return {generation, false, locked and 1 or 0}
 """
 _LOCK_MS = 3000
 _WAIT_STEP_S = 0.01
@@ -38,7 +46,7 @@ _WAIT_STEPS = 50
 class CacheAside:
     def __init__(self, redis: Redis, *, enabled: bool = True) -> None:
         self._redis = redis
-        self._get = redis.register_script(_GET)
+        self._get = redis.register_script(_GET_OR_LOCK)
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
@@ -54,7 +62,9 @@ class CacheAside:
         if not self.enabled:
             return await load()
         try:
-            generation, value = await self._get(keys=[generation_key], args=[key])
+            generation, value, locked = await self._get(
+                keys=[generation_key], args=[key, _LOCK_MS]
+            )
         except RedisError as error:
             log.warning("cache unavailable, reading through: %r", error)
             return await load()
@@ -65,21 +75,26 @@ class CacheAside:
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
         full_key = f"{key}:g{generation.decode() if isinstance(generation, bytes) else generation}"
-        lock_key = f"lock:{full_key}"
-        if not await self._redis.set(lock_key, 1, nx=True, px=_LOCK_MS):
+        if not locked:
             for _ in range(_WAIT_STEPS):
                 await asyncio.sleep(_WAIT_STEP_S)
                 waited = await self._redis.get(full_key)
                 if waited is not None:
                     return waited if isinstance(waited, bytes) else waited.encode()
             return await load()
+        loaded: bytes | None = None
         try:
             loaded = await load()
-            if loaded is not None:
-                await self._redis.set(full_key, loaded, ex=ttl_s)
-            return loaded
         finally:
-            await self._redis.delete(lock_key)
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    if loaded is not None:
+                        pipe.set(full_key, loaded, ex=ttl_s)
+                    pipe.delete(f"lock:{full_key}")
+                    await pipe.execute()
+            except RedisError as error:  # the value is loaded; the lock expires by itself
+                log.warning("cache store failed for %s: %r", full_key, error)
+        return loaded
 
     async def bump(self, *generation_keys: str) -> None:
         """Invalidate everything cached under these generations (call after commit)."""

@@ -1,0 +1,81 @@
+"""CacheAside against the run's real Redis: one load per miss, generations, locks released."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from server.backing import BackingServices
+from server.cache.aside import CacheAside
+
+
+@pytest.fixture
+async def redis(backing: BackingServices) -> AsyncIterator[Redis]:
+    client = Redis.from_url(backing.redis_url)
+    yield client
+    await client.aclose()
+
+
+class Loads:
+    """A load that counts its calls and answers after a pause, as a slow query would."""
+
+    def __init__(self, value: bytes | None, pause_s: float = 0.0) -> None:
+        self.value = value
+        self.pause_s = pause_s
+        self.calls = 0
+
+    async def __call__(self) -> bytes | None:
+        self.calls += 1
+        await asyncio.sleep(self.pause_s)
+        return self.value
+
+
+def _keys() -> tuple[str, str]:
+    name = uuid.uuid4().hex
+    return f"test:value:{name}", f"test:gen:{name}"
+
+
+async def test_concurrent_misses_load_once_and_later_reads_hit(redis: Redis) -> None:
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    load = Loads(b"row", pause_s=0.1)
+    values = await asyncio.gather(*(cache.get_or_load(key, generation, 60, load) for _ in range(8)))
+    assert values == [b"row"] * 8
+    assert load.calls == 1
+    assert await cache.get_or_load(key, generation, 60, load) == b"row"
+    assert load.calls == 1
+    assert not await redis.keys("lock:test:value:*")
+
+
+async def test_a_bump_makes_the_next_read_load_again(redis: Redis) -> None:
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    await cache.get_or_load(key, generation, 60, Loads(b"old"))
+    await cache.bump(generation)
+    assert await cache.get_or_load(key, generation, 60, Loads(b"new")) == b"new"
+
+
+async def test_nothing_found_is_not_cached_and_frees_the_lock_at_once(redis: Redis) -> None:
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    assert await cache.get_or_load(key, generation, 60, Loads(None)) is None
+    # The lock is gone, so the next caller loads at once rather than polling for a value.
+    again = Loads(b"created")
+    assert await asyncio.wait_for(cache.get_or_load(key, generation, 60, again), 0.2) == b"created"
+    assert again.calls == 1
+
+
+async def test_a_failed_load_frees_the_lock(redis: Redis) -> None:
+    cache = CacheAside(redis)
+    key, generation = _keys()
+
+    async def failing() -> bytes | None:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        await cache.get_or_load(key, generation, 60, failing)
+    assert await asyncio.wait_for(cache.get_or_load(key, generation, 60, Loads(b"x")), 0.2) == b"x"
