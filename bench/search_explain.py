@@ -45,9 +45,8 @@ async def explain_all(url: str) -> bool:
             "search_3word", store.search("python code review", AgentFilter(), RANKING, 20, None)
         )
         await run("search_filtered", store.search("translation", filtered, RANKING, 20, None))
-        await run("typeahead (prefix)", store.catalog.suggest("swift tr", 10))
-        await run("typeahead (short prefix)", store.catalog.suggest("amber", 10))
-        await run("typeahead (typo: one-edit probes)", store.catalog.suggest("swift travl", 10))
+        # Prefixes and one-edit typos are answered from memory (server.search.names).
+        await run("typeahead (trigram fallback)", store.catalog.similar_names("swfit trvl", [], 10))
         candidates = await run(
             "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
         )
@@ -65,9 +64,6 @@ async def explain_all(url: str) -> bool:
         async with engine.connect() as conn:
             for label, statements in captured:
                 for statement, params in statements:
-                    if "set_config" in statement:
-                        await conn.exec_driver_sql(statement, params)
-                        continue
                     rows = await conn.exec_driver_sql(
                         "EXPLAIN (ANALYZE, BUFFERS) " + statement, params
                     )

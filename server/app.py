@@ -59,6 +59,7 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
+from server.search.names import NameFollower, NameIndex
 from server.search.responses import SearchResponses
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
@@ -97,8 +98,12 @@ class RegistryServer:
     _stopped: bool = field(default=False, repr=False)
     # Search traffic's engine when DATABASE_READ_URL points at a replica.
     read_engine: AsyncEngine | None = None
+    # Typeahead's names: loaded before the server answers, then kept up to date.
+    names: NameFollower | None = None
 
     async def start(self) -> None:
+        if self.names is not None:
+            await self.names.start()
         if self.presence is not None:
             await self.presence.start()
         await self.server.start()
@@ -113,6 +118,8 @@ class RegistryServer:
         if self.presence is not None:
             await self.presence.stop()
         await self.server.stop(grace_s)
+        if self.names is not None:
+            await self.names.stop()
         await self.redis.aclose()
         await self.engine.dispose()
         if self.read_engine is not None:
@@ -168,7 +175,10 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
     presence = _build_presence(settings, uow, redis, feed)
-    registry_service = RegistryService(uow, auth_store, RegistryCache(cache), presence.service)
+    names = NameFollower(NameIndex(), SearchReads(engine), feed)
+    registry_service = RegistryService(
+        uow, auth_store, RegistryCache(cache), presence.service, names.index
+    )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server
     )
@@ -186,7 +196,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
-        SearchServicer(SearchService(search_reads), SearchResponses(cache, presence.service)),
+        SearchServicer(
+            SearchService(search_reads, names.index), SearchResponses(cache, presence.service)
+        ),
         server,
     )
     attestations = AttestationService(
@@ -214,7 +226,16 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     app = RegistryServer(
-        server, port, engine, redis, monitor, cache, limiter, presence, read_engine=read_engine
+        server,
+        port,
+        engine,
+        redis,
+        monitor,
+        cache,
+        limiter,
+        presence,
+        read_engine=read_engine,
+        names=names,
     )
     return app, port
 

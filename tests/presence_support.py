@@ -114,9 +114,11 @@ class StatementCounter:
         self._listener: Callable[..., None] = self._count
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # The process's outbox follower (events pushed down streams) polls on its own clock,
-        # whatever the beats do; every other statement counts.
+        # The process's outbox followers (events pushed down streams, typeahead names) poll
+        # and refresh on their own clock, whatever the beats do; every other statement counts.
         if "FROM events" in statement or "pg_snapshot" in statement or "pg_current" in statement:
+            return
+        if statement.startswith("SELECT id, display_name FROM agents WHERE id = ANY"):
             return
         self.statements.append(statement)
 

@@ -52,11 +52,6 @@ class AgentRow(Base):
         CheckConstraint(in_list("agent_type", AGENT_TYPES), name="agent_type"),
         CheckConstraint(in_list("status", AGENT_STATUSES), name="status"),
         Index(
-            "ix_agents_display_name_prefix",
-            func.lower(text("display_name")).label("display_name_lower"),
-            postgresql_ops={"display_name_lower": "text_pattern_ops"},
-        ),
-        Index(
             "ix_agents_display_name_trgm",
             func.lower(text("display_name")).label("display_name_lower"),
             postgresql_using="gin",

@@ -1,8 +1,8 @@
-"""SQL of typeahead, catalog matching, agents by capability and registry statistics."""
+"""SQL of typeahead's names and trigram matches, catalog matching, agents by capability
+and registry statistics."""
 
 from __future__ import annotations
 
-import string
 from typing import Any
 
 from sqlalchemy import (
@@ -28,26 +28,13 @@ from server.domain.agents import Agent, Page
 from server.domain.search import CapabilityCandidate, RegistryStats, Suggestion
 
 _ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
-_NAME = func.lower(AgentRow.display_name)
 # pg_trgm's word similarity: how well the typed text matches some run of words in the
 # name. 0.6 tolerates one wrong letter in a 5-6 letter word and keeps candidate sets small.
 # It is pg_trgm's default word_similarity_threshold, which the `<%` index operator uses;
 # the explicit check keeps it if a server is configured otherwise.
 FUZZY_THRESHOLD = 0.6
-FUZZY_MIN_PREFIX = 3
 FUZZY_CANDIDATES = 200
 
-# Statements are written once, as text: building a select per keystroke cost more
-# worker CPU (~0.5 ms) than Postgres spends answering it.
-#
-# Byte order, the order of the text_pattern_ops index: ordering by the collation instead
-# makes Postgres read and sort every name with the prefix (4,800 rows and ~50 ms for
-# "amber" at 100,000 agents) rather than stop after `limit` index entries.
-_PREFIX_NAMES = text(
-    "SELECT id, display_name FROM agents"
-    " WHERE lower(display_name) ~>=~ :low AND lower(display_name) ~<~ :high"
-    " ORDER BY lower(display_name) USING ~<~, id LIMIT :limit"
-)
 # Ranked among at most FUZZY_CANDIDATES similar names: a short prefix with a typo
 # ("silve c") is similar to thousands of names, and ranking them all costs tens of
 # milliseconds per keystroke. Exact whenever fewer names are similar.
@@ -58,52 +45,8 @@ _SIMILAR_NAMES = text(
     "  LIMIT :candidates) candidates"
     " WHERE similarity >= :threshold ORDER BY similarity DESC, id LIMIT :limit"
 )
-
-
-def _prefix_bounds(prefix: str) -> tuple[str, str]:
-    """[prefix, prefix with its last character incremented): in byte order (the
-    text_pattern_ops order) these are exactly the strings that start with prefix."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-# Characters a typo may add or replace: those of names as people type them.
-_TYPED = set(string.ascii_lowercase + string.digits + " -_.'&")
-
-# How many leading characters of the prefix some name starts with (probes: 1, 2, … chars).
-_LONGEST_MATCH = text(
-    "SELECT max(p.n) FROM unnest(CAST(:lows AS text[]), CAST(:highs AS text[]))"
-    " WITH ORDINALITY AS p(low, high, n) WHERE EXISTS (SELECT 1 FROM agents"
-    " WHERE lower(display_name) ~>=~ p.low AND lower(display_name) ~<~ p.high)"
-)
-# The first agents (in prefix-index order) under each variant prefix, most similar first.
-_VARIANT_NAMES = text(
-    "SELECT a.id, a.display_name, word_similarity(:prefix, lower(a.display_name)) AS similarity"
-    " FROM unnest(CAST(:lows AS text[]), CAST(:highs AS text[])) AS p(low, high)"
-    " CROSS JOIN LATERAL (SELECT id, display_name FROM agents"
-    "  WHERE lower(display_name) ~>=~ p.low AND lower(display_name) ~<~ p.high"
-    "  ORDER BY lower(display_name) USING ~<~, id LIMIT :limit) a"
-    " GROUP BY a.id, a.display_name ORDER BY similarity DESC, a.id LIMIT :limit"
-)
-
-
-def _bound_arrays(bounds: list[tuple[str, str]]) -> dict[str, list[str]]:
-    return {"lows": [low for low, _ in bounds], "highs": [high for _, high in bounds]}
-
-
-def _edits_at(prefix: str, at: int) -> set[str]:
-    """Prefixes one edit away from `prefix` at index `at` (it is shorter than `prefix`)."""
-    head, tail = prefix[:at], prefix[at:]
-    variants = {head + tail[1:]}  # a letter typed by mistake
-    if at > 0:
-        variants.add(head[:-1] + tail[0] + head[-1] + tail[1:])  # swapped with the one before
-    if len(tail) > 1:
-        variants.add(head + tail[1] + tail[0] + tail[2:])  # swapped with the one after
-    for letter in _TYPED | set(prefix):
-        variants.add(head + letter + tail)  # a letter left out
-        variants.add(head + letter + tail[1:])  # a letter mistyped
-    variants.discard(prefix)
-    variants.discard("")
-    return variants
+_AGENT_NAMES = text("SELECT id, display_name FROM agents")
+_NAMES_OF = text("SELECT id, display_name FROM agents WHERE id = ANY(CAST(:ids AS text[]))")
 
 
 def or_query(text_value: str) -> ColumnElement[Any]:
@@ -120,49 +63,28 @@ class CatalogSearch:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
-        """Prefix matches from the text_pattern_ops index, then, if that leaves room and
-        the prefix is long enough, typo-tolerant matches from the trigram index."""
-        low, high = _prefix_bounds(prefix)
-        rows = await self._conn.execute(_PREFIX_NAMES, {"low": low, "high": high, "limit": limit})
-        found = [Suggestion(r.id, r.display_name, 1.0) for r in rows]
-        if len(found) >= limit or len(prefix) < FUZZY_MIN_PREFIX:
-            return found
-        if not found and (near := await self._one_edit_away(prefix, limit)):
-            return near
-        fuzzy = await self._conn.execute(
+    async def similar_names(self, prefix: str, found: list[str], limit: int) -> list[Suggestion]:
+        """Names with a run of words like the prefix (trigram index), besides `found`:
+        typeahead's answer to typos that no one-edit prefix explains."""
+        rows = await self._conn.execute(
             _SIMILAR_NAMES,
             {
                 "prefix": prefix,
-                "found": [s.agent_id for s in found],
+                "found": found,
                 "threshold": FUZZY_THRESHOLD,
                 "candidates": FUZZY_CANDIDATES,
-                "limit": limit - len(found),
-            },
-        )
-        return found + [Suggestion(r.id, r.display_name, float(r.similarity)) for r in fuzzy]
-
-    async def _one_edit_away(self, prefix: str, limit: int) -> list[Suggestion]:
-        """Names starting one edit away from a prefix no name starts with, most similar first.
-
-        The typo is taken to sit where the prefix stops matching any name; a letter
-        dropped, added, replaced or swapped there gives a few dozen prefixes, each one
-        probe of the prefix index. The trigram index instead weighs every name sharing a
-        few trigrams with a short prefix (thousands, ~20 ms of Postgres per keystroke), so
-        it is left for typos this does not place.
-        """
-        bounds = [_prefix_bounds(prefix[:n]) for n in range(1, len(prefix) + 1)]
-        longest = await self._conn.scalar(_LONGEST_MATCH, _bound_arrays(bounds))
-        variants = _edits_at(prefix, int(longest or 0))
-        rows = await self._conn.execute(
-            _VARIANT_NAMES,
-            {
-                **_bound_arrays([_prefix_bounds(v) for v in sorted(variants)]),
-                "prefix": prefix,
                 "limit": limit,
             },
         )
         return [Suggestion(r.id, r.display_name, float(r.similarity)) for r in rows]
+
+    async def agent_names(self) -> list[tuple[str, str]]:
+        """(id, display name) of every agent: what typeahead's index is built from."""
+        return [(r.id, r.display_name) for r in await self._conn.execute(_AGENT_NAMES)]
+
+    async def names_of(self, agent_ids: list[str]) -> list[tuple[str, str]]:
+        rows = await self._conn.execute(_NAMES_OF, {"ids": agent_ids})
+        return [(r.id, r.display_name) for r in rows]
 
     async def capability_candidates(self, request: str) -> list[CapabilityCandidate]:
         """Catalog entries sharing any word with the request, by ts_rank (names weigh most,

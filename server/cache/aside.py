@@ -62,9 +62,7 @@ class CacheAside:
         if not self.enabled:
             return await load()
         try:
-            generation, value, locked = await self._get(
-                keys=[generation_key], args=[key, _LOCK_MS]
-            )
+            generation, value, locked = await self._get(keys=[generation_key], args=[key, _LOCK_MS])
         except RedisError as error:
             log.warning("cache unavailable, reading through: %r", error)
             return await load()

@@ -25,16 +25,18 @@ class EventFeed:
         self._uow = uow
         self._poll_interval_s = poll_interval_s
 
+    async def latest_event_id(self) -> int:
+        """The highest committed event id: following from it means "from now on"."""
+        async with self._uow() as uow:
+            return await OutboxReader(uow.session).latest_id()
+
     async def watch(
         self, after_event_id: int, types: frozenset[str], agent_id: str | None
     ) -> AsyncGenerator[ChangeEvent, None]:
         """Yields forever (until cancelled); `after_event_id` 0 means events from now on."""
         if after_event_id < 0:
             raise InvalidArgument.field("after_event_id", "must not be negative")
-        position = after_event_id
-        if position == 0:
-            async with self._uow() as uow:
-                position = await OutboxReader(uow.session).latest_id()
+        position = after_event_id or await self.latest_event_id()
         while True:
             async with self._uow() as uow:
                 _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)

@@ -56,6 +56,14 @@ class LivePresence(Protocol):
     async def forget(self, agent_id: str) -> None: ...
 
 
+class AgentNames(Protocol):
+    """Typeahead's in-memory names (server.search.names), told of this process's writes."""
+
+    def put(self, agent_id: str, display_name: str) -> None: ...
+
+    def drop(self, agent_id: str) -> None: ...
+
+
 class RegistryService:
     def __init__(
         self,
@@ -63,11 +71,19 @@ class RegistryService:
         auth_store: AuthStore,
         cache: RegistryCache,
         presence: LivePresence | None = None,
+        names: AgentNames | None = None,
     ) -> None:
         self._uow = uow
         self._auth_store = auth_store
         self._cache = cache
         self._presence = presence
+        self._names = names
+
+    async def _changed(self, agent: Agent, *, catalog: bool = False) -> None:
+        """After commit: cached reads and typeahead names follow the write."""
+        await self._cache.agent_changed(agent.agent_id, catalog=catalog)
+        if self._names is not None:
+            self._names.put(agent.agent_id, agent.profile.display_name)
 
     async def _load_agent(self, agent_id: str) -> Agent | None:
         async with self._uow() as uow:
@@ -99,7 +115,7 @@ class RegistryService:
             )
             await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
             await uow.commit()
-        await self._cache.agent_changed(agent.agent_id, catalog=bool(capability_ids))
+        await self._changed(agent, catalog=bool(capability_ids))
         return agent
 
     async def get(self, agent_id: str) -> Agent:
@@ -146,7 +162,7 @@ class RegistryService:
             agent = await uow.agents.update(agent_id, profile)
             await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
             await uow.commit()
-        await self._cache.agent_changed(agent_id)
+        await self._changed(agent)
         return agent
 
     async def delete(self, agent_id: str) -> None:
@@ -157,6 +173,8 @@ class RegistryService:
             await uow.events.add("AGENT_DELETED", agent_id, {})
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
+        if self._names is not None:
+            self._names.drop(agent_id)
         await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
         if self._presence is not None:
             await self._presence.forget(agent_id)

@@ -29,6 +29,7 @@ from server.domain.search import (
     Suggestion,
 )
 from server.search import query as rules
+from server.search.names import NameIndex
 
 # A catalog entry counts as understood when its rank reaches this share of the best
 # entry's rank (so "review my code" keeps code-review, not every entry with "code")
@@ -37,6 +38,8 @@ RELATIVE_CUTOFF = 0.6
 MIN_RANK = 0.05
 # Confidence = rank / (rank + CONFIDENCE_HALF): 0.5 at CONFIDENCE_HALF, towards 1 above.
 CONFIDENCE_HALF = 0.1
+# Typeahead looks past typos from this many characters on.
+FUZZY_MIN_PREFIX = 3
 
 
 class SearchStore(Protocol):
@@ -65,7 +68,9 @@ class SearchStore(Protocol):
 
 
 class CatalogStore(Protocol):
-    async def suggest(self, prefix: str, limit: int) -> list[Suggestion]: ...
+    async def similar_names(
+        self, prefix: str, found: list[str], limit: int
+    ) -> list[Suggestion]: ...
     async def capability_candidates(self, request: str) -> list[CapabilityCandidate]: ...
     async def capability_exists(self, capability_id: str) -> bool: ...
     async def capability_agents(
@@ -117,8 +122,9 @@ class SearchService:
     """Filtering and ranking use the stored status (flushed from presence every few seconds,
     so pages stay stable); server.search.responses merges live presence into what is served."""
 
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, names: NameIndex) -> None:
         self._reads = reads
+        self._names = names
 
     async def search(
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
@@ -132,12 +138,22 @@ class SearchService:
         return page, _score_token(page, scope)
 
     async def suggest(self, raw_prefix: str, limit: int) -> list[Suggestion]:
+        """Names starting with the prefix; if that leaves room and the prefix is long
+        enough, names one edit away (when none starts with it), else similar names."""
         prefix = rules.suggest_prefix(raw_prefix)
         count = rules.bounded(
             limit, "limit", default=rules.SUGGEST_DEFAULT, maximum=rules.SUGGEST_MAX
         )
+        found = self._names.starting_with(prefix, count)
+        if len(found) >= count or len(prefix) < FUZZY_MIN_PREFIX:
+            return found
+        if not found and (near := self._names.one_edit_away(prefix, count)):
+            return near
         async with self._reads() as store:
-            return await store.catalog.suggest(prefix, count)
+            similar = await store.catalog.similar_names(
+                prefix, [s.agent_id for s in found], count - len(found)
+            )
+        return found + similar
 
     async def find(
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str

@@ -54,11 +54,9 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
     async def SuggestAgents(
         self, request: pb.SuggestAgentsRequest, context: Context
     ) -> pb.SuggestAgentsResponse:
-        async def build() -> pb.SuggestAgentsResponse:
-            suggestions = await self._service.suggest(request.prefix, request.limit)
-            return convert.suggest_response(suggestions)
-
-        return await self._responses.serve("suggest", request, pb.SuggestAgentsResponse, build)
+        # Not cached: answered from memory (server.search.names), cheaper than a cache read.
+        suggestions = await self._service.suggest(request.prefix, request.limit)
+        return convert.suggest_response(suggestions)
 
     async def FindAgents(
         self, request: pb.FindAgentsRequest, context: Context

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import psycopg
 import pytest
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from agentregistry.v1 import search_service_pb2 as pb
+from google.protobuf import field_mask_pb2
 
 from db.engine import libpq_url
 from tests.e2e.search_support import search_stub, set_capability_trust, set_columns, word
+from tests.e2e.servers import instance
 from tests.factories import error_details, register
 
 
@@ -50,6 +54,68 @@ async def test_typeahead_sees_past_a_swapped_wrong_extra_or_missing_letter(
         found = await search_stub(channel).SuggestAgents(pb.SuggestAgentsRequest(prefix=prefix))
         assert [s.agent for s in found.suggestions][:1] == [agent.name], typo
         assert 0 < found.suggestions[0].similarity < 1.0, typo
+
+
+async def _suggested(channel, word_start: str) -> list[str]:
+    """Agents whose name starts with the first 7 letters of a word (similarity 1): trigram
+    look-alikes of a cut word score below 1, so only the name index can answer."""
+    request = pb.SuggestAgentsRequest(prefix=word_start[:7])
+    found = await search_stub(channel).SuggestAgents(request)
+    return [s.agent for s in found.suggestions if s.similarity == 1.0]
+
+
+async def _eventually(check, within_s: float = 10.0) -> None:
+    """Polls `check` until it holds; the other instance's writes arrive via the outbox."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not seen in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_typeahead_follows_writes_made_through_another_instance(
+    channel, auth, settings, backing
+) -> None:
+    stem = word(9)
+    async with instance(settings, backing) as other:
+        agent = await register(other.registry, other.auth, display_name=f"{stem.title()} Relay")
+
+        async def registered() -> bool:
+            return await _suggested(channel, stem) == [agent.name]
+
+        await _eventually(registered)
+        renamed = word(9)
+        await other.registry.UpdateAgent(
+            registry_service_pb2.UpdateAgentRequest(
+                agent=resources_pb2.Agent(name=agent.name, display_name=f"{renamed} Relay"),
+                update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+            ),
+            metadata=agent.metadata,
+        )
+
+        async def moved() -> bool:
+            return await _suggested(channel, renamed) == [agent.name] and not await _suggested(
+                channel, stem
+            )
+
+        await _eventually(moved)
+        await other.registry.DeleteAgent(
+            registry_service_pb2.DeleteAgentRequest(name=agent.name), metadata=agent.metadata
+        )
+
+        async def gone() -> bool:
+            return not await _suggested(channel, renamed)
+
+        await _eventually(gone)
+
+
+async def test_typeahead_sees_this_instances_writes_at_once(registry, auth, channel) -> None:
+    stem = word(9)
+    agent = await register(registry, auth, display_name=f"{stem.title()} Relay")
+    assert await _suggested(channel, stem) == [agent.name]
+    await registry.DeleteAgent(
+        registry_service_pb2.DeleteAgentRequest(name=agent.name), metadata=agent.metadata
+    )
+    assert await _suggested(channel, stem) == []
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ EXPECTED_INDEXES = {
     "agents": {
         "pk_agents",
         "uq_agents_public_key",
-        "ix_agents_display_name_prefix",
         "ix_agents_display_name_trgm",
         "ix_agents_status",
         "ix_agents_created_at_id",
@@ -53,7 +52,6 @@ EXPECTED_INDEXES = {
 }
 
 INDEX_DEFINITIONS = {
-    "ix_agents_display_name_prefix": "lower(display_name) text_pattern_ops",
     "ix_agents_display_name_trgm": "gin (lower(display_name) gin_trgm_ops)",
     "ix_agents_created_at_id": "(created_at DESC, id DESC)",
     "ix_agents_agent_type_created_at_id": "(agent_type, created_at DESC, id DESC)",
