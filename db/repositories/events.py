@@ -27,9 +27,16 @@ class EventRepository:
         return int(result.scalar_one())
 
     async def list_after(
-        self, after_id: int, limit: int, *, agent_id: str | None = None
+        self,
+        after_id: int,
+        limit: int,
+        *,
+        agent_id: str | None = None,
+        up_to: int | None = None,
+        types: frozenset[str] = frozenset(),
     ) -> list[ChangeEvent]:
-        """Events with id > after_id, oldest first (pk index, or ix_events_agent_id_id).
+        """Events with after_id < id <= up_to, oldest first (pk index, or
+        ix_events_agent_id_id), of the given types when any are given.
 
         Identity values are handed out before commit, so a reader may briefly
         see id N+1 before a slower transaction commits N; feeds that must not
@@ -37,6 +44,10 @@ class EventRepository:
         """
         check_limit(limit)
         query = select(EventRow).where(EventRow.id > after_id)
+        if up_to is not None:
+            query = query.where(EventRow.id <= up_to)
+        if types:
+            query = query.where(EventRow.event_type.in_(sorted(types)))
         if agent_id is not None:
             query = query.where(EventRow.agent_id == agent_id)
         rows = (await self._session.scalars(query.order_by(EventRow.id).limit(limit))).all()

@@ -40,14 +40,17 @@ class EventFeed:
         while True:
             async with self._uow() as uow:
                 _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)
+                # Only the settled range, only the wanted types: a presence flush can add
+                # thousands of status events that a follower of other types never reads.
                 events = (
-                    await uow.events.list_after(position, PAGE_SIZE, agent_id=agent_id)
+                    await uow.events.list_after(
+                        position, PAGE_SIZE, agent_id=agent_id, up_to=last, types=types
+                    )
                     if last > position
                     else []
                 )
             for event in events:
-                if event.event_id <= last and (not types or event.event_type in types):
-                    yield event
+                yield event
             if last == position:
                 await asyncio.sleep(self._poll_interval_s)
             position = last
