@@ -45,6 +45,7 @@ _WAIT_STEPS = 50
 
 class CacheAside:
     def __init__(self, redis: Redis, *, enabled: bool = True) -> None:
+        self.redis = redis  # for readers that fold more into their lookup (search)
         self._redis = redis
         self._get = redis.register_script(_GET_OR_LOCK)
         self.enabled = enabled

@@ -20,6 +20,7 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,7 +30,7 @@ from server.domain.agents import Agent, AgentStatus
 from server.domain.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
-from server.presence.store import PresenceRecord, PresenceStore, PresenceWrite
+from server.presence.store import PresenceRecord, PresenceStore, PresenceWrite, decode
 from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,19 @@ class PresenceService:
         except Unavailable:
             log.warning("presence unreachable; serving flushed status")
             return [None] * len(agent_ids)
+        return self._timeline(records)
+
+    @property
+    def state_key(self) -> str:
+        return self._store.state_key
+
+    def live_from(self, raws: Sequence[bytes | None]) -> list[tuple[AgentStatus, datetime] | None]:
+        """What live() answers, from state values a caller read itself (in a script)."""
+        return self._timeline([decode(raw) for raw in raws])
+
+    def _timeline(
+        self, records: Sequence[PresenceRecord | None]
+    ) -> list[tuple[AgentStatus, datetime] | None]:
         now = time.time()
         return [
             None
@@ -199,15 +213,6 @@ class PresenceService:
             agent if now is None else dataclasses.replace(agent, status=now[0], last_seen_at=now[1])
             for agent, now in zip(agents, live, strict=True)
         ]
-
-    async def live_statuses(self, agent_ids: list[str]) -> dict[str, AgentStatus]:
-        """Current status of each agent, for status filters (search) over candidate ids."""
-        records = await self._store.read_many(agent_ids)
-        now = time.time()
-        return {
-            agent_id: AgentStatus.OFFLINE if record is None else self.live_status(record, now)
-            for agent_id, record in zip(agent_ids, records, strict=True)
-        }
 
     async def forget(self, agent_id: str) -> None:
         """After a delete commits: presence removed, the stream ended wherever it is open."""

@@ -85,7 +85,8 @@ def _encode(write: PresenceWrite) -> str:
     return f"{write.status.value}|{write.load:.3g}|{write.at:.3f}"
 
 
-def _decode(raw: bytes | str | None) -> PresenceRecord | None:
+def decode(raw: bytes | str | None) -> PresenceRecord | None:
+    """A `{ns}:state` value (as HMGET returns it, also from a script) as a record."""
     if raw is None:
         return None
     text = raw.decode() if isinstance(raw, bytes) else raw
@@ -98,6 +99,7 @@ class PresenceStore:
         self._redis = redis
         self._seen = f"{namespace}:seen"
         self._state = f"{namespace}:state"
+        self.state_key = self._state  # read by scripts that merge presence themselves
         self.dirty_key = f"{namespace}:dirty"
         self.flushing_key = f"{namespace}:dirty:flushing"
         self._stream = f"{namespace}:stream:{{}}"
@@ -153,7 +155,7 @@ class PresenceStore:
             raise Unavailable(
                 "presence store unreachable", reason="PRESENCE_UNAVAILABLE"
             ) from error
-        return [_decode(raw) for raw in raws]
+        return [decode(raw) for raw in raws]
 
     async def read(self, agent_id: str) -> PresenceRecord | None:
         return (await self.read_many([agent_id]))[0]

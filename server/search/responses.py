@@ -7,27 +7,59 @@ more Python than the rest of a request. So the serialized response is cached,
 keyed by method and request bytes, for 60 s like a ListAgents page, under the
 registry-wide agents generation: every registry write, the trust job, and any
 flush or sweep that changes a stored status bump it, so no response outlives
-a write that could change it. A hit is one Redis call, one parse in C, and the
-live status and last-seen of the page's agents (one HMGET), merged into the
-parsed messages as GetAgent merges them.
+a write that could change it.
+
+A cached value is the ids of the agents in the response, then the response:
+`id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generation,
+the value, and the live state of those agents (one HMGET inside Redis), so the
+live status and last-seen are merged into the parsed messages as GetAgent
+merges them, without a second round trip. A miss goes through CacheAside
+(single-flight load, then store).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from agentregistry.v1 import resources_pb2
 from google.protobuf.message import Message
+from redis.exceptions import RedisError
 
 from server.cache.aside import CacheAside
+from server.domain.agents import AgentStatus
+from server.observability.metrics import CACHE_LOOKUPS
 from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S
 from server.registry.convert import status_to_proto, timestamp
-from server.registry.service import LivePresence
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
+Live = tuple[AgentStatus, datetime] | None
+
+# → false on a miss, else {value, {state of each listed agent, false where none}}.
+_HIT = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+local value = redis.call('GET', ARGV[1] .. ':g' .. generation)
+if not value then return false end
+local ids = {}
+local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
+for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
+if #ids == 0 then return {value, {}} end
+return {value, redis.call('HMGET', KEYS[2], unpack(ids))}
+"""
+
+
+class PresenceState(Protocol):
+    """Live presence (server.presence.service.PresenceService) as search merges it."""
+
+    @property
+    def state_key(self) -> str: ...
+
+    async def live(self, agent_ids: list[str]) -> list[Live]: ...
+
+    def live_from(self, raws: Sequence[bytes | None]) -> list[Live]: ...
 
 
 def _key(method: str, request: Message) -> str:
@@ -35,10 +67,23 @@ def _key(method: str, request: Message) -> str:
     return f"cache:response:{method}:{digest.hexdigest()}"
 
 
+def _ids(agents: Iterable[resources_pb2.Agent]) -> list[str]:
+    # Names this server wrote (server.domain.names.agent_name), so no validation.
+    return [agent.name.removeprefix("agents/") for agent in agents]
+
+
+def _merge(agents: list[resources_pb2.Agent], live: list[Live]) -> None:
+    for agent, now in zip(agents, live, strict=True):
+        if now is not None:
+            agent.status = status_to_proto(now[0])
+            agent.last_seen_time.CopyFrom(timestamp(now[1]))
+
+
 class SearchResponses:
-    def __init__(self, cache: CacheAside, presence: LivePresence | None) -> None:
+    def __init__(self, cache: CacheAside, presence: PresenceState | None) -> None:
         self._cache = cache
         self._presence = presence
+        self._hit = cache.redis.register_script(_HIT)
 
     async def serve(
         self,
@@ -49,27 +94,41 @@ class SearchResponses:
         agents: Agents[Response] | None = None,
     ) -> Response:
         """`build()`'s response, or its cached bytes; `agents` picks the agents in it."""
+        key = _key(method, request)
+        hit = await self._hit_with_presence(key, response_type, agents)
+        if hit is not None:
+            return hit
         built: list[Response] = []
 
         async def load() -> bytes:
             built.append(await build())
-            return built[0].SerializeToString()
+            listed = _ids(agents(built[0])) if agents is not None else []
+            return ",".join(listed).encode() + b"\n" + built[0].SerializeToString()
 
-        raw = await self._cache.get_or_load(
-            _key(method, request), AGENTS_GENERATION, LIST_TTL_S, load
-        )
+        raw = await self._cache.get_or_load(key, AGENTS_GENERATION, LIST_TTL_S, load)
         assert raw is not None  # load always returns bytes
-        response = built[0] if built else response_type.FromString(raw)
-        if agents is not None:
-            await self._merge_live(list(agents(response)))
+        response = built[0] if built else response_type.FromString(raw.partition(b"\n")[2])
+        if agents is not None and self._presence is not None:
+            listed = list(agents(response))
+            if listed:
+                _merge(listed, await self._presence.live(_ids(listed)))
         return response
 
-    async def _merge_live(self, agents: list[resources_pb2.Agent]) -> None:
-        if self._presence is None or not agents:
-            return
-        # Names this server wrote (server.domain.names.agent_name), so no validation.
-        ids = [agent.name.removeprefix("agents/") for agent in agents]
-        for agent, live in zip(agents, await self._presence.live(ids), strict=True):
-            if live is not None:
-                agent.status = status_to_proto(live[0])
-                agent.last_seen_time.CopyFrom(timestamp(live[1]))
+    async def _hit_with_presence(
+        self, key: str, response_type: type[Response], agents: Agents[Response] | None
+    ) -> Response | None:
+        """The cached response merged with live presence, in one round trip; None on a miss."""
+        if not self._cache.enabled or self._presence is None:
+            return None
+        try:
+            hit = await self._hit(keys=[AGENTS_GENERATION, self._presence.state_key], args=[key])
+        except RedisError:
+            return None  # CacheAside reads through and logs it
+        if not hit:
+            return None
+        self._cache.hits += 1
+        CACHE_LOOKUPS.labels("hit").inc()
+        response = response_type.FromString(bytes(hit[0]).partition(b"\n")[2])
+        if agents is not None:
+            _merge(list(agents(response)), self._presence.live_from(hit[1]))
+        return response
