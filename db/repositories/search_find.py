@@ -21,17 +21,18 @@ they all outrank it. The lists' union is ranked by the full score.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Float,
     Integer,
+    Select,
     Text,
-    and_,
+    bindparam,
     cast,
     func,
     join,
-    or_,
     select,
     union_all,
 )
@@ -42,7 +43,15 @@ from sqlalchemy.orm import aliased
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, to_agent
+from db.repositories.search_filters import (
+    FilterShape,
+    after_cursor,
+    cursor_values,
+    filter_conditions,
+    filter_values,
+)
 from server.domain.search import (
+    AgentFilter,
     MatchedCapability,
     Ranking,
     ScoreCursor,
@@ -51,22 +60,17 @@ from server.domain.search import (
 )
 
 
-async def find_page(
-    conn: AsyncConnection,
-    matched: Sequence[MatchedCapability],
-    conditions: Sequence[Any],
-    ranking: Ranking,
-    limit: int,
-    cursor: ScoreCursor | None,
-) -> SearchPage:
-    """`conditions` are the filter conditions on AgentRow (see search.filter_conditions)."""
-    check_limit(limit)
+@lru_cache(maxsize=512)
+def _find_statement(
+    shape: FilterShape, matched: int, with_cursor: bool, ranking: Ranking
+) -> Select[Any]:
+    """The statement for `matched` capabilities (bound as m_ids, m_confidences, m_0 …)."""
     # unnest of two bound arrays rather than VALUES: the statement text stays the same for
-    # every request with as many capabilities, so SQLAlchemy compiles it once.
+    # every request with as many capabilities.
     table = (
         func.unnest(
-            cast([m.capability_id for m in matched], ARRAY(Text)),
-            cast([m.confidence for m in matched], ARRAY(Float)),
+            cast(bindparam("m_ids"), ARRAY(Text)),
+            cast(bindparam("m_confidences"), ARRAY(Float)),
         )
         .table_valued("capability_id", "confidence")
         .render_derived(name="matched")
@@ -89,21 +93,21 @@ async def find_page(
     confidence = per_capability.with_only_columns(
         per_capability.selected_columns.confidence
     ).scalar_subquery()
-    after = []
-    if cursor is not None:
-        after = [
-            or_(score < cursor.score, and_(score == cursor.score, AgentRow.id > cursor.agent_id))
-        ]
+    # The capability trust index drives here, as the text index does in search.
+    conditions = filter_conditions(shape, with_text=True)
+    if with_cursor:
+        conditions.append(after_cursor(score, AgentRow.id))
+    row_limit = bindparam("row_limit", type_=Integer)
     branches = []
-    for m in matched:
+    for i in range(matched):
         for online_only in (False, True):
             link = aliased(AgentCapabilityRow)
             branch = (
                 select(AgentRow.id.label("id"), score.label("score"), confidence.label("relevance"))
                 .select_from(join(link, AgentRow, AgentRow.id == link.agent_id))
-                .where(link.capability_id == m.capability_id, *conditions, *after)
+                .where(link.capability_id == bindparam(f"m_{i}", type_=Text), *conditions)
                 .order_by(link.trust.desc(), link.agent_id)
-                .limit(limit + 1)
+                .limit(row_limit)
             )
             if online_only:
                 branch = branch.where(AgentRow.status == "online")
@@ -113,16 +117,37 @@ async def find_page(
         select(candidates.c.id, candidates.c.score, candidates.c.relevance)
         .distinct()
         .order_by(candidates.c.score.desc(), candidates.c.id)
-        .limit(limit + 1)
+        .limit(row_limit)
         .subquery("top")
     )
-    rows = (
-        await conn.execute(
-            select(*AGENT_COLUMNS, top.c.score, top.c.relevance)
-            .join(top, top.c.id == AgentRow.id)
-            .order_by(top.c.score.desc(), top.c.id)
-        )
-    ).all()
+    return (
+        select(*AGENT_COLUMNS, top.c.score, top.c.relevance)
+        .join(top, top.c.id == AgentRow.id)
+        .order_by(top.c.score.desc(), top.c.id)
+    )
+
+
+async def find_page(
+    conn: AsyncConnection,
+    matched: Sequence[MatchedCapability],
+    search_filter: AgentFilter,
+    ranking: Ranking,
+    limit: int,
+    cursor: ScoreCursor | None,
+) -> SearchPage:
+    check_limit(limit)
+    statement = _find_statement(
+        FilterShape.of(search_filter), len(matched), cursor is not None, ranking
+    )
+    values = {
+        **filter_values(search_filter),
+        **cursor_values(cursor),
+        **{f"m_{i}": m.capability_id for i, m in enumerate(matched)},
+        "m_ids": [m.capability_id for m in matched],
+        "m_confidences": [m.confidence for m in matched],
+        "row_limit": limit + 1,
+    }
+    rows = (await conn.execute(statement, values)).all()
     kept = rows[:limit]
     hits = [SearchHit(to_agent(r), float(r.score), float(r.relevance)) for r in kept]
     next_cursor = None

@@ -1,0 +1,130 @@
+"""The parts of search and find statements that depend on the request's shape only:
+filter conditions and the keyset cursor, with every value bound by name.
+
+Statements are built once per shape (which filters are set, text or not, first page or
+not) and reused with the values bound: building one per request cost more worker CPU
+(~2 ms) than Postgres spends on most searches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    SQLColumnExpression,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from db.models import AgentCapabilityRow, AgentRow
+from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor
+
+
+@dataclass(frozen=True, slots=True)
+class FilterShape:
+    """Which filters a request sets (their values are bound: filter_values)."""
+
+    capabilities: CapabilityMatch | None
+    types: bool
+    protocols: bool
+    tags: bool
+    statuses: bool
+    min_trust: bool
+    verified: bool
+
+    @classmethod
+    def of(cls, search_filter: AgentFilter) -> FilterShape:
+        return cls(
+            capabilities=search_filter.capability_match if search_filter.capabilities else None,
+            types=bool(search_filter.types),
+            protocols=bool(search_filter.protocols),
+            tags=bool(search_filter.tags),
+            statuses=bool(search_filter.statuses),
+            min_trust=search_filter.min_trust_score > 0,
+            verified=search_filter.verified_only,
+        )
+
+
+def filter_values(search_filter: AgentFilter) -> dict[str, Any]:
+    """The bound values of filter_conditions(FilterShape.of(search_filter))."""
+    return {
+        "f_capabilities": list(search_filter.capabilities),
+        "f_capability_count": len(search_filter.capabilities),
+        "f_types": [t.value for t in search_filter.types],
+        "f_protocols": list(search_filter.protocols),
+        "f_tags": list(search_filter.tags),
+        "f_statuses": [s.value for s in search_filter.statuses],
+        "f_min_trust": search_filter.min_trust_score,
+    }
+
+
+def _text_array(name: str) -> ColumnElement[Any]:
+    return cast(bindparam(name), ARRAY(Text))
+
+
+def filter_conditions(shape: FilterShape, *, with_text: bool = False) -> list[ColumnElement[bool]]:
+    """Each filter can be served by an index: GIN on tags/protocols, btree on status and
+    trust, agent_capabilities' primary key for capabilities.
+
+    With text (or another index driving the query), protocols are checked per row
+    instead: there are a handful of them, each on a large share of agents, and Postgres
+    misjudges their GIN bitmap (40,000 entries at 100k agents, 15 ms) as cheaper than
+    rechecking the few thousand text matches.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if shape.capabilities is not None:
+        offered = (
+            AgentCapabilityRow.agent_id == AgentRow.id,
+            AgentCapabilityRow.capability_id == func.any(_text_array("f_capabilities")),
+        )
+        if shape.capabilities is CapabilityMatch.ALL:
+            count = select(func.count()).where(*offered).correlate(AgentRow).scalar_subquery()
+            conditions.append(count == bindparam("f_capability_count", type_=Integer))
+        else:
+            conditions.append(exists().where(*offered).correlate(AgentRow))
+    if shape.types:
+        conditions.append(AgentRow.agent_type == func.any(_text_array("f_types")))
+    if shape.protocols:
+        # array_cat(x, '{}') is x, but no index matches it.
+        protocols = (
+            func.array_cat(AgentRow.protocols, cast([], ARRAY(Text)))
+            if with_text
+            else AgentRow.protocols
+        )
+        conditions.append(protocols.op("&&")(_text_array("f_protocols")))
+    if shape.tags:
+        conditions.append(AgentRow.tags.contains(_text_array("f_tags")))
+    if shape.statuses:
+        # The stored status column; live presence flushes into it in bulk.
+        conditions.append(AgentRow.status == func.any(_text_array("f_statuses")))
+    if shape.min_trust:
+        conditions.append(AgentRow.trust_score >= bindparam("f_min_trust", type_=Float))
+    if shape.verified:
+        conditions.append(AgentRow.verified.is_(True))
+    return conditions
+
+
+def after_cursor(
+    score: ColumnElement[float], agent_id: SQLColumnExpression[str]
+) -> ColumnElement[bool]:
+    """Past the keyset position bound as `after_score`, `after_id` (cursor_values)."""
+    after_score = bindparam("after_score", type_=Float)
+    return or_(
+        score < after_score,
+        and_(score == after_score, agent_id > bindparam("after_id", type_=Text)),
+    )
+
+
+def cursor_values(cursor: ScoreCursor | None) -> dict[str, Any]:
+    return {} if cursor is None else {"after_score": cursor.score, "after_id": cursor.agent_id}
