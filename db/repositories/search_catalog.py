@@ -3,12 +3,17 @@ and registry statistics."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
+    Integer,
+    Select,
     Text,
     and_,
+    bindparam,
     cast,
     func,
     literal,
@@ -49,7 +54,7 @@ _AGENT_NAMES = text("SELECT id, display_name FROM agents")
 _NAMES_OF = text("SELECT id, display_name FROM agents WHERE id = ANY(CAST(:ids AS text[]))")
 
 
-def or_query(text_value: str) -> ColumnElement[Any]:
+def or_query(text_value: str | ColumnElement[str]) -> ColumnElement[Any]:
     """Any of the words of a plain-language request, stemmed and without stop words.
 
     plainto_tsquery yields `'a' & 'b'`; lexemes are quoted and never contain spaces,
@@ -89,16 +94,7 @@ class CatalogSearch:
     async def capability_candidates(self, request: str) -> list[CapabilityCandidate]:
         """Catalog entries sharing any word with the request, by ts_rank (names weigh most,
         then synonyms, then descriptions). The catalog is small; the GIN index serves it."""
-        words = or_query(request)
-        query = cast(words, TSQUERY)
-        rank = func.ts_rank(CapabilityRow.search_vector, query)
-        rows = (
-            await self._conn.execute(
-                select(CapabilityRow.id, rank.label("rank"))
-                .where(words != "", CapabilityRow.search_vector.bool_op("@@")(query))
-                .order_by(rank.desc(), CapabilityRow.id)
-            )
-        ).all()
+        rows = await self._conn.execute(_CANDIDATES, {"request": request})
         return [CapabilityCandidate(r.id, float(r.rank)) for r in rows]
 
     async def capability_exists(self, capability_id: str) -> bool:
@@ -115,30 +111,11 @@ class CatalogSearch:
         """Most trusted for the capability first, straight off
         ix_agent_capabilities_capability_id_trust (capability_id, trust DESC, agent_id)."""
         check_limit(limit)
-        link = AgentCapabilityRow
-        conditions: list[ColumnElement[bool]] = [link.capability_id == capability_id]
-        if verified_only:
-            conditions.append(link.verified.is_(True))
+        values: dict[str, Any] = {"capability_id": capability_id, "row_limit": limit + 1}
         if cursor is not None:
-            trust, agent_id = cursor
-            conditions += [
-                link.trust <= trust,
-                or_(link.trust < trust, and_(link.trust == trust, link.agent_id > agent_id)),
-            ]
-        top = (
-            select(link.agent_id, link.trust)
-            .where(*conditions)
-            .order_by(link.trust.desc(), link.agent_id)
-            .limit(limit + 1)
-            .subquery("top")
-        )
-        rows = (
-            await self._conn.execute(
-                select(*AGENT_COLUMNS, top.c.trust.label("capability_trust"))
-                .join(top, top.c.agent_id == AgentRow.id)
-                .order_by(top.c.trust.desc(), top.c.agent_id)
-            )
-        ).all()
+            values |= {"after_trust": cursor[0], "after_id": cursor[1]}
+        statement = _capability_agents(verified_only, cursor is not None)
+        rows = (await self._conn.execute(statement, values)).all()
         kept = rows[:limit]
         next_cursor = None
         if len(rows) > limit:
@@ -163,6 +140,51 @@ class CatalogSearch:
             by_status=by_status,
             by_capability=by_capability,
         )
+
+
+def _candidates() -> Select[Any]:
+    words = or_query(bindparam("request", type_=Text))
+    query = cast(words, TSQUERY)
+    rank = func.ts_rank(CapabilityRow.search_vector, query)
+    return (
+        select(CapabilityRow.id, rank.label("rank"))
+        .where(words != "", CapabilityRow.search_vector.bool_op("@@")(query))
+        .order_by(rank.desc(), CapabilityRow.id)
+    )
+
+
+_CANDIDATES = _candidates()
+
+
+@lru_cache(maxsize=4)
+def _capability_agents(verified_only: bool, with_cursor: bool) -> Select[Any]:
+    link = AgentCapabilityRow
+    conditions: list[ColumnElement[bool]] = [
+        link.capability_id == bindparam("capability_id", type_=Text)
+    ]
+    if verified_only:
+        conditions.append(link.verified.is_(True))
+    if with_cursor:
+        trust = bindparam("after_trust", type_=Float)
+        conditions += [
+            link.trust <= trust,
+            or_(
+                link.trust < trust,
+                and_(link.trust == trust, link.agent_id > bindparam("after_id", type_=Text)),
+            ),
+        ]
+    top = (
+        select(link.agent_id, link.trust)
+        .where(*conditions)
+        .order_by(link.trust.desc(), link.agent_id)
+        .limit(bindparam("row_limit", type_=Integer))
+        .subquery("top")
+    )
+    return (
+        select(*AGENT_COLUMNS, top.c.trust.label("capability_trust"))
+        .join(top, top.c.agent_id == AgentRow.id)
+        .order_by(top.c.trust.desc(), top.c.agent_id)
+    )
 
 
 # Built once: (kind, type or capability, status, n) rows of both counters.
