@@ -25,6 +25,8 @@ from sqlalchemy import event
 from server.app import RegistryServer, build_server
 from server.backing import BackingServices
 from server.settings import Settings
+from tests.e2e.search_support import word
+from tests.factories import AgentHandle, register
 
 INTERVAL_S = 0.3
 TTL_S = 1.0
@@ -128,3 +130,16 @@ class StatementCounter:
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self._engine, "before_cursor_execute", self._listener)
+
+
+async def searchable_agent(client: PresenceClient) -> tuple[AgentHandle, str]:
+    """A logged-in agent named after a fresh word: a search for the word finds it alone."""
+    topic = word()
+    return await register(client.registry, client.auth, display_name=f"{topic} Desk"), topic
+
+
+async def set_status(client: PresenceClient, agent: AgentHandle, status: int) -> None:
+    await client.presence.SetStatus(
+        presence_service_pb2.SetStatusRequest(name=agent.name, status=status),
+        metadata=agent.metadata,
+    )

@@ -4,7 +4,7 @@ Every value reaches Postgres as a bound parameter; query text only ever goes
 through websearch_to_tsquery / plainto_tsquery, which treat `%`, `'`, `\\` and
 `:*` as plain characters.
 
-Shape of a page: an inner query picks (id, score, text_rank, match count) of
+Shape of a page: an inner query picks (id, score, relevance, match count) of
 the best `limit + 1` matches, using the GIN index on search_vector (or the
 filter indexes) to find candidates; the outer query fetches the full rows of
 those few ids by primary key, so descriptions and metadata of the thousands of
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import AgentRow
 from db.repositories.keyset import check_limit
-from db.repositories.rows import AGENT_COLUMNS, AnyRow, to_agent
+from db.repositories.rows import AGENT_COLUMNS, AnyRow
 from db.repositories.search_catalog import CatalogSearch
 from db.repositories.search_filters import (
     FilterShape,
@@ -43,6 +43,7 @@ from db.repositories.search_filters import (
     cursor_values,
     filter_conditions,
     filter_values,
+    ranked_page,
 )
 from db.repositories.search_find import find_page
 from server.domain.search import (
@@ -50,7 +51,6 @@ from server.domain.search import (
     MatchedCapability,
     Ranking,
     ScoreCursor,
-    SearchHit,
     SearchPage,
 )
 
@@ -108,7 +108,7 @@ def _search_statement(
         select(
             AgentRow.id.label("id"),
             score.label("score"),
-            cast(relevance, Float).label("text_rank"),
+            cast(relevance, Float).label("relevance"),
             (literal_column("0") if with_cursor else func.count().over()).label("matches"),
         )
         .where(*conditions)
@@ -117,7 +117,7 @@ def _search_statement(
         .subquery("top")
     )
     return (
-        select(*AGENT_COLUMNS, top.c.score, top.c.text_rank, top.c.matches)
+        select(*AGENT_COLUMNS, top.c.score, top.c.relevance, top.c.matches)
         .join(top, top.c.id == AgentRow.id)
         .order_by(top.c.score.desc(), top.c.id)
     )
@@ -149,13 +149,7 @@ class SearchRepository:
         }
         rows: Sequence[AnyRow] = (await self._conn.execute(statement, values)).all()
         total = cursor.total if cursor is not None else (rows[0].matches if rows else 0)
-        kept = rows[:limit]
-        hits = [SearchHit(to_agent(r), float(r.score), float(r.text_rank)) for r in kept]
-        next_cursor = None
-        if len(rows) > limit:
-            last = kept[-1]
-            next_cursor = ScoreCursor(float(last.score), last.id, total)
-        return SearchPage(hits, next_cursor, total)
+        return ranked_page(rows, limit, total)
 
     async def find_by_capabilities(
         self,

@@ -1,5 +1,6 @@
-"""The parts of search and find statements that depend on the request's shape only:
-filter conditions and the keyset cursor, with every value bound by name.
+"""What search and find share: the statement parts that depend on the request's shape
+only (filter conditions, the keyset cursor, every value bound by name) and the page
+their rows make.
 
 Statements are built once per shape (which filters are set, text or not, first page or
 not) and reused with the values bound: building one per request cost more worker CPU
@@ -8,6 +9,7 @@ not) and reused with the values bound: building one per request cost more worker
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.models import AgentCapabilityRow, AgentRow
-from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor
+from db.repositories.rows import AnyRow, to_agent
+from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor, SearchHit, SearchPage
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +131,14 @@ def after_cursor(
 
 def cursor_values(cursor: ScoreCursor | None) -> dict[str, Any]:
     return {} if cursor is None else {"after_score": cursor.score, "after_id": cursor.agent_id}
+
+
+def ranked_page(rows: Sequence[AnyRow], limit: int, total: int) -> SearchPage:
+    """Rows (agent columns, score, relevance) of up to `limit + 1` ranked agents: the last
+    one only says that a next page exists."""
+    kept = rows[:limit]
+    hits = [SearchHit(to_agent(r), float(r.score), float(r.relevance)) for r in kept]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = ScoreCursor(float(kept[-1].score), kept[-1].id, total)
+    return SearchPage(hits, next_cursor, total)

@@ -42,20 +42,20 @@ from sqlalchemy.orm import aliased
 
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.keyset import check_limit
-from db.repositories.rows import AGENT_COLUMNS, to_agent
+from db.repositories.rows import AGENT_COLUMNS
 from db.repositories.search_filters import (
     FilterShape,
     after_cursor,
     cursor_values,
     filter_conditions,
     filter_values,
+    ranked_page,
 )
 from server.domain.search import (
     AgentFilter,
     MatchedCapability,
     Ranking,
     ScoreCursor,
-    SearchHit,
     SearchPage,
 )
 
@@ -147,10 +147,4 @@ async def find_page(
         "m_confidences": [m.confidence for m in matched],
         "row_limit": limit + 1,
     }
-    rows = (await conn.execute(statement, values)).all()
-    kept = rows[:limit]
-    hits = [SearchHit(to_agent(r), float(r.score), float(r.relevance)) for r in kept]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = ScoreCursor(float(kept[-1].score), kept[-1].id, 0)
-    return SearchPage(hits, next_cursor, 0)
+    return ranked_page((await conn.execute(statement, values)).all(), limit, 0)

@@ -19,9 +19,9 @@ from scheduler.jobs.presence_flush import presence_flush
 from scheduler.jobs.presence_sweep import presence_sweep
 from server.domain.agents import AgentStatus
 from server.presence.store import PresenceStore, PresenceWrite
-from tests.e2e.search_support import search_stub, word
+from tests.e2e.search_support import search_stub
 from tests.factories import register
-from tests.presence_support import TTL_S, PresenceClient
+from tests.presence_support import TTL_S, PresenceClient, searchable_agent, set_status
 
 
 def _context(client: PresenceClient, **overrides: object) -> JobContext:
@@ -126,19 +126,13 @@ async def test_self_preservation_holds_back_a_mass_expiry(
 async def test_search_status_filter_follows_the_flush_past_cached_pages(
     presence_client: PresenceClient,
 ) -> None:
-    topic = word()
-    agent = await register(
-        presence_client.registry, presence_client.auth, display_name=f"{topic} Desk"
-    )
+    agent, topic = await searchable_agent(presence_client)
     search = search_stub(presence_client.channel)
     online = search_pb.SearchAgentsRequest(
         query=topic, filter=search_pb.AgentFilter(statuses=[resources_pb2.AGENT_STATUS_ONLINE])
     )
     assert list((await search.SearchAgents(online)).results) == []  # now a cached page
-    await presence_client.presence.SetStatus(
-        pb.SetStatusRequest(name=agent.name, status=resources_pb2.AGENT_STATUS_ONLINE),
-        metadata=agent.metadata,
-    )
+    await set_status(presence_client, agent, resources_pb2.AGENT_STATUS_ONLINE)
     await presence_flush(_context(presence_client))
     found = (await search.SearchAgents(online)).results
     assert [(r.agent.name, r.agent.status) for r in found] == [

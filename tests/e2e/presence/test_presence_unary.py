@@ -8,9 +8,15 @@ from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from agentregistry.v1 import search_service_pb2 as search_pb
 
-from tests.e2e.search_support import search_stub, word
+from tests.e2e.search_support import search_stub
 from tests.factories import error_details, register
-from tests.presence_support import INTERVAL_S, PresenceClient, StatementCounter
+from tests.presence_support import (
+    INTERVAL_S,
+    PresenceClient,
+    StatementCounter,
+    searchable_agent,
+    set_status,
+)
 
 
 async def test_send_heartbeat_makes_the_agent_online(presence_client: PresenceClient) -> None:
@@ -82,18 +88,12 @@ async def test_writes_need_the_agents_own_session(presence_client: PresenceClien
 async def test_a_cached_search_page_shows_status_set_after_it_was_cached(
     presence_client: PresenceClient,
 ) -> None:
-    topic = word()
-    agent = await register(
-        presence_client.registry, presence_client.auth, display_name=f"{topic} Desk"
-    )
+    agent, topic = await searchable_agent(presence_client)
     search = search_stub(presence_client.channel)
     request = search_pb.SearchAgentsRequest(query=topic)
     first = await search.SearchAgents(request)  # ranked, then cached
     assert [r.agent.status for r in first.results] == [resources_pb2.AGENT_STATUS_OFFLINE]
-    await presence_client.presence.SetStatus(
-        pb.SetStatusRequest(name=agent.name, status=resources_pb2.AGENT_STATUS_MAINTENANCE),
-        metadata=agent.metadata,
-    )
+    await set_status(presence_client, agent, resources_pb2.AGENT_STATUS_MAINTENANCE)
     with StatementCounter(presence_client.app) as counter:
         again = await search.SearchAgents(request)
     assert counter.statements == []  # the cached page, with presence merged in
