@@ -39,6 +39,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
 from server.interceptors.access_log import AccessLogInterceptor
@@ -48,7 +49,7 @@ from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
-from server.presence.event_push import EventPusher
+from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
 from server.presence.service import PresenceService
 from server.presence.servicer import PresenceServicer
@@ -59,11 +60,12 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
-from server.search.names import NameFollower, NameIndex
+from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.responses import SearchResponses
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
 from server.settings import Settings
+from server.tasks import bounded
 from server.trust.service import ReputationService
 from server.trust.servicer import ReputationServicer
 from server.trust.signal import TrustSignal
@@ -100,10 +102,15 @@ class RegistryServer:
     read_engine: AsyncEngine | None = None
     # Typeahead's names: loaded before the server answers, then kept up to date.
     names: NameFollower | None = None
+    # The process's one poll of the outbox (typeahead names, events down streams).
+    follower: OutboxFollower | None = None
 
     async def start(self) -> None:
+        position = await self.follower.position() if self.follower is not None else 0
         if self.names is not None:
-            await self.names.start()
+            await self.names.load()  # after `position`: what commits meanwhile follows
+        if self.follower is not None:
+            self.follower.start(position)
         if self.presence is not None:
             await self.presence.start()
         await self.server.start()
@@ -115,11 +122,11 @@ class RegistryServer:
             return
         self._stopped = True
         await self.health.stop()
+        if self.follower is not None:
+            await bounded("outbox follower", self.follower.stop())
         if self.presence is not None:
             await self.presence.stop()
         await self.server.stop(grace_s)
-        if self.names is not None:
-            await self.names.stop()
         await self.redis.aclose()
         await self.engine.dispose()
         if self.read_engine is not None:
@@ -174,8 +181,11 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
-    presence = _build_presence(settings, uow, redis, feed)
-    names = NameFollower(NameIndex(), SearchReads(engine), feed)
+    presence = _build_presence(settings, uow, redis)
+    names = NameFollower(NameIndex(), SearchReads(engine))
+    follower = OutboxFollower(feed)
+    follower.subscribe(NAME_EVENTS, names.apply)
+    follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_service = RegistryService(
         uow, auth_store, RegistryCache(cache), presence.service, names.index
     )
@@ -236,13 +246,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         presence,
         read_engine=read_engine,
         names=names,
+        follower=follower,
     )
     return app, port
 
 
-def _build_presence(
-    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, feed: EventFeed
-) -> PresenceRuntime:
+def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:
     store = PresenceStore(redis, settings.presence_namespace)
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
     service = PresenceService(
@@ -253,4 +262,4 @@ def _build_presence(
         interval_s=settings.heartbeat_interval_s,
         ttl_s=settings.presence_ttl_s,
     )
-    return PresenceRuntime(service, store, coalescer, EventPusher(feed, service.streams))
+    return PresenceRuntime(service, store, coalescer)

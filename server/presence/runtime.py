@@ -7,32 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
 
 from redis.asyncio.client import PubSub
 
 from server.presence.coalescer import BeatCoalescer
-from server.presence.event_push import EventPusher
 from server.presence.service import PresenceService
 from server.presence.store import PresenceStore
 from server.presence.streams import EndKind
-from server.tasks import cancel_and_wait
+from server.tasks import bounded, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 # Reconnects after a restart are spread over this many seconds.
 RECONNECT_SPREAD_S = 10.0
-
-
-STOP_STEP_S = 5.0
-
-
-async def _bounded(what: str, step: Coroutine[Any, Any, None]) -> None:
-    try:
-        await asyncio.wait_for(step, STOP_STEP_S)
-    except TimeoutError:
-        log.warning("presence shutdown: %s did not stop within %.0f s", what, STOP_STEP_S)
 
 
 class PresenceRuntime:
@@ -41,12 +28,10 @@ class PresenceRuntime:
         service: PresenceService,
         store: PresenceStore,
         coalescer: BeatCoalescer,
-        pusher: EventPusher | None = None,
     ) -> None:
         self.service = service
         self._store = store
         self._coalescer = coalescer
-        self.pusher = pusher
         self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: PubSub | None = None
 
@@ -54,8 +39,6 @@ class PresenceRuntime:
         self._coalescer.start()
         self._pubsub = self._store.redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._store.control_channel)
-        if self.pusher is not None:
-            self.pusher.start()
         self._tasks = [
             asyncio.create_task(self._scan_silent(), name="presence-silence-scan"),
             asyncio.create_task(self._listen(self._pubsub), name="presence-control"),
@@ -68,14 +51,12 @@ class PresenceRuntime:
         finish in STOP_STEP_S is logged and left behind rather than holding the shutdown
         (and the pending beats) forever.
         """
-        if self.pusher is not None:
-            await _bounded("event push", self.pusher.stop())
         self.service.streams.drain("the server is restarting", RECONNECT_SPREAD_S)
         for task in self._tasks:
-            await _bounded(task.get_name(), cancel_and_wait(task))
+            await bounded(task.get_name(), cancel_and_wait(task))
         self._tasks = []
         if self._pubsub is not None:
-            await _bounded("control channel", self._pubsub.aclose())  # type: ignore[no-untyped-call]
+            await bounded("control channel", self._pubsub.aclose())  # type: ignore[no-untyped-call]
             self._pubsub = None
         await self._coalescer.stop()
 

@@ -16,25 +16,21 @@ feed's poll interval.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import string
 from bisect import bisect_left, insort
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from server.domain.changes import ChangeEvent
 from server.domain.search import Suggestion
-from server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 # Characters a typo may add or replace: those of names as people type them.
 _TYPED = frozenset(string.ascii_lowercase + string.digits + " -_.'&")
 _SEPARATOR = "\x00"  # sorts before every character a name can hold
-_RETRY_S = 1.0
 NAME_EVENTS = frozenset({"AGENT_REGISTERED", "AGENT_UPDATED", "AGENT_DELETED"})
 
 
@@ -146,42 +142,24 @@ class NameSource(Protocol):
     def catalog(self) -> NameReads: ...
 
 
-class NameFeed(Protocol):
-    async def latest_event_id(self) -> int: ...
-    def watch(
-        self, after_event_id: int, types: frozenset[str], agent_id: str | None
-    ) -> AsyncGenerator[ChangeEvent, None]: ...
-
-
 class NameFollower:
-    """Loads the index before the server serves, then applies other processes' writes."""
+    """Loads the index before the server serves, then applies other processes' writes
+    (subscribed to the process's outbox follower, server.events.follower)."""
 
     def __init__(
-        self,
-        index: NameIndex,
-        source: Callable[[], AbstractAsyncContextManager[NameSource]],
-        feed: NameFeed,
+        self, index: NameIndex, source: Callable[[], AbstractAsyncContextManager[NameSource]]
     ) -> None:
         """`source` reads the primary: a replica may not have a row its event announces."""
         self.index = index
         self._source = source
-        self._feed = feed
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        # The outbox position first: a write committing during the load is applied
-        # again from the feed (applying is idempotent), never missed.
-        position = await self._feed.latest_event_id()
+    async def load(self) -> None:
         async with self._source() as source:
             self.index.load(await source.catalog.agent_names())
         log.info("typeahead index loaded: %d names", len(self.index))
-        self._task = asyncio.create_task(self._follow(position), name="typeahead-names")
 
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-
-    async def _apply(self, event: ChangeEvent) -> None:
+    async def apply(self, event: ChangeEvent) -> None:
+        """Idempotent: a name is re-read, never taken from the event."""
         if event.event_type == "AGENT_DELETED":
             self.index.drop(event.agent_id)
             return
@@ -195,18 +173,3 @@ class NameFollower:
             self.index.put(*rows[0])
         else:  # deleted since
             self.index.drop(event.agent_id)
-
-    async def _follow(self, position: int) -> None:
-        while True:
-            try:
-                async with contextlib.aclosing(
-                    self._feed.watch(position, NAME_EVENTS, None)
-                ) as events:
-                    async for event in events:
-                        await self._apply(event)
-                        position = event.event_id
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("typeahead index stopped following the outbox; resuming")
-                await asyncio.sleep(_RETRY_S)
