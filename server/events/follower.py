@@ -56,7 +56,7 @@ class OutboxFollower:
         wanted = frozenset().union(*(types for types, _ in self._subscribers))
         while True:
             try:
-                async with contextlib.aclosing(self._feed.watch(position, wanted, None)) as events:
+                async with contextlib.aclosing(self._feed.follow(position, wanted, None)) as events:
                     async for event in events:
                         await self._dispatch(event)
                         position = event.event_id

@@ -10,6 +10,7 @@ truth, and a poll costs one indexed range read per stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 
 from db.repositories.outbox_reader import OutboxReader
@@ -37,6 +38,14 @@ class EventFeed:
         if after_event_id < 0:
             raise InvalidArgument.field("after_event_id", "must not be negative")
         position = after_event_id or await self.latest_event_id()
+        async with contextlib.aclosing(self.follow(position, types, agent_id)) as events:
+            async for event in events:
+                yield event
+
+    async def follow(
+        self, position: int, types: frozenset[str], agent_id: str | None
+    ) -> AsyncGenerator[ChangeEvent, None]:
+        """Every committed event after `position` (0: from the first), forever."""
         while True:
             async with self._uow() as uow:
                 _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)
