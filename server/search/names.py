@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # Characters a typo may add or replace: those of names as people type them.
 _TYPED = frozenset(string.ascii_lowercase + string.digits + " -_.'&")
 _SEPARATOR = "\x00"  # sorts before every character a name can hold
+# How many positions before the first mismatch a typo is looked for (within its word).
+TYPO_LOOKBACK = 3
 NAME_EVENTS = frozenset({"AGENT_REGISTERED", "AGENT_UPDATED", "AGENT_DELETED"})
 
 
@@ -120,14 +122,21 @@ class NameIndex:
     def one_edit_away(self, prefix: str, limit: int) -> list[Suggestion]:
         """Names starting one edit away from a prefix no name starts with.
 
-        The typo is taken to sit where the prefix stops matching any name; the few
-        dozen prefixes one edit away there are each one bisection. Similarity is
-        (n - 1) / n for an n-character prefix: one character of n is wrong.
+        The typo is looked for where the prefix stops matching any name, then a few
+        positions back within that word: a letter dropped at a word's start ("bold
+        illing") lets the rest match other names ("bold i…") for a while. Each position
+        is a few dozen bisections. Similarity is (n - 1) / n for an n-character prefix:
+        one character of n is wrong.
         """
-        variants = edits_at(prefix, self._longest_match(prefix))
-        keys = sorted({key for v in variants for key in self._starting_with(v, limit)})
+        longest = self._longest_match(prefix)
+        word_start = prefix.rfind(" ", 0, longest) + 1
         similarity = round((len(prefix) - 1) / len(prefix), 4)
-        return [self._suggestion(key, similarity) for key in keys[:limit]]
+        for at in range(longest, max(word_start, longest - TYPO_LOOKBACK) - 1, -1):
+            variants = edits_at(prefix, at)
+            keys = sorted({key for v in variants for key in self._starting_with(v, limit)})
+            if keys:
+                return [self._suggestion(key, similarity) for key in keys[:limit]]
+        return []
 
 
 class NameReads(Protocol):

@@ -52,3 +52,9 @@ def test_edits_at_a_position_cover_the_four_kinds_of_typo() -> None:
     variants = edits_at("lisbn", 4)
     assert {"lisbon", "lisbo", "lisb", "lisnb"} <= variants
     assert "lisbn" not in variants
+
+
+def test_a_letter_dropped_at_a_word_start_is_found_behind_the_first_mismatch() -> None:
+    # "bold i" matches "Bold Image", so the first mismatch is after the typo, not at it.
+    index = _index(("ag_1", "Bold Billing"), ("ag_2", "Bold Image"))
+    assert [s.agent_id for s in index.one_edit_away("bold illing", 10)] == ["ag_1"]
