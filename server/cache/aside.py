@@ -68,8 +68,7 @@ class CacheAside:
             log.warning("cache unavailable, reading through: %r", error)
             return await load()
         if value is not None:
-            self.hits += 1
-            CACHE_LOOKUPS.labels("hit").inc()
+            self.count_hit()
             return bytes(value)
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
@@ -94,6 +93,11 @@ class CacheAside:
             except RedisError as error:  # the value is loaded; the lock expires by itself
                 log.warning("cache store failed for %s: %r", full_key, error)
         return loaded
+
+    def count_hit(self) -> None:
+        """Also for readers that look values up with their own script (search responses)."""
+        self.hits += 1
+        CACHE_LOOKUPS.labels("hit").inc()
 
     async def bump(self, *generation_keys: str) -> None:
         """Invalidate everything cached under these generations (call after commit)."""

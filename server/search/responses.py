@@ -30,7 +30,6 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import CacheAside
 from server.domain.agents import AgentStatus
-from server.observability.metrics import CACHE_LOOKUPS
 from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S
 from server.registry.convert import status_to_proto, timestamp
 
@@ -126,8 +125,7 @@ class SearchResponses:
             return None  # CacheAside reads through and logs it
         if not hit:
             return None
-        self._cache.hits += 1
-        CACHE_LOOKUPS.labels("hit").inc()
+        self._cache.count_hit()
         response = response_type.FromString(bytes(hit[0]).partition(b"\n")[2])
         if agents is not None:
             _merge(list(agents(response)), self._presence.live_from(hit[1]))
