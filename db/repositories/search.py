@@ -40,9 +40,8 @@ from db.repositories.search_catalog import CatalogSearch
 from db.repositories.search_filters import (
     FilterShape,
     after_cursor,
-    cursor_values,
+    bound_values,
     filter_conditions,
-    filter_values,
     ranked_page,
 )
 from db.repositories.search_find import find_page
@@ -141,12 +140,7 @@ class SearchRepository:
         statement = _search_statement(
             FilterShape.of(search_filter), bool(text), cursor is not None, ranking
         )
-        values = {
-            **filter_values(search_filter),
-            **cursor_values(cursor),
-            "text": text,
-            "row_limit": limit + 1,
-        }
+        values = {**bound_values(search_filter, cursor, limit), "text": text}
         rows: Sequence[AnyRow] = (await self._conn.execute(statement, values)).all()
         total = cursor.total if cursor is not None else (rows[0].matches if rows else 0)
         return ranked_page(rows, limit, total)

@@ -36,7 +36,7 @@ from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor, Sear
 
 @dataclass(frozen=True, slots=True)
 class FilterShape:
-    """Which filters a request sets (their values are bound: filter_values)."""
+    """Which filters a request sets (their values are bound: bound_values)."""
 
     capabilities: CapabilityMatch | None
     types: bool
@@ -59,9 +59,13 @@ class FilterShape:
         )
 
 
-def filter_values(search_filter: AgentFilter) -> dict[str, Any]:
-    """The bound values of filter_conditions(FilterShape.of(search_filter))."""
-    return {
+def bound_values(
+    search_filter: AgentFilter, cursor: ScoreCursor | None, limit: int
+) -> dict[str, Any]:
+    """The values a statement built for this request's shape binds: its filters (see
+    filter_conditions), its keyset position (after_cursor) and `row_limit`, one row more
+    than the page, to tell whether a next page exists."""
+    values = {
         "f_capabilities": list(search_filter.capabilities),
         "f_capability_count": len(search_filter.capabilities),
         "f_types": [t.value for t in search_filter.types],
@@ -69,7 +73,11 @@ def filter_values(search_filter: AgentFilter) -> dict[str, Any]:
         "f_tags": list(search_filter.tags),
         "f_statuses": [s.value for s in search_filter.statuses],
         "f_min_trust": search_filter.min_trust_score,
+        "row_limit": limit + 1,
     }
+    if cursor is not None:
+        values |= {"after_score": cursor.score, "after_id": cursor.agent_id}
+    return values
 
 
 def _text_array(name: str) -> ColumnElement[Any]:
@@ -121,16 +129,12 @@ def filter_conditions(shape: FilterShape, *, with_text: bool = False) -> list[Co
 def after_cursor(
     score: ColumnElement[float], agent_id: SQLColumnExpression[str]
 ) -> ColumnElement[bool]:
-    """Past the keyset position bound as `after_score`, `after_id` (cursor_values)."""
+    """Past the keyset position bound as `after_score`, `after_id` (bound_values)."""
     after_score = bindparam("after_score", type_=Float)
     return or_(
         score < after_score,
         and_(score == after_score, agent_id > bindparam("after_id", type_=Text)),
     )
-
-
-def cursor_values(cursor: ScoreCursor | None) -> dict[str, Any]:
-    return {} if cursor is None else {"after_score": cursor.score, "after_id": cursor.agent_id}
 
 
 def ranked_page(rows: Sequence[AnyRow], limit: int, total: int) -> SearchPage:

@@ -46,9 +46,8 @@ from db.repositories.rows import AGENT_COLUMNS
 from db.repositories.search_filters import (
     FilterShape,
     after_cursor,
-    cursor_values,
+    bound_values,
     filter_conditions,
-    filter_values,
     ranked_page,
 )
 from server.domain.search import (
@@ -140,11 +139,9 @@ async def find_page(
         FilterShape.of(search_filter), len(matched), cursor is not None, ranking
     )
     values = {
-        **filter_values(search_filter),
-        **cursor_values(cursor),
+        **bound_values(search_filter, cursor, limit),
         **{f"m_{i}": m.capability_id for i, m in enumerate(matched)},
         "m_ids": [m.capability_id for m in matched],
         "m_confidences": [m.confidence for m in matched],
-        "row_limit": limit + 1,
     }
     return ranked_page((await conn.execute(statement, values)).all(), limit, 0)

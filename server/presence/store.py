@@ -98,8 +98,7 @@ class PresenceStore:
     def __init__(self, redis: Redis, namespace: str = "presence") -> None:
         self._redis = redis
         self._seen = f"{namespace}:seen"
-        self._state = f"{namespace}:state"
-        self.state_key = self._state  # read by scripts that merge presence themselves
+        self.state_key = f"{namespace}:state"  # also read by search's cached-page script
         self.dirty_key = f"{namespace}:dirty"
         self.flushing_key = f"{namespace}:dirty:flushing"
         self._stream = f"{namespace}:stream:{{}}"
@@ -137,7 +136,7 @@ class PresenceStore:
                     pipe.zadd(self._seen, present)
                 if gone:
                     pipe.zrem(self._seen, *gone)
-                pipe.hset(self._state, mapping={w.agent_id: _encode(w) for w in writes})
+                pipe.hset(self.state_key, mapping={w.agent_id: _encode(w) for w in writes})
                 pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
             results = await pipe.execute()
         return [
@@ -150,7 +149,7 @@ class PresenceStore:
         if not agent_ids:
             return []
         try:
-            raws = await self._redis.hmget(self._state, list(agent_ids))
+            raws = await self._redis.hmget(self.state_key, list(agent_ids))
         except RedisError as error:
             raise Unavailable(
                 "presence store unreachable", reason="PRESENCE_UNAVAILABLE"
@@ -170,14 +169,13 @@ class PresenceStore:
         """Mark up to `limit` agents (oldest first) with last beat <= cutoff offline, atomically."""
         if limit <= 0:
             return 0
-        return int(
-            await self._expire(keys=[self._seen, self._state, self.dirty_key], args=[cutoff, limit])
-        )
+        keys = [self._seen, self.state_key, self.dirty_key]
+        return int(await self._expire(keys=keys, args=[cutoff, limit]))
 
     async def forget(self, agent_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self._seen, agent_id)
-            pipe.hdel(self._state, agent_id)
+            pipe.hdel(self.state_key, agent_id)
             pipe.srem(self.dirty_key, agent_id)
             pipe.delete(self._stream.format(agent_id))
             await pipe.execute()
