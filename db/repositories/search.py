@@ -61,8 +61,14 @@ _RANK_NORMALISATION = 32
 
 
 def web_query(text: str | ColumnElement[str]) -> ColumnElement[Any]:
-    """Web search syntax: "quoted phrases", `or`, `-excluded`; never raises on odd input."""
-    return func.websearch_to_tsquery(_ENGLISH, text)
+    """Web search syntax: "quoted phrases", `or`, `-excluded`; never raises on odd input.
+
+    The query is a FROM item (`FROM agents, websearch_to_tsquery(...) AS q`), parsed once
+    per statement. Written inline, as an argument of ts_rank and @@, it is parsed again
+    for every candidate row once Postgres switches a prepared statement to its generic
+    plan (after five runs): 5 ms more of a 6 ms one-word search at 100,000 agents.
+    """
+    return func.websearch_to_tsquery(_ENGLISH, text).column_valued("q")
 
 
 def blended(
