@@ -46,7 +46,7 @@ from db.migrate import upgrade
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 AGENTS = 100_000
-CONCURRENCY = 16
+CONCURRENCY = 16  # the issue's figure; --concurrency 1 shows one request alone
 # Answered from each process's memory (server.search.names), never from the response cache.
 FROM_MEMORY = frozenset({"typeahead"})
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))  # per workload run, after WARMUP
@@ -225,11 +225,11 @@ def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
 
 
 async def drive(
-    stubs: list[Any], call: Callable[[Any], Awaitable[Any]]
+    stubs: list[Any], call: Callable[[Any], Awaitable[Any]], callers: int
 ) -> tuple[list[float], float]:
-    """Closed loop: CONCURRENCY callers, spread over the channels, back to back."""
-    for _ in range(WARMUP // CONCURRENCY + 1):
-        await asyncio.gather(*(call(stubs[i % len(stubs)]) for i in range(CONCURRENCY)))
+    """Closed loop: `callers` callers, spread over the channels, back to back."""
+    for _ in range(WARMUP // callers + 1):
+        await asyncio.gather(*(call(stubs[i % len(stubs)]) for i in range(callers)))
     latencies: list[float] = []
     deadline = time.perf_counter() + MAX_SECONDS
     remaining = REQUESTS
@@ -243,7 +243,7 @@ async def drive(
             latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(stubs[i % len(stubs)]) for i in range(CONCURRENCY)))
+    await asyncio.gather(*(worker(stubs[i % len(stubs)]) for i in range(callers)))
     return latencies, time.perf_counter() - started
 
 
@@ -253,20 +253,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    port: int, channels: int, repeat: int, redis_url: str, cached: bool, only: list[str]
+    port: int, redis_url: str, cached: bool, args: argparse.Namespace
 ) -> dict[str, float]:
     """Each workload `repeat` times; the figures are the medians of the runs.
 
     Hit %: every cache miss stores one response, so 1 - (new keys / requests made).
     """
     keys = Redis.from_url(redis_url)
+    callers, repeat, only = args.concurrency, args.repeat, args.only
     # Own connection per channel (no shared subchannel pool), so SO_REUSEPORT spreads
     # them over the workers as it would spread clients.
     opened = [
         grpc.aio.insecure_channel(
             f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
         )
-        for _ in range(channels)
+        for _ in range(args.channels)
     ]
     metrics: dict[str, float] = {}
     try:
@@ -286,12 +287,12 @@ async def measure(
             runs = []
             stored_before = keys.dbsize()
             for _ in range(repeat):
-                latencies, elapsed = await drive(stubs, call)
+                latencies, elapsed = await drive(stubs, call, callers)
                 p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
                 runs.append((len(latencies), p50, p99, len(latencies) / elapsed))
             n, p50, p99, rps = (statistics.median(r[i] for r in runs) for i in range(4))
             each = " ".join(f"{r[2]:.1f}" for r in runs)
-            made = sum(r[0] for r in runs) + repeat * (WARMUP // CONCURRENCY + 1) * CONCURRENCY
+            made = sum(r[0] for r in runs) + repeat * (WARMUP // callers + 1) * callers
             stored = keys.dbsize() - stored_before
             hits = "-" if not cached or name in FROM_MEMORY else f"{100 * (1 - stored / made):.1f}"
             print(f"{name:<16} {n:>6.0f} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {hits:>6}   {each}")
@@ -314,7 +315,7 @@ def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -
     label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
     print(f"\n--- {label}, median of {args.repeat} runs per workload")
     try:
-        return asyncio.run(measure(port, args.channels, args.repeat, redis_url, cached, args.only))
+        return asyncio.run(measure(port, redis_url, cached, args))
     finally:
         for worker in workers:
             harness.stop(worker)
@@ -331,13 +332,14 @@ def main() -> int:
     parser.add_argument("--cached-only", action="store_true", help="skip the uncached phase")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN section")
     parser.add_argument("--only", nargs="+", default=[], help="run only these workloads")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="callers at once")
     args = parser.parse_args()
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"machine: {harness.machine()}; load average {load} at start")
     print(
         f"server: {args.workers} worker(s);"
-        f" client: {CONCURRENCY} callers over {args.channels} channels"
+        f" client: {args.concurrency} callers over {args.channels} channels"
     )
     url = database_url()
     upgrade(url)
