@@ -29,16 +29,20 @@ from server.observability.metrics import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
 
-# → {generation, value or nil, 1 if this caller now holds the load lock else 0}
-_GET_OR_LOCK = """
+_LOCK_MS = 3000
+# Lua: the current key of ARGV[1] (under the generation in KEYS[1]) and its value; on a
+# miss, return {generation, false, 1 if this caller now holds the load lock else 0}.
+# Shared with readers that fold more into their lookup (server.search.responses).
+LOOKUP_OR_LOCK = f"""
 local generation = redis.call('GET', KEYS[1]) or '0'
 local key = ARGV[1] .. ':g' .. generation
 local value = redis.call('GET', key)
-if value then return {generation, value, 0} end
-local locked = redis.call('SET', 'lock:' .. key, 1, 'NX', 'PX', ARGV[2])
-return {generation, false, locked and 1 or 0}
+if not value then
+  local locked = redis.call('SET', 'lock:' .. key, 1, 'NX', 'PX', {_LOCK_MS})
+  return {{generation, false, locked and 1 or 0}}
+end
 """
-_LOCK_MS = 3000
+_GET_OR_LOCK = LOOKUP_OR_LOCK + "return {generation, value, 0}"
 _WAIT_STEP_S = 0.01
 _WAIT_STEPS = 50
 
@@ -63,13 +67,25 @@ class CacheAside:
         if not self.enabled:
             return await load()
         try:
-            generation, value, locked = await self._get(keys=[generation_key], args=[key, _LOCK_MS])
+            generation, value, locked = await self._get(keys=[generation_key], args=[key])
         except RedisError as error:
             log.warning("cache unavailable, reading through: %r", error)
             return await load()
         if value is not None:
             self.count_hit()
             return bytes(value)
+        return await self.load_missed(key, generation, bool(locked), ttl_s, load)
+
+    async def load_missed(
+        self,
+        key: str,
+        generation: bytes | str,
+        locked: bool,
+        ttl_s: int,
+        load: Callable[[], Awaitable[bytes | None]],
+    ) -> bytes | None:
+        """After a LOOKUP_OR_LOCK miss: load and store when this caller holds the lock,
+        else wait briefly for the holder's value (and load it alone if none comes)."""
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
         full_key = f"{key}:g{generation.decode() if isinstance(generation, bytes) else generation}"

@@ -13,8 +13,9 @@ A cached value is the ids of the agents in the response, then the response:
 `id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generation,
 the value, and the live state of those agents (one HMGET inside Redis), so the
 live status and last-seen are merged into the parsed messages as GetAgent
-merges them, without a second round trip. A miss goes through CacheAside
-(single-flight load, then store).
+merges them, without a second round trip. On a miss the same call takes
+CacheAside's load lock, and the miss goes on as CacheAside's (single-flight
+load, then store), then reads the built page's presence: three round trips.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from agentregistry.v1 import resources_pb2
 from google.protobuf.message import Message
 from redis.exceptions import RedisError
 
-from server.cache.aside import CacheAside
+from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
 from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S
 from server.registry.convert import status_to_proto, timestamp
@@ -37,17 +38,18 @@ Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
 
-# → false on a miss, else {value, {state of each listed agent, false where none}}.
-_HIT = """
-local generation = redis.call('GET', KEYS[1]) or '0'
-local value = redis.call('GET', ARGV[1] .. ':g' .. generation)
-if not value then return false end
+# A miss as CacheAside's (the load lock taken in the same call); a hit →
+# {generation, value, {state of each listed agent, false where none}}.
+_LOOKUP = (
+    LOOKUP_OR_LOCK
+    + """
 local ids = {}
 local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
 for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
-if #ids == 0 then return {value, {}} end
-return {value, redis.call('HMGET', KEYS[2], unpack(ids))}
+if #ids == 0 then return {generation, value, {}} end
+return {generation, value, redis.call('HMGET', KEYS[2], unpack(ids))}
 """
+)
 
 
 class PresenceState(Protocol):
@@ -82,7 +84,7 @@ class SearchResponses:
     def __init__(self, cache: CacheAside, presence: PresenceState | None) -> None:
         self._cache = cache
         self._presence = presence
-        self._hit = cache.redis.register_script(_HIT)
+        self._lookup_script = cache.redis.register_script(_LOOKUP)
 
     async def serve(
         self,
@@ -94,9 +96,13 @@ class SearchResponses:
     ) -> Response:
         """`build()`'s response, or its cached bytes; `agents` picks the agents in it."""
         key = _key(method, request)
-        hit = await self._hit_with_presence(key, response_type, agents)
-        if hit is not None:
-            return hit
+        found = await self._lookup(key)
+        if found is not None and found[1]:
+            self._cache.count_hit()
+            response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
+            if agents is not None and self._presence is not None:
+                _merge(list(agents(response)), self._presence.live_from(found[2]))
+            return response
         built: list[Response] = []
 
         async def load() -> bytes:
@@ -104,7 +110,11 @@ class SearchResponses:
             listed = _ids(agents(built[0])) if agents is not None else []
             return ",".join(listed).encode() + b"\n" + built[0].SerializeToString()
 
-        raw = await self._cache.get_or_load(key, AGENTS_GENERATION, LIST_TTL_S, load)
+        if found is not None:  # missed, and maybe locked, by the lookup above
+            generation, _, locked = found
+            raw = await self._cache.load_missed(key, generation, bool(locked), LIST_TTL_S, load)
+        else:
+            raw = await self._cache.get_or_load(key, AGENTS_GENERATION, LIST_TTL_S, load)
         assert raw is not None  # load always returns bytes
         response = built[0] if built else response_type.FromString(raw.partition(b"\n")[2])
         if agents is not None and self._presence is not None:
@@ -113,20 +123,15 @@ class SearchResponses:
                 _merge(listed, await self._presence.live(_ids(listed)))
         return response
 
-    async def _hit_with_presence(
-        self, key: str, response_type: type[Response], agents: Agents[Response] | None
-    ) -> Response | None:
-        """The cached response merged with live presence, in one round trip; None on a miss."""
+    async def _lookup(self, key: str) -> list[Any] | None:
+        """_LOOKUP's answer; None when it cannot run (no cache, no presence, Redis down),
+        and CacheAside then reads through (and logs why)."""
         if not self._cache.enabled or self._presence is None:
             return None
         try:
-            hit = await self._hit(keys=[AGENTS_GENERATION, self._presence.state_key], args=[key])
+            found: list[Any] = await self._lookup_script(
+                keys=[AGENTS_GENERATION, self._presence.state_key], args=[key]
+            )
         except RedisError:
-            return None  # CacheAside reads through and logs it
-        if not hit:
             return None
-        self._cache.count_hit()
-        response = response_type.FromString(bytes(hit[0]).partition(b"\n")[2])
-        if agents is not None:
-            _merge(list(agents(response)), self._presence.live_from(hit[1]))
-        return response
+        return found

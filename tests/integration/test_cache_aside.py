@@ -1,16 +1,19 @@
-"""CacheAside against the run's real Redis: one load per miss, generations, locks released."""
+"""CacheAside against the run's real Redis: one load per miss, generations, locks released;
+also as search responses use it, behind their own lookup."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 import pytest
+from agentregistry.v1 import resources_pb2, search_service_pb2
 from redis.asyncio import Redis
 
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.search.responses import Live, SearchResponses
 
 
 @pytest.fixture
@@ -79,3 +82,46 @@ async def test_a_failed_load_frees_the_lock(redis: Redis) -> None:
     with pytest.raises(RuntimeError):
         await cache.get_or_load(key, generation, 60, failing)
     assert await asyncio.wait_for(cache.get_or_load(key, generation, 60, Loads(b"x")), 0.2) == b"x"
+
+
+class NoPresence:
+    """Presence with no live state: search responses keep the stored status."""
+
+    state_key = "test:presence:none"
+
+    async def live(self, agent_ids: list[str]) -> list[Live]:
+        return [None] * len(agent_ids)
+
+    def live_from(self, raws: Sequence[bytes | None]) -> list[Live]:
+        return [None] * len(raws)
+
+
+async def test_search_responses_share_one_load_from_their_own_lookup(redis: Redis) -> None:
+    """SearchResponses looks up (and locks a miss) with its own script, then hands the
+    miss to CacheAside: still one build for many callers, then hits."""
+    responses = SearchResponses(CacheAside(redis), NoPresence())
+    request = search_service_pb2.SearchAgentsRequest(query=uuid.uuid4().hex)
+    built = search_service_pb2.SearchAgentsResponse(total_size_estimate=1)
+    built.results.add().agent.name = "agents/ag_one"
+    calls = 0
+
+    async def build() -> search_service_pb2.SearchAgentsResponse:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.1)
+        return built
+
+    def serve() -> Awaitable[search_service_pb2.SearchAgentsResponse]:
+        return responses.serve(
+            "search", request, search_service_pb2.SearchAgentsResponse, build, _agents
+        )
+
+    assert await asyncio.gather(*(serve() for _ in range(8))) == [built] * 8
+    assert calls == 1
+    assert await serve() == built
+    assert calls == 1
+    assert not await redis.keys("lock:cache:response:*")
+
+
+def _agents(response: search_service_pb2.SearchAgentsResponse) -> list[resources_pb2.Agent]:
+    return [result.agent for result in response.results]
