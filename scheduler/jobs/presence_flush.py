@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.context import JobContext
-from server.presence.flushing import flush_dirty, retire_ranked_pages
+from server.presence.flushing import flush_dirty, retire_status_pages
 from server.presence.store import PresenceStore
 
 
@@ -16,5 +16,5 @@ async def presence_flush(context: JobContext) -> dict[str, Any]:
     figures = await flush_dirty(
         context.uow, store, settings.presence_flush_batch, settings.presence_ttl_s
     )
-    await retire_ranked_pages(context.redis, figures["events_written"])
+    await retire_status_pages(context.redis, figures["events_written"])
     return dict(figures)

@@ -19,7 +19,7 @@ import numpy as np
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
 from server.domain.names import capability_name
-from server.registry.cached import AGENTS_GENERATION, agent_generation
+from server.registry.cached import AGENTS_CHANGED, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
 from server.trust.service import LEADERBOARD_GENERATION
 from server.trust.signal import TrustSignal
@@ -92,7 +92,7 @@ async def recompute(context: JobContext) -> dict[str, Any]:
             await uow.commit()
         # Cached profiles and list pages carry the score: retire them once it is committed.
         await cache.bump(
-            *(agent_generation(ids[i]) for i in chunk), AGENTS_GENERATION, LEADERBOARD_GENERATION
+            *(agent_generation(ids[i]) for i in chunk), *AGENTS_CHANGED, LEADERBOARD_GENERATION
         )
 
     standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)

@@ -16,7 +16,7 @@ from db.repositories.presence import PresenceChange, PresenceRepository
 from db.uow import UnitOfWorkFactory
 from server.cache.aside import CacheAside
 from server.presence.store import PresenceStore
-from server.registry.cached import AGENTS_GENERATION
+from server.registry.cached import STATUS_GENERATION
 
 
 async def apply_to_postgres(
@@ -51,8 +51,8 @@ async def flush_dirty(
     return {"rows_updated": rows, "events_written": events, "batches": batches}
 
 
-async def retire_ranked_pages(redis: Redis, status_changes: int) -> None:
-    """Search ranks and filters by stored status: once a flush has changed some, cached
-    search responses (server.search.responses) must not outlive it."""
+async def retire_status_pages(redis: Redis, status_changes: int) -> None:
+    """Cached responses that filter or count by stored status must not outlive a flush
+    that changed some (server.registry.cached.STATUS_GENERATION)."""
     if status_changes:
-        await CacheAside(redis).bump(AGENTS_GENERATION)
+        await CacheAside(redis).bump(STATUS_GENERATION)

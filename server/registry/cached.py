@@ -17,6 +17,12 @@ LIST_TTL_S = 60
 CATALOG_TTL_S = 3600
 
 AGENTS_GENERATION = "cache:gen:agents"
+# Responses that also depend on stored status, by filtering or counting it: search and
+# find with a status filter, registry statistics. Presence flushes that change a stored
+# status bump only this one, so the many responses that merely show status (merged live
+# on every serve) outlive them; every agent write bumps both (AGENTS_CHANGED).
+STATUS_GENERATION = "cache:gen:agents:status"
+AGENTS_CHANGED = (AGENTS_GENERATION, STATUS_GENERATION)
 CATALOG_GENERATION = "cache:gen:capabilities"
 
 
@@ -82,7 +88,7 @@ class RegistryCache:
         return None if raw is None else codec.decode_capability(raw)
 
     async def agent_changed(self, agent_id: str, *, catalog: bool = False) -> None:
-        generations = [agent_generation(agent_id), AGENTS_GENERATION]
+        generations = [agent_generation(agent_id), *AGENTS_CHANGED]
         if catalog:
             generations.append(CATALOG_GENERATION)
         await self._cache.bump(*generations)

@@ -2,12 +2,18 @@
 presence merged into the agents they carry on every serve.
 
 Ranking a broad query scores every match (a common word hits 3,000 of 100,000
-agents: ~6 ms of Postgres), and turning a page of agents into protos costs
+agents: 3-6 ms of Postgres), and turning a page of agents into protos costs
 more Python than the rest of a request. So the serialized response is cached,
 keyed by method and request bytes, for 60 s like a ListAgents page, under the
-registry-wide agents generation: every registry write, the trust job, and any
-flush or sweep that changes a stored status bump it, so no response outlives
-a write that could change it.
+registry-wide agents generation: every registry write and the trust job bump
+it, so no response outlives a write that could change it.
+
+Stored status changes all the time at 100,000 agents (presence flushes carry it
+every 15 s), and retiring every response on each flush would make every hot
+query miss at once, four times a minute. Only responses that filter or count
+by status (a status filter, the statistics) sit under STATUS_GENERATION, which
+flushes bump. The others keep the online bonus they were ranked with for up to
+their 60 s; the status they show is always live (merged on every serve).
 
 A cached value is the ids of the agents in the response, then the response:
 `id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generation,
@@ -93,10 +99,12 @@ class SearchResponses:
         response_type: type[Response],
         build: Callable[[], Awaitable[Response]],
         agents: Agents[Response] | None = None,
+        generation: str = AGENTS_GENERATION,
     ) -> Response:
-        """`build()`'s response, or its cached bytes; `agents` picks the agents in it."""
+        """`build()`'s response, or its cached bytes (under `generation`); `agents` picks
+        the agents in it."""
         key = _key(method, request)
-        found = await self._lookup(key)
+        found = await self._lookup(key, generation)
         if found is not None and found[1]:
             self._cache.count_hit()
             response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
@@ -114,7 +122,7 @@ class SearchResponses:
             generation, _, locked = found
             raw = await self._cache.load_missed(key, generation, bool(locked), LIST_TTL_S, load)
         else:
-            raw = await self._cache.get_or_load(key, AGENTS_GENERATION, LIST_TTL_S, load)
+            raw = await self._cache.get_or_load(key, generation, LIST_TTL_S, load)
         assert raw is not None  # load always returns bytes
         response = built[0] if built else response_type.FromString(raw.partition(b"\n")[2])
         if agents is not None and self._presence is not None:
@@ -123,14 +131,14 @@ class SearchResponses:
                 _merge(listed, await self._presence.live(_ids(listed)))
         return response
 
-    async def _lookup(self, key: str) -> list[Any] | None:
+    async def _lookup(self, key: str, generation: str) -> list[Any] | None:
         """_LOOKUP's answer; None when it cannot run (no cache, no presence, Redis down),
         and CacheAside then reads through (and logs why)."""
         if not self._cache.enabled or self._presence is None:
             return None
         try:
             found: list[Any] = await self._lookup_script(
-                keys=[AGENTS_GENERATION, self._presence.state_key], args=[key]
+                keys=[generation, self._presence.state_key], args=[key]
             )
         except RedisError:
             return None

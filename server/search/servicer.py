@@ -10,6 +10,7 @@ from agentregistry.v1 import search_service_pb2 as pb
 
 from server.domain.names import parse_capability_name
 from server.domain.search import AgentFilter
+from server.registry.cached import AGENTS_GENERATION, STATUS_GENERATION
 from server.registry.convert import agent_to_proto
 from server.search import convert
 from server.search.responses import SearchResponses
@@ -24,6 +25,12 @@ def _query(
     """SearchAgents and FindAgents take the same query, filter and page fields."""
     filters = convert.filter_from_proto(request.filter)
     return request.query, filters, request.page_size, request.page_token
+
+
+def _generation(request: pb.SearchAgentsRequest | pb.FindAgentsRequest) -> str:
+    """A status filter makes the response depend on stored status, which presence flushes
+    change; ranking's online bonus alone does not (a cached page keeps it up to its TTL)."""
+    return STATUS_GENERATION if request.filter.statuses else AGENTS_GENERATION
 
 
 def _result_agents(
@@ -48,7 +55,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.search_response(*await self._service.search(*_query(request)))
 
         return await self._responses.serve(
-            "search", request, pb.SearchAgentsResponse, build, _result_agents
+            "search", request, pb.SearchAgentsResponse, build, _result_agents, _generation(request)
         )
 
     async def SuggestAgents(
@@ -65,7 +72,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.find_response(*await self._service.find(*_query(request)))
 
         return await self._responses.serve(
-            "find", request, pb.FindAgentsResponse, build, _result_agents
+            "find", request, pb.FindAgentsResponse, build, _result_agents, _generation(request)
         )
 
     async def ListCapabilityAgents(
@@ -92,4 +99,6 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
         async def build() -> pb.RegistryStats:
             return convert.stats_to_proto(await self._service.stats())
 
-        return await self._responses.serve("stats", request, pb.RegistryStats, build)
+        return await self._responses.serve(
+            "stats", request, pb.RegistryStats, build, generation=STATUS_GENERATION
+        )

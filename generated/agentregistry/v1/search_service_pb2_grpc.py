@@ -78,8 +78,10 @@ class SearchServiceServicer:
         where relevance is in [0, 1) and weighs a match in the display name above
         one in tags, protocols or capabilities, above one in the description;
         online means the stored status is ONLINE (the status filter uses it too:
-        live presence is flushed to it every few seconds, which keeps pages stable);
-        the agents returned carry their live status. Ties are broken by agent name.
+        live presence is flushed to it every 15 seconds, which keeps pages stable;
+        without a status filter a page may be served with the online bonus it was
+        ranked with up to a minute earlier); the agents returned carry their live
+        status. Ties are broken by agent name.
         Pages follow a (score, name) keyset, so agents registered while a client
         pages neither repeat nor push others off; an agent whose trust or status
         changes between two requests may move.

@@ -21,7 +21,13 @@ from server.domain.agents import AgentStatus
 from server.presence.store import PresenceStore, PresenceWrite
 from tests.e2e.search_support import search_stub
 from tests.factories import register
-from tests.presence_support import TTL_S, PresenceClient, searchable_agent, set_status
+from tests.presence_support import (
+    TTL_S,
+    PresenceClient,
+    StatementCounter,
+    searchable_agent,
+    set_status,
+)
 
 
 def _context(client: PresenceClient, **overrides: object) -> JobContext:
@@ -121,6 +127,29 @@ async def test_self_preservation_holds_back_a_mass_expiry(
     assert await store.present_count() == 9
     second = await presence_sweep(context)
     assert second["expired"] == 2 and second["held_back"] == 1
+
+
+async def test_a_flush_retires_only_what_filters_or_counts_by_status(
+    presence_client: PresenceClient,
+) -> None:
+    """An unfiltered page outlives the flush (no SQL) and shows the live status anyway;
+    statistics, which count by stored status, follow the flush."""
+    agent, topic = await searchable_agent(presence_client)
+    search = search_stub(presence_client.channel)
+    by_text = search_pb.SearchAgentsRequest(query=topic)
+    await search.SearchAgents(by_text)  # now a cached page
+    online = "AGENT_STATUS_ONLINE"
+    before = (await search.GetRegistryStats(search_pb.GetRegistryStatsRequest())).agents_by_status
+    await set_status(presence_client, agent, resources_pb2.AGENT_STATUS_ONLINE)
+    assert (await presence_flush(_context(presence_client)))["events_written"] >= 1
+    with StatementCounter(presence_client.app) as counter:
+        again = await search.SearchAgents(by_text)
+    assert counter.statements == []
+    assert [(r.agent.name, r.agent.status) for r in again.results] == [
+        (agent.name, resources_pb2.AGENT_STATUS_ONLINE)
+    ]
+    after = (await search.GetRegistryStats(search_pb.GetRegistryStatsRequest())).agents_by_status
+    assert after[online] >= before[online] + 1
 
 
 async def test_search_status_filter_follows_the_flush_past_cached_pages(
