@@ -10,7 +10,8 @@ recomputation per hot key", and both come from two small Redis idioms:
   nobody reads any more, so invalidation has no race window. One Lua call reads
   generation and value in a single round trip.
 - **Single flight.** On a miss, one caller takes a short `SET NX` lock and
-  loads; the others poll briefly for the value instead of all hitting Postgres.
+  loads; the others poll briefly for the value instead of all hitting Postgres
+  (those in the loader's own process are handed its value instead).
 
 A hit is one round trip; a miss two (the lookup takes the lock in the same
 call, and the value is stored and the lock released in one pipeline).
@@ -55,6 +56,9 @@ class CacheAside:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        # Loads this process holds the lock for, by versioned key: (value, True) once
+        # loaded, (None, False) if the loading caller failed or went away.
+        self._loading: dict[str, asyncio.Future[tuple[bytes | None, bool]]] = {}
 
     async def get_or_load(
         self,
@@ -85,21 +89,43 @@ class CacheAside:
         load: Callable[[], Awaitable[bytes | None]],
     ) -> bytes | None:
         """After a LOOKUP_OR_LOCK miss: load and store when this caller holds the lock,
-        else wait briefly for the holder's value (and load it alone if none comes)."""
+        else wait briefly for the holder's value (and load it alone if none comes).
+
+        A waiter in the process that holds the lock is handed the value the moment it is
+        loaded, without polling Redis. It only joins a load of the same versioned key, so
+        it never gets a value older than its own lookup.
+        """
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
         full_key = f"{key}:g{generation.decode() if isinstance(generation, bytes) else generation}"
-        if not locked:
-            for _ in range(_WAIT_STEPS):
-                await asyncio.sleep(_WAIT_STEP_S)
-                waited = await self._redis.get(full_key)
-                if waited is not None:
-                    return waited if isinstance(waited, bytes) else waited.encode()
-            return await load()
+        if locked:
+            return await self._load_and_store(full_key, ttl_s, load)
+        loading = self._loading.get(full_key)
+        if loading is not None:
+            value, loaded = await asyncio.shield(loading)
+            return value if loaded else await load()
+        for _ in range(_WAIT_STEPS):
+            await asyncio.sleep(_WAIT_STEP_S)
+            waited = await self._redis.get(full_key)
+            if waited is not None:
+                return waited if isinstance(waited, bytes) else waited.encode()
+        return await load()
+
+    async def _load_and_store(
+        self, full_key: str, ttl_s: int, load: Callable[[], Awaitable[bytes | None]]
+    ) -> bytes | None:
+        """As the lock holder: load, hand the value to this process's waiters, store it."""
+        loading: asyncio.Future[tuple[bytes | None, bool]]
+        loading = asyncio.get_running_loop().create_future()
+        self._loading[full_key] = loading
         loaded: bytes | None = None
         try:
             loaded = await load()
+            loading.set_result((loaded, True))
         finally:
+            del self._loading[full_key]
+            if not loading.done():  # load failed or its caller went away: waiters load
+                loading.set_result((None, False))
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     if loaded is not None:

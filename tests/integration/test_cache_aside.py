@@ -125,3 +125,54 @@ async def test_search_responses_share_one_load_from_their_own_lookup(redis: Redi
 
 def _agents(response: search_service_pb2.SearchAgentsResponse) -> list[resources_pb2.Agent]:
     return [result.agent for result in response.results]
+
+
+async def test_callers_waiting_on_a_load_that_goes_away_load_themselves(redis: Redis) -> None:
+    """The first caller's request is cancelled mid-load: the callers that joined its miss
+    are not cancelled with it, and each gets the value."""
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def abandoned() -> bytes | None:
+        started.set()
+        await release.wait()
+        return b"never"
+
+    first = asyncio.create_task(cache.get_or_load(key, generation, 60, abandoned))
+    await started.wait()
+    joined = Loads(b"row")
+    others = [asyncio.create_task(cache.get_or_load(key, generation, 60, joined)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    first.cancel()
+    assert await asyncio.wait_for(asyncio.gather(*others), 2) == [b"row"] * 3
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert not await redis.keys(f"lock:{key}:*")
+
+
+async def test_waiters_in_the_loading_process_are_handed_its_answer(redis: Redis) -> None:
+    """Even "not found", which is never stored: without the hand-over they would poll
+    Redis for a value that never comes, then each load it again."""
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_not_found() -> bytes | None:
+        started.set()
+        await release.wait()
+        return None
+
+    first = asyncio.create_task(cache.get_or_load(key, generation, 60, slow_not_found))
+    await started.wait()
+    again = Loads(b"loaded again")
+    others = [asyncio.create_task(cache.get_or_load(key, generation, 60, again)) for _ in range(3)]
+
+    for _ in range(1000):  # until all four have missed (their lookups are done)
+        if cache.misses == 4:
+            break
+        await asyncio.sleep(0.005)
+    assert cache.misses == 4
+    release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, *others), 5) == [None] * 4
+    assert again.calls == 0
