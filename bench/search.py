@@ -43,7 +43,7 @@ from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate
 from db.embedded import create_database, start_embedded_postgres
 from db.engine import libpq_url, with_database
 from db.migrate import upgrade
-from server.registry.cached import AGENTS_GENERATION
+from server.registry.cached import AGENTS_CHANGED
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -325,12 +325,15 @@ async def measure(
 async def retire(redis_url: str, every_s: float) -> None:
     """What any agent write (registration, update, the trust job) does: every cached
     response retires at once, and hot queries miss together. (A presence flush retires
-    only what filters or counts by status: here, the statistics.)"""
+    only what filters or counts by status: of these workloads, the statistics.)"""
     client = AsyncRedis.from_url(redis_url)
     try:
         while True:
             await asyncio.sleep(every_s)
-            await client.incr(AGENTS_GENERATION)
+            async with client.pipeline(transaction=False) as pipe:
+                for generation in AGENTS_CHANGED:
+                    pipe.incr(generation)
+                await pipe.execute()
     finally:
         await client.aclose()
 
