@@ -127,52 +127,57 @@ def _agents(response: search_service_pb2.SearchAgentsResponse) -> list[resources
     return [result.agent for result in response.results]
 
 
+class HeldLoad:
+    """A load that has begun and answers `value` once released."""
+
+    def __init__(self, value: bytes | None) -> None:
+        self.value = value
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> bytes | None:
+        self.started.set()
+        await self.release.wait()
+        return self.value
+
+
+async def _miss_behind(
+    cache: CacheAside, held: HeldLoad, waiter_load: Loads
+) -> tuple[asyncio.Task[bytes | None], list[asyncio.Task[bytes | None]]]:
+    """A first caller holding the load of a fresh key, and three more that missed the key
+    after that load began."""
+    key, generation = _keys()
+    first = asyncio.create_task(cache.get_or_load(key, generation, 60, held))
+    await held.started.wait()
+    others = [
+        asyncio.create_task(cache.get_or_load(key, generation, 60, waiter_load)) for _ in range(3)
+    ]
+    for _ in range(1000):  # until their lookups are done
+        if cache.misses == 4:
+            break
+        await asyncio.sleep(0.005)
+    assert cache.misses == 4
+    return first, others
+
+
 async def test_callers_waiting_on_a_load_that_goes_away_load_themselves(redis: Redis) -> None:
     """The first caller's request is cancelled mid-load: the callers that joined its miss
     are not cancelled with it, and each gets the value."""
     cache = CacheAside(redis)
-    key, generation = _keys()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def abandoned() -> bytes | None:
-        started.set()
-        await release.wait()
-        return b"never"
-
-    first = asyncio.create_task(cache.get_or_load(key, generation, 60, abandoned))
-    await started.wait()
-    joined = Loads(b"row")
-    others = [asyncio.create_task(cache.get_or_load(key, generation, 60, joined)) for _ in range(3)]
-    await asyncio.sleep(0.05)
+    first, others = await _miss_behind(cache, HeldLoad(b"never"), Loads(b"row"))
     first.cancel()
     assert await asyncio.wait_for(asyncio.gather(*others), 2) == [b"row"] * 3
     with pytest.raises(asyncio.CancelledError):
         await first
-    assert not await redis.keys(f"lock:{key}:*")
+    assert not await redis.keys("lock:test:value:*")
 
 
 async def test_waiters_in_the_loading_process_are_handed_its_answer(redis: Redis) -> None:
     """Even "not found", which is never stored: without the hand-over they would poll
     Redis for a value that never comes, then each load it again."""
     cache = CacheAside(redis)
-    key, generation = _keys()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow_not_found() -> bytes | None:
-        started.set()
-        await release.wait()
-        return None
-
-    first = asyncio.create_task(cache.get_or_load(key, generation, 60, slow_not_found))
-    await started.wait()
-    again = Loads(b"loaded again")
-    others = [asyncio.create_task(cache.get_or_load(key, generation, 60, again)) for _ in range(3)]
-
-    for _ in range(1000):  # until all four have missed (their lookups are done)
-        if cache.misses == 4:
-            break
-        await asyncio.sleep(0.005)
-    assert cache.misses == 4
-    release.set()
+    held, again = HeldLoad(None), Loads(b"loaded again")
+    first, others = await _miss_behind(cache, held, again)
+    held.release.set()
     assert await asyncio.wait_for(asyncio.gather(first, *others), 5) == [None] * 4
     assert again.calls == 0
