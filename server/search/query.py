@@ -18,6 +18,7 @@ SEARCH_PAGE_MAX = 100
 SUGGEST_DEFAULT = 10
 SUGGEST_MAX = 50
 _SPACES = re.compile(r"\s+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _text_violations(field: str, text: str, maximum: int) -> list[FieldViolation]:
@@ -32,6 +33,14 @@ def _text_violations(field: str, text: str, maximum: int) -> list[FieldViolation
 def clean_text(text: str) -> str:
     """Trim and collapse whitespace (tabs and newlines count as spaces)."""
     return _SPACES.sub(" ", text).strip()
+
+
+def search_text(text: str) -> str:
+    """The query as search and find use it, and as their page tokens and cached responses
+    are keyed: requests that differ only in spacing or ASCII letter case rank the same
+    (Postgres lower-cases every word, and `or` in any case), so they share one entry.
+    Other letters keep their case: Postgres's lower-casing of them depends on its locale."""
+    return clean_text(text).translate(_ASCII_LOWER)
 
 
 def _filter_violations(search_filter: AgentFilter) -> list[FieldViolation]:
@@ -74,8 +83,9 @@ def looks_for_something(query: str) -> bool:
 
 def search_input(raw_query: str, search_filter: AgentFilter) -> tuple[str, AgentFilter]:
     """SearchAgents: text is optional when a filter is given."""
-    query = clean_text(raw_query)
-    problems = _text_violations("query", raw_query, MAX_QUERY) + _filter_violations(search_filter)
+    # Judged as read (spacing collapsed), as its cached response is keyed (search_text).
+    query = search_text(raw_query)
+    problems = _text_violations("query", query, MAX_QUERY) + _filter_violations(search_filter)
     if not query and search_filter.is_empty and not problems:
         problems.append(FieldViolation("query", "must not be empty when no filter is given"))
     elif query and search_filter.is_empty and not looks_for_something(query) and not problems:
@@ -92,8 +102,8 @@ def search_input(raw_query: str, search_filter: AgentFilter) -> tuple[str, Agent
 
 def find_input(raw_query: str, search_filter: AgentFilter) -> tuple[str, AgentFilter]:
     """FindAgents: the plain-language request is required."""
-    query = clean_text(raw_query)
-    problems = _text_violations("query", raw_query, MAX_QUERY) + _filter_violations(search_filter)
+    query = search_text(raw_query)
+    problems = _text_violations("query", query, MAX_QUERY) + _filter_violations(search_filter)
     if not query and not problems:
         problems.append(FieldViolation("query", "must not be empty"))
     if problems:

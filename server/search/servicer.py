@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import grpc
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
@@ -13,6 +14,7 @@ from server.domain.search import AgentFilter
 from server.registry.cached import AGENTS_GENERATION, STATUS_GENERATION
 from server.registry.convert import agent_to_proto
 from server.search import convert
+from server.search.query import search_text
 from server.search.responses import SearchResponses
 from server.search.service import SearchService
 
@@ -25,6 +27,17 @@ def _query(
     """SearchAgents and FindAgents take the same query, filter and page fields."""
     filters = convert.filter_from_proto(request.filter)
     return request.query, filters, request.page_size, request.page_token
+
+
+Queried = TypeVar("Queried", pb.SearchAgentsRequest, pb.FindAgentsRequest)
+
+
+def _keyed(request: Queried) -> Queried:
+    """The request as its response is cached: its query as the service reads it."""
+    keyed = type(request)()
+    keyed.CopyFrom(request)
+    keyed.query = search_text(request.query)
+    return keyed
 
 
 def _generation(request: pb.SearchAgentsRequest | pb.FindAgentsRequest) -> str:
@@ -55,7 +68,12 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.search_response(*await self._service.search(*_query(request)))
 
         return await self._responses.serve(
-            "search", request, pb.SearchAgentsResponse, build, _result_agents, _generation(request)
+            "search",
+            _keyed(request),
+            pb.SearchAgentsResponse,
+            build,
+            _result_agents,
+            _generation(request),
         )
 
     async def SuggestAgents(
@@ -72,7 +90,12 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.find_response(*await self._service.find(*_query(request)))
 
         return await self._responses.serve(
-            "find", request, pb.FindAgentsResponse, build, _result_agents, _generation(request)
+            "find",
+            _keyed(request),
+            pb.FindAgentsResponse,
+            build,
+            _result_agents,
+            _generation(request),
         )
 
     async def ListCapabilityAgents(

@@ -59,3 +59,26 @@ async def test_repeated_statistics_are_answered_without_sql(
     await register(registry)
     after = await search.GetRegistryStats(pb.GetRegistryStatsRequest())
     assert after.total_agents == first.total_agents + 1
+
+
+async def test_queries_differing_in_case_and_spacing_share_responses_and_tokens(
+    registry, channel, registry_server
+) -> None:
+    topic = word()
+    first = await register(registry, display_name=f"{topic} Desk")
+    second = await register(registry, display_name=f"{topic} Desk Two")
+    search = search_stub(channel)
+    page = await search.SearchAgents(pb.SearchAgentsRequest(query=f"{topic} desk", page_size=1))
+    with StatementCounter(registry_server) as counter:
+        same = await search.SearchAgents(
+            pb.SearchAgentsRequest(query=f"  {topic.upper()}\tDESK ", page_size=1)
+        )
+    assert same == page
+    assert counter.statements == []
+    rest = await search.SearchAgents(
+        pb.SearchAgentsRequest(
+            query=f"{topic.title()} Desk", page_size=1, page_token=page.next_page_token
+        )
+    )
+    names = [r.agent.name for r in (*page.results, *rest.results)]
+    assert sorted(names) == sorted([first.name, second.name])

@@ -6,7 +6,7 @@ import pytest
 
 from server.domain.errors import InvalidArgument
 from server.domain.search import AgentFilter, CapabilityCandidate
-from server.search.query import looks_for_something, search_input, suggest_prefix
+from server.search.query import find_input, looks_for_something, search_input, suggest_prefix
 from server.search.service import understood
 
 
@@ -48,6 +48,17 @@ def test_filters_are_normalised_so_tokens_match() -> None:
     _, first = search_input("x", AgentFilter(tags=("B", "a", "b")))
     _, second = search_input("x", AgentFilter(tags=("a", "b")))
     assert first.fingerprint() == second.fingerprint()
+
+
+def test_queries_are_read_with_spacing_collapsed_and_ascii_lower_cased() -> None:
+    assert search_input("  Python\tOR   Java ", AgentFilter())[0] == "python or java"
+    assert find_input("Book ME a FLIGHT", AgentFilter())[0] == "book me a flight"
+    # Postgres lower-cases other letters by its locale: they keep their case here.
+    assert search_input("İSTANBUL ÉTÉ", AgentFilter())[0] == "İstanbul ÉtÉ"
+    # The length limit applies to the query as read, not to its padding.
+    assert search_input("x" + " " * 300, AgentFilter())[0] == "x"
+    with pytest.raises(InvalidArgument):
+        search_input("x " * 129, AgentFilter())
 
 
 def test_suggest_prefix_is_lower_cased_and_trimmed() -> None:
