@@ -32,11 +32,21 @@ def _query(
 Queried = TypeVar("Queried", pb.SearchAgentsRequest, pb.FindAgentsRequest)
 
 
+_FILTER_LISTS = ("capabilities", "types", "protocols", "tags", "statuses")
+
+
 def _keyed(request: Queried) -> Queried:
-    """The request as its response is cached: its query as the service reads it."""
+    """The request as its response is cached: its query as the service reads it, and its
+    filter's values sorted and unique (the service normalises them so, too)."""
     keyed = type(request)()
     keyed.CopyFrom(request)
     keyed.query = search_text(request.query)
+    for name in _FILTER_LISTS:
+        values = getattr(keyed.filter, name)
+        if len(values) > 1:
+            normalised = sorted(set(values))
+            del values[:]
+            values.extend(normalised)
     return keyed
 
 

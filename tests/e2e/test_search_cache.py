@@ -82,3 +82,20 @@ async def test_queries_differing_in_case_and_spacing_share_responses_and_tokens(
     )
     names = [r.agent.name for r in (*page.results, *rest.results)]
     assert sorted(names) == sorted([first.name, second.name])
+
+
+async def test_filters_listing_the_same_values_share_a_response(
+    registry, channel, registry_server
+) -> None:
+    topic = word()
+    await register(registry, display_name=f"{topic} Desk", tags=["alpha", "beta"])
+    search = search_stub(channel)
+
+    def tagged(*tags: str) -> pb.SearchAgentsRequest:
+        return pb.SearchAgentsRequest(query=topic, filter=pb.AgentFilter(tags=tags))
+
+    first = await search.SearchAgents(tagged("alpha", "beta"))
+    with StatementCounter(registry_server) as counter:
+        again = await search.SearchAgents(tagged("beta", "alpha", "beta"))
+    assert again == first and len(first.results) == 1
+    assert counter.statements == []
