@@ -38,6 +38,7 @@ from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, AnyRow
 from db.repositories.search_catalog import CatalogSearch
 from db.repositories.search_filters import (
+    ENGLISH,
     FilterShape,
     after_cursor,
     bound_values,
@@ -53,7 +54,6 @@ from server.domain.search import (
     SearchPage,
 )
 
-_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 # Normalisation 32: rank / (rank + 1), so relevance stays within 0..1. ts_rank rather
 # than ts_rank_cd: ranking every match is the cost of a query, and it is about a third
 # cheaper; cover density adds little for queries of a few words over short profiles.
@@ -68,7 +68,7 @@ def web_query(text: str | ColumnElement[str]) -> ColumnElement[Any]:
     for every candidate row once Postgres switches a prepared statement to its generic
     plan (after five runs): 5 ms more of a 6 ms one-word search at 100,000 agents.
     """
-    return func.websearch_to_tsquery(_ENGLISH, text).column_valued("q")
+    return func.websearch_to_tsquery(ENGLISH, text).column_valued("q")
 
 
 def blended(

@@ -17,7 +17,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     or_,
     select,
     text,
@@ -29,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import AgentCapabilityRow, AgentCountRow, AgentRow, CapabilityRow
 from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, to_agent
+from db.repositories.search_filters import ENGLISH
 from server.domain.agents import Agent, Page
 from server.domain.search import CapabilityCandidate, RegistryStats, Suggestion
 
-_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 # pg_trgm's word similarity: how well the typed text matches some run of words in the
 # name. 0.6 tolerates one wrong letter in a 5-6 letter word and keeps candidate sets small.
 # It is pg_trgm's default word_similarity_threshold, which the `<%` index operator uses;
@@ -60,7 +59,7 @@ def or_query(text_value: str | ColumnElement[str]) -> ColumnElement[Any]:
     plainto_tsquery yields `'a' & 'b'`; lexemes are quoted and never contain spaces,
     so turning ` & ` into ` | ` is exact. An empty result (only stop words) matches nothing.
     """
-    anded = func.plainto_tsquery(_ENGLISH, text_value)
+    anded = func.plainto_tsquery(ENGLISH, text_value)
     return func.replace(cast(anded, Text), " & ", " | ")
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
 )
@@ -32,6 +33,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.rows import AnyRow, to_agent
 from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor, SearchHit, SearchPage
+
+# The text search configuration of agents' and the catalog's search vectors.
+ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 
 @dataclass(frozen=True, slots=True)
