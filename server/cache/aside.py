@@ -50,8 +50,7 @@ _WAIT_STEPS = 50
 
 class CacheAside:
     def __init__(self, redis: Redis, *, enabled: bool = True) -> None:
-        self.redis = redis  # for readers that fold more into their lookup (search)
-        self._redis = redis
+        self.redis = redis  # also for readers that fold more into their lookup (search)
         self._get = redis.register_script(_GET_OR_LOCK)
         self.enabled = enabled
         self.hits = 0
@@ -106,7 +105,7 @@ class CacheAside:
             return value if loaded else await load()
         for _ in range(_WAIT_STEPS):
             await asyncio.sleep(_WAIT_STEP_S)
-            waited = await self._redis.get(full_key)
+            waited = await self.redis.get(full_key)
             if waited is not None:
                 return waited if isinstance(waited, bytes) else waited.encode()
         return await load()
@@ -127,7 +126,7 @@ class CacheAside:
             if not loading.done():  # load failed or its caller went away: waiters load
                 loading.set_result((None, False))
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
+                async with self.redis.pipeline(transaction=False) as pipe:
                     if loaded is not None:
                         pipe.set(full_key, loaded, ex=ttl_s)
                     pipe.delete(f"lock:{full_key}")
@@ -146,7 +145,7 @@ class CacheAside:
         if not self.enabled or not generation_keys:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self.redis.pipeline(transaction=False) as pipe:
                 for generation_key in generation_keys:
                     pipe.incr(generation_key)
                 await pipe.execute()

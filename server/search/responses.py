@@ -119,8 +119,8 @@ class SearchResponses:
             return ",".join(listed).encode() + b"\n" + built[0].SerializeToString()
 
         if found is not None:  # missed, and maybe locked, by the lookup above
-            generation, _, locked = found
-            raw = await self._cache.load_missed(key, generation, bool(locked), LIST_TTL_S, load)
+            number, _, locked = found
+            raw = await self._cache.load_missed(key, number, bool(locked), LIST_TTL_S, load)
         else:
             raw = await self._cache.get_or_load(key, generation, LIST_TTL_S, load)
         assert raw is not None  # load always returns bytes
