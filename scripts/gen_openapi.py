@@ -1,9 +1,9 @@
 """OpenAPI 3 document of the JSON API, from the descriptor set alone.
 
-Paths and parameters come from the google.api.http rules (as Envoy and the
-built-in gateway serve them), schemas from the messages with proto3 JSON
-names and types, descriptions from the proto comments (the descriptor set
-carries source info), REQUIRED/OUTPUT_ONLY from google.api.field_behavior.
+Paths and parameters come from the google.api.http rules (as Envoy serves
+them), schemas from the messages with proto3 JSON names and types,
+descriptions from the proto comments (the descriptor set carries source
+info), REQUIRED/OUTPUT_ONLY from google.api.field_behavior.
 Run by `make proto` through scripts/gen_protos.py; output is byte-stable.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf import descriptor, descriptor_pb2
 
-from server.gateway.routes import Route, build_routes, load_pool
+from scripts.http_rules import Route, build_routes, load_pool
 
 Field = descriptor.FieldDescriptor
 PACKAGE_PREFIX = "agentregistry.v1."
@@ -284,7 +284,7 @@ def build_document(descriptor_path: Path) -> dict[str, Any]:
             "version": "v1",
             "description": (
                 "JSON mapping of the agentregistry.v1 gRPC API (google.api.http rules), "
-                "served by Envoy's grpc_json_transcoder or the built-in gateway. "
+                "served by Envoy's grpc_json_transcoder. "
                 "Field names are lowerCamelCase; snake_case is accepted on input."
             ),
         },

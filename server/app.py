@@ -170,7 +170,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     interceptors: list[grpc.aio.ServerInterceptor] = [
         AccessLogInterceptor(),
         ErrorInterceptor(),
-        CacheHeadersInterceptor(),
+        CacheHeadersInterceptor(live_max_age_s=settings.heartbeat_interval_s),
         AuthInterceptor(auth, api_keys),
     ]
     limiter = None
@@ -178,7 +178,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         limiter = RateLimiter(
             backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
         )
-        interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
+        interceptors.append(
+            RateLimitInterceptor(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
+        )
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
     presence = _build_presence(settings, uow, redis)

@@ -2,8 +2,9 @@
 
 Resolves the backing services (starting the embedded ones if no URLs are
 set), migrates if asked, then supervises WORKERS server processes sharing the
-gRPC port, one scheduler, the JSON gateway and the metrics endpoint. SIGTERM
-drains the workers within SHUTDOWN_GRACE_S; a worker that dies is restarted.
+gRPC port, one scheduler, Envoy as the JSON edge in front of them and the
+metrics endpoint. SIGTERM drains the workers within SHUTDOWN_GRACE_S; a child
+that dies is restarted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import uvloop
 
 from db.migrate import current_is_head, upgrade
 from server.backing import BackingServices, resolve
-from server.gateway.serve import RunningGateway, start_gateway
+from server.edge.config import render
+from server.edge.process import EnvoyProcess
 from server.observability import logs
 from server.observability.metrics_http import serve_metrics
 from server.settings import Settings, load_settings
@@ -31,6 +33,12 @@ log = logging.getLogger("agentregistry")
 _RESTART_DELAY_S = 1.0
 
 
+def _grpc_target(settings: Settings) -> tuple[str, int]:
+    """Where Envoy reaches the workers: their own address, or loopback for a wildcard."""
+    wildcard = settings.grpc_host in ("", "0.0.0.0", "::", "[::]")
+    return ("127.0.0.1" if wildcard else settings.grpc_host), settings.grpc_port
+
+
 class Supervisor:
     def __init__(self, settings: Settings, backing: BackingServices, env: dict[str, str]) -> None:
         self._settings = settings
@@ -38,6 +46,10 @@ class Supervisor:
         self._backing = backing
         self._workers: list[subprocess.Popen[bytes]] = []
         self._scheduler: subprocess.Popen[bytes] | None = None
+        self.envoy = EnvoyProcess(
+            render((settings.http_host, settings.http_port), _grpc_target(settings)),
+            settings.data_dir.resolve() / "envoy",
+        )
         self.stopping = False
 
     def _spawn(self, module: str) -> subprocess.Popen[bytes]:
@@ -46,6 +58,7 @@ class Supervisor:
     def start(self) -> None:
         self._workers = [self._spawn("server.worker") for _ in range(self._settings.workers)]
         self._scheduler = self._spawn("scheduler")
+        self.envoy.spawn()
 
     async def watch(self) -> None:
         """Restart children that exit while we are not stopping."""
@@ -59,9 +72,14 @@ class Supervisor:
             if scheduler is not None and scheduler.poll() is not None and not self.stopping:
                 log.error("scheduler exited with %s; restarting", scheduler.returncode)
                 self._scheduler = self._spawn("scheduler")
+            code = self.envoy.exited()
+            if code is not None and not self.stopping:
+                log.error("envoy exited with %s; restarting", code)
+                self.envoy.spawn()
 
     async def stop(self) -> None:
         self.stopping = True
+        await self.envoy.stop()  # first: no new HTTP requests while the workers drain
         children = [*self._workers, *([self._scheduler] if self._scheduler else [])]
         for child in children:
             if child.poll() is None:
@@ -86,16 +104,6 @@ def _child_env(settings: Settings, backing: BackingServices, metrics_dir: Path) 
     if backing.database_read_url:
         env["DATABASE_READ_URL"] = backing.database_read_url
     return env
-
-
-async def _start_gateway(settings: Settings) -> RunningGateway | None:
-    """JSON over HTTP next to gRPC, so the API works without Envoy."""
-    if not settings.gateway_enabled:
-        return None
-    target = f"127.0.0.1:{settings.grpc_port}"
-    gateway = await start_gateway(settings.http_host, settings.http_port, target)
-    log.info("JSON gateway listening on http://%s:%d", settings.http_host, gateway.port)
-    return gateway
 
 
 async def serve(settings: Settings) -> None:
@@ -126,7 +134,13 @@ async def serve(settings: Settings) -> None:
             settings.metrics_host,
             metrics_port,
         )
-        gateway = await _start_gateway(settings)
+        try:
+            await supervisor.envoy.ready()
+        except RuntimeError as failed:
+            await supervisor.stop()
+            metrics_server.shutdown()
+            raise SystemExit(f"the JSON edge did not start: {failed}") from None
+        log.info("JSON over HTTP (Envoy) on http://%s:%d", settings.http_host, settings.http_port)
         watcher = asyncio.create_task(supervisor.watch())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -134,8 +148,6 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
-        if gateway is not None:
-            await gateway.stop()
         await supervisor.stop()
         watcher.cancel()
         metrics_server.shutdown()

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AliasGenerator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    AliasGenerator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "AGENTREGISTRY_"
 
@@ -30,10 +40,9 @@ class Settings(BaseSettings):
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)
-    # The built-in JSON gateway (production uses Envoy in front; GATEWAY_ENABLED=false).
+    # JSON over HTTP: where `make run` has Envoy (envoy/envoy.yaml) listen, in front of gRPC.
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
-    gateway_enabled: bool = True
+    http_port: int = Field(default=8080, ge=1, le=65535)
 
     # Server processes sharing the gRPC port; default one per core.
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
@@ -53,8 +62,13 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     # JSON overrides, e.g. {"anonymous.read": "100/minute"}; see server/ratelimit/policy.py.
     rate_limits: str | None = None
-    # Proxies in front of the server that append to x-forwarded-for (Envoy: 1). 0 = use the peer.
-    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # x-forwarded-for is believed only from these peers (addresses or CIDR blocks,
+    # comma-separated): the Envoy in front. Anyone else is limited by their own address.
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = (
+        ipaddress.ip_network("127.0.0.1"),
+    )
+    # Proxies that append to x-forwarded-for, counting that Envoy (0 = always use the peer).
+    trusted_proxy_hops: int = Field(default=1, ge=0, le=10)
 
     # Scheduler jobs.
     cleanup_interval_s: float = Field(default=3600.0, gt=0)
@@ -103,6 +117,13 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Run `make migrate` as its own step in production; the embedded default migrates itself.
     auto_migrate: bool | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip())
+        return value
 
     @model_validator(mode="after")
     def _read_url_needs_primary(self) -> Settings:

@@ -25,7 +25,7 @@ from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
 
-# HTTP fixtures (`gateway`, `http`) for the JSON gateway tests.
+# HTTP fixtures (`gateway`: a real Envoy in front of the server, `http`: a client of it).
 pytest_plugins = ["tests.e2e.gateway_support"]
 
 

@@ -1,6 +1,7 @@
 """One structured log line and the RPC metrics per call: method, outcome, duration, peer,
-request id. The request id (from `x-request-id`, else minted) goes back in the trailers
-and onto every log line written while serving the call."""
+request id. The request id (from `x-request-id`, else minted) goes back with the response
+metadata (server/interceptors/response_metadata.py) and onto every log line written while
+serving the call."""
 
 from __future__ import annotations
 
@@ -36,14 +37,15 @@ def _outcome(context: Context, error: BaseException | None) -> str:
 
 
 class AccessLogInterceptor(AroundInterceptor):
-    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]], str]:
+    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]], str, bool]:
         """Everything read from the call's core object is read here, while it is alive:
         once a stream has been torn down, `context.peer()` touches freed memory."""
         request_id = _request_id(context)
         logs.request_id.set(request_id)
         pairs = response_metadata.begin()
         pairs.append((REQUEST_ID, request_id))
-        return time.perf_counter(), pairs, context.peer()
+        edge = response_metadata.from_edge(context.invocation_metadata())
+        return time.perf_counter(), pairs, context.peer(), edge
 
     def _end(
         self, method: str, context: Context, started: float, peer: str, error: BaseException | None
@@ -67,11 +69,14 @@ class AccessLogInterceptor(AroundInterceptor):
     async def unary(
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context
     ) -> Any:
-        started, pairs, peer = self._begin(context)
+        started, pairs, peer, edge = self._begin(context)
         error: BaseException | None = None
         try:
             response = await behavior(request, context)
-            context.set_trailing_metadata(tuple(pairs))
+            if edge:
+                await context.send_initial_metadata(tuple(pairs))
+            else:
+                context.set_trailing_metadata(tuple(pairs))
             return response
         except BaseException as raised:
             error = raised
@@ -82,9 +87,11 @@ class AccessLogInterceptor(AroundInterceptor):
     async def stream(
         self, method: str, behavior: StreamBehavior, request: Any, context: Context
     ) -> AsyncIterator[Any]:
-        started, pairs, peer = self._begin(context)
+        started, pairs, peer, edge = self._begin(context)
         error: BaseException | None = None
         try:
+            if edge:  # an HTTP client of a stream sees the response headers before any event
+                await context.send_initial_metadata(tuple(pairs))
             async for item in behavior(request, context):
                 yield item
             context.set_trailing_metadata(tuple(pairs))

@@ -1,11 +1,13 @@
-"""`cache-control` and `etag` on every unary response, as initial metadata.
+"""`cache-control` and `etag` on every unary response to an HTTP edge.
 
-HTTP edges (Envoy's transcoder, the built-in gateway) turn initial metadata
-into response headers, so CDNs and browsers can cache public reads. Anonymous
-calls to the public reads below get `public, max-age=N` matching the server's
-own cache policy; everything else (writes, authenticated calls, errors) gets
-`no-store`. The etag is the resource's own (AIP-154) when it has one, else a
-hash of the response bytes, so `If-None-Match` can be answered with 304.
+They join the response metadata (server/interceptors/response_metadata.py),
+which Envoy's transcoder passes on as response headers, so CDNs and browsers
+can cache public reads. Anonymous calls to the public reads below get
+`public, max-age=N` matching the server's own cache policy, capped at one
+heartbeat interval for reads that carry live presence; everything else
+(writes, authenticated calls, errors) gets `no-store`. The etag hashes the
+response bytes, live status included, so `If-None-Match` is answered with 304
+only while the client's copy is still what we would send.
 
 Only calls an HTTP edge marks (EDGE_MARKER) get them: for a native gRPC client
 they mean nothing, and sending initial metadata apart from the response is one
@@ -14,71 +16,86 @@ more batch through gRPC core per call (~10% of a worker serving cached searches)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from typing import Any
 
 from google.protobuf import message
 
+from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, UnaryBehavior
 
 NO_STORE = "no-store"
-# Set by the HTTP edges on every call they make for an HTTP client: the built-in
-# gateway, and Envoy's Lua filter on requests that are not already gRPC.
-EDGE_MARKER = ("x-registry-edge", "http")
 _CREDENTIALS = ("authorization", "x-api-key")
+_REGISTRY = "/agentregistry.v1.RegistryService/"
+_SEARCH = "/agentregistry.v1.SearchService/"
 
 # Seconds a public read may be reused; mirrors the Redis cache TTLs (DESIGN.md).
 PUBLIC_MAX_AGE_S: dict[str, int] = {
-    "/agentregistry.v1.RegistryService/GetAgent": 300,
-    "/agentregistry.v1.RegistryService/ListAgents": 60,
-    "/agentregistry.v1.RegistryService/ListCapabilities": 3600,
-    "/agentregistry.v1.RegistryService/GetCapability": 3600,
-    "/agentregistry.v1.SearchService/SearchAgents": 60,
-    "/agentregistry.v1.SearchService/SuggestAgents": 60,
-    "/agentregistry.v1.SearchService/FindAgents": 60,
-    "/agentregistry.v1.SearchService/ListCapabilityAgents": 60,
-    "/agentregistry.v1.SearchService/GetRegistryStats": 60,
+    _REGISTRY + "GetAgent": 300,
+    _REGISTRY + "ListAgents": 60,
+    _REGISTRY + "ListCapabilities": 3600,
+    _REGISTRY + "GetCapability": 3600,
+    _SEARCH + "SearchAgents": 60,
+    _SEARCH + "SuggestAgents": 60,
+    _SEARCH + "FindAgents": 60,
+    _SEARCH + "ListCapabilityAgents": 60,
+    _SEARCH + "GetRegistryStats": 60,
     "/agentregistry.v1.ReputationService/ListLeaderboard": 300,
     "/agentregistry.v1.ReputationService/GetReputation": 300,
 }
+# Reads whose agents carry live presence (status, last seen) merged on every serve: a
+# copy may not outlive one heartbeat interval, or an agent that came online still shows
+# OFFLINE from a cache.
+LIVE_PRESENCE = frozenset(
+    {
+        _REGISTRY + "GetAgent",
+        _REGISTRY + "ListAgents",
+        _SEARCH + "SearchAgents",
+        _SEARCH + "FindAgents",
+        _SEARCH + "ListCapabilityAgents",
+    }
+)
 
 
-def cache_control(method: str, metadata: Any) -> str:
+def cache_control(method: str, metadata: Any, live_max_age_s: int) -> str:
     max_age = PUBLIC_MAX_AGE_S.get(method)
     if max_age is None or any(key in _CREDENTIALS for key, _ in metadata or ()):
         return NO_STORE
+    if method in LIVE_PRESENCE:
+        max_age = min(max_age, live_max_age_s)
     return f"public, max-age={max_age}"
 
 
 def etag_of(response: Any) -> str | None:
-    """A strong entity tag (quoted, as HTTP wants it) for a response message."""
+    """A strong entity tag (quoted, as HTTP wants it) of the whole representation.
+
+    Not the resource's own AIP-154 etag: that one changes with stored writes only,
+    while the response also carries live presence, so a 304 would keep serving an
+    agent's old status."""
     if not isinstance(response, message.Message):
         return None
-    own = getattr(response, "etag", None)
-    if isinstance(own, str) and own:
-        return f'"{own}"'
     digest = hashlib.sha256(response.SerializeToString(deterministic=True)).hexdigest()
     return f'"{digest[:16]}"'
 
 
 class CacheHeadersInterceptor(AroundInterceptor):
+    def __init__(self, live_max_age_s: float) -> None:
+        self._live_max_age_s = max(0, int(live_max_age_s))
+
     async def unary(
         self, method: str, behavior: UnaryBehavior, request: Any, context: Context
     ) -> Any:
         metadata = context.invocation_metadata() or ()
-        if EDGE_MARKER not in metadata:
+        if not response_metadata.from_edge(metadata):
             return await behavior(request, context)
         try:
             response = await behavior(request, context)
         except Exception:
-            with contextlib.suppress(Exception):  # the call may already be finished
-                await context.send_initial_metadata((("cache-control", NO_STORE),))
+            response_metadata.add("cache-control", NO_STORE)
             raise
-        policy = cache_control(method, metadata)
-        headers = [("cache-control", policy)]
+        policy = cache_control(method, metadata, self._live_max_age_s)
+        response_metadata.add("cache-control", policy)
         tag = etag_of(response) if method in PUBLIC_MAX_AGE_S else None
         if tag:
-            headers.append(("etag", tag))
-        await context.send_initial_metadata(headers)
+            response_metadata.add("etag", tag)
         return response

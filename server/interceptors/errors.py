@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import grpc
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -35,10 +36,25 @@ def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, stat
     return internal_status()
 
 
+def retry_after(status: status_pb2.Status) -> str | None:
+    """HTTP `Retry-After` (whole seconds, rounded up) from the status's RetryInfo."""
+    info = error_details_pb2.RetryInfo()
+    for detail in status.details:
+        if detail.Unpack(info):
+            delay = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
+            return str(max(1, math.ceil(delay)))
+    return None
+
+
 async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
     code, message, status = status_of(method, error)
-    trailers = (*response_metadata.collected(), (STATUS_DETAILS_KEY, status.SerializeToString()))
-    await context.abort(code, message, trailers)
+    trailers = response_metadata.collected()
+    after = retry_after(status)
+    if after is not None:
+        trailers.append(("retry-after", after))
+    # Sent as a trailers-only answer, which Envoy's transcoder turns into HTTP headers.
+    details = (STATUS_DETAILS_KEY, status.SerializeToString())
+    await context.abort(code, message, (*trailers, details))
 
 
 class ErrorInterceptor(AroundInterceptor):

@@ -8,7 +8,7 @@ a google.rpc.RetryInfo saying when to come back.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from server.auth import principal as principals
@@ -17,7 +17,7 @@ from server.domain.errors import QuotaExceeded
 from server.interceptors import response_metadata
 from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 from server.observability.metrics import RATE_LIMITED
-from server.ratelimit.client_ip import client_ip
+from server.ratelimit.client_ip import Network, client_ip
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import classify
 
@@ -28,9 +28,12 @@ def _forwarded_for(context: Context) -> str | None:
 
 
 class RateLimitInterceptor(AroundInterceptor):
-    def __init__(self, limiter: RateLimiter, trusted_hops: int) -> None:
+    def __init__(
+        self, limiter: RateLimiter, trusted_hops: int, trusted_proxies: Iterable[Network]
+    ) -> None:
         self._limiter = limiter
         self._trusted_hops = trusted_hops
+        self._trusted_proxies = tuple(trusted_proxies)
 
     async def _admit(self, method: str, context: Context) -> None:
         method_class = classify(method)
@@ -39,7 +42,10 @@ class RateLimitInterceptor(AroundInterceptor):
         caller = principals.current()
         if caller is None:
             tier = Tier.ANONYMOUS
-            key = "ip:" + client_ip(context.peer(), _forwarded_for(context), self._trusted_hops)
+            address = client_ip(
+                context.peer(), _forwarded_for(context), self._trusted_hops, self._trusted_proxies
+            )
+            key = "ip:" + address
         elif caller.api_key_id is not None:
             tier, key = caller.tier, "key:" + caller.api_key_id
         else:

@@ -1,16 +1,24 @@
-"""Response metadata gathered during a call and sent once with its trailers.
+"""Response metadata gathered during a call and sent once, in the place its reader sees.
 
-gRPC keeps one set of trailing metadata per call and `abort` replaces it, so
-interceptors add pairs here and whoever ends the call (the access log on
-success, the error mapper on failure) sends them all. The JSON edge turns them
-into HTTP headers.
+gRPC keeps one set of initial and one of trailing metadata per call, and
+`abort` replaces the trailers, so interceptors add pairs here and whoever ends
+the call (the access log on success, the error mapper on failure) sends them
+all. Native gRPC clients read them from the trailers. An HTTP edge (Envoy's
+transcoder) passes initial metadata on as response headers but drops the
+trailers of a successful call, so calls it marks (EDGE_MARKER) get the pairs
+as initial metadata instead; a failed call's trailers-only answer reaches
+HTTP as headers either way.
 """
 
 from __future__ import annotations
 
 import contextvars
+from typing import Any
 
 Pairs = list[tuple[str, str]]
+
+# Set by Envoy's Lua filter on every request that did not arrive as gRPC.
+EDGE_MARKER = ("x-registry-edge", "http")
 
 _pairs: contextvars.ContextVar[Pairs | None] = contextvars.ContextVar(
     "response_metadata", default=None
@@ -31,3 +39,8 @@ def add(key: str, value: str) -> None:
 
 def collected() -> Pairs:
     return list(_pairs.get() or ())
+
+
+def from_edge(invocation_metadata: Any) -> bool:
+    """Whether an HTTP edge made this call for an HTTP client."""
+    return EDGE_MARKER in (invocation_metadata or ())

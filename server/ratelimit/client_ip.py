@@ -1,14 +1,19 @@
 """The client address a limit may trust.
 
 Only the proxies we run append to `x-forwarded-for`, each adding the address it
-saw. With N trusted hops, the N-th entry from the right is the client; anything
-to its left was written by the client and is ignored, so forging the header
-buys nothing. With no trusted hops the header is ignored and the peer is used.
+saw, and only a call whose peer is one of them (the Envoy in front, by address)
+carries a header we wrote: from any other peer the header is the caller's own
+and is ignored. With N trusted hops, the N-th entry from the right is the
+client; anything to its left was written by the client and is ignored, so
+forging the header buys nothing. With no trusted hops the peer is used.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def peer_ip(peer: str) -> str:
@@ -21,14 +26,25 @@ def peer_ip(peer: str) -> str:
     return peer
 
 
-def client_ip(peer: str, forwarded_for: str | None, trusted_hops: int) -> str:
-    if trusted_hops <= 0 or not forwarded_for:
-        return peer_ip(peer)
+def is_trusted(address: str, proxies: Iterable[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_ip(
+    peer: str, forwarded_for: str | None, trusted_hops: int, proxies: Iterable[Network]
+) -> str:
+    address = peer_ip(peer)
+    if trusted_hops <= 0 or not forwarded_for or not is_trusted(address, proxies):
+        return address
     hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
     if len(hops) < trusted_hops:
-        return peer_ip(peer)
+        return address
     candidate = hops[-trusted_hops]
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
-        return peer_ip(peer)
+        return address

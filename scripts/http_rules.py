@@ -1,9 +1,7 @@
-"""HTTP routes read from `google.api.http` rules in the descriptor set.
-
-The gateway has no route of its own per RPC: every annotated unary method of
-every service in the descriptor set becomes a route, with the same path
-template grammar Envoy's transcoder and grpc-gateway accept
-(`/v1/{name=agents/*}`, `/v1/{agent.name=agents/*}`, `**`, `:verb`).
+"""HTTP routes read from `google.api.http` rules in the descriptor set, for the OpenAPI
+document: every annotated unary method of our services, parsed with the path template
+grammar Envoy's transcoder accepts (`/v1/{name=agents/*}`, `/v1/{agent.name=agents/*}`,
+`**`, `:verb`).
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import unquote
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
@@ -38,31 +35,6 @@ class Template:
     segments: tuple[str, ...]  # literal text, "*" or "**"
     verb: str
     variables: tuple[Variable, ...]
-
-    def match(self, parts: list[str], verb: str) -> dict[tuple[str, ...], str] | None:
-        """Bind path segments (already split, still percent-encoded) or return None."""
-        if verb != self.verb:
-            return None
-        has_tail = bool(self.segments) and self.segments[-1] == "**"
-        fixed = len(self.segments) - (1 if has_tail else 0)
-        if len(parts) < fixed or (not has_tail and len(parts) != fixed):
-            return None
-        for pattern, part in zip(self.segments[:fixed], parts, strict=False):
-            if pattern == "*":
-                if not part:
-                    return None
-            elif pattern != part:
-                return None
-        bound: dict[tuple[str, ...], str] = {}
-        for variable in self.variables:
-            end = len(parts) if variable.end is None else variable.end
-            span = parts[variable.start : end]
-            # A single-segment variable decodes "/" too (`%2F`); multi-segment spans keep it.
-            single = end - variable.start == 1
-            bound[variable.field_path] = "/".join(
-                unquote(p) if single else unquote(p.replace("%2F", "%252F")) for p in span
-            )
-        return bound
 
     @property
     def literal_count(self) -> int:
@@ -157,7 +129,8 @@ def _bindings(rule: http_pb2.HttpRule) -> list[tuple[str, str, str, str]]:
 
 
 def build_routes(pool: descriptor_pool.DescriptorPool, services: list[str]) -> list[Route]:
-    """Every annotated unary method; streaming methods are not mapped (as in Envoy)."""
+    """Every annotated unary method. A streaming method's HTTP rule (WatchEvents) is served
+    by Envoy but left out: OpenAPI has no shape for an endless response."""
     routes: list[Route] = []
     for service_name in services:
         service = pool.FindServiceByName(service_name)
@@ -182,37 +155,6 @@ def build_routes(pool: descriptor_pool.DescriptorPool, services: list[str]) -> l
                         method,
                     )
                 )
-    # Literal segments win over variables, as in grpc-gateway's and Envoy's matchers.
+    # Literal segments first, as in Envoy's matcher.
     routes.sort(key=lambda r: (-r.template.literal_count, -len(r.template.segments)))
     return routes
-
-
-def split_path(path: str) -> tuple[list[str], str]:
-    """Split a request path into raw segments and a trailing `:verb` (empty if none)."""
-    parts = path.lstrip("/").split("/")
-    last, sep, verb = parts[-1].rpartition(":")
-    if sep:
-        parts[-1] = last
-        return parts, verb
-    return parts, ""
-
-
-@dataclass
-class Router:
-    routes: list[Route]
-
-    def find(
-        self, http_method: str, path: str
-    ) -> tuple[Route, dict[tuple[str, ...], str]] | tuple[None, bool]:
-        """The matching route and its bindings; else (None, path_known_for_other_method)."""
-        candidates = [split_path(path), (path.lstrip("/").split("/"), "")]
-        path_known = False
-        for parts, verb in candidates:
-            for route in self.routes:
-                bound = route.template.match(parts, verb)
-                if bound is None:
-                    continue
-                if route.http_method == http_method:
-                    return route, bound
-                path_known = True
-        return None, path_known

