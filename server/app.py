@@ -182,7 +182,11 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
             RateLimitInterceptor(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
         )
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
-    feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
+    feed = EventFeed(
+        uow,
+        poll_interval_s=settings.watch_poll_interval_s,
+        keepalive_s=settings.watch_keepalive_s,
+    )
     presence = _build_presence(settings, uow, redis)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)

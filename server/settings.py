@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     delivery_retention_days: int = Field(default=7, ge=1)
     # WatchEvents: how often a caught-up stream looks for new events.
     watch_poll_interval_s: float = Field(default=0.2, gt=0)
+    # A quiet WatchEvents stream sends a KEEPALIVE this often (below every proxy idle timeout).
+    watch_keepalive_s: float = Field(default=30.0, gt=0)
     # Presence (heartbeats): beat interval and TTL announced to agents, the coalesced Redis
     # write period, the sweep and Postgres flush jobs, and the sweep's self-preservation cap.
     heartbeat_interval_s: float = Field(default=30.0, gt=0)

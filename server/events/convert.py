@@ -19,7 +19,7 @@ def event_to_proto(event: ChangeEvent) -> resources_pb2.Event:
     return resources_pb2.Event(
         id=event.event_id,
         type=event.event_type,
-        agent=agent_name(event.agent_id),
+        agent=agent_name(event.agent_id) if event.agent_id else "",
         create_time=timestamp(event.created_at),
         data=data,
     )

@@ -90,9 +90,11 @@ class AccessLogInterceptor(AroundInterceptor):
         started, pairs, peer, edge = self._begin(context)
         error: BaseException | None = None
         try:
-            if edge:  # an HTTP client of a stream sees the response headers before any event
-                await context.send_initial_metadata(tuple(pairs))
+            unsent = edge  # HTTP clients get the pairs as headers, with the first message
             async for item in behavior(request, context):
+                if unsent:
+                    await context.send_initial_metadata(tuple(pairs))
+                    unsent = False
                 yield item
             context.set_trailing_metadata(tuple(pairs))
         except BaseException as raised:

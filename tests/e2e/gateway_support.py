@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +45,19 @@ class Edge:
         return f"http://127.0.0.1:{self.port}"
 
 
+def connection_manager(config: dict[str, Any]) -> dict[str, Any]:
+    """The rendered config's HttpConnectionManager, for tests that change one setting."""
+    (listener,) = config["static_resources"]["listeners"]
+    manager: dict[str, Any] = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    return manager
+
+
 @asynccontextmanager
-async def envoy_in_front(grpc_port: int, upstream_source: str | None = None) -> AsyncIterator[Edge]:
+async def envoy_in_front(
+    grpc_port: int,
+    upstream_source: str | None = None,
+    tweak: Callable[[dict[str, Any]], None] | None = None,
+) -> AsyncIterator[Edge]:
     """Envoy on 127.0.0.1:<free port> rendered from envoy/envoy.yaml, forwarding to the
     gRPC server on 127.0.0.1:grpc_port (from `upstream_source` when given)."""
     with tempfile.TemporaryDirectory(prefix="agentregistry-envoy-") as workdir:
@@ -54,6 +65,8 @@ async def envoy_in_front(grpc_port: int, upstream_source: str | None = None) -> 
         config = render(
             ("127.0.0.1", port), ("127.0.0.1", grpc_port), upstream_source=upstream_source
         )
+        if tweak is not None:
+            tweak(config)
         process = EnvoyProcess(
             config, Path(workdir), concurrency=1, log_file=Path(workdir) / "envoy.log"
         )

@@ -25,9 +25,12 @@ async def update(registry, agent: AgentHandle, description: str) -> None:
 
 
 async def take(call, count: int) -> list[resources_pb2.Event]:
+    """The next `count` changes; keepalives are skipped, as consumers do."""
     events: list[resources_pb2.Event] = []
     async with asyncio.timeout(TIMEOUT_S):
         async for event in call:
+            if event.type == resources_pb2.KEEPALIVE:
+                continue
             events.append(event)
             if len(events) == count:
                 break
@@ -87,3 +90,12 @@ async def test_bad_filters_are_invalid(registry) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await take(call, 1)
     assert error_details(caught.value).code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_caught_up_stream_says_where_it_stands(registry, auth) -> None:
+    agent = await register(registry, auth)
+    call = registry.WatchEvents(registry_service_pb2.WatchEventsRequest(agent=agent.name))
+    async with asyncio.timeout(TIMEOUT_S):
+        first = await call.read()
+    call.cancel()
+    assert first.type == resources_pb2.KEEPALIVE and first.agent == "" and first.id > 0

@@ -41,6 +41,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTESTATION_REVOKED: _ClassVar[EventType]
     CAPABILITY_VERIFIED: _ClassVar[EventType]
     WEBHOOK_DISABLED: _ClassVar[EventType]
+    KEEPALIVE: _ClassVar[EventType]
 AGENT_TYPE_UNSPECIFIED: AgentType
 AGENT_TYPE_ASSISTANT: AgentType
 AGENT_TYPE_AUTONOMOUS: AgentType
@@ -61,6 +62,7 @@ ATTESTATION_RECEIVED: EventType
 ATTESTATION_REVOKED: EventType
 CAPABILITY_VERIFIED: EventType
 WEBHOOK_DISABLED: EventType
+KEEPALIVE: EventType
 
 class Agent(_message.Message):
     __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag")
