@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
+import standardwebhooks
 from agentregistry.v1 import (
     auth_service_pb2_grpc,
     registry_service_pb2,
@@ -29,6 +28,7 @@ from scheduler.context import JobContext
 from scheduler.jobs.webhook_delivery import webhook_delivery
 from server.app import RegistryServer, build_server
 from server.settings import Settings
+from server.webhooks import signing
 from tests.factories import AgentHandle, error_details, register
 from tests.webhook_receiver import Receiver
 
@@ -85,14 +85,12 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The README's recipe, written from the documentation, not from server code."""
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
-    return any(
-        hmac.compare_digest(part.removeprefix("v1,"), expected)
-        for part in headers["webhook-signature"].split(" ")
-        if part.startswith("v1,")
-    )
+    """The README's recipe: the Standard Webhooks library, not server code."""
+    try:
+        standardwebhooks.Webhook(secret).verify(body, headers)
+    except standardwebhooks.WebhookVerificationError:
+        return False
+    return True
 
 
 async def owner_with_hook(
@@ -136,7 +134,9 @@ async def test_delivery_is_signed_as_documented(stubs, job_context, receiver) ->
 
     [request] = receiver.at("/signed")
     assert verify(hook.secret, request.headers, request.body)
-    assert not verify("whsec_wrong", request.headers, request.body)
+    assert not verify(signing.new_secret(), request.headers, request.body)
+    stale = {**request.headers, "webhook-timestamp": str(int(time.time()) - 3600)}
+    assert not verify(hook.secret, stale, request.body)
     body = json.loads(request.body)
     assert body["type"] == "AGENT_UPDATED" and body["agent"] == agent.name
     assert request.headers["webhook-id"] == f"evt_{body['id']}"
