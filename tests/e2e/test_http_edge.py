@@ -3,9 +3,13 @@ skill.md and openapi.json, forwarded headers."""
 
 from __future__ import annotations
 
+import grpc
 import httpx
+import pytest
+from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
 
-from tests.e2e.gateway_support import envoy_in_front, free_port
+from tests.e2e.gateway_support import Edge, envoy_in_front, free_port
+from tests.factories import error_details
 
 
 def _is_status_json(response: httpx.Response, code: int) -> bool:
@@ -80,8 +84,10 @@ async def test_skill_md_is_served_and_cacheable(http: httpx.AsyncClient) -> None
 
 
 async def test_request_id_round_trips(http: httpx.AsyncClient) -> None:
-    response = await http.get("/v1/capabilities", headers={"x-request-id": "req-gateway-1"})
-    assert response.headers["x-request-id"] == "req-gateway-1"
+    response = await http.get("/v1/capabilities", headers={"x-request-id": "req-edge-1"})
+    assert response.headers["x-request-id"] == "req-edge-1"
+    # gRPC's own response fields stay on the gRPC side of the edge.
+    assert not {"grpc-status", "grpc-message", "grpc-accept-encoding"} & set(response.headers)
 
 
 async def test_openapi_document_is_served(http: httpx.AsyncClient) -> None:
@@ -95,3 +101,18 @@ async def test_openapi_document_is_served(http: httpx.AsyncClient) -> None:
 async def test_oversized_body_is_413(http: httpx.AsyncClient) -> None:
     response = await http.post("/v1/challenges", json={"agent": "x" * (1 << 20)})
     assert response.status_code == 413 and _is_status_json(response, 8)
+
+
+async def test_native_grpc_passes_through_the_same_listener(gateway: Edge) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
+        registry = registry_service_pb2_grpc.RegistryServiceStub(channel)
+        page = await registry.ListCapabilities(
+            registry_service_pb2.ListCapabilitiesRequest(page_size=1)
+        )
+        assert len(page.capabilities) == 1
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await registry.GetAgent(
+                registry_service_pb2.GetAgentRequest(name="agents/ag_doesnotexist0000")
+            )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(missing.value).reason == "AGENT_NOT_FOUND"
