@@ -26,3 +26,12 @@ def test_the_documented_prefix_and_the_bare_names(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("GRPC_HOST", "127.0.0.2")
     settings = load_settings()
     assert (settings.grpc_port, settings.grpc_host) == (6001, "127.0.0.2")
+
+
+def test_trusted_proxies_are_addresses_or_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [str(n) for n in load_settings().trusted_proxies] == ["127.0.0.1/32"]
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, ::1")
+    assert [str(n) for n in load_settings().trusted_proxies] == ["10.0.0.0/8", "::1/128"]
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8,not-an-address")
+    with pytest.raises(SystemExit, match="TRUSTED_PROXIES"):
+        load_settings()
