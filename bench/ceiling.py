@@ -11,7 +11,9 @@ machine's absolute speed drifts between minutes.
 
 h2load sees only HTTP statuses, and a failed gRPC call is still HTTP 200, so every request
 is checked once through a real channel before the load, and each run's received bytes are
-compared with what that many good answers weigh (`ok %`).
+compared with what that many good answers weigh (`ok %`). The same five calls also go through
+the JSON edge: the production envoy/envoy.yaml in front of each registry set, as `make run`
+starts it, driven by the same h2load over HTTP/2.
 
 Rate limits stay on (their cost is part of a call) with budgets no run can spend.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import psycopg
 from agentregistry.v1 import (
     attestation_service_pb2,
@@ -50,6 +53,8 @@ from db.engine import libpq_url
 from server.auth.principal import Tier
 from server.auth.store import AuthStore
 from server.backing import start_embedded_redis
+from server.edge.config import render
+from server.edge.process import EnvoyProcess
 from server.ratelimit.policy import MethodClass
 
 UNLIMITED = json.dumps(
@@ -64,6 +69,11 @@ class Workload:
     request: Message
     cached: bool = True  # which registry server set it runs against
     token: bool = False  # sends the agent's session token
+    http: tuple[str, str] | None = None  # the same call through the JSON edge: (path, body)
+
+    @property
+    def json_name(self) -> str:
+        return f"{self.name}_json"
 
 
 @dataclass
@@ -82,6 +92,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--clients", type=int, default=32, help="h2load connections")
     parser.add_argument("--streams", type=int, default=1, help="requests in flight per client")
+    parser.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
     return parser.parse_args()
 
 
@@ -123,33 +134,38 @@ def workloads(agent_id: str, reputable_id: str) -> list[Workload]:
             "get_agent_cached",
             "/agentregistry.v1.RegistryService/GetAgent",
             registry_service_pb2.GetAgentRequest(name=name),
+            http=(f"/v1/{name}", ""),
         ),
         Workload(
             "get_agent_uncached",
             "/agentregistry.v1.RegistryService/GetAgent",
             registry_service_pb2.GetAgentRequest(name=name),
             cached=False,
+            http=(f"/v1/{name}", ""),
         ),
         Workload(
             "get_reputation",
             "/agentregistry.v1.ReputationService/GetReputation",
             attestation_service_pb2.GetReputationRequest(name=f"agents/{reputable_id}/reputation"),
+            http=(f"/v1/agents/{reputable_id}/reputation", ""),
         ),
         Workload(
             "send_heartbeat",
             "/agentregistry.v1.PresenceService/SendHeartbeat",
             presence_service_pb2.SendHeartbeatRequest(name=name),
             token=True,
+            http=(f"/v1/{name}:heartbeat", "{}"),
         ),
         Workload(
             "search_cached",
             "/agentregistry.v1.SearchService/SearchAgents",
             search_service_pb2.SearchAgentsRequest(query="python", page_size=20),
+            http=("/v1/agents:search?query=python&pageSize=20", ""),
         ),
     ]
 
 
-def answer_size(port: int, work: Workload, token: str) -> int:
+def grpc_answer_size(port: int, work: Workload, token: str) -> int:
     """One real call with the exact bytes h2load will send: it must succeed; its framed size."""
     metadata = [("authorization", f"Bearer {token}")] if work.token else []
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -158,37 +174,100 @@ def answer_size(port: int, work: Workload, token: str) -> int:
     return 5 + len(answer)
 
 
+def json_answer_size(port: int, work: Workload, token: str) -> int:
+    """The same for the JSON edge: one real request that must answer 200; its body's size."""
+    assert work.http is not None
+    path, body = work.http
+    headers = {"authorization": f"Bearer {token}"} if work.token else {}
+    url = f"http://127.0.0.1:{port}{path}"
+    if body:
+        answer = httpx.post(url, content=body, headers=headers, timeout=10)
+    else:
+        answer = httpx.get(url, headers=headers, timeout=10)
+    if answer.status_code != 200:
+        raise SystemExit(f"{work.json_name}: HTTP {answer.status_code} {answer.text[:200]}")
+    return len(answer.content)
+
+
 def h2load(
-    binary: str, port: int, work: Workload, token: str, args: argparse.Namespace, scratch: Path
+    binary: str,
+    url: str,
+    body: bytes | None,
+    headers: list[str],
+    expected_size: int,
+    args: argparse.Namespace,
+    log: Path,
 ) -> Run:
-    body, log = scratch / f"{work.name}.bin", scratch / f"{work.name}.log"
-    body.write_bytes(grpc_frame(work.request))
-    headers = ["content-type: application/grpc", "te: trailers"]
-    if work.token:
-        headers.append(f"authorization: Bearer {token}")
     command = [
-        binary, f"http://127.0.0.1:{port}{work.method}", "-d", str(body),
-        "-c", str(args.clients), "-m", str(args.streams), "-t", "1",
+        binary, url, "-c", str(args.clients), "-m", str(args.streams), "-t", "1",
         "-D", f"{args.duration}s", "--warm-up-time", f"{args.warmup}s", "--log-file", str(log),
     ]  # fmt: skip
+    if body is not None:
+        log.with_suffix(".body").write_bytes(body)
+        command += ["-d", str(log.with_suffix(".body"))]
     for header in headers:
         command += ["-H", header]
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=args.duration + 60
     ).stdout
-    rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", output).group(1))  # type: ignore[union-attr]
-    succeeded = int(re.search(r"(\d+) succeeded", output).group(1))  # type: ignore[union-attr]
-    data = int(re.search(r"\((\d+)\) data", output).group(1))  # type: ignore[union-attr]
+    rps = float(_figure(r"finished in [\d.]+s, ([\d.]+) req/s", output))
+    succeeded = int(_figure(r"(\d+) succeeded", output))
+    data = int(_figure(r"\((\d+)\) data", output))
     latencies = sorted(
         int(line.split("\t")[2]) / 1000 for line in log.read_text().splitlines() if line
     )
-    expected = answer_size(port, work, token) if work.name != "echo" else body.stat().st_size
     return Run(
         rps=rps,
         p50_ms=latencies[len(latencies) // 2] if latencies else 0.0,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
-        ok_share=min(1.0, data / (expected * succeeded)) if succeeded else 0.0,
+        ok_share=min(1.0, data / (expected_size * succeeded)) if succeeded else 0.0,
     )
+
+
+def _figure(pattern: str, output: str) -> str:
+    found = re.search(pattern, output)
+    if found is None:
+        raise SystemExit(f"h2load printed no {pattern!r}:\n{output}")
+    return found.group(1)
+
+
+def grpc_run(
+    binary: str, port: int, work: Workload, token: str, args: argparse.Namespace, scratch: Path
+) -> Run:
+    headers = ["content-type: application/grpc", "te: trailers"]
+    if work.token:
+        headers.append(f"authorization: Bearer {token}")
+    frame = grpc_frame(work.request)
+    size = len(frame) if work.name == "echo" else grpc_answer_size(port, work, token)
+    url = f"http://127.0.0.1:{port}{work.method}"
+    return h2load(binary, url, frame, headers, size, args, scratch / f"{work.name}.log")
+
+
+def json_run(
+    binary: str, port: int, work: Workload, token: str, args: argparse.Namespace, scratch: Path
+) -> Run:
+    assert work.http is not None
+    path, body = work.http
+    headers = ["content-type: application/json"] if body else []
+    if work.token:
+        headers.append(f"authorization: Bearer {token}")
+    size = json_answer_size(port, work, token)
+    url = f"http://127.0.0.1:{port}{path}"
+    encoded = body.encode() if body else None
+    return h2load(binary, url, encoded, headers, size, args, scratch / f"{work.json_name}.log")
+
+
+def start_edge(upstream_port: int, workdir: Path, concurrency: int) -> tuple[EnvoyProcess, int]:
+    """The production Envoy config in front of one server set, as `make run` starts it."""
+    port = free_port()
+    envoy = EnvoyProcess(
+        render(("127.0.0.1", port), ("127.0.0.1", upstream_port)),
+        workdir,
+        concurrency=concurrency,
+        log_file=workdir / "envoy.log",
+    )
+    asyncio.run(envoy.start())
+    return envoy, port
 
 
 def start_echo(count: int) -> tuple[list[subprocess.Popen[bytes]], int]:
@@ -224,54 +303,77 @@ def main() -> None:
     agent_id, reputable_id = plan(url)
     token = asyncio.run(session(redis_url, agent_id))
     env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "RATE_LIMITS": UNLIMITED}
-    echo, echo_port = start_echo(args.workers)
-    cached, cached_port = start_workers(env, args.workers)
-    uncached, uncached_port = start_workers({**env, "CACHE_ENABLED": "false"}, args.workers)
     work = workloads(agent_id, reputable_id)
     echo_work = Workload("echo", work[0].method, work[0].request)
     runs: dict[str, list[Run]] = {w.name: [] for w in [echo_work, *work]}
-    ratios: dict[str, list[float]] = {w.name: [] for w in work}
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-ceiling-") as scratch:
+    runs |= {w.json_name: [] for w in work}
+    ratios: dict[str, list[float]] = {name: [] for name in runs if name != "echo"}
+    processes: list[subprocess.Popen[bytes]] = []
+    edges: list[EnvoyProcess] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ceiling-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        try:
+            echo, echo_port = start_echo(args.workers)
+            cached, cached_port = start_workers(env, args.workers)
+            uncached, uncached_port = start_workers({**env, "CACHE_ENABLED": "false"}, args.workers)
+            processes = [*echo, *cached, *uncached]
+            ports = {True: cached_port, False: uncached_port}
+            edge_ports: dict[bool, int] = {}
+            for is_cached, upstream in ports.items():
+                edge, edge_ports[is_cached] = start_edge(
+                    upstream, scratch / f"envoy-{upstream}", args.envoy_concurrency
+                )
+                edges.append(edge)
             for repeat in range(args.repeats):
-                echo_run = h2load(binary, echo_port, echo_work, token, args, Path(scratch))
+                echo_run = grpc_run(binary, echo_port, echo_work, token, args, scratch)
                 runs["echo"].append(echo_run)
                 print(f"repeat {repeat + 1}: echo {echo_run.rps:,.0f} req/s", flush=True)
                 for w in work:
-                    port = cached_port if w.cached else uncached_port
-                    run = h2load(binary, port, w, token, args, Path(scratch))
-                    runs[w.name].append(run)
-                    ratios[w.name].append(run.rps / echo_run.rps)
-                    print(f"  {w.name:<20} {run.rps:>9,.0f} req/s  ok {run.ok_share:.1%}")
-    finally:
-        for process in [*echo, *cached, *uncached]:
-            stop(process)
+                    native = grpc_run(binary, ports[w.cached], w, token, args, scratch)
+                    edge_run = json_run(binary, edge_ports[w.cached], w, token, args, scratch)
+                    runs[w.name].append(native)
+                    runs[w.json_name].append(edge_run)
+                    ratios[w.name].append(native.rps / echo_run.rps)
+                    ratios[w.json_name].append(edge_run.rps / native.rps)
+                    print(
+                        f"  {w.name:<20} {native.rps:>7,.0f} req/s  ok {native.ok_share:.0%}"
+                        f"   JSON {edge_run.rps:>7,.0f} req/s  ok {edge_run.ok_share:.0%}",
+                        flush=True,
+                    )
+        finally:
+            for edge in edges:
+                asyncio.run(edge.stop())
+            for process in processes:
+                stop(process)
     print_table(args, runs, ratios)
 
 
 def print_table(
     args: argparse.Namespace, runs: dict[str, list[Run]], ratios: dict[str, list[float]]
 ) -> None:
+    """Native rows are against the echo; `_json` rows against the same call over native gRPC."""
     print(
         f"\n--- {args.workers} workers each, h2load -c {args.clients} -m {args.streams}, "
-        f"{args.duration:g} s runs, median of {args.repeats}"
+        f"{args.duration} s runs, median of {args.repeats}; ratio: native vs echo, JSON vs native"
     )
-    print(f"{'workload':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8} {'ok %':>6}")
+    print(f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'ok %':>6}")
     metrics: dict[str, Any] = {"workers": args.workers, "clients": args.clients}
-    for name, each in runs.items():
+    for name in sorted(runs, key=lambda n: (n != "echo", n.removesuffix("_json"), n)):
+        each = runs[name]
         rps = statistics.median(r.rps for r in each)
         p50 = statistics.median(r.p50_ms for r in each)
         p99 = statistics.median(r.p99_ms for r in each)
         ok = min(r.ok_share for r in each)
         ratio = statistics.median(ratios[name]) if name in ratios else 1.0
-        print(f"{name:<20} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8.2f} {ok:>6.1%}")
+        print(f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {ok:>6.1%}")
         metrics |= {
             f"{name}_rps": round(rps, 1),
             f"{name}_p50_ms": round(p50, 2),
             f"{name}_p99_ms": round(p99, 2),
         }
         if name in ratios:
-            metrics[f"{name}_vs_echo"] = round(ratio, 3)
+            versus = "native" if name.endswith("_json") else "echo"
+            metrics[f"{name}_vs_{versus}"] = round(ratio, 3)
     report("ceiling", metrics)
 
 
