@@ -1,9 +1,11 @@
 """Shared budgets in Redis through `limits`, with a per-process fallback.
 
-A fixed window is one counter per key and window (one Redis script to count,
-one TTL read for the reset; memory independent of traffic), and its reset time
-is exact, which is what `x-ratelimit-reset` promises; the price is that a
-caller can spend two budgets around a window edge, bounded by 2x. When Redis is unreachable
+A fixed window is one counter per key and window, and the windows are aligned to
+the clock (minute N is its own key), so one Redis round trip counts a call and
+the reset is known without asking: it is the end of the current window, exact,
+which is what `x-ratelimit-reset` promises. Memory is independent of traffic;
+the price is that a caller can spend two budgets around a window edge, bounded
+by 2x. When Redis is unreachable
 the same budgets apply per process (an instance can then allow up to N times
 the budget across N processes) until a probe succeeds again; `degraded` says
 so for health and metrics.
@@ -75,13 +77,17 @@ class RateLimiter:
     async def _count(
         storage: Storage, item: RateLimitItem, identifiers: tuple[str, ...]
     ) -> Decision:
-        """A fixed-window hit as `limits` counts it, but the count it returns gives the
-        remaining budget, so only the reset costs a second read."""
-        key = item.key_for(*identifiers)
-        count = await storage.incr(key, item.get_expiry())
-        reset_time = await storage.get_expiry(key)
+        """One counter increment per call: its result is the remaining budget, and the
+        window's clock-aligned end is the reset, so nothing else is read."""
+        window = item.get_expiry()
+        now = time.time()
+        window_start = int(now // window) * window
+        key = f"{item.key_for(*identifiers)}/{window_start}"
+        count = await storage.incr(key, window)
         allowed = count <= item.amount
-        return RateLimiter._decision(allowed, item.amount, item.amount - count, reset_time)
+        return RateLimiter._decision(
+            allowed, item.amount, item.amount - count, window_start + window
+        )
 
     def _mark(self, *, degraded: bool, error: Exception | None = None) -> None:
         if degraded and not self.degraded:
