@@ -39,6 +39,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.domain import paging
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
@@ -47,6 +48,7 @@ from server.interceptors.auth import AuthInterceptor
 from server.interceptors.cache_headers import CacheHeadersInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
+from server.interceptors.request_guard import RequestGuardInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -154,6 +156,8 @@ def _server_options() -> list[tuple[str, int]]:
 
 
 async def build_server(settings: Settings, backing: BackingServices) -> tuple[RegistryServer, int]:
+    if settings.page_token_secret is not None:
+        paging.configure(settings.page_token_secret.get_secret_value().encode())
     engine = create_engine(backing.database_url, pool_size=settings.db_pool_size)
     # Blocking pool: a burst of stream opens waits for a connection instead of failing.
     redis = Redis(connection_pool=BlockingConnectionPool.from_url(backing.redis_url, timeout=10))
@@ -170,6 +174,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     interceptors: list[grpc.aio.ServerInterceptor] = [
         AccessLogInterceptor(),
         ErrorInterceptor(),
+        RequestGuardInterceptor(),
         CacheHeadersInterceptor(),
         AuthInterceptor(auth, api_keys),
     ]

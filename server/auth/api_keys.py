@@ -22,6 +22,7 @@ from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.registry.validation import display_name_violations
 
 KEY_PREFIX = "ak_"
 _CACHE = "auth:apikey:{}"
@@ -52,9 +53,7 @@ class ApiKeyService:
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
         require_session(agent_id)
-        problems = []
-        if not display_name.strip() or len(display_name) > 64:
-            problems.append(FieldViolation("api_key.display_name", "1-64 characters, not blank"))
+        problems = display_name_violations("api_key.display_name", display_name)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             problems.append(FieldViolation("api_key.expire_time", "must be in the future"))
         if problems:
