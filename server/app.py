@@ -57,6 +57,7 @@ from server.presence.service import PresenceService
 from server.presence.servicer import PresenceServicer
 from server.presence.store import PresenceStore
 from server.presence.streams import StreamRegistry
+from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
@@ -171,18 +172,20 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        AccessLogInterceptor(),
-        ErrorInterceptor(),
-        RequestGuardInterceptor(),
-        CacheHeadersInterceptor(),
-        AuthInterceptor(auth, api_keys),
-    ]
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
             backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
         )
+    failures = AuthFailureGate(limiter) if limiter is not None else None
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        AccessLogInterceptor(),
+        ErrorInterceptor(),
+        RequestGuardInterceptor(),
+        CacheHeadersInterceptor(),
+        AuthInterceptor(auth, api_keys, failures, settings.trusted_proxy_hops),
+    ]
+    if limiter is not None:
         interceptors.append(RateLimitInterceptor(limiter, settings.trusted_proxy_hops))
     server = grpc.aio.server(interceptors=interceptors, options=_server_options())
     feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)

@@ -27,6 +27,10 @@ def _forwarded_for(context: Context) -> str | None:
     return ",".join(values) if values else None
 
 
+def caller_address(context: Context, trusted_hops: int) -> str:
+    return client_ip(context.peer(), _forwarded_for(context), trusted_hops)
+
+
 class RateLimitInterceptor(AroundInterceptor):
     def __init__(self, limiter: RateLimiter, trusted_hops: int) -> None:
         self._limiter = limiter
@@ -39,7 +43,7 @@ class RateLimitInterceptor(AroundInterceptor):
         caller = principals.current()
         if caller is None:
             tier = Tier.ANONYMOUS
-            key = "ip:" + client_ip(context.peer(), _forwarded_for(context), self._trusted_hops)
+            key = "ip:" + caller_address(context, self._trusted_hops)
         elif caller.api_key_id is not None:
             tier, key = caller.tier, "key:" + caller.api_key_id
         else:
