@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench clean
+.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 ## test: the whole suite against real Postgres and Redis
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
+test-faults: install
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
