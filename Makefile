@@ -18,9 +18,9 @@ install: $(STAMP)
 run: install
 	$(PY) -m server
 
-## test: the whole suite against real Postgres and Redis
+## test: the suite against real Postgres and Redis (the fault suite runs on its own)
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 
 ## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
 test-faults: install
