@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench-ceiling bench clean
+.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench-ceiling bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,13 @@ install: $(STAMP)
 run: install
 	$(PY) -m server
 
-## test: the whole suite against real Postgres and Redis
+## test: the suite against real Postgres and Redis (the fault suite runs on its own)
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
+
+## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
+test-faults: install
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -39,6 +39,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.domain import paging
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
@@ -47,6 +48,7 @@ from server.interceptors.auth import AuthInterceptor
 from server.interceptors.cache_headers import CacheHeadersInterceptor
 from server.interceptors.errors import ErrorInterceptor
 from server.interceptors.rate_limit import RateLimitInterceptor
+from server.interceptors.request_guard import RequestGuardInterceptor
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -55,6 +57,7 @@ from server.presence.service import PresenceService
 from server.presence.servicer import PresenceServicer
 from server.presence.store import PresenceStore
 from server.presence.streams import StreamRegistry
+from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
@@ -154,6 +157,8 @@ def _server_options() -> list[tuple[str, int]]:
 
 
 async def build_server(settings: Settings, backing: BackingServices) -> tuple[RegistryServer, int]:
+    if settings.page_token_secret is not None:
+        paging.configure(settings.page_token_secret.get_secret_value().encode())
     engine = create_engine(backing.database_url, pool_size=settings.db_pool_size)
     # Blocking pool: a burst of stream opens waits for a connection instead of failing.
     redis = Redis(connection_pool=BlockingConnectionPool.from_url(backing.redis_url, timeout=10))
@@ -167,17 +172,22 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        AccessLogInterceptor(),
-        ErrorInterceptor(),
-        CacheHeadersInterceptor(live_max_age_s=settings.heartbeat_interval_s),
-        AuthInterceptor(auth, api_keys),
-    ]
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
             backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
         )
+    failures = AuthFailureGate(limiter) if limiter is not None else None
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        AccessLogInterceptor(),
+        ErrorInterceptor(),
+        RequestGuardInterceptor(),
+        CacheHeadersInterceptor(live_max_age_s=settings.heartbeat_interval_s),
+        AuthInterceptor(
+            auth, api_keys, failures, settings.trusted_proxy_hops, settings.trusted_proxies
+        ),
+    ]
+    if limiter is not None:
         interceptors.append(
             RateLimitInterceptor(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
         )

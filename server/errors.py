@@ -67,7 +67,7 @@ def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, status_pb2.Stat
             ]
         )
         details.append(_pack(bad_request))
-    if isinstance(error, QuotaExceeded):
+    if isinstance(error, QuotaExceeded | Unavailable):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(max(1, int(error.retry_after_s * 1000)))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -93,6 +94,20 @@ class Supervisor:
                 child.kill()
 
 
+def page_token_secret(settings: Settings) -> str:
+    """PAGE_TOKEN_SECRET, else one kept under DATA_DIR: the workers (and a restart) agree.
+    Instances on other hosts have no access to this file: set PAGE_TOKEN_SECRET there."""
+    if settings.page_token_secret is not None:
+        return settings.page_token_secret.get_secret_value()
+    path = settings.data_dir.resolve() / "page-token-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def _child_env(settings: Settings, backing: BackingServices, metrics_dir: Path) -> dict[str, str]:
     env = {
         **os.environ,
@@ -100,6 +115,7 @@ def _child_env(settings: Settings, backing: BackingServices, metrics_dir: Path) 
         "REDIS_URL": backing.redis_url,
         "GRPC_PORT": str(settings.grpc_port),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PAGE_TOKEN_SECRET": page_token_secret(settings),
     }
     if backing.database_read_url:
         env["DATABASE_READ_URL"] = backing.database_read_url

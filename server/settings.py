@@ -11,6 +11,7 @@ from pydantic import (
     AliasChoices,
     AliasGenerator,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=16, ge=1, le=100)
+
+    # Signs page tokens (HMAC): every instance serving the same clients must share it.
+    # Unset, `python -m server` keeps one under DATA_DIR for its own workers.
+    page_token_secret: SecretStr | None = Field(default=None, min_length=16)
 
     session_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     challenge_ttl_s: int = Field(default=60, ge=1, le=600)

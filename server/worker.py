@@ -33,6 +33,8 @@ def settle_heap() -> None:
 async def run_worker(settings: Settings) -> None:
     if settings.database_url is None or settings.redis_url is None:
         raise SystemExit("a worker needs DATABASE_URL and REDIS_URL (python -m server sets them)")
+    if settings.page_token_secret is None:
+        log.warning("PAGE_TOKEN_SECRET is unset: page tokens work only on this process")
     backing = BackingServices(settings.database_url, settings.redis_url, settings.database_read_url)
     app, port = await build_server(settings, backing)
     await app.start()

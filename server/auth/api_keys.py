@@ -1,9 +1,13 @@
 """API keys: created by their agent, shown once, stored hashed, revocable at once.
 
-Lookups are cached in Redis for a minute keyed by the secret's hash; revoking
-deletes that entry in the same call, so a revoked key stops working at once on
-every instance. Last use is recorded at most once a minute per key (a Redis
-gate), never as a write per request.
+Lookups are cached in Redis for a minute keyed by the secret's hash, and read
+together with the owning agent's session epoch (server/auth/store.py), so a
+deleted agent's keys stop working at once on every instance. Revoking replaces
+the entry with a tombstone, and a lookup fills the cache only where no entry is
+(SET NX), so a fill racing a revoke cannot bring the key back. Unknown secrets
+are cached as tombstones too, briefly: a flood of made-up keys reaches Postgres
+once per key, and a new key has a new hash, so it works at once. Last use is
+recorded at most once a minute per key (a Redis gate), never as a write per request.
 """
 
 from __future__ import annotations
@@ -12,22 +16,40 @@ import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal, require_session
+from server.auth.store import DELETED_EPOCH, EPOCH_KEY
 from server.domain.agents import Page
 from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.registry.validation import display_name_violations
 
 KEY_PREFIX = "ak_"
 _CACHE = "auth:apikey:{}"
 _TOUCH = "auth:apikey:touched:{}"
 _CACHE_TTL_S = 60
+_UNKNOWN_TTL_S = 30
 _TOUCH_EVERY_S = 60
+_TOMBSTONE = "-"
+
+# The cached key and its agent's session epoch in one round trip; a tombstone alone.
+_READ_KEY = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+if raw == ARGV[2] then return {raw} end
+local agent = cjson.decode(raw)['agent_id']
+return {raw, redis.call('GET', ARGV[1] .. agent)}
+"""
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated("API key is invalid or revoked", reason="API_KEY_INVALID")
 
 
 def hash_secret(secret: str) -> bytes:
@@ -42,6 +64,7 @@ class ApiKeyService:
     def __init__(self, uow: UnitOfWorkFactory, redis: Redis) -> None:
         self._uow = uow
         self._redis = redis
+        self._read_key = redis.register_script(_READ_KEY)
 
     async def create(
         self,
@@ -52,9 +75,7 @@ class ApiKeyService:
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
         require_session(agent_id)
-        problems = []
-        if not display_name.strip() or len(display_name) > 64:
-            problems.append(FieldViolation("api_key.display_name", "1-64 characters, not blank"))
+        problems = display_name_violations("api_key.display_name", display_name)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             problems.append(FieldViolation("api_key.expire_time", "must be in the future"))
         if problems:
@@ -95,30 +116,41 @@ class ApiKeyService:
             key_hash = await uow.api_keys.delete(key_id)
             await uow.commit()
         if key_hash is not None:
-            await self._redis.delete(_CACHE.format(key_hash.hex()))
+            await self._redis.set(_CACHE.format(key_hash.hex()), _TOMBSTONE, ex=_CACHE_TTL_S)
+
+    async def _cached(self, cache_key: str) -> dict[str, Any] | None:
+        """The cached entry; raises for a tombstone or a deleted agent's key."""
+        found = await self._read_key(keys=[cache_key], args=[EPOCH_KEY.format(""), _TOMBSTONE])
+        if not found:
+            return None
+        if found[0] in (_TOMBSTONE, _TOMBSTONE.encode()):
+            raise _invalid()
+        epoch = found[1] if len(found) > 1 else None  # a nil epoch truncates the Lua table
+        if epoch is not None and int(epoch) == DELETED_EPOCH:
+            raise _invalid()
+        data: dict[str, Any] = json.loads(found[0])
+        return data
 
     async def authenticate(self, secret: str) -> Principal:
         key_hash = hash_secret(secret)
         cache_key = _CACHE.format(key_hash.hex())
-        raw = await self._redis.get(cache_key)
-        if raw is not None:
-            data = json.loads(raw)
-        else:
+        data = await self._cached(cache_key)
+        if data is None:
             async with self._uow() as uow:
                 key = await uow.api_keys.by_hash(key_hash)
-            if key is None:
-                raise Unauthenticated("API key is invalid or revoked", reason="API_KEY_INVALID")
-            async with self._uow() as uow:
-                agent = await uow.agents.get(key.agent_id)
+                agent = await uow.agents.get(key.agent_id) if key is not None else None
+            if key is None or agent is None:
+                await self._redis.set(cache_key, _TOMBSTONE, ex=_UNKNOWN_TTL_S, nx=True)
+                raise _invalid()
             data = {
                 "key_id": key.key_id,
                 "agent_id": key.agent_id,
                 "scopes": [str(s) for s in key.scopes],
                 "plan": str(key.plan),
                 "expires_at": key.expires_at.isoformat() if key.expires_at else None,
-                "verified": bool(agent and agent.verified),
+                "verified": agent.verified,
             }
-            await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S)
+            await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S, nx=True)
         if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
             raise Unauthenticated("API key has expired", reason="API_KEY_EXPIRED")
         await self._touch(data["key_id"])

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 _CHALLENGE = "auth:challenge:{}"
 _SESSION = "auth:session:{}"
-_EPOCH = "auth:epoch:{}"
+EPOCH_KEY = "auth:epoch:{}"
 DELETED_EPOCH = -1
 
 # Session and its agent's epoch in one round trip: every authenticated call (and every
@@ -75,12 +75,12 @@ class AuthStore:
         value = json.dumps({"agent_id": agent_id, "key_version": key_version, "verified": verified})
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(_token_key(token), value, ex=ttl_s)
-            pipe.set(_EPOCH.format(agent_id), key_version, nx=True)
+            pipe.set(EPOCH_KEY.format(agent_id), key_version, nx=True)
             await pipe.execute()
         return token
 
     async def get_session(self, token: str) -> StoredSession | None:
-        found = await self._read_session(keys=[_token_key(token)], args=[_EPOCH.format("")])
+        found = await self._read_session(keys=[_token_key(token)], args=[EPOCH_KEY.format("")])
         if not found:
             return None
         raw = found[0]
@@ -99,4 +99,4 @@ class AuthStore:
 
     async def set_epoch(self, agent_id: str, epoch: int) -> None:
         """Called after a key rotation or delete commits: older sessions stop working."""
-        await self._redis.set(_EPOCH.format(agent_id), epoch)
+        await self._redis.set(EPOCH_KEY.format(agent_id), epoch)

@@ -78,4 +78,12 @@ class QuotaExceeded(DomainError):
 
 
 class Unavailable(DomainError):
+    """A backing service is down or overloaded: the client should retry after a pause."""
+
     reason = "UNAVAILABLE"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float = 1.0, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import grpc
+import psycopg
 from google.rpc import error_details_pb2, status_pb2
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 
 from server.domain.errors import DomainError, Unavailable
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
@@ -20,6 +22,23 @@ from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehav
 log = logging.getLogger("agentregistry.errors")
 
 _NO_ANSWER = "BACKEND_UNAVAILABLE"
+_NO_DATABASE = "DATABASE_UNAVAILABLE"
+# Postgres down, restarting, refusing connections, or the pool exhausted: the same call
+# succeeds later, so the client is told to retry (the pool drops dead connections itself).
+_DATABASE_DOWN = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def _database_down(error: BaseException) -> bool:
+    if isinstance(error, _DATABASE_DOWN):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, status_pb2.Status]:
@@ -32,6 +51,9 @@ def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, stat
         # to retry, not a bug: UNAVAILABLE, as the health check would report it.
         log.warning("redis did not answer in %s: %r", method, error)
         return to_status(Unavailable("a backing service did not answer; retry", reason=_NO_ANSWER))
+    if _database_down(error):
+        log.warning("postgres did not answer in %s: %r", method, error)
+        return to_status(Unavailable("the database did not answer; retry", reason=_NO_DATABASE))
     log.exception("unhandled error in %s", method, exc_info=error)
     return internal_status()
 

@@ -27,6 +27,10 @@ def _forwarded_for(context: Context) -> str | None:
     return ",".join(values) if values else None
 
 
+def caller_address(context: Context, trusted_hops: int, trusted_proxies: Iterable[Network]) -> str:
+    return client_ip(context.peer(), _forwarded_for(context), trusted_hops, trusted_proxies)
+
+
 class RateLimitInterceptor(AroundInterceptor):
     def __init__(
         self, limiter: RateLimiter, trusted_hops: int, trusted_proxies: Iterable[Network]
@@ -42,10 +46,7 @@ class RateLimitInterceptor(AroundInterceptor):
         caller = principals.current()
         if caller is None:
             tier = Tier.ANONYMOUS
-            address = client_ip(
-                context.peer(), _forwarded_for(context), self._trusted_hops, self._trusted_proxies
-            )
-            key = "ip:" + address
+            key = "ip:" + caller_address(context, self._trusted_hops, self._trusted_proxies)
         elif caller.api_key_id is not None:
             tier, key = caller.tier, "key:" + caller.api_key_id
         else:

@@ -20,6 +20,8 @@ class MethodClass(enum.StrEnum):
     SEARCH = "search"
     WRITE = "write"
     HEARTBEAT = "heartbeat"
+    # Calls whose credential did not resolve, counted per client address (anonymous tier).
+    AUTH_FAILURE = "auth_failure"
 
 
 _EXEMPT_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -29,7 +31,13 @@ _READ_PREFIXES = ("Get", "List", "Watch")
 
 # Per minute. Each step up the tiers at least doubles what a caller may do.
 DEFAULT_BUDGETS: dict[Tier, dict[str, int]] = {
-    Tier.ANONYMOUS: {"read": 300, "search": 60, "write": 30, "heartbeat": 30},
+    Tier.ANONYMOUS: {
+        "read": 300,
+        "search": 60,
+        "write": 30,
+        "heartbeat": 30,
+        "auth_failure": 30,
+    },
     Tier.AGENT: {"read": 1200, "search": 300, "write": 120, "heartbeat": 120},
     Tier.VERIFIED: {"read": 3000, "search": 900, "write": 600, "heartbeat": 240},
     Tier.FREE: {"read": 6000, "search": 1200, "write": 600, "heartbeat": 240},

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from server.domain.agents import AgentProfile
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES
+from server.domain.text import has_nul, unreadable_character
 
 MAX_DISPLAY_NAME = 64
 MAX_DESCRIPTION = 500
@@ -41,9 +42,29 @@ def _labels(field: str, values: tuple[str, ...], limit: int) -> list[FieldViolat
     return problems
 
 
+def display_name_violations(field: str, name: str) -> list[FieldViolation]:
+    """1-64 characters, not blank, and nothing that hides or reorders what a reader sees."""
+    if not name.strip() or len(name) > MAX_DISPLAY_NAME:
+        return [FieldViolation(field, f"1-{MAX_DISPLAY_NAME} characters, not blank")]
+    char = unreadable_character(name)
+    if char is not None:
+        return [
+            FieldViolation(
+                field, f"must not contain control, bidi or zero-width characters ({char})"
+            )
+        ]
+    return []
+
+
+def nul_violations(field: str, value: str) -> list[FieldViolation]:
+    return [FieldViolation(field, "must not contain NUL (U+0000)")] if has_nul(value) else []
+
+
 def _uri(field: str, value: str) -> list[FieldViolation]:
     if not value:
         return []
+    if has_nul(value):
+        return nul_violations(field, value)
     if len(value) > MAX_URI:
         return [FieldViolation(field, f"at most {MAX_URI} characters")]
     try:
@@ -62,6 +83,8 @@ def _metadata(field: str, metadata: dict[str, str]) -> list[FieldViolation]:
     for key, value in metadata.items():
         if not 1 <= len(key) <= MAX_METADATA_KEY:
             problems.append(FieldViolation(f"{field}[{key[:64]!r}]", "keys are 1-64 characters"))
+        if has_nul(key) or has_nul(value):
+            problems.append(FieldViolation(f"{field}[{key[:64]!r}]", "must not contain NUL"))
         if len(value) > MAX_METADATA_VALUE:
             problems.append(
                 FieldViolation(f"{field}[{key[:64]!r}]", "values are at most 512 characters")
@@ -73,15 +96,14 @@ def _metadata(field: str, metadata: dict[str, str]) -> list[FieldViolation]:
 
 def profile_violations(profile: AgentProfile, prefix: str = "agent") -> list[FieldViolation]:
     problems: list[FieldViolation] = []
-    name = profile.display_name
-    if not name.strip() or len(name) > MAX_DISPLAY_NAME:
-        problems.append(FieldViolation(f"{prefix}.display_name", "1-64 characters, not blank"))
+    problems += display_name_violations(f"{prefix}.display_name", profile.display_name)
     if profile.agent_type is None:
         problems.append(
             FieldViolation(f"{prefix}.type", "must be set (not AGENT_TYPE_UNSPECIFIED)")
         )
     if len(profile.description) > MAX_DESCRIPTION:
         problems.append(FieldViolation(f"{prefix}.description", "at most 500 characters"))
+    problems += nul_violations(f"{prefix}.description", profile.description)
     problems += _uri(f"{prefix}.endpoint_uri", profile.endpoint_uri)
     problems += _labels(f"{prefix}.tags", profile.tags, MAX_TAGS)
     problems += _labels(f"{prefix}.protocols", profile.protocols, MAX_PROTOCOLS)

@@ -102,7 +102,9 @@ def _score_cursor(token: str, scope: str) -> ScoreCursor | None:
         score, agent_id, total = cursor
         return ScoreCursor(float(score), agent_id, int(total))
     except ValueError as exc:
-        raise InvalidArgument.field("page_token", "is not a token from this query") from exc
+        raise InvalidArgument.field(
+            "page_token", "is not a token from this query", reason="PAGE_TOKEN_INVALID"
+        ) from exc
 
 
 def _result_page_size(page_size: int) -> int:
@@ -184,7 +186,9 @@ class SearchService:
             try:
                 cursor = (float(raw[0]), raw[1])
             except (ValueError, IndexError) as exc:
-                raise InvalidArgument.field("page_token", "is not a token from this query") from exc
+                raise InvalidArgument.field(
+                    "page_token", "is not a token from this query", reason="PAGE_TOKEN_INVALID"
+                ) from exc
         async with self._reads() as store:
             page = await store.catalog.capability_agents(
                 capability_id, verified_only, limit, cursor

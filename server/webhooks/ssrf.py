@@ -26,6 +26,26 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
+# IPv6 forms that carry an IPv4 address a packet may end up at: NAT64 (well-known and
+# local-use prefixes); 6to4 (2002::/16) and Teredo (2001::/32) are read by `ipaddress`.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address embeds (mapped, compatible, 6to4, NAT64, Teredo)."""
+    if address.ipv4_mapped is not None:
+        return (address.ipv4_mapped,)
+    if address.sixtofour is not None:
+        return (address.sixtofour,)
+    if address.teredo is not None:
+        return address.teredo  # (server, client): both are reached through it
+    if any(address in network for network in _NAT64):
+        return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
+    if int(address) >> 32 == 0 and int(address) > 1:  # deprecated IPv4-compatible ::a.b.c.d
+        return (ipaddress.IPv4Address(int(address)),)
+    return ()
+
+
 class RefusedUrl(Exception):
     """The URL is malformed or reaches a refused address; `str()` says why."""
 
@@ -42,8 +62,15 @@ class Target:
 
 def refusal(address: IPAddress, allow_loopback: bool) -> str | None:
     """Why `address` may not be reached, or None if it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        else:
+            for inner in embedded:
+                reason = refusal(inner, allow_loopback=False)
+                if reason is not None:
+                    return f"an IPv6 address embedding {reason}"
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

@@ -33,6 +33,33 @@ def test_non_public_addresses_are_refused(address: str) -> None:
     assert ssrf.refusal(ipaddress.ip_address(address), allow_loopback=False) is not None
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address
+        "64:ff9b:1::c0a8:101",  # local-use NAT64 of 192.168.1.1
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "::127.0.0.1",  # IPv4-compatible
+        "::10.0.0.1",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:a00:1:8000:63bf:3fff:fdd2",  # Teredo, server 10.0.0.1
+    ],
+)
+@pytest.mark.parametrize("allow_loopback", [False, True])
+def test_ipv6_forms_embedding_refused_ipv4_are_refused(address: str, allow_loopback: bool) -> None:
+    """Even where loopback is allowed: these reach the IPv4 address through a relay."""
+    assert ssrf.refusal(ipaddress.ip_address(address), allow_loopback) is not None
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "2606:4700::1111"])
+def test_ipv6_forms_embedding_public_ipv4_pass(address: str) -> None:
+    assert ssrf.refusal(ipaddress.ip_address(address), allow_loopback=False) is None
+
+
 def test_loopback_only_when_allowed() -> None:
     assert ssrf.refusal(ipaddress.ip_address("127.0.0.1"), allow_loopback=True) is None
     assert ssrf.refusal(ipaddress.ip_address("10.0.0.1"), allow_loopback=True) is not None

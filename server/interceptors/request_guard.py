@@ -1,0 +1,172 @@
+"""Refuses requests no handler should see: undecodable bytes, NUL in text, impossible times.
+
+These rules hold for every field of every request, so they are checked once here
+by walking the message rather than in each feature's validation: a new field is
+covered the day it is added. Each problem is a BadRequest field violation named
+by its proto path (`agent.metadata['k']`, `filter.tags[2]`).
+
+- A request that does not decode (bad wire bytes, or nesting beyond protobuf's
+  recursion limit) is INVALID_ARGUMENT with reason MALFORMED_REQUEST, not the
+  INTERNAL gRPC would answer on its own.
+- NUL (U+0000) in any string (Postgres text cannot hold it): TEXT_HAS_NUL.
+- A google.protobuf.Timestamp outside 0001-01-01..9999-12-31 (the type's own
+  valid range, which Python datetimes share): TIMESTAMP_OUT_OF_RANGE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import message as pb_message
+from google.protobuf.descriptor import FieldDescriptor
+
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.text import has_nul
+from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
+
+_TIMESTAMP = "google.protobuf.Timestamp"
+_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_MAX_NANOS = 999_999_999
+
+
+class Undecodable:
+    """What a request that failed to decode becomes, so the call can answer for it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def tolerant(decode: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if decode is None:
+        return None
+
+    def decode_or_mark(data: bytes) -> Any:
+        try:
+            return decode(data)
+        except Exception as error:  # DecodeError, or RecursionError-like limits in upb
+            return Undecodable(error)
+
+    return decode_or_mark
+
+
+def _timestamp_violations(path: str, value: Any) -> list[FieldViolation]:
+    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS or not 0 <= value.nanos <= _MAX_NANOS:
+        return [FieldViolation(path, "must be between 0001-01-01 and 9999-12-31 (UTC)")]
+    return []
+
+
+_NUL = "must not contain NUL (U+0000)"
+_map_fields: dict[FieldDescriptor, bool] = {}
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    """Cached: reading a descriptor's options builds a new message each time."""
+    known = _map_fields.get(field)
+    if known is None:
+        known = _map_fields[field] = bool(
+            field.message_type is not None and field.message_type.GetOptions().map_entry
+        )
+    return known
+
+
+def _nested(item: Any, path: str, problems: list[FieldViolation]) -> None:
+    if isinstance(item, str):
+        if has_nul(item):
+            problems.append(FieldViolation(path, _NUL))
+    elif item.DESCRIPTOR.full_name == _TIMESTAMP:
+        problems += _timestamp_violations(path, item)
+    else:
+        problems += violations(item, path + ".")
+
+
+def violations(message: pb_message.Message, prefix: str = "") -> list[FieldViolation]:
+    """Every NUL-holding string and out-of-range timestamp in `message`, by field path.
+    Paths are built only for what is looked into: a clean request costs a few µs."""
+    problems: list[FieldViolation] = []
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_STRING:
+            if not field.is_repeated:
+                if has_nul(value):
+                    problems.append(FieldViolation(prefix + field.name, _NUL))
+                continue
+            for index, item in enumerate(value):
+                if has_nul(item):
+                    problems.append(FieldViolation(f"{prefix}{field.name}[{index}]", _NUL))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            path = prefix + field.name
+            if _is_map(field):
+                for key in value:
+                    entry = f"{path}[{key!r}]"
+                    if isinstance(key, str) and has_nul(key):
+                        problems.append(FieldViolation(entry, _NUL))
+                    if isinstance(value[key], str | pb_message.Message):
+                        _nested(value[key], entry, problems)
+            elif field.is_repeated:
+                for index, item in enumerate(value):
+                    _nested(item, f"{path}[{index}]", problems)
+            else:
+                _nested(value, path, problems)
+    return problems
+
+
+def check(request: Any) -> None:
+    if isinstance(request, Undecodable):
+        raise InvalidArgument(
+            FieldViolation("", "the request message could not be decoded"),
+            message="the request message could not be decoded",
+            reason="MALFORMED_REQUEST",
+        )
+    if isinstance(request, pb_message.Message):
+        problems = violations(request)
+        if problems:
+            nul = any("NUL" in p.description for p in problems)
+            raise InvalidArgument(
+                problems, reason="TEXT_HAS_NUL" if nul else "TIMESTAMP_OUT_OF_RANGE"
+            )
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        check(request)
+        yield request
+
+
+class RequestGuardInterceptor(AroundInterceptor):
+    """Inside the error interceptor, so what it raises becomes a rich status."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        decode = tolerant(handler.request_deserializer)
+        wrapped = handler._replace(request_deserializer=decode)
+
+        async def passthrough(details: grpc.HandlerCallDetails) -> Any:
+            return wrapped
+
+        return await super().intercept_service(passthrough, handler_call_details)
+
+    async def unary(
+        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
+    ) -> Any:
+        if hasattr(request, "__aiter__"):  # client streaming: check each message as it comes
+            return await behavior(_checked(request), context)
+        check(request)
+        return await behavior(request, context)
+
+    async def stream(
+        self, method: str, behavior: StreamBehavior, request: Any, context: Context
+    ) -> AsyncIterator[Any]:
+        if hasattr(request, "__aiter__"):
+            request = _checked(request)
+        else:
+            check(request)
+        async for item in behavior(request, context):
+            yield item
