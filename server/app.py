@@ -39,6 +39,8 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.embeddings.model import load_embedder
+from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
@@ -207,7 +209,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(
-            SearchService(search_reads, names.index), SearchResponses(cache, presence.service)
+            SearchService(search_reads, names.index, _query_vectors(settings)),
+            SearchResponses(cache, presence.service),
         ),
         server,
     )
@@ -249,6 +252,14 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         follower=follower,
     )
     return app, port
+
+
+def _query_vectors(settings: Settings) -> QueryVectors:
+    """Semantic search when enabled and the model loads; text-only otherwise (logged)."""
+    if not settings.semantic_search_enabled:
+        log.info("semantic search disabled: search ranks by text alone")
+        return QueryVectors(None)
+    return QueryVectors(load_embedder())
 
 
 def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     trust_damping: float = Field(default=0.85, gt=0, lt=1)
     trust_verify_threshold: float = Field(default=150.0, gt=0)
 
+    # Semantic search: how often the embedding job follows the outbox; off = text-only search.
+    embedding_interval_s: float = Field(default=2.0, gt=0)
+    semantic_search_enabled: bool = True
+
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
