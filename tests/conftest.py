@@ -25,8 +25,8 @@ from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
 
-# HTTP fixtures (`gateway`, `http`) for the JSON gateway tests.
-pytest_plugins = ["tests.e2e.gateway_support"]
+# HTTP fixtures (`gateway`, `http`) for the JSON gateway tests; `semantic` for hybrid search.
+pytest_plugins = ["tests.e2e.gateway_support", "tests.e2e.semantic_support"]
 
 
 @pytest.fixture(scope="session")

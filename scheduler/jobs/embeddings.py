@@ -21,6 +21,7 @@ from typing import Any
 from db.repositories.embeddings import EmbeddingRepository, Source
 from db.repositories.outbox_reader import OutboxReader
 from db.repositories.webhook_delivery import WebhookDeliveryRepository
+from db.uow import UnitOfWorkFactory
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
 from server.embeddings.model import Embedder, load_embedder
@@ -43,8 +44,8 @@ async def vectors_of(embedder: Embedder, sources: list[Source]) -> list[list[flo
     return vectors
 
 
-async def embed_catalog(context: JobContext, embedder: Embedder) -> int:
-    async with context.uow() as uow:
+async def embed_catalog(uow_factory: UnitOfWorkFactory, embedder: Embedder) -> int:
+    async with uow_factory() as uow:
         repository = EmbeddingRepository(uow.session)
         sources = await repository.catalog_sources(embedder.model_id)
         if sources:
@@ -85,7 +86,7 @@ async def embeddings(context: JobContext) -> dict[str, Any]:
     embedder = load_embedder()
     if embedder is None:
         return {"model": "unavailable"}
-    catalog = await embed_catalog(context, embedder)
+    catalog = await embed_catalog(context.uow, embedder)
     events, embedded = await embed_changed_agents(context, embedder)
     if embedded or catalog:
         # Cached search and find pages were ranked without these vectors.

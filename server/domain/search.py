@@ -61,11 +61,13 @@ class Ranking:
     text: float = 0.6
     trust: float = 0.3
     online: float = 0.1
-    # Hybrid search: a cosine similarity below this is no match; above it, the semantic
+    # Hybrid search: a cosine similarity below this is no match (0.15 gave the best top-5
+    # of bench-search-quality's paraphrases short of admitting most unrelated agents);
+    # above it, the semantic
     # relevance (similarity - floor) / (1 - floor) joins the text relevance as
     # 1 - (1 - text) * (1 - semantic), which is the text relevance alone when nothing
     # is semantically close and grows with either.
-    semantic_floor: float = 0.3
+    semantic_floor: float = 0.15
     # Nearest agents (HNSW) considered besides the text matches.
     semantic_candidates: int = 200
 

@@ -80,8 +80,8 @@ class SearchServiceServicer:
         with semantic search (a query and the embedding model available), the
         candidates are the text matches plus the 200 agents whose embeddings are
         nearest to the query's, and relevance is 1 - (1 - t) × (1 - s) of the text
-        relevance t and the semantic relevance s = max(0, (c - 0.3) / 0.7) of the
-        cosine similarity c (an agent with c < 0.3 and no text match is not a
+        relevance t and the semantic relevance s = max(0, (c - 0.15) / 0.85) of the
+        cosine similarity c (an agent with c < 0.15 and no text match is not a
         result), so a profile worded differently from the query is found too;
         online means the stored status is ONLINE (the status filter uses it too:
         live presence is flushed to it every 15 seconds, which keeps pages stable;
