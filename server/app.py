@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    agent_card_service_pb2,
+    agent_card_service_pb2_grpc,
     attestation_service_pb2,
     attestation_service_pb2_grpc,
     auth_service_pb2,
@@ -39,6 +41,8 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.cards.service import CardService
+from server.cards.servicer import AgentCardServicer
 from server.embeddings.model import load_embedder
 from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
@@ -84,6 +88,7 @@ SERVICE_NAMES = [
     search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
+    agent_card_service_pb2.DESCRIPTOR.services_by_name["AgentCardService"].full_name,
 ]
 
 
@@ -193,6 +198,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server
+    )
+    agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
+        AgentCardServicer(
+            CardService(registry_service, allow_loopback=settings.webhook_allow_loopback)
+        ),
+        server,
     )
     presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(
         PresenceServicer(presence.service), server

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=7, ge=1)
 
     # Webhooks (server/webhooks, scheduler/jobs/webhook_delivery.py).
-    # Loopback URLs (and plain http to them) are refused unless this is on (local runs, tests).
+    # Loopback URLs (and plain http to them) are refused unless this is on (local runs, tests);
+    # agent card URLs (server/cards/fetch.py) follow the same rule.
     webhook_allow_loopback: bool = False
     webhook_delivery_interval_s: float = Field(default=1.0, gt=0)
     # How long one delivery run keeps draining due deliveries before it yields its lease.
