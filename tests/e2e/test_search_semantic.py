@@ -6,6 +6,8 @@ from agentregistry.v1 import registry_service_pb2, resources_pb2, search_service
 from agentregistry.v1 import search_service_pb2 as pb
 from google.protobuf import field_mask_pb2
 
+from scheduler.backfill_embeddings import backfill
+from server.embeddings.model import load_embedder
 from tests.e2e.semantic_support import SemanticRegistry
 from tests.e2e.servers import instance
 from tests.factories import register
@@ -165,3 +167,25 @@ async def test_without_the_model_search_says_it_ranked_by_text(
     assert missed.semantic_unavailable and list(missed.results) == []
     assert find.semantic_unavailable
     assert all(list(m.match_reasons) == [TEXT] for m in find.matched_capabilities)
+
+
+async def test_backfill_embeds_what_has_no_vector(semantic: SemanticRegistry) -> None:
+    await semantic.embed()  # whatever earlier tests left for the job
+    handle = await register(
+        semantic.server.registry,
+        display_name="Tallyman",
+        description="Counts stock in warehouses and reorders what runs low.",
+    )
+    embedder = load_embedder()
+    assert embedder is not None
+
+    first = await backfill(semantic.job.uow, embedder)
+    again = await backfill(semantic.job.uow, embedder)
+    # The job, following the outbox, finds the agent already embedded.
+    assert (await semantic.embed())["agents_embedded"] == 0
+
+    assert (first, again) == (1, 0)
+    response = await semantic.search.SearchAgents(
+        pb.SearchAgentsRequest(query="inventory for my shop's storeroom")
+    )
+    assert response.results[0].agent.name == handle.name
