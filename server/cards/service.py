@@ -57,7 +57,7 @@ class CardService:
         else:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
-        imported = card_to_profile(document, agent_type or AgentType.AUTONOMOUS)
+        imported = card_to_profile(document, agent_type or AgentType.SERVICE)
         try:
             if agent_id is not None:
                 return await self._update(agent_id, document, imported)
