@@ -68,8 +68,9 @@ class Ranking:
     # 1 - (1 - text) * (1 - semantic), which is the text relevance alone when nothing
     # is semantically close and grows with either.
     semantic_floor: float = 0.15
-    # Nearest agents (HNSW) considered besides the text matches.
-    semantic_candidates: int = 200
+    # Nearest agents (HNSW) considered besides the text matches: pgvector's default
+    # hnsw.ef_search, which bounds what one index scan returns anyway.
+    semantic_candidates: int = 40
 
 
 RANKING = Ranking()

@@ -78,7 +78,7 @@ class SearchServiceServicer:
         where relevance is in [0, 1) and weighs a match in the display name above
         one in tags, protocols or capabilities, above one in the description;
         with semantic search (a query and the embedding model available), the
-        candidates are the text matches plus the 200 agents whose embeddings are
+        candidates are the text matches plus the 40 agents whose embeddings are
         nearest to the query's, and relevance is 1 - (1 - t) × (1 - s) of the text
         relevance t and the semantic relevance s = max(0, (c - 0.15) / 0.85) of the
         cosine similarity c (an agent with c < 0.15 and no text match is not a
