@@ -2,8 +2,11 @@
 
 Candidates are the union of the text matches (GIN on search_vector, as in plain
 search) and the `semantic_candidates` agents nearest to the query's embedding
-(HNSW on agent_embeddings, cosine). Each candidate's relevance joins its text
-relevance t and its semantic relevance s (see Ranking) as 1 - (1 - t)(1 - s);
+(HNSW on agent_embeddings, cosine), which carry their similarity out of the index
+scan: no text match reads a vector, so a common word's thousands of matches cost
+what they cost in text search. Each candidate's relevance joins its text
+relevance t and its semantic relevance s (see Ranking; 0 outside the nearest) as
+1 - (1 - t)(1 - s);
 the score blends it with trust and the online bonus exactly as text search does,
 so an agent with no vector scores as it would without semantic search.
 
@@ -29,7 +32,6 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
-    and_,
     bindparam,
     case,
     cast,
@@ -37,7 +39,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -66,17 +68,25 @@ def query_vector() -> ColumnElement[Any]:
 def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -> Select[Any]:
     query = web_query(bindparam("text", type_=Text))
     vector = query_vector()
-    model_id = bindparam("model_id", type_=Text)
     matches = AgentRow.search_vector.bool_op("@@")(query)
-    text_hits = select(AgentRow.id.label("id")).where(func.querytree(query) != "T", matches)
+    zero = literal_column("0.0", type_=Float)
+    text_hits = select(AgentRow.id.label("id"), zero.label("similarity")).where(
+        func.querytree(query) != "T", matches
+    )
+    distance = AgentEmbeddingRow.embedding.cosine_distance(vector)
     nearest = (
-        select(AgentEmbeddingRow.agent_id.label("id"))
-        .where(AgentEmbeddingRow.model_id == model_id)
-        .order_by(AgentEmbeddingRow.embedding.cosine_distance(vector))
+        select(AgentEmbeddingRow.agent_id.label("id"), (1 - distance).label("similarity"))
+        .where(AgentEmbeddingRow.model_id == bindparam("model_id", type_=Text))
+        .order_by(distance)
         .limit(bindparam("semantic_k", type_=Integer))
         .subquery("nearest")
     )
-    candidates = union(text_hits, select(nearest.c.id)).subquery("candidates")
+    both = union_all(text_hits, select(nearest.c.id, nearest.c.similarity)).subquery("both")
+    candidates = (
+        select(both.c.id, func.max(both.c.similarity).label("similarity"))
+        .group_by(both.c.id)
+        .subquery("candidates")
+    )
 
     # The outer query has its own `q`; the candidates' one stays inside their subquery.
     outer_query = web_query(bindparam("text", type_=Text))
@@ -85,9 +95,7 @@ def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -
         (outer_matches, func.ts_rank(AgentRow.search_vector, outer_query, RANK_NORMALISATION)),
         else_=literal_column("0.0"),
     )
-    similarity = func.coalesce(
-        1 - AgentEmbeddingRow.embedding.cosine_distance(vector), literal_column("0.0")
-    )
+    similarity = cast(candidates.c.similarity, Float)
     floor = ranking.semantic_floor
     semantic = func.greatest(literal_column("0.0"), (similarity - floor) / (1.0 - floor))
     relevance = 1.0 - (1.0 - cast(text_relevance, Float)) * (1.0 - cast(semantic, Float))
@@ -101,15 +109,11 @@ def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -
             AgentRow.id.label("id"),
             score.label("score"),
             cast(text_relevance, Float).label("relevance"),
-            cast(similarity, Float).label("similarity"),
+            similarity.label("similarity"),
             (literal_column("0") if with_cursor else func.count().over()).label("matches"),
         )
         .select_from(AgentRow)
         .join(candidates, candidates.c.id == AgentRow.id)
-        .outerjoin(
-            AgentEmbeddingRow,
-            and_(AgentEmbeddingRow.agent_id == AgentRow.id, AgentEmbeddingRow.model_id == model_id),
-        )
         .where(*conditions)
         .order_by(score.desc(), AgentRow.id)
         .limit(bindparam("row_limit", type_=Integer))
