@@ -1,14 +1,14 @@
 """SQL of hybrid SearchAgents: full-text matches and nearest embeddings, ranked together.
 
-Candidates are the union of the text matches (GIN on search_vector, as in plain
-search) and the `semantic_candidates` agents nearest to the query's embedding
-(HNSW on agent_embeddings, cosine), which carry their similarity out of the index
-scan: no text match reads a vector, so a common word's thousands of matches cost
-what they cost in text search. Each candidate's relevance joins its text
-relevance t and its semantic relevance s (see Ranking; 0 outside the nearest) as
-1 - (1 - t)(1 - s);
-the score blends it with trust and the online bonus exactly as text search does,
-so an agent with no vector scores as it would without semantic search.
+The candidates are the text matches (GIN on search_vector, as in text search) and
+the `semantic_candidates` agents nearest to the query's embedding (HNSW on
+agent_embeddings, cosine; a CTE, scanned once), which carry their similarity out
+of the index scan: no text match reads a vector, and a common word's thousands of
+matches cost what they cost in text search plus a hash join with a few dozen rows.
+Each candidate's relevance joins its text relevance t and its semantic relevance
+s (see Ranking; 0 outside the nearest) as 1 - (1 - t)(1 - s); the score blends it
+with trust and the online bonus exactly as text search does, so an agent with no
+vector scores as it would without semantic search.
 
 Every input is a stored column or the bound query vector, so a row scores the same
 on every page, and pages follow the same (score, id) keyset. The HNSW scan is
@@ -33,11 +33,9 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
-    case,
     cast,
     func,
     literal_column,
-    or_,
     select,
     union_all,
 )
@@ -64,58 +62,74 @@ def query_vector() -> ColumnElement[Any]:
     return bindparam("qvec", type_=Vector(DIMENSION))
 
 
+def _semantic(similarity: ColumnElement[float], ranking: Ranking) -> ColumnElement[float]:
+    floor = ranking.semantic_floor
+    return cast(func.greatest(literal_column("0.0"), (similarity - floor) / (1.0 - floor)), Float)
+
+
 @lru_cache(maxsize=512)
 def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -> Select[Any]:
-    query = web_query(bindparam("text", type_=Text))
+    """Two disjoint branches, each ranked in the pass that finds it: the text matches
+    (the text search's bitmap scan, hash-joined to the nearest few for their similarity)
+    and the nearest that match no word (a primary-key lookup each)."""
     vector = query_vector()
-    matches = AgentRow.search_vector.bool_op("@@")(query)
-    zero = literal_column("0.0", type_=Float)
-    text_hits = select(AgentRow.id.label("id"), zero.label("similarity")).where(
-        func.querytree(query) != "T", matches
-    )
     distance = AgentEmbeddingRow.embedding.cosine_distance(vector)
     nearest = (
         select(AgentEmbeddingRow.agent_id.label("id"), (1 - distance).label("similarity"))
         .where(AgentEmbeddingRow.model_id == bindparam("model_id", type_=Text))
         .order_by(distance)
         .limit(bindparam("semantic_k", type_=Integer))
-        .subquery("nearest")
+        .cte("nearest")
     )
-    both = union_all(text_hits, select(nearest.c.id, nearest.c.similarity)).subquery("both")
-    candidates = (
-        select(both.c.id, func.max(both.c.similarity).label("similarity"))
-        .group_by(both.c.id)
-        .subquery("candidates")
-    )
-
-    # The outer query has its own `q`; the candidates' one stays inside their subquery.
-    outer_query = web_query(bindparam("text", type_=Text))
-    outer_matches = AgentRow.search_vector.bool_op("@@")(outer_query)
-    text_relevance = case(
-        (outer_matches, func.ts_rank(AgentRow.search_vector, outer_query, RANK_NORMALISATION)),
-        else_=literal_column("0.0"),
-    )
-    similarity = cast(candidates.c.similarity, Float)
-    floor = ranking.semantic_floor
-    semantic = func.greatest(literal_column("0.0"), (similarity - floor) / (1.0 - floor))
-    relevance = 1.0 - (1.0 - cast(text_relevance, Float)) * (1.0 - cast(semantic, Float))
-    score = blended(relevance, ranking)
     conditions = filter_conditions(shape, with_text=True)
-    conditions.append(or_(outer_matches, similarity >= floor))
-    if with_cursor:
-        conditions.append(after_cursor(score, AgentRow.id))
-    top = (
+
+    query = web_query(bindparam("text", type_=Text))
+    text_relevance = cast(func.ts_rank(AgentRow.search_vector, query, RANK_NORMALISATION), Float)
+    similarity = cast(func.coalesce(nearest.c.similarity, literal_column("0.0")), Float)
+    relevance = 1.0 - (1.0 - text_relevance) * (1.0 - _semantic(similarity, ranking))
+    text_branch = (
         select(
             AgentRow.id.label("id"),
-            score.label("score"),
-            cast(text_relevance, Float).label("relevance"),
+            blended(relevance, ranking).label("score"),
+            text_relevance.label("relevance"),
             similarity.label("similarity"),
-            (literal_column("0") if with_cursor else func.count().over()).label("matches"),
         )
         .select_from(AgentRow)
-        .join(candidates, candidates.c.id == AgentRow.id)
-        .where(*conditions)
-        .order_by(score.desc(), AgentRow.id)
+        .outerjoin(nearest, nearest.c.id == AgentRow.id)
+        .where(
+            func.querytree(query) != "T", AgentRow.search_vector.bool_op("@@")(query), *conditions
+        )
+    )
+    # Its own `q`: a FROM item is not shared between the branches.
+    other_query = web_query(bindparam("text", type_=Text))
+    near = cast(nearest.c.similarity, Float)
+    semantic_branch = (
+        select(
+            AgentRow.id.label("id"),
+            blended(_semantic(near, ranking), ranking).label("score"),
+            literal_column("0.0", type_=Float).label("relevance"),
+            near.label("similarity"),
+        )
+        .select_from(nearest)
+        .join(AgentRow, AgentRow.id == nearest.c.id)
+        .where(
+            near >= ranking.semantic_floor,
+            ~AgentRow.search_vector.bool_op("@@")(other_query),
+            *conditions,
+        )
+    )
+    ranked = union_all(text_branch, semantic_branch).subquery("ranked")
+    page_conditions = [after_cursor(ranked.c.score, ranked.c.id)] if with_cursor else []
+    top = (
+        select(
+            ranked.c.id,
+            ranked.c.score,
+            ranked.c.relevance,
+            ranked.c.similarity,
+            (literal_column("0") if with_cursor else func.count().over()).label("matches"),
+        )
+        .where(*page_conditions)
+        .order_by(ranked.c.score.desc(), ranked.c.id)
         .limit(bindparam("row_limit", type_=Integer))
         .subquery("top")
     )
