@@ -61,6 +61,11 @@ async def explain_all(url: str) -> bool:
             await run(
                 "hybrid_search", store.hybrid(request, semantic, AgentFilter(), RANKING, 20, None)
             )
+            common = SemanticQuery(embedder.model_id, tuple(embedder.embed_one("translation")))
+            await run(
+                "hybrid_search (one common word)",
+                store.hybrid("translation", common, AgentFilter(), RANKING, 20, None),
+            )
         # Prefixes and one-edit typos are answered from memory (server.search.names).
         await run("typeahead (trigram fallback)", store.catalog.similar_names("swfit trvl", [], 10))
         candidates = await run(

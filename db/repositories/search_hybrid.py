@@ -78,7 +78,9 @@ def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -
         select(AgentEmbeddingRow.agent_id.label("id"), (1 - distance).label("similarity"))
         .where(AgentEmbeddingRow.model_id == bindparam("model_id", type_=Text))
         .order_by(distance)
-        .limit(bindparam("semantic_k", type_=Integer))
+        # Written into the statement: bound, a generic plan would guess thousands of
+        # rows and scan agents to join them instead of looking a few dozen up.
+        .limit(literal_column(str(int(ranking.semantic_candidates))))
         .cte("nearest")
     )
     conditions = filter_conditions(shape, with_text=True)
@@ -156,7 +158,6 @@ async def hybrid_page(
         "text": text,
         "qvec": list(semantic.vector),
         "model_id": semantic.model_id,
-        "semantic_k": ranking.semantic_candidates,
     }
     rows: Sequence[AnyRow] = (await conn.execute(statement, values)).all()
     total = cursor.total if cursor is not None else (rows[0].matches if rows else 0)
