@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench-ceiling bench clean
+.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-ceiling backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ proto: install
 migrate: install
 	$(PY) -m db.migrate upgrade
 
+## backfill-embeddings: embed every agent of DATABASE_URL that has no vector of the model yet
+backfill-embeddings: install
+	$(PY) -m scheduler.backfill_embeddings
+
 ## explain-100k: EXPLAIN of the hot registry queries on 100,000 agents
 explain-100k: install
 	$(PY) scripts/explain_100k.py
@@ -59,6 +63,9 @@ bench-heartbeat: install
 ## bench-search: search and discovery latency at 100,000 agents (cached under .data/bench-search)
 bench-search: install
 	$(PY) -m bench.search $(BENCH_ARGS)
+## bench-search-quality: top-1/top-5 of paraphrased requests, text-only vs hybrid search
+bench-search-quality: install
+	$(PY) -m bench.search_quality $(BENCH_ARGS)
 ## bench-trust: trust recomputation on 100k agents / 1M attestations, reputation latency
 bench-trust: install
 	$(PY) -m bench.trust $(BENCH_ARGS)

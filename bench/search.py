@@ -9,6 +9,10 @@ the medians are reported; then EXPLAIN ANALYZE of each workload's SQL (captured
 from the repository). The last line is JSON: the served figures, plus the
 uncached ones prefixed `uncached_`.
 
+Servers run as served, with semantic search on (`--text-only` turns it off), and
+the agents have embeddings (bench/search_vectors.py says which are real). The
+hybrid workloads send the paraphrased requests of bench-search-quality.
+
 The machine is small and shared (server, Postgres and this load generator
 share its cores), so figures are noisy: compare the runs of each workload.
 """
@@ -40,6 +44,8 @@ from tqdm import tqdm
 from bench import harness
 from bench.harness import start_workers
 from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate
+from bench.search_quality import labelled
+from bench.search_vectors import seed_vectors
 from db.embedded import create_database, start_embedded_postgres
 from db.engine import libpq_url, with_database
 from db.migrate import upgrade
@@ -98,6 +104,10 @@ NL = [
     "find vulnerabilities in my dependencies",
     "draw a logo for my bakery",
 ]
+
+
+# Paraphrased requests (bench/data/search_quality.tsv): the hybrid workloads.
+PARAPHRASES = [query for query, _ in labelled()]
 
 
 def database_url() -> str:
@@ -206,6 +216,12 @@ def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     def nl_find(stub: Any) -> Awaitable[Any]:
         return stub.FindAgents(pb.FindAgentsRequest(query=rng.choice(NL)))
 
+    def hybrid_search(stub: Any) -> Awaitable[Any]:
+        return stub.SearchAgents(pb.SearchAgentsRequest(query=rng.choice(PARAPHRASES)))
+
+    def hybrid_find(stub: Any) -> Awaitable[Any]:
+        return stub.FindAgents(pb.FindAgentsRequest(query=rng.choice(PARAPHRASES)))
+
     def by_capability(stub: Any) -> Awaitable[Any]:
         capability = f"capabilities/{rng.choice(CAPABILITIES)}"
         return stub.ListCapabilityAgents(
@@ -221,6 +237,8 @@ def workloads(rng: random.Random) -> dict[str, Callable[[Any], Awaitable[Any]]]:
         "search_filtered": filtered,
         "typeahead": typeahead,
         "nl_find": nl_find,
+        "hybrid_search": hybrid_search,
+        "hybrid_find": hybrid_find,
         "by_capability": by_capability,
         "stats": stats,
     }
@@ -341,7 +359,10 @@ async def retire(redis_url: str, every_s: float) -> None:
 def phase(url: str, redis_url: str, args: argparse.Namespace, *, cached: bool) -> dict[str, float]:
     """Fresh workers and an empty cache; `cached=False` sends every read to Postgres."""
     Redis.from_url(redis_url).flushdb()
-    env = {"CACHE_ENABLED": str(cached).lower()}
+    env = {
+        "CACHE_ENABLED": str(cached).lower(),
+        "SEMANTIC_SEARCH_ENABLED": str(not args.text_only).lower(),
+    }
     workers, port = start_server(url, redis_url, args.workers, env)
     label = "result cache on (as served)" if cached else "result cache off (every read ranked)"
     if cached and args.retire_every > 0:
@@ -367,6 +388,12 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=[], help="run only these workloads")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="callers at once")
     parser.add_argument(
+        "--embed", type=int, default=3000, help="agents embedded by the model (see search_vectors)"
+    )
+    parser.add_argument(
+        "--text-only", action="store_true", help="serve with semantic search off, to compare"
+    )
+    parser.add_argument(
         "--retire-every",
         type=float,
         default=0.0,
@@ -383,11 +410,12 @@ def main() -> int:
     url = database_url()
     upgrade(url)
     seed(url)
+    seed_vectors(url, DATA, AGENTS, args.embed)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
     # The embedded Redis snapshots after 1,000 changes in 15 s: a forked child writing the
     # data set on the same two cores while cache fills arrive. It holds only cache here.
     redis_handle.config_set("save", "")
-    metrics: dict[str, float] = {"agents": AGENTS}
+    metrics: dict[str, float] = {"agents": AGENTS, "embedded_by_model": args.embed}
     try:
         if not args.cached_only:
             uncached = phase(url, redis_url, args, cached=False)

@@ -17,7 +17,8 @@ from sqlalchemy import event
 from db.engine import create_engine
 from db.repositories.search import SearchReads
 from server.domain.agents import AgentType
-from server.domain.search import RANKING, AgentFilter
+from server.domain.search import RANKING, AgentFilter, SemanticQuery
+from server.embeddings.model import load_embedder
 from server.search.service import understood
 
 
@@ -53,6 +54,18 @@ async def explain_all(url: str) -> bool:
             "search_3word", store.search("python code review", AgentFilter(), RANKING, 20, None)
         )
         await run("search_filtered", store.search("translation", filtered, RANKING, 20, None))
+        embedder = load_embedder()
+        if embedder is not None:
+            request = "somebody to look after my money"
+            semantic = SemanticQuery(embedder.model_id, tuple(embedder.embed_one(request)))
+            await run(
+                "hybrid_search", store.hybrid(request, semantic, AgentFilter(), RANKING, 20, None)
+            )
+            common = SemanticQuery(embedder.model_id, tuple(embedder.embed_one("translation")))
+            await run(
+                "hybrid_search (one common word)",
+                store.hybrid("translation", common, AgentFilter(), RANKING, 20, None),
+            )
         # Prefixes and one-edit typos are answered from memory (server.search.names).
         await run("typeahead (trigram fallback)", store.catalog.similar_names("swfit trvl", [], 10))
         candidates = await run(
@@ -117,4 +130,6 @@ def _pg_type(value: Any) -> str:
     """PREPARE's declared type of a bound value (Postgres cannot infer a bare `$n * x`)."""
     if isinstance(value, list):
         return "text[]"
+    if isinstance(value, str) and value.startswith("["):  # pgvector's text form
+        return "vector"
     return {bool: "boolean", int: "bigint", float: "double precision"}.get(type(value), "text")

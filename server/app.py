@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    agent_card_service_pb2,
+    agent_card_service_pb2_grpc,
     attestation_service_pb2,
     attestation_service_pb2_grpc,
     auth_service_pb2,
@@ -39,7 +41,11 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.cards.service import CardService
+from server.cards.servicer import AgentCardServicer
 from server.domain import paging
+from server.embeddings.model import load_embedder
+from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
@@ -85,6 +91,7 @@ SERVICE_NAMES = [
     search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
+    agent_card_service_pb2.DESCRIPTOR.services_by_name["AgentCardService"].full_name,
 ]
 
 
@@ -208,6 +215,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server
     )
+    agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
+        AgentCardServicer(
+            CardService(registry_service, allow_loopback=settings.webhook_allow_loopback)
+        ),
+        server,
+    )
     presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(
         PresenceServicer(presence.service), server
     )
@@ -223,7 +236,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(
-            SearchService(search_reads, names.index), SearchResponses(cache, presence.service)
+            SearchService(search_reads, names.index, _query_vectors(settings)),
+            SearchResponses(cache, presence.service),
         ),
         server,
     )
@@ -265,6 +279,14 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         follower=follower,
     )
     return app, port
+
+
+def _query_vectors(settings: Settings) -> QueryVectors:
+    """Semantic search when enabled and the model loads; text-only otherwise (logged)."""
+    if not settings.semantic_search_enabled:
+        log.info("semantic search disabled: search ranks by text alone")
+        return QueryVectors(None)
+    return QueryVectors(load_embedder())
 
 
 def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:

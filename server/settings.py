@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=7, ge=1)
 
     # Webhooks (server/webhooks, scheduler/jobs/webhook_delivery.py).
-    # Loopback URLs (and plain http to them) are refused unless this is on (local runs, tests).
+    # Loopback URLs (and plain http to them) are refused unless this is on (local runs, tests);
+    # agent card URLs (server/cards/fetch.py) follow the same rule.
     webhook_allow_loopback: bool = False
     webhook_delivery_interval_s: float = Field(default=1.0, gt=0)
     # How long one delivery run keeps draining due deliveries before it yields its lease.
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
     trust_recompute_interval_s: float = Field(default=60.0, gt=0)
     trust_damping: float = Field(default=0.85, gt=0, lt=1)
     trust_verify_threshold: float = Field(default=150.0, gt=0)
+
+    # Semantic search: how often the embedding job follows the outbox; off = text-only search.
+    embedding_interval_s: float = Field(default=2.0, gt=0)
+    semantic_search_enabled: bool = True
 
     health_probe_interval_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)

@@ -25,8 +25,9 @@ from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
 
-# HTTP fixtures (`gateway`: a real Envoy in front of the server, `http`: a client of it).
-pytest_plugins = ["tests.e2e.gateway_support"]
+# HTTP fixtures (`gateway`: a real Envoy in front of the server, `http`: a client of it);
+# `semantic` for hybrid search.
+pytest_plugins = ["tests.e2e.gateway_support", "tests.e2e.semantic_support"]
 
 
 @pytest.fixture(scope="session")

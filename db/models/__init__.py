@@ -5,6 +5,7 @@ from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
 from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
 from db.models.capabilities import AgentCapabilityRow, CapabilityRow
 from db.models.counters import AgentCountRow
+from db.models.embeddings import AgentEmbeddingRow, CapabilityEmbeddingRow
 from db.models.events import EventRow
 from db.models.feed_cursors import FeedCursorRow
 from db.models.trust import AgentTrustRow, CapabilityTrustRow, TrustRunRow
@@ -20,10 +21,12 @@ __all__ = [
     "WEBHOOK_STATES",
     "AgentCapabilityRow",
     "AgentCountRow",
+    "AgentEmbeddingRow",
     "AgentRow",
     "AgentTrustRow",
     "ApiKeyRow",
     "AttestationRow",
+    "CapabilityEmbeddingRow",
     "CapabilityRow",
     "CapabilityTrustRow",
     "EventRow",

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    SQLColumnExpression,
     Text,
     bindparam,
     cast,
@@ -38,51 +37,25 @@ from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, AnyRow
 from db.repositories.search_catalog import CatalogSearch
 from db.repositories.search_filters import (
-    ENGLISH,
+    RANK_NORMALISATION,
     FilterShape,
     after_cursor,
+    blended,
     bound_values,
     filter_conditions,
     ranked_page,
+    web_query,
 )
 from db.repositories.search_find import find_page
+from db.repositories.search_hybrid import hybrid_page
 from server.domain.search import (
     AgentFilter,
     MatchedCapability,
     Ranking,
     ScoreCursor,
     SearchPage,
+    SemanticQuery,
 )
-
-# Normalisation 32: rank / (rank + 1), so relevance stays within 0..1. ts_rank rather
-# than ts_rank_cd: ranking every match is the cost of a query, and it is about a third
-# cheaper; cover density adds little for queries of a few words over short profiles.
-_RANK_NORMALISATION = 32
-
-
-def web_query(text: str | ColumnElement[str]) -> ColumnElement[Any]:
-    """Web search syntax: "quoted phrases", `or`, `-excluded`; never raises on odd input.
-
-    The query is a FROM item (`FROM agents, websearch_to_tsquery(...) AS q`), parsed once
-    per statement. Written inline, as an argument of ts_rank and @@, it is parsed again
-    for every candidate row once Postgres switches a prepared statement to its generic
-    plan (after five runs): 5 ms more of a 6 ms one-word search at 100,000 agents.
-    """
-    return func.websearch_to_tsquery(ENGLISH, text).column_valued("q")
-
-
-def blended(
-    relevance: ColumnElement[Any],
-    ranking: Ranking,
-    trust_score: SQLColumnExpression[float] = AgentRow.trust_score,
-    status: SQLColumnExpression[str] = AgentRow.status,
-) -> ColumnElement[float]:
-    online = cast(status == "online", Integer)
-    return (
-        cast(relevance, Float) * ranking.text
-        + trust_score * (ranking.trust / 100.0)
-        + online * ranking.online
-    )
 
 
 @lru_cache(maxsize=512)
@@ -98,7 +71,7 @@ def _search_statement(
     if with_text:
         query = web_query(bindparam("text", type_=Text))
         relevance: ColumnElement[Any] = func.ts_rank(
-            AgentRow.search_vector, query, _RANK_NORMALISATION
+            AgentRow.search_vector, query, RANK_NORMALISATION
         )
         # querytree is 'T' when nothing in the query can use the index (only stop words
         # and exclusions): answer nothing rather than read every agent.
@@ -150,6 +123,18 @@ class SearchRepository:
         rows: Sequence[AnyRow] = (await self._conn.execute(statement, values)).all()
         total = cursor.total if cursor is not None else (rows[0].matches if rows else 0)
         return ranked_page(rows, limit, total)
+
+    async def hybrid(
+        self,
+        text: str,
+        semantic: SemanticQuery,
+        search_filter: AgentFilter,
+        ranking: Ranking,
+        limit: int,
+        cursor: ScoreCursor | None,
+    ) -> SearchPage:
+        """Text matches and nearest embeddings together (see db.repositories.search_hybrid)."""
+        return await hybrid_page(self._conn, text, semantic, search_filter, ranking, limit, cursor)
 
     async def find_by_capabilities(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -25,12 +26,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import AgentCapabilityRow, AgentCountRow, AgentRow, CapabilityRow
+from db.models import (
+    AgentCapabilityRow,
+    AgentCountRow,
+    AgentRow,
+    CapabilityEmbeddingRow,
+    CapabilityRow,
+)
+from db.models.embeddings import DIMENSION
 from db.repositories.keyset import check_limit
 from db.repositories.rows import AGENT_COLUMNS, to_agent
 from db.repositories.search_filters import ENGLISH
 from server.domain.agents import Agent, Page
-from server.domain.search import CapabilityCandidate, RegistryStats, Suggestion
+from server.domain.search import (
+    CapabilityCandidate,
+    CapabilityNeighbour,
+    RegistryStats,
+    SemanticQuery,
+    Suggestion,
+)
 
 # pg_trgm's word similarity: how well the typed text matches some run of words in the
 # name. 0.6 tolerates one wrong letter in a 5-6 letter word and keeps candidate sets small.
@@ -96,6 +110,17 @@ class CatalogSearch:
         rows = await self._conn.execute(_CANDIDATES, {"request": request})
         return [CapabilityCandidate(r.id, float(r.rank)) for r in rows]
 
+    async def capability_neighbours(
+        self, semantic: SemanticQuery, limit: int
+    ) -> list[CapabilityNeighbour]:
+        """The catalog entries nearest to the query's embedding, by cosine similarity.
+        A few dozen rows: an exact scan is cheaper than any index."""
+        rows = await self._conn.execute(
+            _NEIGHBOURS,
+            {"qvec": list(semantic.vector), "model_id": semantic.model_id, "limit": limit},
+        )
+        return [CapabilityNeighbour(r.capability_id, float(r.similarity)) for r in rows]
+
     async def capability_exists(self, capability_id: str) -> bool:
         row = await self._conn.execute(select(literal(1)).where(CapabilityRow.id == capability_id))
         return row.first() is not None
@@ -153,6 +178,20 @@ def _candidates() -> Select[Any]:
 
 
 _CANDIDATES = _candidates()
+
+
+def _neighbours() -> Select[Any]:
+    vector = bindparam("qvec", type_=Vector(DIMENSION))
+    distance = CapabilityEmbeddingRow.embedding.cosine_distance(vector)
+    return (
+        select(CapabilityEmbeddingRow.capability_id, (1 - distance).label("similarity"))
+        .where(CapabilityEmbeddingRow.model_id == bindparam("model_id", type_=Text))
+        .order_by(distance, CapabilityEmbeddingRow.capability_id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_NEIGHBOURS = _neighbours()
 
 
 @lru_cache(maxsize=4)

@@ -32,10 +32,48 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.rows import AnyRow, to_agent
-from server.domain.search import AgentFilter, CapabilityMatch, ScoreCursor, SearchHit, SearchPage
+from server.domain.search import (
+    AgentFilter,
+    CapabilityMatch,
+    MatchReason,
+    Ranking,
+    ScoreCursor,
+    SearchHit,
+    SearchPage,
+)
 
 # The text search configuration of agents' and the catalog's search vectors.
 ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
+
+# Normalisation 32: rank / (rank + 1), so relevance stays within 0..1. ts_rank rather
+# than ts_rank_cd: ranking every match is the cost of a query, and it is about a third
+# cheaper; cover density adds little for queries of a few words over short profiles.
+RANK_NORMALISATION = 32
+
+
+def web_query(text: str | ColumnElement[str]) -> ColumnElement[Any]:
+    """Web search syntax: "quoted phrases", `or`, `-excluded`; never raises on odd input.
+
+    The query is a FROM item (`FROM agents, websearch_to_tsquery(...) AS q`), parsed once
+    per statement. Written inline, as an argument of ts_rank and @@, it is parsed again
+    for every candidate row once Postgres switches a prepared statement to its generic
+    plan (after five runs): 5 ms more of a 6 ms one-word search at 100,000 agents.
+    """
+    return func.websearch_to_tsquery(ENGLISH, text).column_valued("q")
+
+
+def blended(
+    relevance: ColumnElement[Any],
+    ranking: Ranking,
+    trust_score: SQLColumnExpression[float] = AgentRow.trust_score,
+    status: SQLColumnExpression[str] = AgentRow.status,
+) -> ColumnElement[float]:
+    online = cast(status == "online", Integer)
+    return (
+        cast(relevance, Float) * ranking.text
+        + trust_score * (ranking.trust / 100.0)
+        + online * ranking.online
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +179,32 @@ def after_cursor(
     )
 
 
-def ranked_page(rows: Sequence[AnyRow], limit: int, total: int) -> SearchPage:
-    """Rows (agent columns, score, relevance) of up to `limit + 1` ranked agents: the last
-    one only says that a next page exists."""
+def ranked_page(
+    rows: Sequence[AnyRow],
+    limit: int,
+    total: int,
+    *,
+    semantic_floor: float | None = None,
+    reasons: tuple[MatchReason, ...] | None = None,
+) -> SearchPage:
+    """Rows (agent columns, score, relevance, and `similarity` in hybrid search) of up to
+    `limit + 1` ranked agents: the last one only says that a next page exists.
+
+    Each hit says how it matched: `reasons` when given (find: by capability), else TEXT
+    for a text relevance above 0 and SEMANTIC for a similarity at or above the floor."""
     kept = rows[:limit]
-    hits = [SearchHit(to_agent(r), float(r.score), float(r.relevance)) for r in kept]
+    hits = []
+    for r in kept:
+        text_rank = float(r.relevance)
+        similarity = float(r.similarity) if semantic_floor is not None else 0.0
+        found = reasons
+        if found is None:
+            found = ((MatchReason.TEXT,) if text_rank > 0 else ()) + (
+                (MatchReason.SEMANTIC,)
+                if semantic_floor is not None and similarity >= semantic_floor
+                else ()
+            )
+        hits.append(SearchHit(to_agent(r), float(r.score), text_rank, similarity, found))
     next_cursor = None
     if len(rows) > limit:
         next_cursor = ScoreCursor(float(kept[-1].score), kept[-1].id, total)

@@ -53,6 +53,7 @@ from db.repositories.search_filters import (
 from server.domain.search import (
     AgentFilter,
     MatchedCapability,
+    MatchReason,
     Ranking,
     ScoreCursor,
     SearchPage,
@@ -144,4 +145,5 @@ async def find_page(
         "m_ids": [m.capability_id for m in matched],
         "m_confidences": [m.confidence for m in matched],
     }
-    return ranked_page((await conn.execute(statement, values)).all(), limit, 0)
+    rows = (await conn.execute(statement, values)).all()
+    return ranked_page(rows, limit, 0, reasons=(MatchReason.CAPABILITY,))

@@ -61,6 +61,16 @@ class Ranking:
     text: float = 0.6
     trust: float = 0.3
     online: float = 0.1
+    # Hybrid search: a cosine similarity below this is no match (0.15 gave the best top-5
+    # of bench-search-quality's paraphrases short of admitting most unrelated agents);
+    # above it, the semantic
+    # relevance (similarity - floor) / (1 - floor) joins the text relevance as
+    # 1 - (1 - text) * (1 - semantic), which is the text relevance alone when nothing
+    # is semantically close and grows with either.
+    semantic_floor: float = 0.15
+    # Nearest agents (HNSW) considered besides the text matches: pgvector's default
+    # hnsw.ef_search, which bounds what one index scan returns anyway.
+    semantic_candidates: int = 40
 
 
 RANKING = Ranking()
@@ -76,11 +86,30 @@ class ScoreCursor:
     total: int
 
 
+class MatchReason(enum.StrEnum):
+    """How a result (or a matched capability) was found."""
+
+    TEXT = "text"  # its words matched the query's
+    SEMANTIC = "semantic"  # its embedding is close to the query's
+    CAPABILITY = "capability"  # it offers a capability the request was understood to ask for
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticQuery:
+    """The query's embedding and the model that made it (only that model's rows compare)."""
+
+    model_id: str
+    vector: tuple[float, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     agent: Agent
     score: float
     text_rank: float
+    # Cosine similarity of the agent's and the query's embeddings; 0 when not compared.
+    similarity: float = 0.0
+    reasons: tuple[MatchReason, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +117,9 @@ class SearchPage:
     hits: list[SearchHit]
     next_cursor: ScoreCursor | None
     total_estimate: int
+    # False when the query was ranked by text alone although semantic search was asked for
+    # (the model is unavailable); True otherwise.
+    semantic_available: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +133,7 @@ class Suggestion:
 class MatchedCapability:
     capability_id: str
     confidence: float
+    reasons: tuple[MatchReason, ...] = (MatchReason.TEXT,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +142,14 @@ class CapabilityCandidate:
 
     capability_id: str
     rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class CapabilityNeighbour:
+    """A catalog entry near the query in embedding space, with its cosine similarity."""
+
+    capability_id: str
+    similarity: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from agentregistry.v1 import search_service_pb2 as pb
 
 from server.domain.agents import AgentStatus, AgentType
@@ -11,6 +13,7 @@ from server.domain.search import (
     AgentFilter,
     CapabilityMatch,
     FindResult,
+    MatchReason,
     RegistryStats,
     SearchPage,
     Suggestion,
@@ -60,9 +63,27 @@ def filter_from_proto(message: pb.AgentFilter) -> AgentFilter:
     )
 
 
+_REASONS = {
+    MatchReason.TEXT: pb.SearchResult.TEXT,
+    MatchReason.SEMANTIC: pb.SearchResult.SEMANTIC,
+    MatchReason.CAPABILITY: pb.SearchResult.CAPABILITY,
+}
+
+
+def reasons_to_proto(reasons: Iterable[MatchReason]) -> list[pb.SearchResult.MatchReason]:
+    """In enum order, as the proto documents."""
+    return sorted(_REASONS[reason] for reason in reasons)
+
+
 def results_to_proto(page: SearchPage) -> list[pb.SearchResult]:
     return [
-        pb.SearchResult(agent=agent_to_proto(hit.agent), score=hit.score, text_rank=hit.text_rank)
+        pb.SearchResult(
+            agent=agent_to_proto(hit.agent),
+            score=hit.score,
+            text_rank=hit.text_rank,
+            match_reasons=reasons_to_proto(hit.reasons),
+            semantic_similarity=hit.similarity,
+        )
         for hit in page.hits
     ]
 
@@ -72,6 +93,7 @@ def search_response(page: SearchPage, token: str) -> pb.SearchAgentsResponse:
         results=results_to_proto(page),
         next_page_token=token,
         total_size_estimate=page.total_estimate,
+        semantic_unavailable=not page.semantic_available,
     )
 
 
@@ -90,13 +112,16 @@ def find_response(result: FindResult, token: str) -> pb.FindAgentsResponse:
     return pb.FindAgentsResponse(
         matched_capabilities=[
             pb.MatchedCapability(
-                capability=capability_name(m.capability_id), confidence=m.confidence
+                capability=capability_name(m.capability_id),
+                confidence=m.confidence,
+                match_reasons=reasons_to_proto(m.reasons),
             )
             for m in result.matched
         ],
         fell_back_to_text=result.fell_back_to_text,
         results=results_to_proto(result.page),
         next_page_token=token,
+        semantic_unavailable=not result.page.semantic_available,
     )
 
 

@@ -9,6 +9,7 @@ stored status changes between two page requests may move, like in any live list.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -20,12 +21,15 @@ from server.domain.search import (
     RANKING,
     AgentFilter,
     CapabilityCandidate,
+    CapabilityNeighbour,
     FindResult,
     MatchedCapability,
+    MatchReason,
     Ranking,
     RegistryStats,
     ScoreCursor,
     SearchPage,
+    SemanticQuery,
     Suggestion,
 )
 from server.search import query as rules
@@ -36,8 +40,15 @@ from server.search.names import NameIndex
 # and this absolute floor (a lone word in a description is not enough).
 RELATIVE_CUTOFF = 0.6
 MIN_RANK = 0.05
-# Confidence = rank / (rank + CONFIDENCE_HALF): 0.5 at CONFIDENCE_HALF, towards 1 above.
+# Confidence = strength / (strength + CONFIDENCE_HALF): 0.5 at CONFIDENCE_HALF, towards 1
+# above; the strength is the catalog text match's rank, or the cosine similarity.
 CONFIDENCE_HALF = 0.1
+# A catalog entry is understood by meaning when its embedding's cosine similarity to the
+# request's reaches SEMANTIC_FLOOR (made-up words reach about 0.28 with MiniLM) and lies
+# within SEMANTIC_MARGIN of the closest entry's.
+SEMANTIC_FLOOR = 0.35
+SEMANTIC_MARGIN = 0.05
+SEMANTIC_NEIGHBOURS = 5
 # Typeahead looks past typos from this many characters on.
 FUZZY_MIN_PREFIX = 3
 
@@ -48,6 +59,16 @@ class SearchStore(Protocol):
     async def search(
         self,
         text: str,
+        search_filter: AgentFilter,
+        ranking: Ranking,
+        limit: int,
+        cursor: ScoreCursor | None,
+    ) -> SearchPage: ...
+
+    async def hybrid(
+        self,
+        text: str,
+        semantic: SemanticQuery,
         search_filter: AgentFilter,
         ranking: Ranking,
         limit: int,
@@ -72,6 +93,9 @@ class CatalogStore(Protocol):
         self, prefix: str, found: list[str], limit: int
     ) -> list[Suggestion]: ...
     async def capability_candidates(self, request: str) -> list[CapabilityCandidate]: ...
+    async def capability_neighbours(
+        self, semantic: SemanticQuery, limit: int
+    ) -> list[CapabilityNeighbour]: ...
     async def capability_exists(self, capability_id: str) -> bool: ...
     async def capability_agents(
         self, capability_id: str, verified_only: bool, limit: int, cursor: tuple[float, str] | None
@@ -82,15 +106,44 @@ class CatalogStore(Protocol):
 Reads = Callable[[], AbstractAsyncContextManager[SearchStore]]
 
 
-def understood(candidates: list[CapabilityCandidate]) -> list[MatchedCapability]:
-    """Which catalog entries the request asks for, strongest first."""
-    if not candidates:
-        return []
-    floor = max(MIN_RANK, candidates[0].rank * RELATIVE_CUTOFF)
+class QueryVectors(Protocol):
+    """The query's embedding (server.embeddings.queries), or None: rank by text alone."""
+
+    @property
+    def available(self) -> bool: ...
+
+    async def of(self, text: str) -> SemanticQuery | None: ...
+
+
+def _confidence(strength: float) -> float:
+    return round(strength / (strength + CONFIDENCE_HALF), 4)
+
+
+def understood(
+    candidates: list[CapabilityCandidate], neighbours: Sequence[CapabilityNeighbour] = ()
+) -> list[MatchedCapability]:
+    """Which catalog entries the request asks for, by its words and by its meaning,
+    strongest first; an entry found both ways keeps the higher confidence."""
+    found: dict[str, tuple[float, set[MatchReason]]] = {}
+
+    def add(capability_id: str, confidence: float, reason: MatchReason) -> None:
+        best, reasons = found.get(capability_id, (0.0, set()))
+        found[capability_id] = (max(best, confidence), reasons | {reason})
+
+    if candidates:
+        floor = max(MIN_RANK, candidates[0].rank * RELATIVE_CUTOFF)
+        for c in candidates:
+            if c.rank >= floor:
+                add(c.capability_id, _confidence(c.rank), MatchReason.TEXT)
+    if neighbours:
+        floor = max(SEMANTIC_FLOOR, max(n.similarity for n in neighbours) - SEMANTIC_MARGIN)
+        for n in neighbours:
+            if n.similarity >= floor:
+                add(n.capability_id, _confidence(n.similarity), MatchReason.SEMANTIC)
+    ranked = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))
     return [
-        MatchedCapability(c.capability_id, round(c.rank / (c.rank + CONFIDENCE_HALF), 4))
-        for c in candidates
-        if c.rank >= floor
+        MatchedCapability(capability_id, confidence, tuple(sorted(reasons)))
+        for capability_id, (confidence, reasons) in ranked
     ]
 
 
@@ -124,9 +177,27 @@ class SearchService:
     """Filtering and ranking use the stored status (flushed from presence every few seconds,
     so pages stay stable); server.search.responses merges live presence into what is served."""
 
-    def __init__(self, reads: Reads, names: NameIndex) -> None:
+    def __init__(self, reads: Reads, names: NameIndex, vectors: QueryVectors) -> None:
         self._reads = reads
         self._names = names
+        self._vectors = vectors
+
+    async def _ranked(
+        self,
+        store: SearchStore,
+        text: str,
+        semantic: SemanticQuery | None,
+        search_filter: AgentFilter,
+        limit: int,
+        cursor: ScoreCursor | None,
+    ) -> SearchPage:
+        """Hybrid when there is text and its vector, else text (and filters) alone."""
+        if text and semantic is not None:
+            return await store.hybrid(text, semantic, search_filter, RANKING, limit, cursor)
+        page = await store.search(text, search_filter, RANKING, limit, cursor)
+        if text and not self._vectors.available:
+            page = dataclasses.replace(page, semantic_available=False)
+        return page
 
     async def search(
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
@@ -135,8 +206,9 @@ class SearchService:
         limit = _result_page_size(page_size)
         scope = f"search:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
+        semantic = await self._vectors.of(text)
         async with self._reads() as store:
-            page = await store.search(text, search_filter, RANKING, limit, cursor)
+            page = await self._ranked(store, text, semantic, search_filter, limit, cursor)
         return page, _score_token(page, scope)
 
     async def suggest(self, raw_prefix: str, limit: int) -> list[Suggestion]:
@@ -160,19 +232,28 @@ class SearchService:
     async def find(
         self, raw_query: str, search_filter: AgentFilter, page_size: int, page_token: str
     ) -> tuple[FindResult, str]:
-        """Map the request onto the catalog by text; nothing understood → plain text search."""
+        """Map the request onto the catalog by text and meaning; nothing understood → search."""
         text, search_filter = rules.find_input(raw_query, search_filter)
         limit = _result_page_size(page_size)
         scope = f"find:{text}:{search_filter.fingerprint()}"
         cursor = _score_cursor(page_token, scope)
+        semantic = await self._vectors.of(text)
         async with self._reads() as store:
-            matched = understood(await store.catalog.capability_candidates(text))
+            candidates = await store.catalog.capability_candidates(text)
+            neighbours = []
+            if semantic is not None:
+                neighbours = await store.catalog.capability_neighbours(
+                    semantic, SEMANTIC_NEIGHBOURS
+                )
+            matched = understood(candidates, neighbours)
             if matched:
                 page = await store.find_by_capabilities(
                     matched, search_filter, RANKING, limit, cursor
                 )
+                if not self._vectors.available:
+                    page = dataclasses.replace(page, semantic_available=False)
             else:
-                page = await store.search(text, search_filter, RANKING, limit, cursor)
+                page = await self._ranked(store, text, semantic, search_filter, limit, cursor)
         return FindResult(matched, not matched, page), _score_token(page, scope)
 
     async def capability_agents(

@@ -1,4 +1,4 @@
-"""SSRF guard: webhook URLs must point at public addresses.
+"""SSRF guard: webhook URLs (and agent card URLs) must point at public addresses.
 
 A URL is checked when it is written (create/update) and again before every
 delivery, against the addresses its host resolves to *then*; the delivery then
@@ -13,6 +13,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -58,6 +60,20 @@ class Target:
     host: str
     port: int
     addresses: tuple[IPAddress, ...]
+
+    def pinned_url(self) -> httpx.URL:
+        """The URL with the checked address as its host: connect there and nowhere else."""
+        return httpx.URL(self.url.geturl()).copy_with(host=str(self.addresses[0]))
+
+    def host_header(self) -> str:
+        """The original host, for `Host` (with https, SNI carries it too)."""
+        default = 443 if self.url.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    def extensions(self) -> dict[str, str]:
+        """httpx request extensions: TLS SNI (and certificate checks) for the original host."""
+        return {"sni_hostname": self.host} if self.url.scheme == "https" else {}
 
 
 def refusal(address: IPAddress, allow_loopback: bool) -> str | None:

@@ -125,7 +125,12 @@ async def test_query_parameters_fill_nested_repeated_enum_and_bool_fields(
         ],
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"results": [], "nextPageToken": "", "totalSizeEstimate": "7"}
+    assert response.json() == {
+        "results": [],
+        "nextPageToken": "",
+        "totalSizeEstimate": "7",
+        "semanticUnavailable": False,
+    }
     (request,) = RECEIVED
     assert request.query == "book flights" and request.page_size == 5
     assert list(request.filter.types) == [

@@ -49,6 +49,8 @@ EXPECTED_INDEXES = {
         "ix_webhook_deliveries_event_id",
         "ix_webhook_deliveries_pending_next_attempt_at",
     },
+    "agent_embeddings": {"pk_agent_embeddings", "ix_agent_embeddings_embedding_hnsw"},
+    "capability_embeddings": {"pk_capability_embeddings"},
 }
 
 INDEX_DEFINITIONS = {
@@ -58,6 +60,7 @@ INDEX_DEFINITIONS = {
     "ix_agents_trust_score_id": "(trust_score DESC, id)",
     "ix_agents_verified": "WHERE verified",
     "uq_attestations_active_claim": "WHERE (state = 'active'::text)",
+    "ix_agent_embeddings_embedding_hnsw": "USING hnsw (embedding vector_cosine_ops)",
 }
 
 
@@ -112,6 +115,10 @@ def test_catalog_matches_natural_phrases(conn: psycopg.Connection[tuple[Any, ...
 
 def test_pg_trgm_installed(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()
+
+
+def test_pgvector_installed(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
 
 
 def test_no_drift_between_models_and_migrations(database_url: str) -> None:

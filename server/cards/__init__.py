@@ -1,0 +1,1 @@
+"""A2A Agent Cards: import, export and signature verification."""

@@ -1,0 +1,112 @@
+"""Agent card use cases: registration and updates go through RegistryService, so a card
+write is validated, evented (webhooks, change feed, embeddings) and cached like any other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.auth.principal import require_agent
+from server.cards.fetch import fetch_card
+from server.cards.mapping import ImportedCard, agent_to_card, card_to_profile, card_violations
+from server.cards.signatures import SignatureStatus, verify_card
+from server.domain.agents import Agent, AgentType
+from server.domain.errors import InvalidArgument, NotFound
+from server.registry.service import RegistryService
+from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_if
+
+_REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
+
+
+def _checked(status: SignatureStatus) -> SignatureStatus:
+    """A card whose signature fails is refused: it is forged, or changed since it was signed."""
+    if status in _REFUSED:
+        raise InvalidArgument.field(
+            "card.signatures",
+            "no signature verifies against the agent's registered key"
+            if status is SignatureStatus.SIGNATURE_INVALID
+            else "a signature is not a JWS (protected header and signature, base64url)",
+            reason="CARD_SIGNATURE_INVALID",
+        )
+    return status
+
+
+class CardService:
+    def __init__(self, registry: RegistryService, *, allow_loopback: bool) -> None:
+        self._registry = registry
+        self._allow_loopback = allow_loopback
+
+    async def _card(self, card: dict[str, Any] | None, card_uri: str) -> dict[str, Any]:
+        if card is not None:
+            return card
+        if not card_uri:
+            raise InvalidArgument.field("card", "set card or card_uri")
+        return await fetch_card(card_uri, allow_loopback=self._allow_loopback)
+
+    async def import_card(
+        self,
+        card: dict[str, Any] | None,
+        card_uri: str,
+        agent_id: str | None,
+        public_key: bytes,
+        signature: bytes,
+        agent_type: AgentType | None,
+    ) -> tuple[Agent, bool, SignatureStatus]:
+        """(agent, created, signature status); the agent is registered or updated."""
+        if agent_id is not None:
+            require_agent(agent_id)  # before any fetch: only the owner makes us fetch for it
+        else:
+            raise_if(key_violations("public_key", public_key))
+        document = await self._card(card, card_uri)
+        imported = card_to_profile(document, agent_type or AgentType.SERVICE)
+        try:
+            if agent_id is not None:
+                return await self._update(agent_id, document, imported)
+            status = _checked(verify_card(document, public_key))
+            capabilities = await self._catalog_ids(imported.skill_ids)
+            agent = await self._registry.register(
+                imported.profile, public_key, signature, capabilities
+            )
+        except InvalidArgument as exc:
+            raise card_violations(exc) from exc
+        return agent, True, status
+
+    async def _update(
+        self, agent_id: str, card: dict[str, Any], imported: ImportedCard
+    ) -> tuple[Agent, bool, SignatureStatus]:
+        current = await self._registry.get(agent_id)
+        status = _checked(verify_card(card, current.public_key))
+        profile, before = imported.profile, current.profile
+        changes = {
+            "display_name": profile.display_name,
+            "description": profile.description,
+            "endpoint_uri": profile.endpoint_uri,
+            # A card without skill tags leaves the agent's tags alone.
+            "tags": profile.tags or before.tags,
+            "protocols": tuple(dict.fromkeys((*before.protocols, *profile.protocols))),
+            "metadata": {**before.metadata, **profile.metadata},
+        }
+        agent = await self._registry.update(agent_id, changes, list(changes), "")
+        return agent, False, status
+
+    async def _catalog_ids(self, skill_ids: tuple[str, ...]) -> list[str]:
+        """The skill ids that name catalog capabilities (the catalog is cached)."""
+        found = []
+        for skill_id in skill_ids[:MAX_CAPABILITIES]:
+            try:
+                await self._registry.get_capability(skill_id)
+            except NotFound:
+                continue
+            found.append(skill_id)
+        return found
+
+    async def card(self, agent_id: str) -> dict[str, Any]:
+        agent = await self._registry.get(agent_id)
+        capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
+        return agent_to_card(agent, capabilities)
+
+    async def verify(self, agent_id: str, card: dict[str, Any]) -> SignatureStatus:
+        signatures = card.get("signatures", [])
+        if not isinstance(signatures, list):
+            raise InvalidArgument.field("card.signatures", "must be a list of JWS objects")
+        agent = await self._registry.get(agent_id)
+        return verify_card(card, agent.public_key)

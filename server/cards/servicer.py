@@ -1,0 +1,65 @@
+"""AgentCardService over gRPC: cards travel as google.protobuf.Struct (plain JSON objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from agentregistry.v1 import agent_card_service_pb2 as pb
+from agentregistry.v1 import agent_card_service_pb2_grpc
+from google.protobuf import json_format, struct_pb2
+
+from server.cards.service import CardService
+from server.cards.signatures import SignatureStatus
+from server.domain.names import parse_agent_name
+from server.registry.convert import agent_to_proto, type_from_proto
+
+Context = grpc.aio.ServicerContext[object, object]
+
+_STATUS = {
+    SignatureStatus.UNSIGNED: pb.CARD_SIGNATURE_STATUS_UNSIGNED,
+    SignatureStatus.VERIFIED: pb.CARD_SIGNATURE_STATUS_VERIFIED,
+    SignatureStatus.SIGNATURE_INVALID: pb.CARD_SIGNATURE_STATUS_SIGNATURE_INVALID,
+    SignatureStatus.UNSUPPORTED_ALGORITHM: pb.CARD_SIGNATURE_STATUS_UNSUPPORTED_ALGORITHM,
+    SignatureStatus.MALFORMED: pb.CARD_SIGNATURE_STATUS_MALFORMED,
+}
+
+
+def _document(struct: struct_pb2.Struct) -> dict[str, Any]:
+    document: dict[str, Any] = json_format.MessageToDict(struct)
+    return document
+
+
+class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
+    def __init__(self, service: CardService) -> None:
+        self._service = service
+
+    async def ImportAgentCard(
+        self, request: pb.ImportAgentCardRequest, context: Context
+    ) -> pb.ImportAgentCardResponse:
+        agent, created, status = await self._service.import_card(
+            _document(request.card) if request.HasField("card") else None,
+            request.card_uri,
+            parse_agent_name(request.agent, "agent") if request.agent else None,
+            request.public_key,
+            request.signature,
+            type_from_proto(request.type),
+        )
+        return pb.ImportAgentCardResponse(
+            agent=agent_to_proto(agent), created=created, signature_status=_STATUS[status]
+        )
+
+    async def GetAgentCard(
+        self, request: pb.GetAgentCardRequest, context: Context
+    ) -> struct_pb2.Struct:
+        card = struct_pb2.Struct()
+        card.update(await self._service.card(parse_agent_name(request.name, "name")))
+        return card
+
+    async def VerifyAgentCard(
+        self, request: pb.VerifyAgentCardRequest, context: Context
+    ) -> pb.VerifyAgentCardResponse:
+        status = await self._service.verify(
+            parse_agent_name(request.agent, "agent"), _document(request.card)
+        )
+        return pb.VerifyAgentCardResponse(signature_status=_STATUS[status])

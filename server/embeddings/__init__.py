@@ -1,0 +1,1 @@
+"""Sentence embeddings for semantic search, computed locally (no network at run time)."""
