@@ -50,6 +50,24 @@ FINAL_CODES = {
 _CLOSED = object()
 
 
+class _Events:
+    def __init__(self, presence: Presence) -> None:
+        self._presence = presence
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> resources_pb2.Event:
+        item = await self._presence._events.get()
+        if item is _CLOSED:
+            self._presence._events.put_nowait(_CLOSED)  # for any other reader
+            if self._presence.error is not None:
+                raise self._presence.error
+            raise StopAsyncIteration
+        assert isinstance(item, resources_pb2.Event)
+        return item
+
+
 @dataclass
 class _StreamState:
     acked: bool = False
@@ -143,17 +161,13 @@ class Presence:
         self._beat_now = True
         self._wake.set()
 
-    async def events(self) -> AsyncIterator[resources_pb2.Event]:
-        """Events the server pushes down the stream, until presence stops."""
-        while True:
-            item = await self._events.get()
-            if item is _CLOSED:
-                self._events.put_nowait(_CLOSED)  # for any other reader
-                if self.error is not None:
-                    raise self.error
-                return
-            assert isinstance(item, resources_pb2.Event)
-            yield item
+    def events(self) -> AsyncIterator[resources_pb2.Event]:
+        """Events the server pushes down the stream, until presence stops.
+
+        A plain iterator over a queue, not a generator, so waiting on it with a timeout
+        (`asyncio.wait_for(anext(events), 5)`) cancels only that wait.
+        """
+        return _Events(self)
 
     async def wait(self) -> None:
         """Until presence stops; raises PresenceEnded if the server ended it for good."""
