@@ -235,6 +235,20 @@ class RegistryClient:
         )
         return await self.call(lambda md: self.presence_stub.GetPresence(request, metadata=md))
 
+    async def send_heartbeat(
+        self, status: convert.StatusLike | None = None, load: float = 0.0, sequence: int = 0
+    ) -> presence_service_pb2.HeartbeatAck:
+        """One beat without a stream (for cron-like agents); keep it within the TTL."""
+        request = presence_service_pb2.SendHeartbeatRequest(
+            name=self.agent,
+            status=convert.agent_status(status) if status is not None else 0,  # type: ignore[arg-type]
+            load=load,
+            sequence=sequence,
+        )
+        return await self.call(
+            lambda md: self.presence_stub.SendHeartbeat(request, metadata=md), True
+        )
+
     async def set_status(self, status: convert.StatusLike) -> presence_service_pb2.Presence:
         request = presence_service_pb2.SetStatusRequest(
             name=self.agent,
@@ -245,24 +259,34 @@ class RegistryClient:
     # Search and discovery
 
     async def search(
-        self, query: str = "", page_size: int = 0, page_token: str = "", **filters: object
+        self,
+        query: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        filter: search_service_pb2.AgentFilter | None = None,
+        **filters: object,
     ) -> search_service_pb2.SearchAgentsResponse:
-        """SearchAgents; keyword filters as in `convert.agent_filter` (tags=…, types=…)."""
+        """SearchAgents; `filter`, or keyword filters as in `agent_filter` (tags=…, types=…)."""
         request = search_service_pb2.SearchAgentsRequest(
             query=query,
-            filter=convert.agent_filter(**filters),  # type: ignore[arg-type]
+            filter=filter or convert.agent_filter(**filters),  # type: ignore[arg-type]
             page_size=page_size,
             page_token=page_token,
         )
         return await self.call(lambda md: self.search_stub.SearchAgents(request, metadata=md))
 
     async def find(
-        self, query: str, page_size: int = 0, page_token: str = "", **filters: object
+        self,
+        query: str,
+        page_size: int = 0,
+        page_token: str = "",
+        filter: search_service_pb2.AgentFilter | None = None,
+        **filters: object,
     ) -> search_service_pb2.FindAgentsResponse:
-        """FindAgents: a plain-language request matched to capabilities."""
+        """FindAgents: a plain-language request matched to capabilities (filters as search)."""
         request = search_service_pb2.FindAgentsRequest(
             query=query,
-            filter=convert.agent_filter(**filters),  # type: ignore[arg-type]
+            filter=filter or convert.agent_filter(**filters),  # type: ignore[arg-type]
             page_size=page_size,
             page_token=page_token,
         )
