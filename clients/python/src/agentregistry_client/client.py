@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TypeVar
 
@@ -18,7 +17,6 @@ from google.protobuf import field_mask_pb2
 
 from agentregistry_client import convert
 from agentregistry_client._proto import (
-    attestation_service_pb2,
     attestation_service_pb2_grpc,
     auth_service_pb2_grpc,
     presence_service_pb2,
@@ -30,11 +28,12 @@ from agentregistry_client._proto import (
     search_service_pb2_grpc,
 )
 from agentregistry_client.admin import ApiKeys, Webhooks
+from agentregistry_client.client_trust import TrustCalls
 from agentregistry_client.errors import NotRegistered, RegistryError
 from agentregistry_client.keys import AgentKey
 from agentregistry_client.presence import Presence
 from agentregistry_client.session import Credentials, Metadata, Session
-from agentregistry_client.signing import Claim, attestation_message, register_message
+from agentregistry_client.signing import register_message
 from agentregistry_client.watch import watch_events
 
 TARGET_ENV = "AGENTREGISTRY_TARGET"
@@ -42,7 +41,7 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 T = TypeVar("T")
 
 
-class RegistryClient:
+class RegistryClient(TrustCalls):
     """`async with RegistryClient(key=AgentKey.load_or_create("agent.key")) as client: …`
 
     `target` defaults to AGENTREGISTRY_TARGET, else 127.0.0.1:50051. Give `key` to act as
@@ -297,69 +296,6 @@ class RegistryClient:
     ) -> search_service_pb2.SuggestAgentsResponse:
         request = search_service_pb2.SuggestAgentsRequest(prefix=prefix, limit=limit)
         return await self.call(lambda md: self.search_stub.SuggestAgents(request, metadata=md))
-
-    # Attestations and reputation
-
-    async def attest(
-        self,
-        subject: str,
-        claim: Claim,
-        *,
-        expire_time: datetime | None = None,
-        valid_for: timedelta | None = None,
-    ) -> resources_pb2.Attestation:
-        """Sign `claim` about `subject` over the canonical encoding and submit it."""
-        issue_time = datetime.now(timezone.utc).replace(microsecond=0)
-        if valid_for is not None:
-            expire_time = issue_time + valid_for
-        if expire_time is not None:
-            expire_time = expire_time.astimezone(timezone.utc).replace(microsecond=0)
-        if self.key is None:
-            raise NotRegistered()
-        subject = convert.agent_name(subject)
-        message = attestation_message(self.agent, subject, claim, issue_time, expire_time)
-        attestation = resources_pb2.Attestation(subject=subject, signature=self.key.sign(message))
-        claim.apply(attestation)
-        attestation.issue_time.FromDatetime(issue_time)
-        if expire_time is not None:
-            attestation.expire_time.FromDatetime(expire_time)
-        request = attestation_service_pb2.CreateAttestationRequest(attestation=attestation)
-        return await self.call(
-            lambda md: self.attestations.CreateAttestation(request, metadata=md), True
-        )
-
-    async def revoke(self, name: str) -> resources_pb2.Attestation:
-        request = attestation_service_pb2.RevokeAttestationRequest(name=name)
-        return await self.call(
-            lambda md: self.attestations.RevokeAttestation(request, metadata=md), True
-        )
-
-    async def get_attestation(self, name: str) -> resources_pb2.Attestation:
-        request = attestation_service_pb2.GetAttestationRequest(name=name)
-        return await self.call(lambda md: self.attestations.GetAttestation(request, metadata=md))
-
-    async def list_attestations(
-        self,
-        subject: str | None = None,
-        attester: str | None = None,
-        include_inactive: bool = False,
-        page_size: int = 0,
-        page_token: str = "",
-    ) -> attestation_service_pb2.ListAttestationsResponse:
-        request = attestation_service_pb2.ListAttestationsRequest(
-            subject=convert.agent_name(subject) if subject else "",
-            attester=convert.agent_name(attester) if attester else "",
-            include_inactive=include_inactive,
-            page_size=page_size,
-            page_token=page_token,
-        )
-        return await self.call(lambda md: self.attestations.ListAttestations(request, metadata=md))
-
-    async def reputation(self, name: str | None = None) -> resources_pb2.Reputation:
-        request = attestation_service_pb2.GetReputationRequest(
-            name=convert.agent_name(name or self.agent) + "/reputation"
-        )
-        return await self.call(lambda md: self.reputations.GetReputation(request, metadata=md))
 
 
 __all__ = ["DEFAULT_TARGET", "RegistryClient"]

@@ -93,13 +93,19 @@ class Credentials:
             return self._session.token
 
     async def metadata(self, required: bool = False) -> Metadata:
-        """Call metadata. `required` refuses to call anonymously when no credential exists."""
+        """Call metadata. A public read (`required` False) logs in for nobody: it carries the
+        session only if one is fresh already (for the agent's rate-limit tier)."""
         if self.api_key is not None:
             return (("x-api-key", self.api_key),)
-        token = await self.token()
-        if token is None:
-            if required:
+        if required:
+            token = await self.token()
+            if token is None:
                 raise NotRegistered()
+        elif self._fixed_token is not None:
+            token = self._fixed_token
+        elif self._session is not None and time.monotonic() < self._session.refresh_at:
+            token = self._session.token
+        else:
             return ()
         return (("authorization", f"Bearer {token}"),)
 
