@@ -91,6 +91,9 @@ async def test_register_login_get_search_find_as_json(cli: Cli, tmp_path: Path) 
 
     ack = (await cli("--json", "heartbeat", "--once", "--status", "busy")).json()
     assert ack["status"] == "AGENT_STATUS_BUSY"
+    held = await cli("heartbeat", "--duration", "1")  # the stream, then an OFFLINE goodbye
+    assert held.code == 0 and f"{name} is online" in held.stderr
+    assert (await cli("--json", "get")).json()["status"] == "AGENT_STATUS_OFFLINE"
     events = await cli(
         "--json",
         "watch",
