@@ -2,14 +2,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+CLIENT := clients/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-ceiling backfill-embeddings bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e $(CLIENT)
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -30,6 +32,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy server db scheduler
+	cd $(CLIENT) && $(abspath $(VENV))/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,7 +1,10 @@
 """Regenerate Python stubs and the descriptor set from protos/.
 
 Used by `make proto` and by the staleness test, so both produce the same bytes
-(the generator is pinned through grpcio-tools in pyproject.toml).
+(the generator is pinned through grpcio-tools in pyproject.toml). The client
+distribution (clients/python) gets its own copy of the stubs under
+`agentregistry_client._proto`, so it installs next to the server without both
+claiming the top-level `agentregistry` package.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 PACKAGE_DIR = Path("agentregistry") / "v1"
+CLIENT_PROTO_DIR = ROOT / "clients" / "python" / "src" / "agentregistry_client" / "_proto"
+CLIENT_PACKAGE = "agentregistry_client._proto"
 DESCRIPTOR_NAME = "descriptor.pb"
 OPENAPI_NAME = "openapi.json"
 ERROR_PROTOS = ("google/rpc/status.proto", "google/rpc/error_details.proto")
@@ -68,10 +73,33 @@ def generate(out_dir: Path) -> None:
     write_openapi(target / DESCRIPTOR_NAME, target / OPENAPI_NAME)
 
 
+def vendor_client_stubs(stubs_dir: Path, out_dir: Path) -> None:
+    """The client's copy: the same stubs importing each other from `agentregistry_client._proto`.
+
+    The descriptors are byte-identical, so in one process both copies share one set of
+    message classes (the protobuf runtime accepts an identical file twice).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*_pb2*"):
+        stale.unlink()
+    for source in sorted(stubs_dir.glob("*_pb2*")):
+        if source.suffix not in (".py", ".pyi"):
+            continue
+        text = source.read_text()
+        text = text.replace("from agentregistry.v1 import ", f"from {CLIENT_PACKAGE} import ")
+        (out_dir / source.name).write_text(text)
+    (out_dir / "__init__.py").write_text(
+        '"""Generated stubs of agentregistry.v1; `make proto`."""\n'
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "generated")
-    generate(parser.parse_args().out)
+    parser.add_argument("--client-out", type=Path, default=CLIENT_PROTO_DIR)
+    args = parser.parse_args()
+    generate(args.out)
+    vendor_client_stubs(args.out / PACKAGE_DIR, args.client_out)
 
 
 if __name__ == "__main__":

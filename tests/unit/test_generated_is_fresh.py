@@ -1,11 +1,11 @@
-"""generated/ must be exactly what `make proto` produces from protos/."""
+"""generated/ and the client's copy of the stubs must be exactly what `make proto` produces."""
 
 from __future__ import annotations
 
 import filecmp
 from pathlib import Path
 
-from scripts.gen_protos import ROOT, generate
+from scripts.gen_protos import CLIENT_PROTO_DIR, ROOT, generate, vendor_client_stubs
 
 GENERATED = ROOT / "generated" / "agentregistry" / "v1"
 
@@ -19,6 +19,18 @@ def test_generated_code_matches_protos(tmp_path: Path) -> None:
     assert not mismatch and not errors, (
         f"stale generated files, run `make proto`: {mismatch + errors}"
     )
+
+
+def test_client_stubs_match_protos(tmp_path: Path) -> None:
+    generate(tmp_path / "generated")
+    vendor_client_stubs(tmp_path / "generated" / "agentregistry" / "v1", tmp_path / "client")
+    names = sorted(p.name for p in (tmp_path / "client").iterdir())
+    committed = sorted(p.name for p in CLIENT_PROTO_DIR.iterdir() if p.name != "__pycache__")
+    assert names == committed
+    _, mismatch, errors = filecmp.cmpfiles(
+        tmp_path / "client", CLIENT_PROTO_DIR, names, shallow=False
+    )
+    assert not mismatch and not errors, f"stale client stubs, run `make proto`: {mismatch + errors}"
 
 
 def test_every_unary_rpc_has_an_http_rule() -> None:

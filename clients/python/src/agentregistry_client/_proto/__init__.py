@@ -1,0 +1,1 @@
+"""Generated stubs of agentregistry.v1; `make proto`."""
