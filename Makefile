@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench clean
+.PHONY: install run test lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-trust bench-trust-attacks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-search: install
 ## bench-trust: trust recomputation on 100k agents / 1M attestations, reputation latency
 bench-trust: install
 	$(PY) -m bench.trust $(BENCH_ARGS)
+## bench-trust-attacks: sybil, collusion, flooding and seed-compromise attacks on a 10k-agent graph
+bench-trust-attacks: install
+	$(PY) -m bench.trust_attacks $(BENCH_ARGS)
 ## bench: seed 100k agents / 1M attestations once, run every workload on 1 and 2 workers,
 ## write bench/report.md and its charts (BENCH_ARGS e.g. "--duration 5 --workers 2")
 bench: install
