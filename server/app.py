@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
     attestation_service_pb2,
     attestation_service_pb2_grpc,
     auth_service_pb2,
@@ -31,6 +33,8 @@ from db.engine import create_engine, session_factory
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
+from server.admin.service import AdminService
+from server.admin.servicer import AdminServicer
 from server.attestations.service import AttestationService
 from server.attestations.servicer import AttestationServicer
 from server.auth.api_keys import ApiKeyService
@@ -82,6 +86,7 @@ SERVICE_NAMES = [
     search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 ]
 
 
@@ -186,8 +191,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
+    registry_cache = RegistryCache(cache)
     registry_service = RegistryService(
-        uow, auth_store, RegistryCache(cache), presence.service, names.index
+        uow, auth_store, registry_cache, presence.service, names.index
+    )
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server
