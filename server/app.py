@@ -14,6 +14,8 @@ from agentregistry.v1 import (
     attestation_service_pb2_grpc,
     auth_service_pb2,
     auth_service_pb2_grpc,
+    domain_service_pb2,
+    domain_service_pb2_grpc,
     presence_service_pb2,
     presence_service_pb2_grpc,
     registry_service_pb2,
@@ -43,6 +45,8 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.domains.service import DomainService
+from server.domains.servicer import DomainServicer
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
@@ -87,6 +91,7 @@ SERVICE_NAMES = [
     attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    domain_service_pb2.DESCRIPTOR.services_by_name["DomainService"].full_name,
 ]
 
 
@@ -194,6 +199,17 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     registry_cache = RegistryCache(cache)
     registry_service = RegistryService(
         uow, auth_store, registry_cache, presence.service, names.index
+    )
+    domain_service_pb2_grpc.add_DomainServiceServicer_to_server(
+        DomainServicer(
+            DomainService(
+                uow,
+                registry_cache,
+                allow_loopback=settings.domain_allow_loopback,
+                timeout_s=settings.domain_fetch_timeout_s,
+            )
+        ),
+        server,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server

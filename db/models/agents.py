@@ -45,6 +45,10 @@ class AgentRow(Base):
     verified: Mapped[bool] = mapped_column(server_default=text("false"))
     # Set by operators: suspended and taken-down agents leave listings, search and trust.
     state: Mapped[str] = mapped_column(Text, server_default=text("'active'"))
+    # Claimed by the agent; proven while domain_verified_at is set (rechecked by a job).
+    domain: Mapped[str | None] = mapped_column(Text)
+    domain_verified_at: Mapped[datetime | None]
+    domain_checked_at: Mapped[datetime | None]
     key_version: Mapped[int] = mapped_column(server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -75,4 +79,9 @@ class AgentRow(Base):
         Index(None, "search_vector", postgresql_using="gin"),
         Index(None, "verified", postgresql_where=text("verified")),
         Index("ix_agents_state", "state", postgresql_where=text("state <> 'active'")),
+        Index(
+            "ix_agents_domain_checked_at",
+            "domain_checked_at",
+            postgresql_where=text("domain_verified_at IS NOT NULL"),
+        ),
     )

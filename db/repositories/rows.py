@@ -47,6 +47,8 @@ AGENT_COLUMNS = (
     AgentRow.created_at,
     AgentRow.updated_at,
     AgentRow.state,
+    AgentRow.domain,
+    AgentRow.domain_verified_at,
     _CAPABILITY_IDS,
 )
 
@@ -97,6 +99,8 @@ def to_agent(row: AnyRow) -> Agent:
         created_at=row.created_at,
         updated_at=row.updated_at,
         state=AgentState(row.state),
+        domain=row.domain or "",
+        domain_verified_at=row.domain_verified_at,
     )
 
 

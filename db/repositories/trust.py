@@ -100,7 +100,8 @@ class TrustRepository:
             await connection.execute(
                 select(
                     AgentRow.id,
-                    AgentRow.verified & (AgentRow.state == "active"),
+                    (AgentRow.verified | AgentRow.domain_verified_at.is_not(None))
+                    & (AgentRow.state == "active"),
                     AgentRow.trust_score,
                 ).order_by(AgentRow.id)
             )

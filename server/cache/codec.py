@@ -45,6 +45,8 @@ def _agent_dict(agent: Agent) -> dict[str, Any]:
         "created": _time(agent.created_at),
         "updated": _time(agent.updated_at),
         "state": agent.state,
+        "domain": agent.domain,
+        "domain_at": _time(agent.domain_verified_at),
     }
 
 
@@ -73,6 +75,8 @@ def _agent_from(data: dict[str, Any]) -> Agent:
         created_at=created,
         updated_at=updated,
         state=AgentState(data.get("state", "active")),
+        domain=data.get("domain", ""),
+        domain_verified_at=_parse_time(data.get("domain_at")),
     )
 
 

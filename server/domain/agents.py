@@ -61,6 +61,8 @@ class Agent:
     created_at: datetime
     updated_at: datetime
     state: AgentState = AgentState.ACTIVE
+    domain: str = ""  # claimed domain, "" if none
+    domain_verified_at: datetime | None = None  # set while the claim is proven
 
 
 @dataclass(frozen=True, slots=True)

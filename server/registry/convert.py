@@ -110,9 +110,12 @@ def agent_to_proto(agent: Agent) -> resources_pb2.Agent:
         update_time=timestamp(agent.updated_at),
         etag=agent_etag(agent),
         state=_STATE_TO_PROTO[agent.state],
+        domain=agent.domain,
     )
     if agent.last_seen_at is not None:
         message.last_seen_time.CopyFrom(timestamp(agent.last_seen_at))
+    if agent.domain_verified_at is not None:
+        message.domain_verify_time.CopyFrom(timestamp(agent.domain_verified_at))
     return message
 
 

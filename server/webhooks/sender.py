@@ -46,17 +46,6 @@ def message_id(event: ChangeEvent) -> str:
     return f"evt_{event.event_id}"
 
 
-def _pinned_url(target: ssrf.Target) -> httpx.URL:
-    address = target.addresses[0]
-    return httpx.URL(target.url.geturl()).copy_with(host=str(address))
-
-
-def _host_header(target: ssrf.Target) -> str:
-    default = 443 if target.url.scheme == "https" else 80
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    return host if target.port == default else f"{host}:{target.port}"
-
-
 async def attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: bool) -> Outcome:
     try:
         target = await ssrf.resolve(due.url, allow_loopback)
@@ -66,7 +55,7 @@ async def attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: b
     msg_id = message_id(due.event)
     timestamp = int(time.time())
     headers = {
-        "host": _host_header(target),
+        "host": ssrf.host_header(target),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
@@ -75,7 +64,7 @@ async def attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: b
     }
     extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     request = client.build_request(
-        "POST", _pinned_url(target), content=body, headers=headers, extensions=extensions
+        "POST", ssrf.pinned_url(target), content=body, headers=headers, extensions=extensions
     )
     try:
         response = await client.send(request, stream=True, follow_redirects=False)

@@ -1,4 +1,5 @@
-"""SSRF guard: webhook URLs must point at public addresses.
+"""SSRF guard: URLs the registry fetches (webhooks, domain proofs) must point at public
+addresses.
 
 A URL is checked when it is written (create/update) and again before every
 delivery, against the addresses its host resolves to *then*; the delivery then
@@ -13,6 +14,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -101,3 +104,14 @@ async def resolve(url: str, allow_loopback: bool) -> Target:
     if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise RefusedUrl("must use https")
     return Target(parts, host, port, tuple(addresses))
+
+
+def pinned_url(target: Target) -> httpx.URL:
+    """The URL with its host replaced by the address that passed the check."""
+    return httpx.URL(target.url.geturl()).copy_with(host=str(target.addresses[0]))
+
+
+def host_header(target: Target) -> str:
+    default = 443 if target.url.scheme == "https" else 80
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.port == default else f"{host}:{target.port}"

@@ -1,13 +1,16 @@
-"""Agent moderation state, operator API keys and the explained trust components.
+"""Domain proofs, agent moderation state, operator API keys, explained trust components.
 
 Revision ID: 0006_trust_verification
 Revises: 0005_drop_name_prefix_index
 Create Date: 2026-12-02
 
-`agents.state` is what operators set (active, suspended, taken_down); suspended and
-taken-down agents drop out of listings, search and the trust graph. Operator keys
-are API keys owned by no agent, so `api_keys.agent_id` becomes nullable. agent_trust
-gains the components GetReputation explains a score with.
+`agents.domain` is the domain an agent claims and `domain_verified_at` when it last
+proved it (its public key listed at https://<domain>/.well-known/agentregistry.json);
+the recheck job drops the proof when it stops holding. `agents.state` is what
+operators set (active, suspended, taken_down); suspended and taken-down agents drop
+out of listings, search and the trust graph. Operator keys are API keys owned by no
+agent, so `api_keys.agent_id` becomes nullable. agent_trust gains the components
+GetReputation explains a score with.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ def upgrade() -> None:
     op.create_check_constraint("state", "agents", "state IN ('active', 'suspended', 'taken_down')")
     op.create_index(
         "ix_agents_state", "agents", ["state"], postgresql_where=sa.text("state <> 'active'")
+    )
+    op.add_column("agents", sa.Column("domain", sa.Text(), nullable=True))
+    op.add_column("agents", sa.Column("domain_verified_at", sa.DateTime(timezone=True)))
+    op.add_column("agents", sa.Column("domain_checked_at", sa.DateTime(timezone=True)))
+    op.create_index(
+        "ix_agents_domain_checked_at",
+        "agents",
+        ["domain_checked_at"],
+        postgresql_where=sa.text("domain_verified_at IS NOT NULL"),
     )
     op.alter_column("api_keys", "agent_id", existing_type=sa.Text(), nullable=True)
     op.create_check_constraint(
@@ -73,6 +85,9 @@ def downgrade() -> None:
     op.execute("DELETE FROM api_keys WHERE agent_id IS NULL")
     op.drop_constraint("ck_api_keys_owner", "api_keys", type_="check")
     op.alter_column("api_keys", "agent_id", existing_type=sa.Text(), nullable=False)
+    op.drop_index("ix_agents_domain_checked_at", table_name="agents")
+    for name in ("domain_checked_at", "domain_verified_at", "domain"):
+        op.drop_column("agents", name)
     op.drop_index("ix_agents_state", table_name="agents")
     op.drop_constraint("ck_agents_state", "agents", type_="check")
     op.drop_column("agents", "state")

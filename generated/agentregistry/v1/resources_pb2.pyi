@@ -54,6 +54,8 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGENT_TAKEN_DOWN: _ClassVar[EventType]
     AGENT_REINSTATED: _ClassVar[EventType]
     API_KEY_PLAN_CHANGED: _ClassVar[EventType]
+    AGENT_DOMAIN_VERIFIED: _ClassVar[EventType]
+    AGENT_DOMAIN_LOST: _ClassVar[EventType]
 AGENT_TYPE_UNSPECIFIED: AgentType
 AGENT_TYPE_ASSISTANT: AgentType
 AGENT_TYPE_AUTONOMOUS: AgentType
@@ -84,9 +86,11 @@ AGENT_SUSPENDED: EventType
 AGENT_TAKEN_DOWN: EventType
 AGENT_REINSTATED: EventType
 API_KEY_PLAN_CHANGED: EventType
+AGENT_DOMAIN_VERIFIED: EventType
+AGENT_DOMAIN_LOST: EventType
 
 class Agent(_message.Message):
-    __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag", "state")
+    __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag", "state", "domain", "domain_verify_time")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +117,8 @@ class Agent(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_VERIFY_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -132,7 +138,9 @@ class Agent(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     etag: str
     state: AgentState
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AgentType, str]] = ..., endpoint_uri: _Optional[str] = ..., public_key: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., protocols: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_score: _Optional[float] = ..., verified: _Optional[bool] = ..., key_version: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., state: _Optional[_Union[AgentState, str]] = ...) -> None: ...
+    domain: str
+    domain_verify_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AgentType, str]] = ..., endpoint_uri: _Optional[str] = ..., public_key: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., protocols: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_score: _Optional[float] = ..., verified: _Optional[bool] = ..., key_version: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., state: _Optional[_Union[AgentState, str]] = ..., domain: _Optional[str] = ..., domain_verify_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Capability(_message.Message):
     __slots__ = ("name", "display_name", "description", "synonyms", "agent_count")
