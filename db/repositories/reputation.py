@@ -101,7 +101,7 @@ class ReputationRepository:
         index bound; the OR only drops the already-returned part of a tie group.
         """
         check_limit(limit)
-        query = select(*AGENT_COLUMNS)
+        query = select(*AGENT_COLUMNS).where(AgentRow.state == "active")
         first_rank = 1
         if cursor is not None:
             try:

@@ -1,4 +1,5 @@
-"""Operator bootstrap: `python -m server.admin create-operator-key [--name NAME]`.
+"""Operator bootstrap: `python -m server.admin create-operator-key [--name NAME]`
+and `python -m server.admin revoke-operator-key KEY_ID`.
 
 Writes an operator API key into DATABASE_URL's database (or the embedded default,
 as `make run` uses) and prints the secret once; only its hash is stored. Operator
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
@@ -20,7 +23,8 @@ from server.backing import resolve
 from server.settings import Settings
 
 
-async def create_operator_key(name: str) -> str:
+@asynccontextmanager
+async def _api_keys() -> AsyncIterator[ApiKeyService]:
     settings = Settings()
     backing = resolve(
         settings.database_url, settings.redis_url, settings.data_dir, settings.database_read_url
@@ -28,15 +32,24 @@ async def create_operator_key(name: str) -> str:
     if settings.migrate_on_start:
         upgrade(backing.database_url)
     engine = create_engine(backing.database_url, pool_size=1)
+    redis = Redis.from_url(backing.redis_url)
     try:
-        redis = Redis.from_url(backing.redis_url)
-        service = ApiKeyService(UnitOfWorkFactory(session_factory(engine)), redis)
-        key, secret = await service.create_operator_key(name)
-        await redis.aclose()
-        return f"{key.key_id} {secret}"
+        yield ApiKeyService(UnitOfWorkFactory(session_factory(engine)), redis)
     finally:
+        await redis.aclose()
         await engine.dispose()
         backing.close()
+
+
+async def create_operator_key(name: str) -> tuple[str, str]:
+    async with _api_keys() as service:
+        key, secret = await service.create_operator_key(name)
+    return key.key_id, secret
+
+
+async def revoke_operator_key(key_id: str) -> bool:
+    async with _api_keys() as service:
+        return await service.revoke_operator_key(key_id)
 
 
 def main() -> None:
@@ -44,11 +57,17 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-operator-key", help="mint an operator API key")
     create.add_argument("--name", default="operator", help="what the key is for")
+    revoke = commands.add_parser("revoke-operator-key", help="revoke an operator API key")
+    revoke.add_argument("key_id", help="the key's id (ak_...), as create-operator-key printed")
     args = parser.parse_args()
     if args.command == "create-operator-key":
-        key_id, secret = asyncio.run(create_operator_key(args.name)).split(" ")
+        key_id, secret = asyncio.run(create_operator_key(args.name))
         print(f"operator key {key_id} (shown once, store it safely):")
         print(secret)
+    elif not asyncio.run(revoke_operator_key(args.key_id)):
+        raise SystemExit(f"no operator key {args.key_id}")
+    else:
+        print(f"revoked {args.key_id}")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,16 @@ class ApiKeyService:
         """Bootstrap and rotation of operator credentials (the `server.admin` command)."""
         return await self._mint(None, display_name, (Scope.OPERATOR,), Plan.ENTERPRISE, None)
 
+    async def revoke_operator_key(self, key_id: str) -> bool:
+        async with self._uow() as uow:
+            key = await uow.api_keys.get(key_id)
+            if key is None or key.agent_id is not None:
+                return False
+            key_hash = await uow.api_keys.delete(key_id)
+            await uow.commit()
+        await self.forget_cached([key_hash] if key_hash is not None else [])
+        return True
+
     async def _mint(
         self,
         agent_id: str | None,

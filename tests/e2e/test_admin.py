@@ -3,6 +3,9 @@ operator keys may, and every action is audited in the change feed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import grpc
@@ -22,6 +25,7 @@ from google.protobuf import field_mask_pb2
 from db.repositories.events import EventRepository
 from scheduler.context import JobContext
 from server.auth.api_keys import ApiKeyService
+from server.backing import BackingServices
 from tests.attestation_factories import (
     attest,
     run_trust,
@@ -268,3 +272,36 @@ async def test_operators_set_plans(
     assert (await _code(admin.UpdateApiKeyPlan(unset, metadata=operator)))[0] == (
         grpc.StatusCode.INVALID_ARGUMENT
     )
+
+
+def _cli(backing: BackingServices, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": backing.database_url, "REDIS_URL": backing.redis_url}
+    return subprocess.run(
+        [sys.executable, "-m", "server.admin", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_operator_keys_come_from_the_command_line(admin, registry, backing) -> None:
+    created = _cli(backing, "create-operator-key", "--name", "cli")
+    assert created.returncode == 0, created.stderr
+    header, secret = created.stdout.strip().splitlines()
+    key_id = header.split()[2]
+    assert key_id.startswith("ak_") and secret.startswith("ak_")
+    agent = await register(registry)
+    verified = await admin.VerifyAgent(_moderate(agent), metadata=(("x-api-key", secret),))
+    assert verified.verified
+
+    revoked = _cli(backing, "revoke-operator-key", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert await _code(
+        admin.UnverifyAgent(_moderate(agent), metadata=(("x-api-key", secret),))
+    ) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "API_KEY_INVALID",
+    )
+    assert _cli(backing, "revoke-operator-key", key_id).returncode != 0
