@@ -1,32 +1,37 @@
 """The trust computation: pure numpy/scipy over arrays, no I/O.
 
-Model (documented for clients on the Reputation message):
+Model (documented for clients on the Reputation message; `make bench-trust-attacks`
+shows what it withstands):
 
-* Seeds are the verified agents, and all standing flows from them. Seeds are
-  dealt round-robin into G groups (G = min(seed_groups, seeds)) and standing is
-  propagated per group: an n x G matrix X, the fixed point of
-  X = (1-d) P + d F^T X, where P puts one unit on each seed in its group's column.
+* Seeds are the verified agents (by an operator or a proven domain), and all
+  standing flows from them. Seeds are dealt round-robin into G groups
+  (G = min(seed_groups, seeds)) and standing is propagated per group: an n x G
+  matrix X, iterated as X = (1-d) P + d F^T Y, where P puts one unit on each seed
+  in its group's column and Y is X with the seeds' rows reset to P: a seed passes
+  on its own unit only, never what others sent it, so what it confers stays in
+  its group.
 * F is the flow matrix. An edge i->j carries the mean weight of i's active claims
-  about j (behaviour score/100, identity 1, capability true 1, false 0). Row i is
-  divided by max(sum of its weights, attester_budget): an attester spreads one
-  budget over everyone it vouches for, and an attester with few or weak claims
-  passes on *less*, never a concentrated share (a lone 1/100 passes 1/100 of
-  one endorsement, not everything). The rest of the budget is simply not passed.
+  about j (behaviour score/100, identity 1, capability true 1, false 0); a pair
+  vouching for each other carries `reciprocal_weight` of it each way (mutual
+  praise is the cheapest collusion). Row i is divided by max(sum of its weights,
+  attester_budget): an attester spreads one budget over everyone it vouches for,
+  and one with few or weak claims passes on *less*, never a concentrated share
+  (a lone 1/100 passes 1/100 of one endorsement). The rest is not passed at all.
 * Standing r in [0, 1]: per group, what an agent holds is capped at that group's
   mass-weighted median holding c_g (half the group's mass sits in agents holding
   more), then r = sum_g min(X_g, c_g) / sum_g c_g. One seed (or everything
-  downstream of it: a compromised seed's sybils) can confer at most one group's
-  share, 1/G, whatever it does. The caps are set by where the seeds' mass goes,
-  so identities with dust standing change nothing (they hold no mass), and a
-  fresh ring without inbound claims holds exactly 0. Verified agents have r = 1.
+  downstream of it: a compromised seed's sybils) confers at most one group's
+  share, 1/G, whatever it does. The caps follow where the seeds' mass goes, so
+  identities with dust standing change nothing (they hold no mass), and a fresh
+  ring without inbound claims holds exactly 0. Verified agents have r = 1.
 * Standing points S = 100 + 10 log2(r) clipped to [0, 100] (0 when r = 0): each
-  halving of standing costs 10 points; one group's cap (r = 1/16) is 60.
-* Behaviour: the weighted mean of active behaviour scores about the agent, each
-  attester weighing its own capped per-group standing, with each group's total
-  weight about one subject capped at one full attester's (so many sybils of one
-  group weigh as one). Confidence = W / (W + confidence_half), W that total
-  weight; the adjusted behaviour B = 50 + confidence * (mean - 50) starts at a
-  neutral 50 and moves as independent evidence accumulates.
+  halving of standing costs 10 points; one group's full share (1/32) is 50.
+* Behaviour: the weighted median of active behaviour scores about the agent,
+  each attester weighing its own capped per-group standing, with each group's
+  total weight about one subject capped at one full attester's (so many sybils
+  of one group weigh as one). Confidence = W / (W + confidence_half), W that
+  total weight; the adjusted behaviour B = 50 + confidence * (median - 50)
+  starts at a neutral 50 and moves as independent evidence accumulates.
 * trust_score = sqrt(S * B): no standing means 0 whatever is said about the
   agent; at neutral behaviour the score is sqrt(50 S); good behaviour lifts it,
   bad behaviour drags it toward 0.
