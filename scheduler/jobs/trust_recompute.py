@@ -159,9 +159,10 @@ def _agent_trust_diff(
     )
     for index, *values in columns:
         agent_id = ids[index]
-        contributors, shares = values[-2], values[-1]
-        values[-2] = [ids[i] for i in contributors if i >= 0]
-        values[-1] = shares[: len(values[-2])]
+        # Space-joined, as the repository stores and reads them back.
+        named = [ids[i] for i in values[-2] if i >= 0]
+        values[-2] = " ".join(named)
+        values[-1] = " ".join(f"{share:g}" for share in values[-1][: len(named)])
         if previous.get(agent_id) != tuple(values):
             rows.append((agent_id, *values))
     kept = {ids[i] for i in touched.tolist()}

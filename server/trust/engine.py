@@ -74,7 +74,7 @@ __all__ = [
 class TrustParameters:
     damping: float = 0.85
     tolerance: float = 1e-6
-    max_iterations: int = 40
+    max_iterations: int = 30
     verify_threshold: float = 150.0
     seed_groups: int = 32
     attester_budget: float = 5.0
