@@ -183,7 +183,7 @@ class TrustRepository:
         """rows: (agent_id, behaviour_average, behaviour_claims, distinct_attesters,
         component_size, component_seeded, reachable_from_seed, standing_score,
         behaviour_score, confidence, attesters_with_standing, top_contributors,
-        top_contributions); the two last space-joined (agent ids; shares as Postgres prints them)."""
+        top_contributions); the two last space-joined (ids; shares as Postgres prints them)."""
         for batch in _batches(rows):
             columns = [list(c) for c in zip(*batch, strict=True)]
             await self._session.execute(
