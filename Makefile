@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CLIENT := clients/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-ceiling backfill-embeddings bench clean
+.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench-trust: install
 ## bench-ceiling: hot calls vs a bare grpc.aio echo in one run (h2load; the `make bench` registry)
 bench-ceiling: install
 	$(PY) -m bench.ceiling $(BENCH_ARGS)
+## bench-trust-attacks: sybil, collusion, flooding and seed-compromise attacks on a 10k-agent graph
+bench-trust-attacks: install
+	$(PY) -m bench.trust_attacks $(BENCH_ARGS)
 ## bench: seed 100k agents / 1M attestations once, run every workload on 1 and 2 workers,
 ## write bench/report.md and its charts (BENCH_ARGS e.g. "--duration 5 --workers 2")
 bench: install

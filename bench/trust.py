@@ -1,6 +1,6 @@
 """Trust at scale: 100,000 agents, 1,000,000 attestations.
 
-Usage: python bench/trust.py   (or `make bench-trust`)
+Usage: python -m bench.trust   (or `make bench-trust`)
 
 Seeds an embedded PostgreSQL under .data/bench-trust/ with COPY once and reuses
 it afterwards. Then:
@@ -174,7 +174,7 @@ async def _recompute_once(url: str) -> dict[str, Any]:
 
 def recompute_in_child(url: str) -> dict[str, Any]:
     output = subprocess.run(
-        [sys.executable, __file__, "--recompute", url],
+        [sys.executable, "-m", "bench.trust", "--recompute", url],
         check=True,
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ from db.repositories import (
     EventRepository,
 )
 from db.repositories.attestations import AttestationRepository
+from db.repositories.domains import DomainRepository
 from db.repositories.reputation import ReputationRepository
 from db.repositories.trust import TrustRepository
 
@@ -29,6 +30,7 @@ class UnitOfWork:
     attestations: AttestationRepository
     trust: TrustRepository
     reputation: ReputationRepository
+    domains: DomainRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -54,6 +56,7 @@ class UnitOfWork:
         self.attestations = AttestationRepository(self._session)
         self.trust = TrustRepository(self._session)
         self.reputation = ReputationRepository(self._session)
+        self.domains = DomainRepository(self._session)
         return self
 
     async def __aexit__(

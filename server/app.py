@@ -8,12 +8,16 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
     agent_card_service_pb2,
     agent_card_service_pb2_grpc,
     attestation_service_pb2,
     attestation_service_pb2_grpc,
     auth_service_pb2,
     auth_service_pb2_grpc,
+    domain_service_pb2,
+    domain_service_pb2_grpc,
     presence_service_pb2,
     presence_service_pb2_grpc,
     registry_service_pb2,
@@ -33,6 +37,8 @@ from db.engine import create_engine, session_factory
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
+from server.admin.service import AdminService
+from server.admin.servicer import AdminServicer
 from server.attestations.service import AttestationService
 from server.attestations.servicer import AttestationServicer
 from server.auth.api_keys import ApiKeyService
@@ -44,6 +50,8 @@ from server.cache.aside import CacheAside
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
 from server.domain import paging
+from server.domains.service import DomainService
+from server.domains.servicer import DomainServicer
 from server.embeddings.model import load_embedder
 from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
@@ -92,6 +100,8 @@ SERVICE_NAMES = [
     attestation_service_pb2.DESCRIPTOR.services_by_name["AttestationService"].full_name,
     attestation_service_pb2.DESCRIPTOR.services_by_name["ReputationService"].full_name,
     agent_card_service_pb2.DESCRIPTOR.services_by_name["AgentCardService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    domain_service_pb2.DESCRIPTOR.services_by_name["DomainService"].full_name,
 ]
 
 
@@ -209,8 +219,23 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
+    registry_cache = RegistryCache(cache)
     registry_service = RegistryService(
-        uow, auth_store, RegistryCache(cache), presence.service, names.index
+        uow, auth_store, registry_cache, presence.service, names.index
+    )
+    domain_service_pb2_grpc.add_DomainServiceServicer_to_server(
+        DomainServicer(
+            DomainService(
+                uow,
+                registry_cache,
+                allow_loopback=settings.domain_allow_loopback,
+                timeout_s=settings.domain_fetch_timeout_s,
+            )
+        ),
+        server,
+    )
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, feed), server

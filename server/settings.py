@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     trust_recompute_interval_s: float = Field(default=60.0, gt=0)
     trust_damping: float = Field(default=0.85, gt=0, lt=1)
     trust_verify_threshold: float = Field(default=150.0, gt=0)
+    # Domain proofs: loopback http hosts allowed only for local runs and tests (as webhooks).
+    domain_allow_loopback: bool = False
+    domain_fetch_timeout_s: float = Field(default=5.0, gt=0)
+    domain_recheck_interval_s: float = Field(default=6 * 3600.0, gt=0)
+    domain_recheck_batch: int = Field(default=200, ge=1, le=10_000)
 
     # Semantic search: how often the embedding job follows the outbox; off = text-only search.
     embedding_interval_s: float = Field(default=2.0, gt=0)

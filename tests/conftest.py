@@ -79,6 +79,8 @@ def settings(backing: BackingServices) -> Settings:
         challenge_ttl_s=1,
         # The shared server serves every test from one address; limits get their own servers.
         rate_limit_enabled=False,
+        # Domain proofs are served by a local HTTP server in the tests.
+        domain_allow_loopback=True,
     )
 
 

@@ -1,7 +1,8 @@
-"""A real local HTTP receiver for webhook tests and the bench (127.0.0.1 only).
+"""A real local HTTP receiver for webhook and domain-proof tests and the bench (127.0.0.1 only).
 
 Records every request (headers, raw body, arrival time) and answers with
-scripted statuses per path (200 once a path's script runs out).
+scripted statuses per path (200 once a path's script runs out), with the body
+served for that path if one is set.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Received:
 class Receiver:
     requests: list[Received] = field(default_factory=list)
     _scripts: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
+    bodies: dict[str, bytes] = field(default_factory=dict)
     _server: asyncio.Server | None = None
     port: int = 0
     # Seconds to wait before answering: keeps deliveries in flight (crash tests).
@@ -64,7 +66,11 @@ class Receiver:
                     await asyncio.sleep(self.delay_s)
                 script = self._scripts.get(path)
                 status = script.popleft() if script else 200
-                writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n".encode())
+                served = self.bodies.get(path, b"")
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\ncontent-length: {len(served)}\r\n\r\n".encode()
+                    + served
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -13,6 +13,7 @@ from db.base import Base
 
 AGENT_TYPES = ("assistant", "autonomous", "tool", "orchestrator", "service")
 AGENT_STATUSES = ("online", "offline", "busy", "maintenance")
+AGENT_STATES = ("active", "suspended", "taken_down")
 
 
 def in_list(column: str, values: tuple[str, ...]) -> str:
@@ -42,6 +43,12 @@ class AgentRow(Base):
     trust_score: Mapped[float] = mapped_column(server_default=text("0"))
     trust_computed_at: Mapped[datetime | None]
     verified: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Set by operators: suspended and taken-down agents leave listings, search and trust.
+    state: Mapped[str] = mapped_column(Text, server_default=text("'active'"))
+    # Claimed by the agent; proven while domain_verified_at is set (rechecked by a job).
+    domain: Mapped[str | None] = mapped_column(Text)
+    domain_verified_at: Mapped[datetime | None]
+    domain_checked_at: Mapped[datetime | None]
     key_version: Mapped[int] = mapped_column(server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -51,6 +58,7 @@ class AgentRow(Base):
     __table_args__ = (
         CheckConstraint(in_list("agent_type", AGENT_TYPES), name="agent_type"),
         CheckConstraint(in_list("status", AGENT_STATUSES), name="status"),
+        CheckConstraint(in_list("state", AGENT_STATES), name="state"),
         Index(
             "ix_agents_display_name_trgm",
             func.lower(text("display_name")).label("display_name_lower"),
@@ -70,4 +78,10 @@ class AgentRow(Base):
         Index("ix_agents_trust_score_id", text("trust_score DESC"), "id"),
         Index(None, "search_vector", postgresql_using="gin"),
         Index(None, "verified", postgresql_where=text("verified")),
+        Index("ix_agents_state", "state", postgresql_where=text("state <> 'active'")),
+        Index(
+            "ix_agents_domain_checked_at",
+            "domain_checked_at",
+            postgresql_where=text("domain_verified_at IS NOT NULL"),
+        ),
     )

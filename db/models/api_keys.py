@@ -18,7 +18,8 @@ class ApiKeyRow(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
-    agent_id: Mapped[str] = mapped_column(Text, ForeignKey("agents.id", ondelete="CASCADE"))
+    # NULL only for operator keys, which act for no agent.
+    agent_id: Mapped[str | None] = mapped_column(Text, ForeignKey("agents.id", ondelete="CASCADE"))
     display_name: Mapped[str] = mapped_column(Text)
     # sha256 of the secret: enough for a high-entropy random key, and indexable.
     key_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
@@ -31,6 +32,7 @@ class ApiKeyRow(Base):
 
     __table_args__ = (
         CheckConstraint(in_list("plan", API_KEY_PLANS), name="plan"),
+        CheckConstraint("agent_id IS NOT NULL OR scopes = ARRAY['operator']", name="owner"),
         Index(
             "ix_api_keys_agent_id_created_at_id",
             "agent_id",

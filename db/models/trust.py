@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -27,6 +28,16 @@ class AgentTrustRow(Base):
     component_size: Mapped[int] = mapped_column(Integer)
     component_seeded: Mapped[bool]
     reachable_from_seed: Mapped[bool]
+    standing_score: Mapped[float] = mapped_column(server_default=text("0"))
+    behaviour_score: Mapped[float] = mapped_column(server_default=text("50"))
+    confidence: Mapped[float] = mapped_column(server_default=text("0"))
+    attesters_with_standing: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    top_contributors: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    top_contributions: Mapped[list[float]] = mapped_column(
+        ARRAY(Float), server_default=text("'{}'::float8[]")
+    )
 
 
 class CapabilityTrustRow(Base):

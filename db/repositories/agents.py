@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AgentCapabilityRow, AgentRow, CapabilityRow
 from db.repositories.keyset import after, build_page, check_limit, decode_timestamp_cursor
 from db.repositories.rows import AGENT_COLUMNS, agent_cursor, profile_values, to_agent
-from server.domain.agents import Agent, AgentProfile, AgentType, Page
+from server.domain.agents import Agent, AgentProfile, AgentState, AgentType, Page
 from server.domain.errors import AlreadyExists, Conflict, NotFound
 
 PUBLIC_KEY_CONSTRAINT = "uq_agents_public_key"
@@ -46,7 +46,7 @@ class AgentRepository:
     ) -> Page[Agent]:
         """Newest first; served by ix_agents_created_at_id or ix_agents_agent_type_created_at_id."""
         check_limit(limit)
-        query = select(*AGENT_COLUMNS)
+        query = select(*AGENT_COLUMNS).where(AgentRow.state == "active")
         if agent_type is not None:
             query = query.where(AgentRow.agent_type == agent_type.value)
         if cursor is not None:
@@ -104,6 +104,22 @@ class AgentRepository:
         if result.scalar_one_or_none() is None:
             raise _agent_not_found(agent_id)
         return await self._require(agent_id)
+
+    async def moderate(
+        self, agent_id: str, *, verified: bool | None = None, state: AgentState | None = None
+    ) -> Agent | None:
+        """Operator changes: verification and moderation state (updated_at moves, so etags do)."""
+        values: dict[str, object] = {"updated_at": func.now()}
+        if verified is not None:
+            values["verified"] = verified
+        if state is not None:
+            values["state"] = str(state)
+        changed = await self._session.execute(
+            update(AgentRow).where(AgentRow.id == agent_id).values(**values).returning(AgentRow.id)
+        )
+        if changed.scalar_one_or_none() is None:
+            return None
+        return await self.get(agent_id)
 
     async def delete(self, agent_id: str) -> bool:
         """Delete the agent (links, attestations, keys and webhooks cascade); False if absent."""

@@ -34,7 +34,7 @@ class ApiKeyRepository:
     async def add(
         self,
         key_id: str,
-        agent_id: str,
+        agent_id: str | None,
         display_name: str,
         key_hash: bytes,
         key_prefix: str,
@@ -63,6 +63,21 @@ class ApiKeyRepository:
     async def by_hash(self, key_hash: bytes) -> ApiKey | None:
         row = await self._session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash))
         return None if row is None else _to_api_key(row)
+
+    async def set_plan(self, key_id: str, plan: Plan) -> tuple[ApiKey, bytes] | None:
+        row = await self._session.scalar(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.id == key_id, ApiKeyRow.agent_id.is_not(None))
+            .values(plan=str(plan))
+            .returning(ApiKeyRow)
+        )
+        return None if row is None else (_to_api_key(row), row.key_hash)
+
+    async def hashes_of_agent(self, agent_id: str) -> list[bytes]:
+        result = await self._session.scalars(
+            select(ApiKeyRow.key_hash).where(ApiKeyRow.agent_id == agent_id)
+        )
+        return list(result)
 
     async def get(self, key_id: str) -> ApiKey | None:
         row = await self._session.get(ApiKeyRow, key_id)

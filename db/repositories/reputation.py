@@ -34,6 +34,12 @@ class ReputationRepository:
                     AgentTrustRow.component_size,
                     AgentTrustRow.component_seeded,
                     AgentTrustRow.reachable_from_seed,
+                    AgentTrustRow.standing_score,
+                    AgentTrustRow.behaviour_score,
+                    AgentTrustRow.confidence,
+                    AgentTrustRow.attesters_with_standing,
+                    AgentTrustRow.top_contributors,
+                    AgentTrustRow.top_contributions,
                     select(TrustRunRow.started_at)
                     .order_by(TrustRunRow.id.desc())
                     .limit(1)
@@ -41,7 +47,7 @@ class ReputationRepository:
                     .label("run_started_at"),
                 )
                 .outerjoin(AgentTrustRow, AgentTrustRow.agent_id == AgentRow.id)
-                .where(AgentRow.id == agent_id)
+                .where(AgentRow.id == agent_id, AgentRow.state != "taken_down")
             )
         ).one_or_none()
         if row is None:
@@ -77,6 +83,13 @@ class ReputationRepository:
                 for c in capabilities
             ],
             computed_at=computed_at,
+            standing_score=row.standing_score if standing else (100.0 if row.verified else 0.0),
+            behaviour_score=row.behaviour_score if standing else 50.0,
+            confidence=row.confidence if standing else 0.0,
+            attesters_with_standing=row.attesters_with_standing if standing else 0,
+            top_contributors=tuple(
+                zip(row.top_contributors or (), row.top_contributions or (), strict=False)
+            ),
         )
 
     async def leaderboard_page(
@@ -88,7 +101,7 @@ class ReputationRepository:
         index bound; the OR only drops the already-returned part of a tie group.
         """
         check_limit(limit)
-        query = select(*AGENT_COLUMNS)
+        query = select(*AGENT_COLUMNS).where(AgentRow.state == "active")
         first_rank = 1
         if cursor is not None:
             try:

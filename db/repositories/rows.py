@@ -7,7 +7,14 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, func, select
 
 from db.models import AgentCapabilityRow, AgentRow, CapabilityRow
-from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability
+from server.domain.agents import (
+    Agent,
+    AgentProfile,
+    AgentState,
+    AgentStatus,
+    AgentType,
+    Capability,
+)
 from server.domain.errors import InvalidArgument
 
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -39,6 +46,9 @@ AGENT_COLUMNS = (
     AgentRow.key_version,
     AgentRow.created_at,
     AgentRow.updated_at,
+    AgentRow.state,
+    AgentRow.domain,
+    AgentRow.domain_verified_at,
     _CAPABILITY_IDS,
 )
 
@@ -88,6 +98,9 @@ def to_agent(row: AnyRow) -> Agent:
         key_version=row.key_version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        state=AgentState(row.state),
+        domain=row.domain or "",
+        domain_verified_at=row.domain_verified_at,
     )
 
 

@@ -135,7 +135,8 @@ def filter_conditions(shape: FilterShape, *, with_text: bool = False) -> list[Co
     misjudges their GIN bitmap (40,000 entries at 100k agents, 15 ms) as cheaper than
     rechecking the few thousand text matches.
     """
-    conditions: list[ColumnElement[bool]] = []
+    # Suspended and taken-down agents are never found (few rows: checked per row).
+    conditions: list[ColumnElement[bool]] = [AgentRow.state == "active"]
     if shape.capabilities is not None:
         offered = (
             AgentCapabilityRow.agent_id == AgentRow.id,

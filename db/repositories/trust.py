@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AgentRow, AgentTrustRow, CapabilityTrustRow, TrustRunRow
@@ -43,7 +43,7 @@ _CLAIM_RECORD = np.dtype(
 _CLAIMS_COPY = """
 COPY (
     WITH agent_index AS (
-        SELECT id, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM agents
+        SELECT id, state, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM agents
     ), capability_index AS (
         SELECT id, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM capabilities
     )
@@ -59,6 +59,7 @@ COPY (
     JOIN agent_index s ON s.id = t.subject_id
     LEFT JOIN capability_index c ON c.id = t.capability_id
     WHERE t.state = 'active' AND (t.expires_at IS NULL OR t.expires_at > now())
+      AND a.state = 'active' AND s.state = 'active'
 ) TO STDOUT (FORMAT binary)
 """
 BATCH_ROWS = 10_000
@@ -97,7 +98,12 @@ class TrustRepository:
         await connection.execute(text("SET LOCAL work_mem = '128MB'"))
         agents = (
             await connection.execute(
-                select(AgentRow.id, AgentRow.verified, AgentRow.trust_score).order_by(AgentRow.id)
+                select(
+                    AgentRow.id,
+                    (AgentRow.verified | AgentRow.domain_verified_at.is_not(None))
+                    & (AgentRow.state == "active"),
+                    AgentRow.trust_score,
+                ).order_by(AgentRow.id)
             )
         ).all()
         capability_ids = list(
@@ -121,6 +127,13 @@ class TrustRepository:
                     AgentTrustRow.component_size,
                     AgentTrustRow.component_seeded,
                     AgentTrustRow.reachable_from_seed,
+                    AgentTrustRow.standing_score,
+                    AgentTrustRow.behaviour_score,
+                    AgentTrustRow.confidence,
+                    AgentTrustRow.attesters_with_standing,
+                    # As text: parsing 100k pairs of arrays costs more than the rest.
+                    func.array_to_string(AgentTrustRow.top_contributors, " "),
+                    func.array_to_string(AgentTrustRow.top_contributions, " "),
                 )
             )
         }
@@ -139,7 +152,7 @@ class TrustRepository:
         }
         return GraphSnapshot(
             agent_ids=[row.id for row in agents],
-            verified=np.fromiter((row.verified for row in agents), dtype=bool, count=len(agents)),
+            verified=np.fromiter((row[1] for row in agents), dtype=bool, count=len(agents)),
             scores=np.fromiter(
                 (row.trust_score for row in agents), dtype=np.float64, count=len(agents)
             ),
@@ -168,16 +181,26 @@ class TrustRepository:
 
     async def upsert_agent_trust(self, rows: list[tuple[Any, ...]]) -> None:
         """rows: (agent_id, behaviour_average, behaviour_claims, distinct_attesters,
-        component_size, component_seeded, reachable_from_seed)."""
+        component_size, component_seeded, reachable_from_seed, standing_score,
+        behaviour_score, confidence, attesters_with_standing, top_contributors,
+        top_contributions); the two last space-joined (ids; shares as Postgres prints them)."""
         for batch in _batches(rows):
-            columns = list(zip(*batch, strict=True))
+            columns = [list(c) for c in zip(*batch, strict=True)]
             await self._session.execute(
                 text(
                     "INSERT INTO agent_trust (agent_id, behaviour_average, behaviour_claims,"
-                    " distinct_attesters, component_size, component_seeded, reachable_from_seed)"
-                    " SELECT u.* FROM unnest(CAST(:a AS text[]), CAST(:b AS float8[]),"
+                    " distinct_attesters, component_size, component_seeded, reachable_from_seed,"
+                    " standing_score, behaviour_score, confidence, attesters_with_standing,"
+                    " top_contributors, top_contributions)"
+                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, u.i, u.j, u.k,"
+                    " string_to_array(u.l, ' ')::text[],"
+                    " string_to_array(u.m, ' ')::float8[]"
+                    " FROM unnest(CAST(:a AS text[]), CAST(:b AS float8[]),"
                     " CAST(:c AS int4[]), CAST(:d AS int4[]), CAST(:e AS int4[]),"
-                    " CAST(:f AS bool[]), CAST(:g AS bool[])) AS u(a, b, c, d, e, f, g)"
+                    " CAST(:f AS bool[]), CAST(:g AS bool[]), CAST(:h AS float8[]),"
+                    " CAST(:i AS float8[]), CAST(:j AS float8[]), CAST(:k AS int4[]),"
+                    " CAST(:l AS text[]), CAST(:m AS text[]))"
+                    " AS u(a, b, c, d, e, f, g, h, i, j, k, l, m)"
                     " JOIN agents ON agents.id = u.a"
                     " ON CONFLICT (agent_id) DO UPDATE SET"
                     " behaviour_average = excluded.behaviour_average,"
@@ -185,9 +208,15 @@ class TrustRepository:
                     " distinct_attesters = excluded.distinct_attesters,"
                     " component_size = excluded.component_size,"
                     " component_seeded = excluded.component_seeded,"
-                    " reachable_from_seed = excluded.reachable_from_seed"
+                    " reachable_from_seed = excluded.reachable_from_seed,"
+                    " standing_score = excluded.standing_score,"
+                    " behaviour_score = excluded.behaviour_score,"
+                    " confidence = excluded.confidence,"
+                    " attesters_with_standing = excluded.attesters_with_standing,"
+                    " top_contributors = excluded.top_contributors,"
+                    " top_contributions = excluded.top_contributions"
                 ),
-                dict(zip("abcdefg", (list(c) for c in columns), strict=True)),
+                dict(zip("abcdefghijklm", columns, strict=True)),
             )
 
     async def delete_agent_trust(self, agent_ids: list[str]) -> None:
@@ -282,7 +311,7 @@ class TrustRepository:
         return result.scalar_one_or_none()
 
     async def set_verified(self, agent_id: str, verified: bool = True) -> None:
-        """Operator action (no public API yet): mark an agent as a trust seed."""
+        """Test and bench helper; operators use AdminService."""
         await self._session.execute(
             text("UPDATE agents SET verified = :v WHERE id = :id"), {"v": verified, "id": agent_id}
         )

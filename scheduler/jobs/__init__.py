@@ -11,6 +11,7 @@ from typing import Any
 
 from scheduler.context import JobContext
 from scheduler.jobs.cleanup import cleanup
+from scheduler.jobs.domain_recheck import domain_recheck
 from scheduler.jobs.embeddings import embeddings
 from scheduler.jobs.presence_flush import presence_flush
 from scheduler.jobs.presence_sweep import presence_sweep
@@ -35,4 +36,6 @@ JOBS: list[Job] = [
     Job("presence_flush", presence_flush, lambda s: s.presence_flush_interval_s),
     Job("trust_recompute", trust_recompute, lambda s: s.trust_check_interval_s),
     Job("embeddings", embeddings, lambda s: s.embedding_interval_s),
+    # Often enough that due proofs are picked up soon; each run checks only what is due.
+    Job("domain_recheck", domain_recheck, lambda s: min(s.domain_recheck_interval_s, 300.0)),
 ]

@@ -149,10 +149,20 @@ def _agent_trust_diff(
         result.component_size[touched].tolist(),
         result.component_seeded[touched].tolist(),
         result.reachable[touched].tolist(),
+        result.standing_score[touched].tolist(),
+        np.round(result.behaviour.adjusted[touched], 2).tolist(),
+        result.behaviour.confidence[touched].tolist(),
+        result.behaviour.attesters_with_standing[touched].tolist(),
+        result.contributor[touched].tolist(),
+        result.contribution[touched].tolist(),
         strict=True,
     )
     for index, *values in columns:
         agent_id = ids[index]
+        # Space-joined, as the repository stores and reads them back.
+        named = [ids[i] for i in values[-2] if i >= 0]
+        values[-2] = " ".join(named)
+        values[-1] = " ".join(f"{share:g}" for share in values[-1][: len(named)])
         if previous.get(agent_id) != tuple(values):
             rows.append((agent_id, *values))
     kept = {ids[i] for i in touched.tolist()}

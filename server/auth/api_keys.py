@@ -23,9 +23,15 @@ from redis.asyncio import Redis
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal, require_session
 from server.auth.store import DELETED_EPOCH, EPOCH_KEY
-from server.domain.agents import Page
+from server.domain.agents import AgentState, Page
 from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
-from server.domain.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from server.domain.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
 from server.registry.validation import display_name_violations
@@ -44,6 +50,7 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 if raw == ARGV[2] then return {raw} end
 local agent = cjson.decode(raw)['agent_id']
+if type(agent) ~= 'string' then return {raw} end  -- an operator key: no agent
 return {raw, redis.call('GET', ARGV[1] .. agent)}
 """
 
@@ -75,25 +82,68 @@ class ApiKeyService:
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
         require_session(agent_id)
+        if plan is not Plan.FREE:
+            raise PermissionDenied(
+                "new API keys are FREE; operators set plans", reason="PLAN_OPERATOR_ONLY"
+            )
+        if Scope.OPERATOR in scopes:
+            raise PermissionDenied(
+                "operator keys are minted by operators only", reason="SCOPE_OPERATOR_ONLY"
+            )
         problems = display_name_violations("api_key.display_name", display_name)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             problems.append(FieldViolation("api_key.expire_time", "must be in the future"))
         if problems:
             raise InvalidArgument(problems)
+        return await self._mint(
+            agent_id,
+            display_name.strip(),
+            tuple(dict.fromkeys(scopes or DEFAULT_SCOPES)),
+            Plan.FREE,
+            expires_at,
+        )
+
+    async def create_operator_key(self, display_name: str) -> tuple[ApiKey, str]:
+        """Bootstrap and rotation of operator credentials (the `server.admin` command)."""
+        return await self._mint(None, display_name, (Scope.OPERATOR,), Plan.ENTERPRISE, None)
+
+    async def revoke_operator_key(self, key_id: str) -> bool:
+        async with self._uow() as uow:
+            key = await uow.api_keys.get(key_id)
+            if key is None or key.agent_id is not None:
+                return False
+            key_hash = await uow.api_keys.delete(key_id)
+            await uow.commit()
+        await self.forget_cached([key_hash] if key_hash is not None else [])
+        return True
+
+    async def _mint(
+        self,
+        agent_id: str | None,
+        display_name: str,
+        scopes: tuple[Scope, ...],
+        plan: Plan,
+        expires_at: datetime | None,
+    ) -> tuple[ApiKey, str]:
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         async with self._uow() as uow:
             key = await uow.api_keys.add(
                 new_id(KEY_PREFIX),
                 agent_id,
-                display_name.strip(),
+                display_name,
                 hash_secret(secret),
                 secret[:10],
-                tuple(dict.fromkeys(scopes or DEFAULT_SCOPES)),
+                scopes,
                 plan,
                 expires_at,
             )
             await uow.commit()
         return key, secret
+
+    async def forget_cached(self, key_hashes: list[bytes]) -> None:
+        """After a plan or agent-state change: the next request reads the key afresh."""
+        if key_hashes:
+            await self._redis.delete(*(_CACHE.format(h.hex()) for h in key_hashes))
 
     async def list_keys(
         self, agent_id: str, page_size: int, page_token: str
@@ -138,8 +188,12 @@ class ApiKeyService:
         if data is None:
             async with self._uow() as uow:
                 key = await uow.api_keys.by_hash(key_hash)
-                agent = await uow.agents.get(key.agent_id) if key is not None else None
-            if key is None or agent is None:
+                agent = (
+                    await uow.agents.get(key.agent_id)
+                    if key is not None and key.agent_id is not None
+                    else None
+                )
+            if key is None or (key.agent_id is not None and agent is None):
                 await self._redis.set(cache_key, _TOMBSTONE, ex=_UNKNOWN_TTL_S, nx=True)
                 raise _invalid()
             data = {
@@ -148,14 +202,18 @@ class ApiKeyService:
                 "scopes": [str(s) for s in key.scopes],
                 "plan": str(key.plan),
                 "expires_at": key.expires_at.isoformat() if key.expires_at else None,
-                "verified": agent.verified,
+                "verified": bool(agent and agent.verified),
+                "active": key.agent_id is None
+                or (agent is not None and agent.state is AgentState.ACTIVE),
             }
             await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S, nx=True)
         if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
             raise Unauthenticated("API key has expired", reason="API_KEY_EXPIRED")
+        if not data.get("active", True):
+            raise Unauthenticated("the key's agent is suspended", reason="AGENT_SUSPENDED")
         await self._touch(data["key_id"])
         return Principal(
-            agent_id=data["agent_id"],
+            agent_id=data["agent_id"] or "",
             verified=data["verified"],
             api_key_id=data["key_id"],
             scopes=tuple(Scope(s) for s in data["scopes"]),

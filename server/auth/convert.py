@@ -54,7 +54,7 @@ def optional_time(message: Message, field: str) -> datetime | None:
 
 def api_key_to_proto(key: ApiKey, secret: str = "") -> pb.ApiKey:
     message = pb.ApiKey(
-        name=api_key_name(key.agent_id, key.key_id),
+        name=api_key_name(key.agent_id or "-", key.key_id),
         display_name=key.display_name,
         scopes=[str(s) for s in key.scopes],
         plan=_PLAN_TO_PROTO[key.plan],

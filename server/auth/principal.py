@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from server.domain.api_keys import Plan, Scope
 from server.domain.errors import PermissionDenied, Unauthenticated
 
-ALL_SCOPES = tuple(Scope)
+ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)  # what an agent's own session holds
 
 
 class Tier(enum.StrEnum):
@@ -28,7 +28,8 @@ _PLAN_TIER = {Plan.FREE: Tier.FREE, Plan.PRO: Tier.PRO, Plan.ENTERPRISE: Tier.EN
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An agent acting through a session (every scope) or through one of its API keys."""
+    """An agent acting through a session (every agent scope) or through one of its API keys;
+    or an operator (agent_id empty, scope operator) through an operator key."""
 
     agent_id: str
     verified: bool = False
@@ -66,6 +67,20 @@ def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
     if scope not in principal.scopes:
         raise PermissionDenied(f"the API key lacks the {scope} scope", reason="SCOPE_MISSING")
     return principal
+
+
+def require_operator() -> Principal:
+    principal = _current.get()
+    if principal is None:
+        raise Unauthenticated("an operator API key is required", reason="SESSION_REQUIRED")
+    if Scope.OPERATOR not in principal.scopes:
+        raise PermissionDenied("only operators may do this", reason="OPERATOR_REQUIRED")
+    return principal
+
+
+def is_operator() -> bool:
+    principal = _current.get()
+    return principal is not None and Scope.OPERATOR in principal.scopes
 
 
 def require_session(agent_id: str) -> Principal:

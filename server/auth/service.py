@@ -9,7 +9,8 @@ from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal
 from server.auth.store import AuthStore
 from server.domain import signing
-from server.domain.errors import NotFound, Unauthenticated
+from server.domain.agents import AgentState
+from server.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from server.registry.validation import raise_if, signature_violations
 
 
@@ -38,8 +39,11 @@ class AuthService:
 
     async def create_challenge(self, agent_id: str) -> IssuedChallenge:
         async with self._uow() as uow:
-            if await uow.agents.get(agent_id) is None:
+            agent = await uow.agents.get(agent_id)
+            if agent is None or agent.state is AgentState.TAKEN_DOWN:
                 raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+            if agent.state is not AgentState.ACTIVE:
+                raise PermissionDenied("the agent is suspended", reason="AGENT_SUSPENDED")
         challenge_id, nonce = await self._store.put_challenge(agent_id, self._challenge_ttl_s)
         expires_at = datetime.now(UTC) + timedelta(seconds=self._challenge_ttl_s)
         return IssuedChallenge(challenge_id, nonce, expires_at)
@@ -54,6 +58,8 @@ class AuthService:
         async with self._uow() as uow:
             agent = await uow.agents.get(challenge.agent_id)
         message = signing.session_message(challenge.nonce)
+        if agent is not None and agent.state is not AgentState.ACTIVE:
+            raise PermissionDenied("the agent is suspended", reason="AGENT_SUSPENDED")
         if agent is None or not signing.verify(agent.public_key, signature, message):
             raise Unauthenticated(
                 "signature does not match the agent's key", reason="SIGNATURE_INVALID"

@@ -6,7 +6,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability
+from server.domain.agents import (
+    Agent,
+    AgentProfile,
+    AgentState,
+    AgentStatus,
+    AgentType,
+    Capability,
+)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -37,6 +44,9 @@ def _agent_dict(agent: Agent) -> dict[str, Any]:
         "kv": agent.key_version,
         "created": _time(agent.created_at),
         "updated": _time(agent.updated_at),
+        "state": agent.state,
+        "domain": agent.domain,
+        "domain_at": _time(agent.domain_verified_at),
     }
 
 
@@ -64,6 +74,9 @@ def _agent_from(data: dict[str, Any]) -> Agent:
         key_version=data["kv"],
         created_at=created,
         updated_at=updated,
+        state=AgentState(data.get("state", "active")),
+        domain=data.get("domain", ""),
+        domain_verified_at=_parse_time(data.get("domain_at")),
     )
 
 

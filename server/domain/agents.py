@@ -18,6 +18,14 @@ class AgentType(enum.StrEnum):
     SERVICE = "service"
 
 
+class AgentState(enum.StrEnum):
+    """Set by operators; only active agents are listed, searched and counted in trust."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TAKEN_DOWN = "taken_down"
+
+
 class AgentStatus(enum.StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
@@ -52,6 +60,9 @@ class Agent:
     key_version: int
     created_at: datetime
     updated_at: datetime
+    state: AgentState = AgentState.ACTIVE
+    domain: str = ""  # claimed domain, "" if none
+    domain_verified_at: datetime | None = None  # set while the claim is proven
 
 
 @dataclass(frozen=True, slots=True)

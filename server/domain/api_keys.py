@@ -11,6 +11,8 @@ class Scope(enum.StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    # Only on operator keys (owned by no agent), minted by `python -m server.admin`.
+    OPERATOR = "operator"
 
 
 class Plan(enum.StrEnum):
@@ -25,7 +27,7 @@ DEFAULT_SCOPES = (Scope.READ,)
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     key_id: str
-    agent_id: str
+    agent_id: str | None  # None for an operator key
     display_name: str
     key_prefix: str
     scopes: tuple[Scope, ...]

@@ -87,6 +87,11 @@ class Reputation:
     reachable_from_seed: bool
     capabilities: list[CapabilityStanding]
     computed_at: datetime | None
+    standing_score: float = 0.0
+    behaviour_score: float = 50.0
+    confidence: float = 0.0
+    attesters_with_standing: int = 0
+    top_contributors: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

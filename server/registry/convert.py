@@ -8,7 +8,14 @@ from typing import Any
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from google.protobuf import timestamp_pb2
 
-from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability
+from server.domain.agents import (
+    Agent,
+    AgentProfile,
+    AgentState,
+    AgentStatus,
+    AgentType,
+    Capability,
+)
 from server.domain.names import agent_name, capability_name, parse_capability_name
 from server.registry.etag import agent_etag
 
@@ -27,6 +34,11 @@ _STATUS_TO_PROTO: dict[AgentStatus, resources_pb2.AgentStatus] = {
     AgentStatus.MAINTENANCE: resources_pb2.AGENT_STATUS_MAINTENANCE,
 }
 STATUS_FROM_PROTO = {v: k for k, v in _STATUS_TO_PROTO.items()}
+_STATE_TO_PROTO: dict[AgentState, resources_pb2.AgentState] = {
+    AgentState.ACTIVE: resources_pb2.AGENT_STATE_ACTIVE,
+    AgentState.SUSPENDED: resources_pb2.AGENT_STATE_SUSPENDED,
+    AgentState.TAKEN_DOWN: resources_pb2.AGENT_STATE_TAKEN_DOWN,
+}
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
@@ -97,9 +109,13 @@ def agent_to_proto(agent: Agent) -> resources_pb2.Agent:
         create_time=timestamp(agent.created_at),
         update_time=timestamp(agent.updated_at),
         etag=agent_etag(agent),
+        state=_STATE_TO_PROTO[agent.state],
+        domain=agent.domain,
     )
     if agent.last_seen_at is not None:
         message.last_seen_time.CopyFrom(timestamp(agent.last_seen_at))
+    if agent.domain_verified_at is not None:
+        message.domain_verify_time.CopyFrom(timestamp(agent.domain_verified_at))
     return message
 
 

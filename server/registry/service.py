@@ -10,7 +10,15 @@ from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
 from server.domain import signing
-from server.domain.agents import Agent, AgentProfile, AgentStatus, AgentType, Capability, Page
+from server.domain.agents import (
+    Agent,
+    AgentProfile,
+    AgentState,
+    AgentStatus,
+    AgentType,
+    Capability,
+    Page,
+)
 from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.masks import masked_fields
@@ -120,7 +128,7 @@ class RegistryService:
 
     async def get(self, agent_id: str) -> Agent:
         agent = await self._cache.agent(agent_id, lambda: self._load_agent(agent_id))
-        if agent is None:
+        if agent is None or agent.state is AgentState.TAKEN_DOWN:
             raise _not_found(agent_id)
         if self._presence is not None:
             [agent] = await self._presence.overlay([agent])

@@ -31,6 +31,14 @@ def reputation_to_proto(reputation: Reputation) -> resources_pb2.Reputation:
         component_size=reputation.component_size,
         component_seeded=reputation.component_seeded,
         reachable_from_seed=reputation.reachable_from_seed,
+        standing_score=reputation.standing_score,
+        behaviour_score=reputation.behaviour_score,
+        confidence=reputation.confidence,
+        attesters_with_standing=reputation.attesters_with_standing,
+        top_contributors=[
+            resources_pb2.ReputationContributor(agent=agent_name(agent_id), share=share)
+            for agent_id, share in reputation.top_contributors
+        ],
         capabilities=[
             resources_pb2.CapabilityTrust(
                 capability=capability_name(c.capability_id),

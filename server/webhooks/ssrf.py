@@ -1,4 +1,5 @@
-"""SSRF guard: webhook URLs (and agent card URLs) must point at public addresses.
+"""SSRF guard: URLs the registry fetches (webhooks, agent cards, domain proofs) must point at
+public addresses.
 
 A URL is checked when it is written (create/update) and again before every
 delivery, against the addresses its host resolves to *then*; the delivery then

@@ -10,7 +10,7 @@ from google.protobuf import field_mask_pb2
 from tests.factories import error_details, register
 
 
-async def _create(auth, owner, scopes: list[str], plan=auth_service_pb2.API_KEY_PLAN_PRO):
+async def _create(auth, owner, scopes: list[str], plan=auth_service_pb2.API_KEY_PLAN_UNSPECIFIED):
     return await auth.CreateApiKey(
         auth_service_pb2.CreateApiKeyRequest(
             parent=owner.name,

@@ -81,10 +81,19 @@ async def test_reputation_explains_the_score(
         ).trust_score
         for a in (seed_a, seed_b, critic)
     }
-    expected_average = (90 * scores[seed_a.name] + 70 * scores[seed_b.name]) / (
-        scores[seed_a.name] + scores[seed_b.name]
+    # A weighted median of the two seeds' claims; the components explain the score.
+    assert explained.behaviour_average in (70.0, 90.0)
+    assert explained.standing_score > 0 and 0 < explained.confidence < 1
+    assert explained.behaviour_score == round(
+        50 + explained.confidence * (explained.behaviour_average - 50), 2
     )
-    assert abs(explained.behaviour_average - expected_average) < 0.01
+    assert (
+        abs(explained.trust_score - (explained.standing_score * explained.behaviour_score) ** 0.5)
+        < 0.05
+    )
+    assert explained.attesters_with_standing == 2
+    assert {c.agent for c in explained.top_contributors} == {seed_a.name, seed_b.name}
+    assert abs(sum(c.share for c in explained.top_contributors) - 1.0) < 0.01
     [capability] = explained.capabilities
     assert capability.capability == TRANSLATION
     assert (capability.positive_claims, capability.negative_claims) == (2, 1)

@@ -48,7 +48,8 @@ async def test_pages_cover_everything_once(
     listed = await _walk(uow, 4, agent_type)
 
     async with uow() as work:
-        query = select(func.count()).select_from(AgentRow)
+        # Listings show active agents only (suspended ones are hidden).
+        query = select(func.count()).select_from(AgentRow).where(AgentRow.state == "active")
         if agent_type is not None:
             query = query.where(AgentRow.agent_type == agent_type.value)
         total = await work.session.scalar(query)

@@ -1,7 +1,7 @@
 """Sentence embeddings of agents and catalog entries (pgvector), with an HNSW index.
 
 Revision ID: 0007_embeddings
-Revises: 0005_drop_name_prefix_index
+Revises: 0006_trust_verification
 Create Date: 2026-12-02
 
 Vectors are written off the request path by the embedding job (scheduler/jobs/
@@ -19,7 +19,7 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 
 revision: str = "0007_embeddings"
-down_revision: str | None = "0005_drop_name_prefix_index"
+down_revision: str | None = "0006_trust_verification"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

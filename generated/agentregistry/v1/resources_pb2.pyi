@@ -30,6 +30,13 @@ class AgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGENT_STATUS_BUSY: _ClassVar[AgentStatus]
     AGENT_STATUS_MAINTENANCE: _ClassVar[AgentStatus]
 
+class AgentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_STATE_UNSPECIFIED: _ClassVar[AgentState]
+    AGENT_STATE_ACTIVE: _ClassVar[AgentState]
+    AGENT_STATE_SUSPENDED: _ClassVar[AgentState]
+    AGENT_STATE_TAKEN_DOWN: _ClassVar[AgentState]
+
 class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
@@ -42,6 +49,14 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_VERIFIED: _ClassVar[EventType]
     WEBHOOK_DISABLED: _ClassVar[EventType]
     KEEPALIVE: _ClassVar[EventType]
+    AGENT_VERIFIED: _ClassVar[EventType]
+    AGENT_UNVERIFIED: _ClassVar[EventType]
+    AGENT_SUSPENDED: _ClassVar[EventType]
+    AGENT_TAKEN_DOWN: _ClassVar[EventType]
+    AGENT_REINSTATED: _ClassVar[EventType]
+    API_KEY_PLAN_CHANGED: _ClassVar[EventType]
+    AGENT_DOMAIN_VERIFIED: _ClassVar[EventType]
+    AGENT_DOMAIN_LOST: _ClassVar[EventType]
 AGENT_TYPE_UNSPECIFIED: AgentType
 AGENT_TYPE_ASSISTANT: AgentType
 AGENT_TYPE_AUTONOMOUS: AgentType
@@ -53,6 +68,10 @@ AGENT_STATUS_ONLINE: AgentStatus
 AGENT_STATUS_OFFLINE: AgentStatus
 AGENT_STATUS_BUSY: AgentStatus
 AGENT_STATUS_MAINTENANCE: AgentStatus
+AGENT_STATE_UNSPECIFIED: AgentState
+AGENT_STATE_ACTIVE: AgentState
+AGENT_STATE_SUSPENDED: AgentState
+AGENT_STATE_TAKEN_DOWN: AgentState
 EVENT_TYPE_UNSPECIFIED: EventType
 AGENT_REGISTERED: EventType
 AGENT_UPDATED: EventType
@@ -63,9 +82,17 @@ ATTESTATION_REVOKED: EventType
 CAPABILITY_VERIFIED: EventType
 WEBHOOK_DISABLED: EventType
 KEEPALIVE: EventType
+AGENT_VERIFIED: EventType
+AGENT_UNVERIFIED: EventType
+AGENT_SUSPENDED: EventType
+AGENT_TAKEN_DOWN: EventType
+AGENT_REINSTATED: EventType
+API_KEY_PLAN_CHANGED: EventType
+AGENT_DOMAIN_VERIFIED: EventType
+AGENT_DOMAIN_LOST: EventType
 
 class Agent(_message.Message):
-    __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag", "state", "domain", "domain_verify_time")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +118,9 @@ class Agent(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_VERIFY_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -109,7 +139,10 @@ class Agent(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AgentType, str]] = ..., endpoint_uri: _Optional[str] = ..., public_key: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., protocols: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_score: _Optional[float] = ..., verified: _Optional[bool] = ..., key_version: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    state: AgentState
+    domain: str
+    domain_verify_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AgentType, str]] = ..., endpoint_uri: _Optional[str] = ..., public_key: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., protocols: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trust_score: _Optional[float] = ..., verified: _Optional[bool] = ..., key_version: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., state: _Optional[_Union[AgentState, str]] = ..., domain: _Optional[str] = ..., domain_verify_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Capability(_message.Message):
     __slots__ = ("name", "display_name", "description", "synonyms", "agent_count")
@@ -186,7 +219,7 @@ class BehaviourClaim(_message.Message):
     def __init__(self, score: _Optional[int] = ...) -> None: ...
 
 class Reputation(_message.Message):
-    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time", "reachable_from_seed")
+    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time", "reachable_from_seed", "standing_score", "behaviour_score", "confidence", "attesters_with_standing", "top_contributors")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
     BEHAVIOUR_AVERAGE_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +230,11 @@ class Reputation(_message.Message):
     COMPONENT_SEEDED_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_TIME_FIELD_NUMBER: _ClassVar[int]
     REACHABLE_FROM_SEED_FIELD_NUMBER: _ClassVar[int]
+    STANDING_SCORE_FIELD_NUMBER: _ClassVar[int]
+    BEHAVIOUR_SCORE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ATTESTERS_WITH_STANDING_FIELD_NUMBER: _ClassVar[int]
+    TOP_CONTRIBUTORS_FIELD_NUMBER: _ClassVar[int]
     name: str
     trust_score: float
     behaviour_average: float
@@ -207,7 +245,20 @@ class Reputation(_message.Message):
     component_seeded: bool
     compute_time: _timestamp_pb2.Timestamp
     reachable_from_seed: bool
-    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable_from_seed: _Optional[bool] = ...) -> None: ...
+    standing_score: float
+    behaviour_score: float
+    confidence: float
+    attesters_with_standing: int
+    top_contributors: _containers.RepeatedCompositeFieldContainer[ReputationContributor]
+    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable_from_seed: _Optional[bool] = ..., standing_score: _Optional[float] = ..., behaviour_score: _Optional[float] = ..., confidence: _Optional[float] = ..., attesters_with_standing: _Optional[int] = ..., top_contributors: _Optional[_Iterable[_Union[ReputationContributor, _Mapping]]] = ...) -> None: ...
+
+class ReputationContributor(_message.Message):
+    __slots__ = ("agent", "share")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    share: float
+    def __init__(self, agent: _Optional[str] = ..., share: _Optional[float] = ...) -> None: ...
 
 class CapabilityTrust(_message.Message):
     __slots__ = ("capability", "positive_claims", "negative_claims", "weighted_support", "verified")

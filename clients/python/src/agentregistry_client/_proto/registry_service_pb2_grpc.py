@@ -187,8 +187,13 @@ class RegistryServiceServicer:
 
     def WatchEvents(self, request, context):
         """Streams registry events in commit order, starting after after_event_id,
-        for services that keep a local copy of the registry. Server streaming; no
-        HTTP mapping.
+        for services that keep a local copy of the registry. Server streaming.
+
+        Once caught up with nothing to send, and after every keepalive interval
+        (30 s) without an event, the stream gets a KEEPALIVE event whose id is the
+        position to resume from, so proxies and load balancers never see it idle
+        and cut it; consumers skip them. Over HTTP (`GET /v1/events:watch`) the
+        response is newline-delimited JSON: one Event object per line.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

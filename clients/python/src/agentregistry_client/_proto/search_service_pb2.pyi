@@ -52,24 +52,40 @@ class SearchAgentsRequest(_message.Message):
     def __init__(self, query: _Optional[str] = ..., filter: _Optional[_Union[AgentFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class SearchResult(_message.Message):
-    __slots__ = ("agent", "score", "text_rank")
+    __slots__ = ("agent", "score", "text_rank", "match_reasons", "semantic_similarity")
+    class MatchReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MATCH_REASON_UNSPECIFIED: _ClassVar[SearchResult.MatchReason]
+        TEXT: _ClassVar[SearchResult.MatchReason]
+        SEMANTIC: _ClassVar[SearchResult.MatchReason]
+        CAPABILITY: _ClassVar[SearchResult.MatchReason]
+    MATCH_REASON_UNSPECIFIED: SearchResult.MatchReason
+    TEXT: SearchResult.MatchReason
+    SEMANTIC: SearchResult.MatchReason
+    CAPABILITY: SearchResult.MatchReason
     AGENT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     TEXT_RANK_FIELD_NUMBER: _ClassVar[int]
+    MATCH_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SEMANTIC_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     agent: _resources_pb2.Agent
     score: float
     text_rank: float
-    def __init__(self, agent: _Optional[_Union[_resources_pb2.Agent, _Mapping]] = ..., score: _Optional[float] = ..., text_rank: _Optional[float] = ...) -> None: ...
+    match_reasons: _containers.RepeatedScalarFieldContainer[SearchResult.MatchReason]
+    semantic_similarity: float
+    def __init__(self, agent: _Optional[_Union[_resources_pb2.Agent, _Mapping]] = ..., score: _Optional[float] = ..., text_rank: _Optional[float] = ..., match_reasons: _Optional[_Iterable[_Union[SearchResult.MatchReason, str]]] = ..., semantic_similarity: _Optional[float] = ...) -> None: ...
 
 class SearchAgentsResponse(_message.Message):
-    __slots__ = ("results", "next_page_token", "total_size_estimate")
+    __slots__ = ("results", "next_page_token", "total_size_estimate", "semantic_unavailable")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SIZE_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    SEMANTIC_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SearchResult]
     next_page_token: str
     total_size_estimate: int
-    def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size_estimate: _Optional[int] = ...) -> None: ...
+    semantic_unavailable: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size_estimate: _Optional[int] = ..., semantic_unavailable: _Optional[bool] = ...) -> None: ...
 
 class SuggestAgentsRequest(_message.Message):
     __slots__ = ("prefix", "limit")
@@ -108,24 +124,28 @@ class FindAgentsRequest(_message.Message):
     def __init__(self, query: _Optional[str] = ..., filter: _Optional[_Union[AgentFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class MatchedCapability(_message.Message):
-    __slots__ = ("capability", "confidence")
+    __slots__ = ("capability", "confidence", "match_reasons")
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    MATCH_REASONS_FIELD_NUMBER: _ClassVar[int]
     capability: str
     confidence: float
-    def __init__(self, capability: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
+    match_reasons: _containers.RepeatedScalarFieldContainer[SearchResult.MatchReason]
+    def __init__(self, capability: _Optional[str] = ..., confidence: _Optional[float] = ..., match_reasons: _Optional[_Iterable[_Union[SearchResult.MatchReason, str]]] = ...) -> None: ...
 
 class FindAgentsResponse(_message.Message):
-    __slots__ = ("matched_capabilities", "fell_back_to_text", "results", "next_page_token")
+    __slots__ = ("matched_capabilities", "fell_back_to_text", "results", "next_page_token", "semantic_unavailable")
     MATCHED_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     FELL_BACK_TO_TEXT_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SEMANTIC_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     matched_capabilities: _containers.RepeatedCompositeFieldContainer[MatchedCapability]
     fell_back_to_text: bool
     results: _containers.RepeatedCompositeFieldContainer[SearchResult]
     next_page_token: str
-    def __init__(self, matched_capabilities: _Optional[_Iterable[_Union[MatchedCapability, _Mapping]]] = ..., fell_back_to_text: _Optional[bool] = ..., results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    semantic_unavailable: bool
+    def __init__(self, matched_capabilities: _Optional[_Iterable[_Union[MatchedCapability, _Mapping]]] = ..., fell_back_to_text: _Optional[bool] = ..., results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., semantic_unavailable: _Optional[bool] = ...) -> None: ...
 
 class ListCapabilityAgentsRequest(_message.Message):
     __slots__ = ("capability", "verified_only", "page_size", "page_token")

@@ -77,6 +77,12 @@ class SearchServiceServicer:
         Ranking: score = 0.6 × relevance + 0.3 × trust_score / 100 + 0.1 × online,
         where relevance is in [0, 1) and weighs a match in the display name above
         one in tags, protocols or capabilities, above one in the description;
+        with semantic search (a query and the embedding model available), the
+        candidates are the text matches plus the 40 agents whose embeddings are
+        nearest to the query's, and relevance is 1 - (1 - t) × (1 - s) of the text
+        relevance t and the semantic relevance s = max(0, (c - 0.15) / 0.85) of the
+        cosine similarity c (an agent with c < 0.15 and no text match is not a
+        result), so a profile worded differently from the query is found too;
         online means the stored status is ONLINE (the status filter uses it too:
         live presence is flushed to it every 15 seconds, which keeps pages stable;
         without a status filter a page may be served with the online bonus it was
@@ -102,11 +108,12 @@ class SearchServiceServicer:
     def FindAgents(self, request, context):
         """Natural-language find: maps a request such as "book me a flight" to
         catalog capabilities by matching its words against the catalog's names,
-        synonyms and descriptions, then returns agents offering any of them, ranked
+        synonyms and descriptions, and (with semantic search) its embedding against
+        the catalog entries' embeddings, then returns agents offering any of them, ranked
         as in SearchAgents with the capability's confidence as relevance and the
         agent's trust for that capability as trust (the best over the matched
         capabilities it offers). When no capability matches, it runs SearchAgents'
-        text search and says so.
+        search (hybrid when available) and says so.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

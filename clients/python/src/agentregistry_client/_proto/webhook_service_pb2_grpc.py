@@ -33,7 +33,9 @@ class WebhookServiceStub:
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
-    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    "{webhook-id}.{webhook-timestamp}.{raw body}">`), as the Standard Webhooks
+    specification defines them: the secret is `whsec_` + the base64 of the 32-byte
+    HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
     window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
     event is written for its owner.
@@ -89,7 +91,9 @@ class WebhookServiceServicer:
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
-    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    "{webhook-id}.{webhook-timestamp}.{raw body}">`), as the Standard Webhooks
+    specification defines them: the secret is `whsec_` + the base64 of the 32-byte
+    HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
     window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
     event is written for its owner.
@@ -198,7 +202,9 @@ class WebhookService:
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
-    "{webhook-id}.{webhook-timestamp}.{raw body}" keyed with the secret's UTF-8 bytes>`).
+    "{webhook-id}.{webhook-timestamp}.{raw body}">`), as the Standard Webhooks
+    specification defines them: the secret is `whsec_` + the base64 of the 32-byte
+    HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
     window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
     event is written for its owner.

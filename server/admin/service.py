@@ -1,0 +1,115 @@
+"""Operator actions: verification, moderation and API-key plans, each audited in the outbox.
+
+Verified agents seed the trust graph; suspended and taken-down ones leave listings,
+search and the graph, and their sessions and API keys stop working at once.
+"""
+
+from __future__ import annotations
+
+from db.uow import UnitOfWorkFactory
+from server.auth.api_keys import ApiKeyService
+from server.auth.principal import require_operator
+from server.auth.store import DELETED_EPOCH, AuthStore
+from server.domain.agents import Agent, AgentState
+from server.domain.api_keys import ApiKey, Plan
+from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.registry.cached import RegistryCache
+
+MAX_REASON = 500
+
+
+def _reason_checked(reason: str) -> str:
+    if not reason.strip() or len(reason) > MAX_REASON:
+        raise InvalidArgument.field("reason", f"1-{MAX_REASON} characters, not blank")
+    return reason.strip()
+
+
+class AdminService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        auth_store: AuthStore,
+        api_keys: ApiKeyService,
+        cache: RegistryCache,
+    ) -> None:
+        self._uow = uow
+        self._auth_store = auth_store
+        self._api_keys = api_keys
+        self._cache = cache
+
+    async def verify(self, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(agent_id, reason, "AGENT_VERIFIED", verified=True)
+
+    async def unverify(self, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(agent_id, reason, "AGENT_UNVERIFIED", verified=False)
+
+    async def suspend(self, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(agent_id, reason, "AGENT_SUSPENDED", AgentState.SUSPENDED)
+
+    async def take_down(self, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(agent_id, reason, "AGENT_TAKEN_DOWN", AgentState.TAKEN_DOWN)
+
+    async def reinstate(self, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(agent_id, reason, "AGENT_REINSTATED", AgentState.ACTIVE)
+
+    async def _moderate(
+        self,
+        agent_id: str,
+        reason: str,
+        event_type: str,
+        state: AgentState | None = None,
+        *,
+        verified: bool | None = None,
+    ) -> Agent:
+        operator = require_operator()
+        reason = _reason_checked(reason)
+        async with self._uow() as uow:
+            current = await uow.agents.get(agent_id)
+            if current is None:
+                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+            if verified and current.state is not AgentState.ACTIVE:
+                raise FailedPrecondition(
+                    "only active agents can be verified", reason="AGENT_NOT_ACTIVE"
+                )
+            agent = await uow.agents.moderate(agent_id, verified=verified, state=state)
+            assert agent is not None
+            key_hashes = await uow.api_keys.hashes_of_agent(agent_id)
+            await uow.events.add(
+                event_type, agent_id, {"operator": operator.api_key_id or "", "reason": reason}
+            )
+            await uow.commit()
+        await self._cache.agent_changed(agent_id, catalog=True)
+        await self._api_keys.forget_cached(key_hashes)
+        if state is not None and state is not AgentState.ACTIVE:
+            await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
+        elif state is AgentState.ACTIVE:
+            await self._auth_store.set_epoch(agent_id, agent.key_version)
+        return agent
+
+    async def update_plan(
+        self, agent_id: str, key_id: str, plan: Plan | None, reason: str
+    ) -> ApiKey:
+        operator = require_operator()
+        reason = _reason_checked(reason)
+        if plan is None:
+            raise InvalidArgument.field("plan", "must be set")
+        async with self._uow() as uow:
+            current = await uow.api_keys.get(key_id)
+            if current is None or current.agent_id != agent_id:
+                raise NotFound(f"API key {key_id} not found", reason="API_KEY_NOT_FOUND")
+            changed = await uow.api_keys.set_plan(key_id, plan)
+            assert changed is not None
+            key, key_hash = changed
+            await uow.events.add(
+                "API_KEY_PLAN_CHANGED",
+                agent_id,
+                {
+                    "operator": operator.api_key_id or "",
+                    "reason": reason,
+                    "api_key": key_id,
+                    "plan": str(plan),
+                },
+            )
+            await uow.commit()
+        await self._api_keys.forget_cached([key_hash])
+        return key

@@ -1,0 +1,71 @@
+"""Domain claims and proofs: an agent shows it speaks for a domain; a proven domain seeds trust."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from db.uow import UnitOfWorkFactory
+from server.auth.principal import require_agent
+from server.domain.agents import Agent
+from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.domains import proof
+from server.registry.cached import RegistryCache
+
+
+def _not_found(agent_id: str) -> NotFound:
+    return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+
+
+class DomainService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        cache: RegistryCache,
+        *,
+        allow_loopback: bool,
+        timeout_s: float,
+    ) -> None:
+        self._uow = uow
+        self._cache = cache
+        self._allow_loopback = allow_loopback
+        self._timeout_s = timeout_s
+
+    async def claim(self, agent_id: str, domain: str) -> Agent:
+        require_agent(agent_id)
+        normalised = proof.normalised_domain(domain, self._allow_loopback)
+        if normalised is None:
+            raise InvalidArgument.field("domain", "must be a host name such as agents.example.com")
+        async with self._uow() as uow:
+            if not await uow.domains.claim(agent_id, normalised):
+                raise _not_found(agent_id)
+            agent = await uow.agents.get(agent_id)
+            await uow.commit()
+        assert agent is not None
+        await self._cache.agent_changed(agent_id)
+        return agent
+
+    async def verify(self, agent_id: str) -> Agent:
+        require_agent(agent_id)
+        async with self._uow() as uow:
+            current = await uow.agents.get(agent_id)
+        if current is None:
+            raise _not_found(agent_id)
+        if not current.domain:
+            raise FailedPrecondition("claim a domain first", reason="DOMAIN_NOT_CLAIMED")
+        async with httpx.AsyncClient(timeout=self._timeout_s, trust_env=False) as client:
+            try:
+                await proof.check(client, current.domain, current.public_key, self._allow_loopback)
+            except proof.ProofFailed as exc:
+                raise FailedPrecondition(
+                    f"domain proof failed: {exc}", reason="DOMAIN_PROOF_FAILED"
+                ) from exc
+        async with self._uow() as uow:
+            if await uow.domains.proven(agent_id, current.domain, datetime.now(UTC)):
+                await uow.events.add("AGENT_DOMAIN_VERIFIED", agent_id, {"domain": current.domain})
+            agent = await uow.agents.get(agent_id)
+            await uow.commit()
+        assert agent is not None
+        await self._cache.agent_changed(agent_id)
+        return agent
