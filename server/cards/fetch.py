@@ -40,25 +40,12 @@ async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
         target = await ssrf.resolve(card_url(uri), allow_loopback)
     except ssrf.RefusedUrl as exc:
         raise InvalidArgument.field("card_uri", str(exc), reason="CARD_URL_REFUSED") from exc
-    headers = {"host": target.host_header(), "accept": "application/json", "user-agent": USER_AGENT}
-    body = bytearray()
+    headers = {"accept": "application/json", "user-agent": USER_AGENT}
     async with httpx.AsyncClient(timeout=TIMEOUT_S, trust_env=False) as client:
-        request = client.build_request(
-            "GET", target.pinned_url(), headers=headers, extensions=target.extensions()
-        )
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
-            try:
-                if response.status_code != 200:
-                    raise _failed(f"HTTP {response.status_code}")
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_CARD_BYTES:
-                        raise _failed(f"larger than {MAX_CARD_BYTES} bytes")
-            finally:
-                await response.aclose()
-        except httpx.HTTPError as exc:
-            raise _failed(type(exc).__name__) from exc
+            body = await ssrf.get_checked(client, target, MAX_CARD_BYTES, headers)
+        except ssrf.FetchFailed as exc:
+            raise _failed(str(exc)) from exc
     try:
         card = json.loads(body)
     except ValueError as exc:

@@ -62,29 +62,10 @@ async def fetch(client: httpx.AsyncClient, domain: str, allow_loopback: bool) ->
         target = await ssrf.resolve(proof_url(domain, allow_loopback), allow_loopback)
     except ssrf.RefusedUrl as exc:
         raise ProofFailed(f"refused: {exc}") from exc
-    request = client.build_request(
-        "GET",
-        target.pinned_url(),
-        headers={"host": target.host_header(), "user-agent": USER_AGENT},
-        extensions=target.extensions(),
-    )
     try:
-        response = await client.send(request, stream=True, follow_redirects=False)
-        try:
-            if response.status_code != 200:
-                raise ProofFailed(f"{WELL_KNOWN_PATH} answered HTTP {response.status_code}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    raise ProofFailed(f"{WELL_KNOWN_PATH} is larger than {MAX_BYTES} bytes")
-        finally:
-            await response.aclose()
-    except httpx.TimeoutException as exc:
-        raise ProofFailed("the fetch timed out") from exc
-    except httpx.HTTPError as exc:
-        raise ProofFailed(f"the fetch failed: {type(exc).__name__}") from exc
-    return bytes(body)
+        return await ssrf.get_checked(client, target, MAX_BYTES, {"user-agent": USER_AGENT})
+    except ssrf.FetchFailed as exc:
+        raise ProofFailed(f"{WELL_KNOWN_PATH}: {exc}") from exc
 
 
 async def check(

@@ -145,3 +145,37 @@ async def resolve(url: str, allow_loopback: bool) -> Target:
     if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise RefusedUrl("must use https")
     return Target(parts, host, port, tuple(addresses))
+
+
+class FetchFailed(Exception):
+    """A checked GET gave no 200 body within its size limit; `str()` says why."""
+
+
+async def get_checked(
+    client: httpx.AsyncClient, target: Target, max_bytes: int, headers: dict[str, str]
+) -> bytes:
+    """GET a checked URL at the address that passed the check: no redirects, and no more
+    than `max_bytes` read, since the registry fetches on someone else's say-so."""
+    request = client.build_request(
+        "GET",
+        target.pinned_url(),
+        headers={"host": target.host_header(), **headers},
+        extensions=target.extensions(),
+    )
+    body = bytearray()
+    try:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.status_code != 200:
+                raise FetchFailed(f"HTTP {response.status_code}")
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchFailed(f"larger than {max_bytes} bytes")
+        finally:
+            await response.aclose()
+    except httpx.TimeoutException as exc:
+        raise FetchFailed("timed out") from exc
+    except httpx.HTTPError as exc:
+        raise FetchFailed(type(exc).__name__) from exc
+    return bytes(body)
