@@ -57,12 +57,9 @@ from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
-from server.interceptors.access_log import AccessLogInterceptor
-from server.interceptors.auth import AuthInterceptor
-from server.interceptors.cache_headers import CacheHeadersInterceptor
-from server.interceptors.errors import ErrorInterceptor
-from server.interceptors.rate_limit import RateLimitInterceptor
-from server.interceptors.request_guard import RequestGuardInterceptor
+from server.interceptors.auth import Authenticator
+from server.interceptors.call import CallInterceptor
+from server.interceptors.rate_limit import Admission
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -195,20 +192,14 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
             backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
         )
     failures = AuthFailureGate(limiter) if limiter is not None else None
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        AccessLogInterceptor(),
-        ErrorInterceptor(),
-        RequestGuardInterceptor(),
-        CacheHeadersInterceptor(live_max_age_s=settings.heartbeat_interval_s),
-        AuthInterceptor(
-            auth, api_keys, failures, settings.trusted_proxy_hops, settings.trusted_proxies
-        ),
-    ]
+    authenticator = Authenticator(
+        auth, api_keys, failures, settings.trusted_proxy_hops, settings.trusted_proxies
+    )
+    admission = None
     if limiter is not None:
-        interceptors.append(
-            RateLimitInterceptor(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
-        )
-    server = grpc.aio.server(interceptors=interceptors, options=_server_options())
+        admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
+    interceptor = CallInterceptor(authenticator, admission, settings.heartbeat_interval_s)
+    server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
     feed = EventFeed(
         uow,
         poll_interval_s=settings.watch_poll_interval_s,

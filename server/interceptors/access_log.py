@@ -1,104 +1,79 @@
-"""One structured log line and the RPC metrics per call: method, outcome, duration, peer,
-request id. The request id (from `x-request-id`, else minted) goes back with the response
-metadata (server/interceptors/response_metadata.py) and onto every log line written while
-serving the call."""
+"""The RPC metrics of every call, and its log line when it is worth one.
+
+Every call counts in `agentregistry_rpc_requests_total` and
+`agentregistry_rpc_duration_seconds`. A call that fails, or takes longer than
+SLOW_CALL_S, logs one structured line at INFO (method, code, duration, peer);
+every other call logs it at DEBUG only, so a busy worker does not format a line
+per call that nobody reads (the metrics already count them). The request id
+(from `x-request-id`, else minted) goes back with the response metadata
+(server/interceptors/response_metadata.py) and onto every log line written while
+serving the call.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from prometheus_client import Counter, Histogram
 
-from server.interceptors import response_metadata
-from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
-from server.observability import logs
 from server.observability.metrics import RPC_LATENCY, RPC_REQUESTS
 
 log = logging.getLogger("agentregistry.access")
 REQUEST_ID = "x-request-id"
+SLOW_CALL_S = 1.0
 
 
-def _request_id(context: Context) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID and isinstance(value, str) and 0 < len(value) <= 128:
-            return value
-    return uuid.uuid4().hex
+class Series:
+    """One method's metric children, looked up once instead of per call."""
+
+    __slots__ = ("_counters", "latency", "method")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.latency: Histogram = RPC_LATENCY.labels(method)
+        self._counters: dict[str, Counter] = {}
+
+    def count(self, code: str) -> None:
+        counter = self._counters.get(code)
+        if counter is None:
+            counter = self._counters[code] = RPC_REQUESTS.labels(self.method, code)
+        counter.inc()
 
 
-def _outcome(context: Context, error: BaseException | None) -> str:
+def _outcome(context: Any, error: BaseException | None) -> str:
     code = context.code()
     if code is not None and code is not grpc.StatusCode.OK:
         return code.name if isinstance(code, grpc.StatusCode) else str(code)
     return "CANCELLED" if error is not None else "OK"
 
 
-class AccessLogInterceptor(AroundInterceptor):
-    def _begin(self, context: Context) -> tuple[float, list[tuple[str, str]], str, bool]:
-        """Everything read from the call's core object is read here, while it is alive:
-        once a stream has been torn down, `context.peer()` touches freed memory."""
-        request_id = _request_id(context)
-        logs.request_id.set(request_id)
-        pairs = response_metadata.begin()
-        pairs.append((REQUEST_ID, request_id))
-        edge = response_metadata.from_edge(context.invocation_metadata())
-        return time.perf_counter(), pairs, context.peer(), edge
-
-    def _end(
-        self, method: str, context: Context, started: float, peer: str, error: BaseException | None
-    ) -> None:
-        duration = time.perf_counter() - started
-        code = _outcome(context, error)
-        RPC_REQUESTS.labels(method, code).inc()
-        RPC_LATENCY.labels(method).observe(duration)
-        log.info(
-            "rpc %s %s",
-            method,
-            code,
-            extra={
-                "method": method,
-                "code": code,
-                "duration_ms": round(duration * 1000, 2),
-                "peer": peer,
-            },
-        )
-
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        started, pairs, peer, edge = self._begin(context)
-        error: BaseException | None = None
-        try:
-            response = await behavior(request, context)
-            if edge:
-                await context.send_initial_metadata(tuple(pairs))
-            else:
-                context.set_trailing_metadata(tuple(pairs))
-            return response
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            self._end(method, context, started, peer, error)
-
-    async def stream(
-        self, method: str, behavior: StreamBehavior, request: Any, context: Context
-    ) -> AsyncIterator[Any]:
-        started, pairs, peer, edge = self._begin(context)
-        error: BaseException | None = None
-        try:
-            unsent = edge  # HTTP clients get the pairs as headers, with the first message
-            async for item in behavior(request, context):
-                if unsent:
-                    await context.send_initial_metadata(tuple(pairs))
-                    unsent = False
-                yield item
-            context.set_trailing_metadata(tuple(pairs))
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            self._end(method, context, started, peer, error)
+def record(
+    series: Series,
+    context: Any,
+    started: float,
+    error: BaseException | None,
+    peer: str | None = None,
+) -> None:
+    """`peer` is given by streams, which may be torn down by now; a unary call is alive."""
+    duration = time.perf_counter() - started
+    code = _outcome(context, error)
+    series.count(code)
+    series.latency.observe(duration)
+    level = logging.INFO if code != "OK" or duration > SLOW_CALL_S else logging.DEBUG
+    if not log.isEnabledFor(level):
+        return
+    log.log(
+        level,
+        "rpc %s %s",
+        series.method,
+        code,
+        extra={
+            "method": series.method,
+            "code": code,
+            "duration_ms": round(duration * 1000, 2),
+            "peer": peer if peer is not None else context.peer(),
+        },
+    )

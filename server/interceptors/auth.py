@@ -1,29 +1,32 @@
 """Resolves credentials to a principal for the rest of the call.
 
 `authorization: Bearer <session token>` or an API key (`x-api-key: ak_…` or
-`authorization: Bearer ak_…`). Anonymous calls pass through (public reads); a
-credential that is present but invalid fails the call at once, so a client
-never silently loses its identity (or its rate-limit tier). With rate limits
-on, each such failure costs the caller's address (server/ratelimit/auth_failures.py).
+`authorization: Bearer ak_…`). Anonymous calls pass through (public reads) and
+cost nothing here; a credential that is present but invalid fails the call at
+once, so a client never silently loses its identity (or its rate-limit tier).
+With rate limits on, each such failure costs the caller's address
+(server/ratelimit/auth_failures.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from server.auth import principal
 from server.auth.api_keys import ApiKeyService, looks_like_key
-from server.auth.metadata import api_key, bearer_token
+from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
 from server.domain.errors import Unauthenticated
 from server.interceptors.rate_limit import caller_address
-from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
 
+if TYPE_CHECKING:
+    from server.interceptors.call import CallHeaders
 
-class AuthInterceptor(AroundInterceptor):
+
+class Authenticator:
     def __init__(
         self,
         auth: AuthService,
@@ -38,15 +41,16 @@ class AuthInterceptor(AroundInterceptor):
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
 
-    async def _resolve(self, context: Context) -> principal.Principal | None:
-        metadata = context.invocation_metadata()
-        key = api_key(metadata)
-        token = bearer_token(metadata) if key is None else None
+    async def resolve(self, headers: CallHeaders, context: Any) -> principal.Principal | None:
+        key = headers.api_key
+        token = None
+        if key is None and headers.authorization is not None:
+            token = bearer_token((("authorization", headers.authorization),))
         if key is None and token is None:
             return None
         if self._failures is None:
             return await self._lookup(key, token)
-        address = caller_address(context, self._trusted_hops, self._trusted_proxies)
+        address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
         self._failures.admit(address)
         try:
             return await self._lookup(key, token)
@@ -61,16 +65,3 @@ class AuthInterceptor(AroundInterceptor):
         if looks_like_key(token):
             return await self._api_keys.authenticate(token)
         return await self._auth.authenticate(token)
-
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        principal.set_current(await self._resolve(context))
-        return await behavior(request, context)
-
-    async def stream(
-        self, method: str, behavior: StreamBehavior, request: Any, context: Context
-    ) -> AsyncIterator[Any]:
-        principal.set_current(await self._resolve(context))
-        async for item in behavior(request, context):
-            yield item

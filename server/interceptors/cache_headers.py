@@ -21,11 +21,7 @@ from typing import Any
 
 from google.protobuf import message
 
-from server.interceptors import response_metadata
-from server.interceptors.wrapping import AroundInterceptor, Context, UnaryBehavior
-
 NO_STORE = "no-store"
-_CREDENTIALS = ("authorization", "x-api-key")
 _REGISTRY = "/agentregistry.v1.RegistryService/"
 _SEARCH = "/agentregistry.v1.SearchService/"
 
@@ -57,9 +53,10 @@ LIVE_PRESENCE = frozenset(
 )
 
 
-def cache_control(method: str, metadata: Any, live_max_age_s: int) -> str:
+def cache_control(method: str, credentialed: bool, live_max_age_s: int) -> str:
+    """`credentialed`: the call carried `authorization` or `x-api-key`."""
     max_age = PUBLIC_MAX_AGE_S.get(method)
-    if max_age is None or any(key in _CREDENTIALS for key, _ in metadata or ()):
+    if max_age is None or credentialed:
         return NO_STORE
     if method in LIVE_PRESENCE:
         max_age = min(max_age, live_max_age_s)
@@ -76,26 +73,3 @@ def etag_of(response: Any) -> str | None:
         return None
     digest = hashlib.sha256(response.SerializeToString(deterministic=True)).hexdigest()
     return f'"{digest[:16]}"'
-
-
-class CacheHeadersInterceptor(AroundInterceptor):
-    def __init__(self, live_max_age_s: float) -> None:
-        self._live_max_age_s = max(0, int(live_max_age_s))
-
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        metadata = context.invocation_metadata() or ()
-        if not response_metadata.from_edge(metadata):
-            return await behavior(request, context)
-        try:
-            response = await behavior(request, context)
-        except Exception:
-            response_metadata.add("cache-control", NO_STORE)
-            raise
-        policy = cache_control(method, metadata, self._live_max_age_s)
-        response_metadata.add("cache-control", policy)
-        tag = etag_of(response) if method in PUBLIC_MAX_AGE_S else None
-        if tag:
-            response_metadata.add("etag", tag)
-        return response

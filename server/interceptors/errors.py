@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import grpc
@@ -17,7 +16,6 @@ from sqlalchemy import exc as sa_exc
 from server.domain.errors import DomainError, Unavailable
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
 from server.interceptors import response_metadata
-from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 log = logging.getLogger("agentregistry.errors")
 
@@ -68,7 +66,9 @@ def retry_after(status: status_pb2.Status) -> str | None:
     return None
 
 
-async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
+async def abort_with(
+    method: str, error: Exception, context: grpc.aio.ServicerContext[Any, Any]
+) -> NoReturn:
     code, message, status = status_of(method, error)
     trailers = response_metadata.collected()
     after = retry_after(status)
@@ -77,26 +77,3 @@ async def _abort(method: str, error: Exception, context: Context) -> NoReturn:
     # Sent as a trailers-only answer, which Envoy's transcoder turns into HTTP headers.
     details = (STATUS_DETAILS_KEY, status.SerializeToString())
     await context.abort(code, message, (*trailers, details))
-
-
-class ErrorInterceptor(AroundInterceptor):
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        try:
-            return await behavior(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:
-            await _abort(method, error, context)
-
-    async def stream(
-        self, method: str, behavior: StreamBehavior, request: Any, context: Context
-    ) -> AsyncIterator[Any]:
-        try:
-            async for item in behavior(request, context):
-                yield item
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:
-            await _abort(method, error, context)

@@ -8,30 +8,28 @@ a google.rpc.RetryInfo saying when to come back.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from server.auth import principal as principals
-from server.auth.principal import Tier
+from server.auth.principal import Principal, Tier
 from server.domain.errors import QuotaExceeded
 from server.interceptors import response_metadata
-from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip
 from server.ratelimit.limiter import RateLimiter
-from server.ratelimit.policy import classify
+from server.ratelimit.policy import MethodClass
+
+if TYPE_CHECKING:
+    from server.interceptors.call import CallHeaders
 
 
-def _forwarded_for(context: Context) -> str | None:
-    values = [str(v) for k, v in context.invocation_metadata() or () if k == "x-forwarded-for"]
-    return ",".join(values) if values else None
+def caller_address(
+    context: Any, headers: CallHeaders, trusted_hops: int, trusted_proxies: Iterable[Network]
+) -> str:
+    return client_ip(context.peer(), headers.forwarded_for, trusted_hops, trusted_proxies)
 
 
-def caller_address(context: Context, trusted_hops: int, trusted_proxies: Iterable[Network]) -> str:
-    return client_ip(context.peer(), _forwarded_for(context), trusted_hops, trusted_proxies)
-
-
-class RateLimitInterceptor(AroundInterceptor):
+class Admission:
     def __init__(
         self, limiter: RateLimiter, trusted_hops: int, trusted_proxies: Iterable[Network]
     ) -> None:
@@ -39,14 +37,17 @@ class RateLimitInterceptor(AroundInterceptor):
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
 
-    async def _admit(self, method: str, context: Context) -> None:
-        method_class = classify(method)
-        if method_class is None:
-            return
-        caller = principals.current()
+    async def admit(
+        self,
+        method_class: MethodClass,
+        caller: Principal | None,
+        headers: CallHeaders,
+        context: Any,
+    ) -> None:
         if caller is None:
             tier = Tier.ANONYMOUS
-            key = "ip:" + caller_address(context, self._trusted_hops, self._trusted_proxies)
+            address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
+            key = "ip:" + address
         elif caller.api_key_id is not None:
             tier, key = caller.tier, "key:" + caller.api_key_id
         else:
@@ -62,16 +63,3 @@ class RateLimitInterceptor(AroundInterceptor):
                 f"rate limit of {decision.limit} {method_class} calls exceeded for {tier}",
                 retry_after_s=max(decision.reset_after_s, 0.001),
             )
-
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        await self._admit(method, context)
-        return await behavior(request, context)
-
-    async def stream(
-        self, method: str, behavior: StreamBehavior, request: Any, context: Context
-    ) -> AsyncIterator[Any]:
-        await self._admit(method, context)
-        async for item in behavior(request, context):
-            yield item

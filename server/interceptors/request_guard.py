@@ -18,13 +18,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import grpc
 from google.protobuf import message as pb_message
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.text import has_nul
-from server.interceptors.wrapping import AroundInterceptor, Context, StreamBehavior, UnaryBehavior
 
 _TIMESTAMP = "google.protobuf.Timestamp"
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
@@ -128,45 +126,28 @@ def check(request: Any) -> None:
             )
 
 
-async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
     async for request in requests:
         check(request)
         yield request
 
 
-class RequestGuardInterceptor(AroundInterceptor):
-    """Inside the error interceptor, so what it raises becomes a rich status."""
+def can_hold_checked_fields(descriptor: Descriptor) -> bool:
+    """Whether any message of this type could hold a string or a timestamp, however deep:
+    a request type that cannot (a heartbeat's, say) is not walked on every call."""
+    seen: set[str] = set()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        decode = tolerant(handler.request_deserializer)
-        wrapped = handler._replace(request_deserializer=decode)
+    def holds(message_type: Descriptor) -> bool:
+        if message_type.full_name == _TIMESTAMP:
+            return True
+        if message_type.full_name in seen:
+            return False  # recursion: whatever it holds is found on the first visit
+        seen.add(message_type.full_name)
+        for field in message_type.fields:
+            if field.type == FieldDescriptor.TYPE_STRING:
+                return True
+            if field.message_type is not None and holds(field.message_type):
+                return True
+        return False
 
-        async def passthrough(details: grpc.HandlerCallDetails) -> Any:
-            return wrapped
-
-        return await super().intercept_service(passthrough, handler_call_details)
-
-    async def unary(
-        self, method: str, behavior: UnaryBehavior, request: Any, context: Context
-    ) -> Any:
-        if hasattr(request, "__aiter__"):  # client streaming: check each message as it comes
-            return await behavior(_checked(request), context)
-        check(request)
-        return await behavior(request, context)
-
-    async def stream(
-        self, method: str, behavior: StreamBehavior, request: Any, context: Context
-    ) -> AsyncIterator[Any]:
-        if hasattr(request, "__aiter__"):
-            request = _checked(request)
-        else:
-            check(request)
-        async for item in behavior(request, context):
-            yield item
+    return holds(descriptor)
