@@ -65,7 +65,7 @@ from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
 from server.presence.service import PresenceService
-from server.presence.servicer import PresenceServicer
+from server.presence.servicer import SESSION_IN_SCRIPT, PresenceServicer
 from server.presence.store import PresenceStore
 from server.presence.streams import StreamRegistry
 from server.ratelimit.auth_failures import AuthFailureGate
@@ -198,7 +198,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     admission = None
     if limiter is not None:
         admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
-    interceptor = CallInterceptor(authenticator, admission, settings.heartbeat_interval_s)
+    interceptor = CallInterceptor(
+        authenticator, admission, settings.heartbeat_interval_s, SESSION_IN_SCRIPT
+    )
     server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
     feed = EventFeed(
         uow,

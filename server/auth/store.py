@@ -4,6 +4,10 @@ Sessions are keyed by a hash of the token (a leaked Redis dump holds no usable
 token). Each agent has a session epoch (its key version, or -1 once deleted);
 a session minted under an older epoch is dead, so rotating a key or deleting
 an agent ends all its sessions with one write.
+
+Calls whose work is itself a Redis script (a unary heartbeat, a heartbeat stream
+opening) check their session inside that script instead of before it: ADMIT_LUA
+is the check, spliced in front of the work, so the call costs one round trip.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -31,6 +36,52 @@ return {raw, redis.call('GET', ARGV[1] .. agent)}
 """
 
 
+# The session check (and, where calls are counted, the caller's budget) as a Lua function
+# for scripts that do a call's work in the same round trip. KEYS[1] is the session key,
+# '' when the caller was already resolved; ARGV[1..7] are AdmitCheck.args. `admit()`
+# answers (verdict, session JSON, count): verdict 'ok', 'unauthenticated' or 'limited';
+# the work runs only on 'ok'. Like _READ_SESSION it derives the epoch and counter keys,
+# so it assumes one Redis.
+ADMIT_LUA = """
+local function admit()
+  if KEYS[1] == '' then return 'ok', '', 0 end
+  local raw = redis.call('GET', KEYS[1])
+  if not raw then return 'unauthenticated', '', 0 end
+  local session = cjson.decode(raw)
+  local agent = session['agent_id']
+  local epoch = redis.call('GET', ARGV[1] .. agent)
+  if not epoch or tonumber(epoch) ~= tonumber(session['key_version']) then
+    return 'unauthenticated', '', 0
+  end
+  if ARGV[2] == '' then return 'ok', raw, 0 end
+  local suffix, budget = ARGV[3], ARGV[4]
+  if session['verified'] == true then suffix, budget = ARGV[5], ARGV[6] end
+  local key = ARGV[2] .. agent .. suffix
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[7]) end
+  if count > tonumber(budget) then return 'limited', raw, count end
+  return 'ok', raw, count
+end
+"""
+ADMIT_ARGS = 7  # a script's own arguments start at ARGV[ADMIT_ARGS + 1]
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitCheck:
+    """What ADMIT_LUA needs for one call: the session key and its seven arguments."""
+
+    session_key: str
+    args: tuple[str | int, ...]
+
+    @classmethod
+    def none(cls) -> AdmitCheck:
+        """The caller is resolved already (an API key): the script only does the work."""
+        return _NO_CHECK
+
+
+_NO_CHECK = AdmitCheck("", ("",) * ADMIT_ARGS)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredChallenge:
     agent_id: str
@@ -46,6 +97,27 @@ class StoredSession:
 
 def _token_key(token: str) -> str:
     return _SESSION.format(hashlib.sha256(token.encode()).hexdigest())
+
+
+def admit_check(token: str, counter: Sequence[str | int] | None) -> AdmitCheck:
+    """The check of `token`; `counter` is (prefix, suffix, budget, verified suffix,
+    verified budget, window s) of the caller's budget, None when calls are not counted."""
+    counted = tuple(counter) if counter is not None else ("", "", 0, "", 0, 0)
+    return AdmitCheck(_token_key(token), (EPOCH_KEY.format(""), *counted))
+
+
+def session_from_json(raw: bytes | str) -> StoredSession:
+    """A session value as ADMIT_LUA answers it (already checked against its epoch)."""
+    return _session(json.loads(raw))
+
+
+def _session(data: dict[str, object]) -> StoredSession:
+    assert isinstance(data["agent_id"], str) and isinstance(data["key_version"], int)
+    return StoredSession(
+        agent_id=data["agent_id"],
+        key_version=data["key_version"],
+        verified=bool(data.get("verified", False)),
+    )
 
 
 class AuthStore:
@@ -88,11 +160,7 @@ class AuthStore:
         data = json.loads(raw)
         if epoch is None or int(epoch) != data["key_version"]:
             return None
-        return StoredSession(
-            agent_id=data["agent_id"],
-            key_version=data["key_version"],
-            verified=bool(data.get("verified", False)),
-        )
+        return _session(data)
 
     async def delete_session(self, token: str) -> None:
         await self._redis.delete(_token_key(token))

@@ -6,24 +6,152 @@ cost nothing here; a credential that is present but invalid fails the call at
 once, so a client never silently loses its identity (or its rate-limit tier).
 With rate limits on, each such failure costs the caller's address
 (server/ratelimit/auth_failures.py).
+
+Methods whose work is one Redis script (server/presence: a unary heartbeat, a
+heartbeat stream opening) take a session token as a DeferredSession instead: no
+lookup here; the handler runs the session check, and the budget count, inside its
+own script (ADMIT_LUA), so the call costs one Redis round trip instead of three.
+The check is exactly the one `resolve` does, against Redis at the time of the call:
+a session that was ended, or whose agent's key was rotated or which was deleted or
+suspended, is refused the moment that write has landed, on every process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextvars
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from server.auth import principal
 from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
+from server.auth.store import AdmitCheck, admit_check, session_from_json
 from server.domain.errors import Unauthenticated
-from server.interceptors.rate_limit import caller_address
+from server.interceptors.rate_limit import Admission, caller_address
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
+from server.ratelimit.limiter import SharedCounter
+from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
     from server.interceptors.call import CallHeaders
+
+
+_deferred: contextvars.ContextVar[DeferredSession | None] = contextvars.ContextVar(
+    "deferred_session", default=None
+)
+
+
+def current_deferred() -> DeferredSession | None:
+    """The call's deferred session, taken or not."""
+    return _deferred.get()
+
+
+def take_deferred() -> DeferredSession | None:
+    """The call's session still to be checked, for the handler to check in its script;
+    taken once (a second caller sees None and finds no principal: it fails closed)."""
+    pending = _deferred.get()
+    if pending is None or pending.taken:
+        return None
+    pending.taken = True
+    return pending
+
+
+def _session_invalid() -> Unauthenticated:
+    return Unauthenticated("session token is invalid or expired", reason="SESSION_INVALID")
+
+
+class DeferredSession:
+    """A bearer session token whose check rides on the handler's first Redis script."""
+
+    __slots__ = (
+        "_admission",
+        "_agent",
+        "_authenticator",
+        "_context",
+        "_headers",
+        "_method_class",
+        "_token",
+        "_verified",
+        "check",
+        "settled",
+        "taken",
+    )
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        token: str,
+        headers: CallHeaders,
+        context: Any,
+        admission: Admission | None,
+        method_class: MethodClass | None,
+    ) -> None:
+        self._authenticator = authenticator
+        self._token = token
+        self._headers = headers
+        self._context = context
+        self._admission = admission if method_class is not None else None
+        self._method_class = method_class
+        self._agent: SharedCounter | None = None
+        self._verified: SharedCounter | None = None
+        counter: Sequence[str | int] | None = None
+        if self._admission is not None and method_class is not None:
+            limiter = self._admission.limiter
+            self._agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")
+            self._verified = limiter.shared_counter(principal.Tier.VERIFIED, method_class, "agent:")
+            if self._agent is not None and self._verified is not None:
+                counter = (
+                    self._agent.prefix,
+                    self._agent.suffix,
+                    self._agent.amount,
+                    self._verified.suffix,
+                    self._verified.amount,
+                    self._agent.window_s,
+                )
+        self.check: AdmitCheck = admit_check(token, counter)
+        self.taken = False
+        self.settled = False
+
+    @property
+    def counted(self) -> bool:
+        """False when the budget is not in the script (limits off, or the shared store down:
+        then `settle` counts the call the ordinary way)."""
+        return self.check.args[1] != ""
+
+    async def settle(
+        self, verdict: str, raw_session: bytes | str, count: int
+    ) -> principal.Principal:
+        """The script's answer to ADMIT_LUA: the caller, now current, or the refusal."""
+        self.settled = True
+        if verdict == "unauthenticated":
+            await self._authenticator.failed(self._headers, self._context)
+            raise _session_invalid()
+        session = session_from_json(raw_session)
+        caller = principal.Principal(agent_id=session.agent_id, verified=session.verified)
+        principal.set_current(caller)
+        if self._admission is not None and self._method_class is not None:
+            if self.counted:
+                counter = self._verified if session.verified else self._agent
+                assert counter is not None
+                Admission.apply(counter.decision(count), caller.tier, self._method_class)
+            else:
+                await self._admission.admit(
+                    self._method_class, caller, self._headers, self._context
+                )
+        return caller
+
+    async def resolve(self) -> principal.Principal:
+        """The ordinary path (lookup, then count), for a call that ended before its script:
+        its refusal, if any, is what the caller hears, as if nothing had been deferred."""
+        self.settled = True
+        caller = await self._authenticator.resolve(self._headers, self._context)
+        principal.set_current(caller)
+        if self._admission is not None and self._method_class is not None:
+            await self._admission.admit(self._method_class, caller, self._headers, self._context)
+        assert caller is not None
+        return caller
 
 
 class Authenticator:
@@ -57,6 +185,34 @@ class Authenticator:
         except Unauthenticated:
             await self._failures.failed(address)
             raise
+
+    def defer(
+        self,
+        headers: CallHeaders,
+        context: Any,
+        admission: Admission | None,
+        method_class: MethodClass | None,
+    ) -> DeferredSession | None:
+        """A session token becomes the call's DeferredSession (anything else, None: the
+        caller resolves it as usual). An address refused for bad credentials stays refused."""
+        if headers.api_key is not None or headers.authorization is None:
+            return None
+        token = bearer_token((("authorization", headers.authorization),))
+        if token is None or looks_like_key(token):
+            return None
+        if self._failures is not None:
+            self._failures.admit(self._address(headers, context))
+        pending = DeferredSession(self, token, headers, context, admission, method_class)
+        _deferred.set(pending)
+        return pending
+
+    async def failed(self, headers: CallHeaders, context: Any) -> None:
+        """A deferred session did not resolve: it costs the address, as in `resolve`."""
+        if self._failures is not None:
+            await self._failures.failed(self._address(headers, context))
+
+    def _address(self, headers: CallHeaders, context: Any) -> str:
+        return caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
 
     async def _lookup(self, key: str | None, token: str | None) -> principal.Principal:
         if key is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,13 @@ import grpc
 from google.protobuf import message as pb_message
 
 from server.auth import principal
-from server.interceptors import access_log, cache_headers, request_guard, response_metadata
+from server.interceptors import (
+    access_log,
+    auth,
+    cache_headers,
+    request_guard,
+    response_metadata,
+)
 from server.interceptors.auth import Authenticator
 from server.interceptors.errors import abort_with
 from server.interceptors.rate_limit import Admission
@@ -94,9 +100,10 @@ class MethodPlan:
     guarded: bool  # the request type can hold a string or a timestamp somewhere
     cached: bool  # a public read that gets an HTTP etag
     series: access_log.Series
+    defers_session: bool = False  # the handler checks a session token in its own script
 
 
-def _plan(method: str, request_type: type | None) -> MethodPlan:
+def _plan(method: str, request_type: type | None, defers_session: bool = False) -> MethodPlan:
     guarded = True
     descriptor = getattr(request_type, "DESCRIPTOR", None)
     if descriptor is not None:
@@ -107,15 +114,23 @@ def _plan(method: str, request_type: type | None) -> MethodPlan:
         guarded=guarded,
         cached=method in cache_headers.PUBLIC_MAX_AGE_S,
         series=access_log.Series(method),
+        defers_session=defers_session,
     )
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
-        self, authenticator: Authenticator, admission: Admission | None, live_max_age_s: float
+        self,
+        authenticator: Authenticator,
+        admission: Admission | None,
+        live_max_age_s: float,
+        deferring_methods: Iterable[str] = (),
     ) -> None:
+        """`deferring_methods` check a session token inside their own Redis script
+        (server/interceptors/auth.py, DeferredSession) rather than before the handler."""
         self._authenticator = authenticator
         self._admission = admission
+        self._deferring = frozenset(deferring_methods)
         self._live_max_age_s = max(0, int(live_max_age_s))
         # Per method: the handler gRPC gave us and the one we return for it. Registered
         # handlers are the same object on every call, so the wrapping is built once.
@@ -140,7 +155,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, method: str, handler: Any) -> Any:
         decode = request_guard.tolerant(handler.request_deserializer)
         encode = handler.response_serializer
-        plan = _plan(method, _request_type(handler.request_deserializer))
+        plan = _plan(method, _request_type(handler.request_deserializer), method in self._deferring)
         if handler.response_streaming:
             inner_stream = handler.unary_stream or handler.stream_stream
             # The generator below is the handler itself (gRPC sees through the partial):
@@ -164,6 +179,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 request = request_guard.checked(request)
         elif plan.guarded or not isinstance(request, pb_message.Message):
             request_guard.check(request)
+        if plan.defers_session:
+            pending = self._authenticator.defer(headers, context, self._admission, plan.rate_class)
+            if pending is not None:
+                principal.set_current(None)
+                return request
         caller = await self._authenticator.resolve(headers, context)
         principal.set_current(caller)
         if self._admission is not None and plan.rate_class is not None:
@@ -186,6 +206,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         try:
             request = await self._enter(plan, headers, request, context)
             response = await behavior(request, context)
+            if plan.defers_session:
+                await _settle_untaken()
             if headers.edge:
                 self._cache_headers(plan, headers, response, pairs)
                 await context.send_initial_metadata(tuple(pairs))
@@ -197,9 +219,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise
         except Exception as raised:
             error = raised
+            if plan.defers_session:
+                error = await _refusal_first(raised)
             if headers.edge:
                 pairs.append(("cache-control", cache_headers.NO_STORE))
-            await abort_with(plan.method, raised, context)
+            await abort_with(plan.method, error, context)
         except BaseException as raised:  # cancelled
             error = raised
             raise
@@ -235,7 +259,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise
         except Exception as raised:
             error = raised
-            await abort_with(plan.method, raised, context)
+            if plan.defers_session:
+                error = await _refusal_first(raised)
+            await abort_with(plan.method, error, context)
         except BaseException as raised:
             error = raised
             raise
@@ -257,6 +283,27 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             tag = cache_headers.etag_of(response)
             if tag:
                 pairs.append(("etag", tag))
+
+
+async def _settle_untaken() -> None:
+    """A deferring handler that answered without checking the session is still checked
+    (it cannot have acted for an agent: no principal was current)."""
+    pending = auth.take_deferred()
+    if pending is not None:
+        await pending.resolve()
+
+
+async def _refusal_first(raised: Exception) -> Exception:
+    """A deferring call that failed before its script checked the session: a bad
+    credential or a spent budget is still what the caller hears, as on any other call."""
+    pending = auth.current_deferred()
+    if pending is None or pending.settled:
+        return raised
+    try:
+        await pending.resolve()
+    except Exception as refusal:  # the refusal replaces the handler's error
+        return refusal
+    return raised
 
 
 def _request_type(deserializer: Any) -> type | None:

@@ -16,7 +16,7 @@ from server.domain.errors import QuotaExceeded
 from server.interceptors import response_metadata
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip
-from server.ratelimit.limiter import RateLimiter
+from server.ratelimit.limiter import Decision, RateLimiter
 from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
@@ -52,7 +52,15 @@ class Admission:
             tier, key = caller.tier, "key:" + caller.api_key_id
         else:
             tier, key = caller.tier, "agent:" + caller.agent_id
-        decision = await self._limiter.check(tier, method_class, key)
+        self.apply(await self._limiter.check(tier, method_class, key), tier, method_class)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    @staticmethod
+    def apply(decision: Decision, tier: Tier, method_class: MethodClass) -> None:
+        """The decision's response headers; over budget, RESOURCE_EXHAUSTED with RetryInfo."""
         reset = math.ceil(decision.reset_after_s)
         response_metadata.add("x-ratelimit-limit", str(decision.limit))
         response_metadata.add("x-ratelimit-remaining", str(decision.remaining))

@@ -10,12 +10,18 @@ write would put the Redis round trip and the batching delay into every ack's
 latency for no gain, since a beat lost to a crash in that window is repaired
 by the next one (the TTL spans three beats). Unary calls do wait, so a
 client reading right after SendHeartbeat or SetStatus sees its write.
+
+A unary beat and a stream opening do not wait for the coalescer's tick: each is
+one script of its own, written at once, that also checks the caller's session
+and counts its budget (a deferred session, server/interceptors/auth.py), so
+either costs one Redis round trip and no batching delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import math
 import secrets
@@ -26,11 +32,19 @@ from datetime import UTC, datetime
 
 from db.uow import UnitOfWorkFactory
 from server.auth import principal
+from server.auth.store import AdmitCheck
 from server.domain.agents import Agent, AgentStatus
-from server.domain.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
+from server.domain.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from server.interceptors.auth import DeferredSession, take_deferred
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
-from server.presence.store import PresenceRecord, PresenceStore, PresenceWrite, decode
+from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode
 from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry
 
 log = logging.getLogger(__name__)
@@ -48,6 +62,21 @@ class Presence:
 def _check_load(load: float) -> None:
     if not math.isfinite(load) or not 0.0 <= load <= 1.0:
         raise InvalidArgument.field("load", "must be between 0.0 and 1.0")
+
+
+def _caller() -> principal.Principal:
+    caller = principal.current()
+    if caller is None:
+        raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+    return caller
+
+
+async def _settle(pending: DeferredSession | None, admitted: Admitted) -> None:
+    """The script's verdict on the caller: raises for a refusal (nothing was written)."""
+    if pending is not None:
+        await pending.settle(admitted.verdict, admitted.session, admitted.count)
+    if admitted.verdict == "not_owner":
+        raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
 
 
 class PresenceService:
@@ -71,25 +100,47 @@ class PresenceService:
     # Streams.
 
     async def open_stream(self) -> OpenStream:
-        """The caller's agent gets a stream; an older one, here or elsewhere, is ended."""
-        caller = principal.current()
-        if caller is None:
-            raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
-        stream = OpenStream(caller.agent_id, secrets.token_hex(8))
+        """The caller's agent gets a stream; an older one, here or elsewhere, is ended.
+
+        The claim (and, for a session token, the caller's check) is one script, written
+        at once; a claim whose call ended meanwhile is released again."""
+        pending = take_deferred()
+        check, agent_id = AdmitCheck.none(), ""
+        if pending is not None:
+            check = pending.check
+        else:
+            agent_id = _caller().agent_id
+        stream_id = secrets.token_hex(8)
+        claim = asyncio.ensure_future(self._store.claim(check, agent_id, stream_id))
+        try:
+            admitted, agent_id, replaced = await asyncio.shield(claim)
+        except BaseException:
+            claim.add_done_callback(functools.partial(self._release_claim, stream_id))
+            raise
+        await _settle(pending, admitted)
+        stream = OpenStream(agent_id, stream_id, replaced=replaced)
         previous_here = self.streams.add(stream)
         if previous_here is not None:
+            if previous_here.replaced == stream_id:  # that one claimed after this one
+                self.streams.add(previous_here)
+                stream.end(EndKind.SUPERSEDED, "a newer heartbeat stream replaced this one")
+                return stream
             previous_here.end(EndKind.SUPERSEDED, "a newer heartbeat stream replaced this one")
-        claimed = self._coalescer.claim(stream.agent_id, stream.stream_id)
-        try:
-            replaced = await asyncio.shield(claimed)  # the claim lands even if the call ends
-        except BaseException:
-            self.close_stream(stream)
-            raise
         if replaced is not None and (previous_here is None or replaced != previous_here.stream_id):
             await self._store.publish_control(
                 f"{stream.agent_id} {replaced} {EndKind.SUPERSEDED.value}"
             )
         return stream
+
+    def _release_claim(
+        self, stream_id: str, claim: asyncio.Future[tuple[Admitted, str, str | None]]
+    ) -> None:
+        """A claim that landed for a call that did not wait for it is given up again."""
+        if claim.cancelled() or claim.exception() is not None:
+            return
+        admitted, agent_id, _ = claim.result()
+        if admitted.verdict == "ok":
+            self._coalescer.release(agent_id, stream_id)
 
     def beat(
         self, stream: OpenStream, sequence: int, status: AgentStatus | None, load: float
@@ -131,15 +182,23 @@ class PresenceService:
     async def send_heartbeat(
         self, agent_id: str, sequence: int, status: AgentStatus | None, load: float
     ) -> Ack:
-        principal.require_agent(agent_id)
+        """One script, at once: the caller's check, the beat and (for an unspecified
+        status) the live status it keeps."""
+        pending = take_deferred()
+        check = AdmitCheck.none()
+        if pending is not None:
+            check = pending.check
+        else:
+            principal.require_agent(agent_id)
         _check_load(load)
-        if status is None:
-            current = await self._store.read(agent_id)
-            live = None if current is None else self.live_status(current, time.time())
-            status = live if live not in (None, AgentStatus.OFFLINE) else AgentStatus.ONLINE
+        self._coalescer.discard(agent_id)  # a queued stream beat is older than this one
         now = time.time()
-        await self._coalescer.submit(PresenceWrite(agent_id, status, load, now))
-        return Ack(sequence, status, now, first=True)
+        admitted, written = await self._store.beat_now(
+            check, agent_id, status, load, now, self.ttl_s
+        )
+        await _settle(pending, admitted)
+        assert written is not None
+        return Ack(sequence, written, now, first=True)
 
     async def set_status(self, agent_id: str, status: AgentStatus | None) -> Presence:
         principal.require_agent(agent_id)

@@ -28,6 +28,15 @@ from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
 
 Context = grpc.aio.ServicerContext[object, object]
 
+# Methods that check the caller's session inside their one Redis script
+# (server/interceptors/auth.py, DeferredSession).
+SESSION_IN_SCRIPT = frozenset(
+    {
+        "/agentregistry.v1.PresenceService/SendHeartbeat",
+        "/agentregistry.v1.PresenceService/Heartbeat",
+    }
+)
+
 _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, str]] = {
     EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, "STREAM_SUPERSEDED"),
     EndKind.SILENT: (grpc.StatusCode.DEADLINE_EXCEEDED, "HEARTBEAT_TIMEOUT"),

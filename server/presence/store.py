@@ -11,9 +11,11 @@ Layout under one namespace (default `presence`):
 - `{ns}:control` pub/sub channel telling every server process to end a stream
   (superseded by a newer one on another process, or its agent deleted).
 
-Every write is a multi-member command in one pipeline: redis-py spends ~25 µs
-of Python per command, so one command per beat would cap a process at a few
-thousand beats/s.
+Stream beats are multi-member commands in one pipeline per tick: redis-py spends
+~25 µs of Python per command, so one command per beat would cap a process at a few
+thousand beats/s. A unary beat and a stream opening are one script each, written at
+once (their caller waits for them), with the caller's session check and budget count
+in front (ADMIT_LUA): one round trip per call.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
 
@@ -66,6 +69,81 @@ return 0
 """
 
 
+# Scripts below start with ADMIT_LUA; their own arguments follow its seven, so `A`
+# (ADMIT_ARGS) offsets them. The caller's agent is ARGV[A + 1], or the session's when
+# that is '' (a stream opening does not name its agent); a session of another agent is
+# refused as 'not_owner' before anything is written.
+_ADMITTED = (
+    ADMIT_LUA
+    + f"local A = {ADMIT_ARGS}"
+    + """
+local verdict, session, count = admit()
+if verdict ~= 'ok' then return {verdict, session, count} end
+local agent = ARGV[A + 1]
+if session ~= '' then
+  local owner = cjson.decode(session)['agent_id']
+  if agent == '' then agent = owner elseif agent ~= owner then
+    return {'not_owner', session, count}
+  end
+end
+"""
+)
+
+# A unary beat, written at once: status '' keeps the live one (online past the TTL or
+# when offline), as PresenceService.live_status reads it. Answers the status written.
+_BEAT_NOW_SCRIPT = (
+    _ADMITTED
+    + """
+local status, at = ARGV[A + 2], ARGV[A + 4]
+if status == '' then
+  status = 'online'
+  local current = redis.call('HGET', KEYS[3], agent)
+  if current then
+    local first = string.find(current, '|', 1, true)
+    local second = first and string.find(current, '|', first + 1, true)
+    if second then
+      local was = string.sub(current, 1, first - 1)
+      local seen = tonumber(string.sub(current, second + 1))
+      if was ~= 'offline' and seen and tonumber(at) - seen <= tonumber(ARGV[A + 5]) then
+        status = was
+      end
+    end
+  end
+end
+if status == 'offline' then
+  redis.call('ZREM', KEYS[2], agent)
+else
+  redis.call('ZADD', KEYS[2], at, agent)
+end
+redis.call('HSET', KEYS[3], agent, status .. '|' .. ARGV[A + 3] .. '|' .. ARGV[A + 6])
+redis.call('SADD', KEYS[4], agent)
+return {verdict, session, count, status}
+"""
+)
+
+# A stream opening: the stream becomes the agent's live one; answers the one it replaced.
+_CLAIM_SCRIPT = (
+    _ADMITTED
+    + """
+local previous = redis.call('SET', ARGV[A + 2] .. agent, ARGV[A + 3], 'GET')
+return {verdict, session, count, agent, previous or ''}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A script's answer to its ADMIT_LUA part (server/interceptors/auth.py settles it)."""
+
+    verdict: str  # 'ok', 'unauthenticated', 'limited' or 'not_owner'
+    session: bytes  # the session JSON, b'' when the caller was resolved before
+    count: int
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True, slots=True)
 class PresenceRecord:
     status: AgentStatus
@@ -83,6 +161,12 @@ class PresenceWrite:
 
 def _encode(write: PresenceWrite) -> str:
     return f"{write.status.value}|{write.load:.3g}|{write.at:.3f}"
+
+
+def _admitted(reply: list[bytes | int]) -> Admitted:
+    verdict, session, count = reply[0], reply[1], reply[2]
+    assert isinstance(verdict, bytes) and isinstance(session, bytes) and isinstance(count, int)
+    return Admitted(verdict.decode(), session, count)
 
 
 def decode(raw: bytes | str | None) -> PresenceRecord | None:
@@ -103,8 +187,10 @@ class PresenceStore:
         self.flushing_key = f"{namespace}:dirty:flushing"
         self._stream = f"{namespace}:stream:{{}}"
         self.control_channel = f"{namespace}:control"
+        self._stream_prefix = f"{namespace}:stream:"
         self._expire = redis.register_script(_EXPIRE_SCRIPT)
-        self._release = redis.register_script(_RELEASE_SCRIPT)
+        self._beat_now = redis.register_script(_BEAT_NOW_SCRIPT)
+        self._claim = redis.register_script(_CLAIM_SCRIPT)
 
     @property
     def redis(self) -> Redis:
@@ -126,9 +212,9 @@ class PresenceStore:
             for agent_id, stream_id in claims:
                 pipe.set(self._stream.format(agent_id), stream_id, get=True)
             for agent_id, stream_id in releases:
-                await self._release(
-                    keys=[self._stream.format(agent_id)], args=[stream_id], client=pipe
-                )
+                # EVAL, not a registered script: those make a pipeline ask SCRIPT EXISTS
+                # first, one more round trip per tick.
+                pipe.eval(_RELEASE_SCRIPT, 1, self._stream.format(agent_id), stream_id)
             if writes:
                 present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
                 gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
@@ -143,6 +229,46 @@ class PresenceStore:
             None if r is None else r.decode() if isinstance(r, bytes) else str(r)
             for r in results[: len(claims)]
         ]
+
+    async def beat_now(
+        self,
+        check: AdmitCheck,
+        agent_id: str,
+        status: AgentStatus | None,
+        load: float,
+        at: float,
+        ttl_s: float,
+    ) -> tuple[Admitted, AgentStatus | None]:
+        """A unary beat in one round trip, behind the caller's check; the status written
+        (None when the check refused the call and nothing was written)."""
+        keys = [check.session_key, self._seen, self.state_key, self.dirty_key]
+        args = [
+            *check.args,
+            agent_id,
+            "" if status is None else status.value,
+            f"{load:.3g}",
+            repr(at),
+            repr(ttl_s),
+            f"{at:.3f}",
+        ]
+        reply = await self._beat_now(keys=keys, args=args)
+        admitted = _admitted(reply)
+        written = AgentStatus(_text(reply[3])) if admitted.verdict == "ok" else None
+        return admitted, written
+
+    async def claim(
+        self, check: AdmitCheck, agent_id: str, stream_id: str
+    ) -> tuple[Admitted, str, str | None]:
+        """A stream opening in one round trip, behind the caller's check: (answer, the
+        agent, the stream it replaced). `agent_id` '' is the session's agent."""
+        keys = [check.session_key]
+        args = [*check.args, agent_id, self._stream_prefix, stream_id]
+        reply = await self._claim(keys=keys, args=args)
+        admitted = _admitted(reply)
+        if admitted.verdict != "ok":
+            return admitted, agent_id, None
+        previous = _text(reply[4])
+        return admitted, _text(reply[3]), previous or None
 
     async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
         """One HMGET for a whole page."""

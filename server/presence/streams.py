@@ -60,6 +60,7 @@ Outgoing = Ack | NewInterval | Reconnect | StreamEnd | object
 class OpenStream:
     agent_id: str
     stream_id: str
+    replaced: str | None = None  # the agent's stream this one's claim replaced in Redis
     status: AgentStatus = AgentStatus.ONLINE
     last_beat: float = field(default_factory=time.monotonic)
     beats: int = 0

@@ -45,6 +45,26 @@ class Decision:
     reset_after_s: float
 
 
+_CALLER = "\x00"  # stands for the caller's id while a key is cut into prefix and suffix
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCounter:
+    """A budget's shared counter for a caller known only inside a Redis script (ADMIT_LUA
+    in server/auth/store.py): the key is prefix + caller id + suffix, as `check` names it."""
+
+    prefix: str
+    suffix: str
+    amount: int
+    window_s: int
+    window_end: float
+
+    def decision(self, count: int) -> Decision:
+        return RateLimiter._decision(
+            count <= self.amount, self.amount, self.amount - count, self.window_end
+        )
+
+
 class RateLimiter:
     def __init__(self, redis_url: str, budgets: Budgets, connection_pool: ConnectionPool) -> None:
         """On the server's own Redis pool: a burst of calls waits for a connection instead
@@ -55,6 +75,7 @@ class RateLimiter:
             wrap_exceptions=True,
             connection_pool=connection_pool,  # type: ignore[arg-type]  # passed to redis-py
         )
+        self._prefix = RedisStorage.PREFIX  # the shared storage's key prefix (its default)
         self._local: Storage = MemoryStorage()
         self._budgets = budgets
         self._shared_down_until = 0.0
@@ -72,6 +93,20 @@ class RateLimiter:
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_AFTER_S
                 self._mark(degraded=True, error=error)
         return await self._count(self._local, item, identifiers)
+
+    def shared_counter(
+        self, tier: Tier, method_class: MethodClass, key_head: str
+    ) -> SharedCounter | None:
+        """The counter `check(tier, method_class, key_head + id)` would increment for any id
+        in the current window; None while the shared store is down (callers then `check`)."""
+        if time.monotonic() < self._shared_down_until:
+            return None
+        item = self._budgets.item(tier, method_class)
+        window = item.get_expiry()
+        window_start = int(time.time() // window) * window
+        key = f"{self._prefix}:{item.key_for(str(method_class), key_head + _CALLER)}/{window_start}"
+        prefix, _, suffix = key.partition(_CALLER)
+        return SharedCounter(prefix, suffix, item.amount, window, window_start + window)
 
     @staticmethod
     async def _count(
