@@ -64,6 +64,7 @@ from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
+from server.presence.script_channel import ScriptChannel
 from server.presence.service import PresenceService
 from server.presence.servicer import SESSION_IN_SCRIPT, PresenceServicer
 from server.presence.store import PresenceStore
@@ -207,7 +208,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         poll_interval_s=settings.watch_poll_interval_s,
         keepalive_s=settings.watch_keepalive_s,
     )
-    presence = _build_presence(settings, uow, redis)
+    presence = _build_presence(settings, uow, redis, backing.redis_url)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
@@ -307,8 +308,10 @@ def _query_vectors(settings: Settings) -> QueryVectors:
     return QueryVectors(load_embedder())
 
 
-def _build_presence(settings: Settings, uow: UnitOfWorkFactory, redis: Redis) -> PresenceRuntime:
-    store = PresenceStore(redis, settings.presence_namespace)
+def _build_presence(
+    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, redis_url: str
+) -> PresenceRuntime:
+    store = PresenceStore(redis, settings.presence_namespace, ScriptChannel.for_url(redis_url))
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
     service = PresenceService(
         uow,

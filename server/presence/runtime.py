@@ -59,6 +59,7 @@ class PresenceRuntime:
             await bounded("control channel", self._pubsub.aclose())  # type: ignore[no-untyped-call]
             self._pubsub = None
         await self._coalescer.stop()
+        self._store.close()
 
     async def _scan_silent(self) -> None:
         period = max(0.1, min(self.service.ttl_s / 4, 5.0))

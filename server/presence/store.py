@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
+from server.presence.script_channel import Script, ScriptChannel
 
 # Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
 # that no beat can interleave with; answers how many it marked.
@@ -179,8 +181,13 @@ def decode(raw: bytes | str | None) -> PresenceRecord | None:
 
 
 class PresenceStore:
-    def __init__(self, redis: Redis, namespace: str = "presence") -> None:
+    def __init__(
+        self, redis: Redis, namespace: str = "presence", channel: ScriptChannel | None = None
+    ) -> None:
+        """`channel` carries the scripts a call waits on (server/presence/script_channel.py);
+        without one they go through `redis`."""
         self._redis = redis
+        self._channel = channel
         self._seen = f"{namespace}:seen"
         self.state_key = f"{namespace}:state"  # also read by search's cached-page script
         self.dirty_key = f"{namespace}:dirty"
@@ -189,8 +196,8 @@ class PresenceStore:
         self.control_channel = f"{namespace}:control"
         self._stream_prefix = f"{namespace}:stream:"
         self._expire = redis.register_script(_EXPIRE_SCRIPT)
-        self._beat_now = redis.register_script(_BEAT_NOW_SCRIPT)
-        self._claim = redis.register_script(_CLAIM_SCRIPT)
+        self._beat_now = Script(_BEAT_NOW_SCRIPT)
+        self._claim = Script(_CLAIM_SCRIPT)
 
     @property
     def redis(self) -> Redis:
@@ -251,7 +258,7 @@ class PresenceStore:
             repr(ttl_s),
             f"{at:.3f}",
         ]
-        reply = await self._beat_now(keys=keys, args=args)
+        reply = await self._run(self._beat_now, keys, args)
         admitted = _admitted(reply)
         written = AgentStatus(_text(reply[3])) if admitted.verdict == "ok" else None
         return admitted, written
@@ -263,12 +270,24 @@ class PresenceStore:
         agent, the stream it replaced). `agent_id` '' is the session's agent."""
         keys = [check.session_key]
         args = [*check.args, agent_id, self._stream_prefix, stream_id]
-        reply = await self._claim(keys=keys, args=args)
+        reply = await self._run(self._claim, keys, args)
         admitted = _admitted(reply)
         if admitted.verdict != "ok":
             return admitted, agent_id, None
         previous = _text(reply[4])
         return admitted, _text(reply[3]), previous or None
+
+    async def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
+        if self._channel is not None:
+            return await self._channel.run(script, keys, args)
+        try:
+            return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self._redis.eval(script.text, len(keys), *keys, *args)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
 
     async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
         """One HMGET for a whole page."""

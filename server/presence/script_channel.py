@@ -1,0 +1,164 @@
+"""One pipelined Redis connection for the scripts a call waits on (a unary beat, a
+stream opening).
+
+Why not redis-py for these: its per-command path (a pool checkout under an
+asyncio timeout, `wait_for` around the write, another timeout around the read,
+the retry wrapper) was about a fifth of a unary heartbeat's CPU, more than the
+script itself costs Redis. Here a call packs its command (hiredis), queues it,
+and waits for its reply; every command queued in one loop iteration leaves in one
+write, and replies come back in order on the one connection, so no checkout, no
+timers. Anything unusual (a URL it does not speak, such as TLS) stays on
+redis-py: `for_url` answers None and the store uses its client.
+
+A lost connection fails the calls waiting on it with redis-py's ConnectionError
+(UNAVAILABLE to the caller, as for any Redis outage) and the next call connects
+again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from collections.abc import Sequence
+from typing import Any, cast
+
+import hiredis
+from redis.asyncio.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+
+Arg = str | bytes | int | float
+
+_CONNECT_TIMEOUT_S = 5.0
+
+
+def _pack(command: tuple[Arg, ...]) -> bytes:
+    packed: bytes = hiredis.pack_command(command)  # type: ignore[arg-type]  # stub: 1-tuples
+    return packed
+
+
+class Script:
+    """A script's text and SHA-1, for EVALSHA with a SCRIPT LOAD when Redis lacks it."""
+
+    __slots__ = ("sha", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+class ScriptChannel(asyncio.Protocol):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        self._transport: asyncio.Transport | None = None
+        self._ready = False  # connected, and past AUTH / SELECT
+        self._connecting: asyncio.Future[None] | None = None
+        self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self._outgoing: list[bytes] = []
+        self._reader = hiredis.Reader()
+
+    @classmethod
+    def for_url(cls, url: str) -> ScriptChannel | None:
+        """A channel for `redis://` and `unix://` URLs; None for anything else."""
+        if not url.startswith(("redis://", "unix://")):
+            return None
+        options = parse_url(url)
+        if options.get("ssl") or not ("path" in options or "host" in options):
+            return None
+        return cls(dict(options))
+
+    async def run(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        """EVALSHA; on NOSCRIPT (a restarted or flushed Redis) load it and run it again."""
+        try:
+            return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self.call("SCRIPT", "LOAD", script.text)
+            return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+
+    async def call(self, *command: Arg) -> Any:
+        if not self._ready:
+            await self._connect()
+        return self._answer(await self._send(_pack(command)))
+
+    @staticmethod
+    def _answer(reply: Any) -> Any:
+        if isinstance(reply, hiredis.ReplyError):
+            message = str(reply)
+            if message.startswith("NOSCRIPT"):
+                raise NoScriptError(message)
+            raise ResponseError(message)
+        return reply
+
+    def _send(self, packed: bytes) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(packed)
+        self._waiting.append(future)
+        return future
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if self._transport is None:  # lost while these were queued: fail them
+            self._fail(RedisConnectionError("Redis connection lost"))
+            return
+        self._transport.write(b"".join(outgoing))
+
+    async def _connect(self) -> None:
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._open())
+        connecting = self._connecting
+        try:
+            await asyncio.shield(connecting)
+        finally:
+            if connecting.done() and self._connecting is connecting:
+                self._connecting = None
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        options = self._options
+        try:
+            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+                if "path" in options:
+                    await loop.create_unix_connection(lambda: self, options["path"])
+                else:
+                    await loop.create_connection(
+                        lambda: self, options["host"], int(options.get("port", 6379))
+                    )
+        except (OSError, TimeoutError) as error:
+            raise RedisConnectionError(f"cannot connect to Redis: {error}") from error
+        if options.get("password"):
+            user = options.get("username")
+            auth = ("AUTH", *([user] if user else []), options["password"])
+            self._answer(await self._send(_pack(auth)))
+        if options.get("db"):
+            self._answer(await self._send(_pack(("SELECT", int(options["db"])))))
+        self._ready = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._reader = hiredis.Reader()
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while (reply := self._reader.gets()) is not False:
+            future = self._waiting.popleft()
+            if not future.done():  # its caller may have given up; the order still holds
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._ready = False
+        self._fail(RedisConnectionError(f"Redis connection lost: {exc or 'closed'}"))
+
+    def _fail(self, error: Exception) -> None:
+        waiting, self._waiting = self._waiting, collections.deque()
+        self._outgoing = []
+        for future in waiting:
+            if not future.done():
+                future.set_exception(error)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
