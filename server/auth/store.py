@@ -39,28 +39,30 @@ return {raw, redis.call('GET', ARGV[1] .. agent)}
 # The session check (and, where calls are counted, the caller's budget) as a Lua function
 # for scripts that do a call's work in the same round trip. KEYS[1] is the session key,
 # '' when the caller was already resolved; ARGV[1..7] are AdmitCheck.args. `admit()`
-# answers (verdict, session JSON, count): verdict 'ok', 'unauthenticated' or 'limited';
-# the work runs only on 'ok'. Like _READ_SESSION it derives the epoch and counter keys,
-# so it assumes one Redis.
+# answers (verdict, agent id, verified 0/1, count): verdict 'ok', 'unauthenticated' or
+# 'limited'; the work runs only on 'ok'. Like _READ_SESSION it derives the epoch and
+# counter keys, so it assumes one Redis.
 ADMIT_LUA = """
 local function admit()
-  if KEYS[1] == '' then return 'ok', '', 0 end
+  if KEYS[1] == '' then return 'ok', '', 0, 0 end
   local raw = redis.call('GET', KEYS[1])
-  if not raw then return 'unauthenticated', '', 0 end
+  if not raw then return 'unauthenticated', '', 0, 0 end
   local session = cjson.decode(raw)
   local agent = session['agent_id']
   local epoch = redis.call('GET', ARGV[1] .. agent)
   if not epoch or tonumber(epoch) ~= tonumber(session['key_version']) then
-    return 'unauthenticated', '', 0
+    return 'unauthenticated', '', 0, 0
   end
-  if ARGV[2] == '' then return 'ok', raw, 0 end
+  local verified = 0
+  if session['verified'] == true then verified = 1 end
+  if ARGV[2] == '' then return 'ok', agent, verified, 0 end
   local suffix, budget = ARGV[3], ARGV[4]
-  if session['verified'] == true then suffix, budget = ARGV[5], ARGV[6] end
+  if verified == 1 then suffix, budget = ARGV[5], ARGV[6] end
   local key = ARGV[2] .. agent .. suffix
   local count = redis.call('INCR', key)
   if count == 1 then redis.call('EXPIRE', key, ARGV[7]) end
-  if count > tonumber(budget) then return 'limited', raw, count end
-  return 'ok', raw, count
+  if count > tonumber(budget) then return 'limited', agent, verified, count end
+  return 'ok', agent, verified, count
 end
 """
 ADMIT_ARGS = 7  # a script's own arguments start at ARGV[ADMIT_ARGS + 1]
@@ -104,11 +106,6 @@ def admit_check(token: str, counter: Sequence[str | int] | None) -> AdmitCheck:
     verified budget, window s) of the caller's budget, None when calls are not counted."""
     counted = tuple(counter) if counter is not None else ("", "", 0, "", 0, 0)
     return AdmitCheck(_token_key(token), (EPOCH_KEY.format(""), *counted))
-
-
-def session_from_json(raw: bytes | str) -> StoredSession:
-    """A session value as ADMIT_LUA answers it (already checked against its epoch)."""
-    return _session(json.loads(raw))
 
 
 def _session(data: dict[str, object]) -> StoredSession:

@@ -19,14 +19,15 @@ suspended, is refused the moment that write has landed, on every process.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.auth import principal
 from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
-from server.auth.store import AdmitCheck, admit_check, session_from_json
+from server.auth.store import AdmitCheck, admit_check
 from server.domain.errors import Unauthenticated
 from server.interceptors.rate_limit import Admission, caller_address
 from server.ratelimit.auth_failures import AuthFailureGate
@@ -96,20 +97,11 @@ class DeferredSession:
         self._method_class = method_class
         self._agent: SharedCounter | None = None
         self._verified: SharedCounter | None = None
-        counter: Sequence[str | int] | None = None
+        counter: tuple[str | int, ...] | None = None
         if self._admission is not None and method_class is not None:
-            limiter = self._admission.limiter
-            self._agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")
-            self._verified = limiter.shared_counter(principal.Tier.VERIFIED, method_class, "agent:")
-            if self._agent is not None and self._verified is not None:
-                counter = (
-                    self._agent.prefix,
-                    self._agent.suffix,
-                    self._agent.amount,
-                    self._verified.suffix,
-                    self._verified.amount,
-                    self._agent.window_s,
-                )
+            found = authenticator.counters(self._admission, method_class)
+            if found is not None:
+                self._agent, self._verified, counter = found
         self.check: AdmitCheck = admit_check(token, counter)
         self.taken = False
         self.settled = False
@@ -121,19 +113,18 @@ class DeferredSession:
         return self.check.args[1] != ""
 
     async def settle(
-        self, verdict: str, raw_session: bytes | str, count: int
+        self, verdict: str, agent_id: str, verified: bool, count: int
     ) -> principal.Principal:
         """The script's answer to ADMIT_LUA: the caller, now current, or the refusal."""
         self.settled = True
         if verdict == "unauthenticated":
             await self._authenticator.failed(self._headers, self._context)
             raise _session_invalid()
-        session = session_from_json(raw_session)
-        caller = principal.Principal(agent_id=session.agent_id, verified=session.verified)
+        caller = principal.Principal(agent_id=agent_id, verified=verified)
         principal.set_current(caller)
         if self._admission is not None and self._method_class is not None:
             if self.counted:
-                counter = self._verified if session.verified else self._agent
+                counter = self._verified if verified else self._agent
                 assert counter is not None
                 Admission.apply(counter.decision(count), caller.tier, self._method_class)
             else:
@@ -168,6 +159,11 @@ class Authenticator:
         self._failures = failures
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
+        # Per method class: this window's counters of both session tiers, and their script
+        # arguments, worked out once per window rather than per call.
+        self._counters: dict[
+            MethodClass, tuple[SharedCounter, SharedCounter, tuple[str | int, ...]]
+        ] = {}
 
     async def resolve(self, headers: CallHeaders, context: Any) -> principal.Principal | None:
         key = headers.api_key
@@ -178,12 +174,12 @@ class Authenticator:
             return None
         if self._failures is None:
             return await self._lookup(key, token)
-        address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
-        self._failures.admit(address)
+        if self._failures.blocking:  # the address is worked out only when it may matter
+            self._failures.admit(self._address(headers, context))
         try:
             return await self._lookup(key, token)
         except Unauthenticated:
-            await self._failures.failed(address)
+            await self._failures.failed(self._address(headers, context))
             raise
 
     def defer(
@@ -200,7 +196,7 @@ class Authenticator:
         token = bearer_token((("authorization", headers.authorization),))
         if token is None or looks_like_key(token):
             return None
-        if self._failures is not None:
+        if self._failures is not None and self._failures.blocking:
             self._failures.admit(self._address(headers, context))
         pending = DeferredSession(self, token, headers, context, admission, method_class)
         _deferred.set(pending)
@@ -210,6 +206,24 @@ class Authenticator:
         """A deferred session did not resolve: it costs the address, as in `resolve`."""
         if self._failures is not None:
             await self._failures.failed(self._address(headers, context))
+
+    def counters(
+        self, admission: Admission, method_class: MethodClass
+    ) -> tuple[SharedCounter, SharedCounter, tuple[str | int, ...]] | None:
+        """The counters ADMIT_LUA increments for agent sessions (unverified, verified) and
+        their arguments; None while the shared store is down."""
+        found = self._counters.get(method_class)
+        if found is not None and time.time() < found[0].window_end:
+            return found
+        limiter = admission.limiter
+        agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")
+        verified = limiter.shared_counter(principal.Tier.VERIFIED, method_class, "agent:")
+        if agent is None or verified is None or agent.window_end != verified.window_end:
+            return None  # (budgets of different windows are counted the ordinary way)
+        args = (agent.prefix, agent.suffix, agent.amount, verified.suffix, verified.amount)
+        found = (agent, verified, (*args, agent.window_s))
+        self._counters[method_class] = found
+        return found
 
     def _address(self, headers: CallHeaders, context: Any) -> str:
         return caller_address(context, headers, self._trusted_hops, self._trusted_proxies)

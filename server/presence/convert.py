@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC
 
 from agentregistry.v1 import presence_service_pb2 as pb
@@ -44,15 +45,25 @@ def _timestamp(unix_s: float) -> timestamp_pb2.Timestamp:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _durations(interval_s: float, ttl_s: float) -> tuple[duration_pb2.Duration, ...]:
+    """Settings, so the same for every ack: built once, not per beat."""
+    return _duration(interval_s), _duration(ttl_s)
+
+
 def ack_to_proto(ack: Ack, interval_s: float, ttl_s: float) -> pb.HeartbeatAck:
+    nanos = int(ack.server_time * 1e9)
     message = pb.HeartbeatAck(
         sequence=ack.sequence,
-        server_time=_timestamp(ack.server_time),
+        server_time=timestamp_pb2.Timestamp(
+            seconds=nanos // 1_000_000_000, nanos=nanos % 1_000_000_000
+        ),
         status=status_to_proto(ack.status),
     )
     if ack.first:
-        message.interval.CopyFrom(_duration(interval_s))
-        message.ttl.CopyFrom(_duration(ttl_s))
+        interval, ttl = _durations(interval_s, ttl_s)
+        message.interval.CopyFrom(interval)
+        message.ttl.CopyFrom(ttl)
     return message
 
 

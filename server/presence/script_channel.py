@@ -91,9 +91,11 @@ class ScriptChannel(asyncio.Protocol):
         return reply
 
     def _send(self, packed: bytes) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # One loop lookup per call: on Python 3.11 each one is a getpid() system call.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         if not self._outgoing:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         self._outgoing.append(packed)
         self._waiting.append(future)
         return future

@@ -74,7 +74,7 @@ def _caller() -> principal.Principal:
 async def _settle(pending: DeferredSession | None, admitted: Admitted) -> None:
     """The script's verdict on the caller: raises for a refusal (nothing was written)."""
     if pending is not None:
-        await pending.settle(admitted.verdict, admitted.session, admitted.count)
+        await pending.settle(admitted.verdict, admitted.agent_id, admitted.verified, admitted.count)
     if admitted.verdict == "not_owner":
         raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
 

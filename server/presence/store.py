@@ -79,13 +79,12 @@ _ADMITTED = (
     ADMIT_LUA
     + f"local A = {ADMIT_ARGS}"
     + """
-local verdict, session, count = admit()
-if verdict ~= 'ok' then return {verdict, session, count} end
+local verdict, owner, verified, count = admit()
+if verdict ~= 'ok' then return {verdict, owner, verified, count} end
 local agent = ARGV[A + 1]
-if session ~= '' then
-  local owner = cjson.decode(session)['agent_id']
+if owner ~= '' then
   if agent == '' then agent = owner elseif agent ~= owner then
-    return {'not_owner', session, count}
+    return {'not_owner', owner, verified, count}
   end
 end
 """
@@ -119,7 +118,7 @@ else
 end
 redis.call('HSET', KEYS[3], agent, status .. '|' .. ARGV[A + 3] .. '|' .. ARGV[A + 6])
 redis.call('SADD', KEYS[4], agent)
-return {verdict, session, count, status}
+return {verdict, owner, verified, count, status}
 """
 )
 
@@ -128,7 +127,7 @@ _CLAIM_SCRIPT = (
     _ADMITTED
     + """
 local previous = redis.call('SET', ARGV[A + 2] .. agent, ARGV[A + 3], 'GET')
-return {verdict, session, count, agent, previous or ''}
+return {verdict, owner, verified, count, agent, previous or ''}
 """
 )
 
@@ -138,7 +137,8 @@ class Admitted:
     """A script's answer to its ADMIT_LUA part (server/interceptors/auth.py settles it)."""
 
     verdict: str  # 'ok', 'unauthenticated', 'limited' or 'not_owner'
-    session: bytes  # the session JSON, b'' when the caller was resolved before
+    agent_id: str  # the session's agent, '' when the caller was resolved before
+    verified: bool
     count: int
 
 
@@ -166,9 +166,10 @@ def _encode(write: PresenceWrite) -> str:
 
 
 def _admitted(reply: list[bytes | int]) -> Admitted:
-    verdict, session, count = reply[0], reply[1], reply[2]
-    assert isinstance(verdict, bytes) and isinstance(session, bytes) and isinstance(count, int)
-    return Admitted(verdict.decode(), session, count)
+    verdict, agent_id, verified, count = reply[0], reply[1], reply[2], reply[3]
+    assert isinstance(verdict, bytes) and isinstance(agent_id, bytes)
+    assert isinstance(count, int)
+    return Admitted(verdict.decode(), agent_id.decode(), verified == 1, count)
 
 
 def decode(raw: bytes | str | None) -> PresenceRecord | None:
@@ -260,7 +261,7 @@ class PresenceStore:
         ]
         reply = await self._run(self._beat_now, keys, args)
         admitted = _admitted(reply)
-        written = AgentStatus(_text(reply[3])) if admitted.verdict == "ok" else None
+        written = AgentStatus(_text(reply[4])) if admitted.verdict == "ok" else None
         return admitted, written
 
     async def claim(
@@ -274,8 +275,8 @@ class PresenceStore:
         admitted = _admitted(reply)
         if admitted.verdict != "ok":
             return admitted, agent_id, None
-        previous = _text(reply[4])
-        return admitted, _text(reply[3]), previous or None
+        previous = _text(reply[5])
+        return admitted, _text(reply[4]), previous or None
 
     async def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
         if self._channel is not None:

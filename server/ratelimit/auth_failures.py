@@ -34,6 +34,11 @@ class AuthFailureGate:
         self._limiter = limiter
         self._blocked_until: dict[str, float] = {}
 
+    @property
+    def blocking(self) -> bool:
+        """Whether any address is refused here now (else `admit` has nothing to check)."""
+        return bool(self._blocked_until)
+
     def admit(self, address: str) -> None:
         """Before a lookup: refuse an address whose budget this process saw spent."""
         until = self._blocked_until.get(address)
