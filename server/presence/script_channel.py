@@ -53,6 +53,7 @@ class ScriptChannel(asyncio.Protocol):
         self._options = options
         self._transport: asyncio.Transport | None = None
         self._ready = False  # connected, and past AUTH / SELECT
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Future[None] | None = None
         self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._outgoing: list[bytes] = []
@@ -91,8 +92,10 @@ class ScriptChannel(asyncio.Protocol):
         return reply
 
     def _send(self, packed: bytes) -> asyncio.Future[Any]:
-        # One loop lookup per call: on Python 3.11 each one is a getpid() system call.
-        loop = asyncio.get_running_loop()
+        # The connection's own loop, not asyncio.get_running_loop(): on Python 3.11 that is
+        # a getpid() system call, which costs here about what the rest of a call does.
+        loop = self._loop
+        assert loop is not None
         future: asyncio.Future[Any] = loop.create_future()
         if not self._outgoing:
             loop.call_soon(self._flush)
@@ -118,7 +121,7 @@ class ScriptChannel(asyncio.Protocol):
                 self._connecting = None
 
     async def _open(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         options = self._options
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT_S):
