@@ -10,7 +10,8 @@ Processes: W server workers share one port (SO_REUSEPORT), G load generators
 (bench/heartbeat_load.py) each hold N/G streams over C channels; this process
 runs the flush and sweep jobs, samples the workers' CPU and RSS, and reports.
 --echo swaps the workers for a bare grpc.aio echo (bench/heartbeat_echo.py) to
-show the machine's own limit; --sweep-repeat K runs only the sweep section.
+show the machine's own limit; --compare runs both in one go and prints their ratios
+(bench/heartbeat_compare.py); --sweep-repeat K runs only the sweep section.
 """
 
 from __future__ import annotations
@@ -465,7 +466,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--role", default="bench", choices=["bench", "server"])
-    parser.add_argument("--agents", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=None, help="100,000 (5,000 with --compare)")
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--duration", type=float, default=60.0, help="hold phase, seconds")
     parser.add_argument("--workers", type=int, default=2)
@@ -491,7 +492,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
+    from bench import heartbeat_compare  # (it imports this module)
+
+    heartbeat_compare.add_arguments(parser)
     args = parser.parse_args()
+    if args.agents is None:
+        args.agents = 5_000 if args.compare else 100_000
+    if args.compare:
+        heartbeat_compare.compare(args)
+        return
     if args.role == "server" and args.echo:
         from bench.heartbeat_echo import serve_echo
 
