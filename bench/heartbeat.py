@@ -350,7 +350,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     engine = create_engine(database_url, pool_size=4)
     jobs_redis = Redis.from_url(redis_url)
     context = JobContext(settings, engine, UnitOfWorkFactory(session_factory(engine)), jobs_redis)
-    stop, job_log = asyncio.Event(), []
+    stop = asyncio.Event()
+    job_log: list[dict[str, Any]] = []
     if args.echo:  # nothing to flush or sweep: the echo keeps no presence
         stop.set()
     jobs = asyncio.create_task(jobs_loop(context, stop, job_log))

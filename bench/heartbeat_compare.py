@@ -158,14 +158,20 @@ def one_target(
     return figures
 
 
-async def _probe_opens(port: int, tokens: list[str]) -> None:
-    """Streams opened one after another (first beat acked), then closed."""
+async def _probe_opens(port: int, tokens: list[str], opened: asyncio.Event) -> None:
+    """Streams opened one after another (first beat acked), closed once `opened` is set
+    and the monitor has stopped (a close costs a release, which is no part of an open)."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = presence_service_pb2_grpc.PresenceServiceStub(channel)
+        calls = []
         for token in tokens:
             call = stub.Heartbeat(metadata=(("authorization", f"Bearer {token}"),))
             await call.write(pb.HeartbeatRequest(sequence=1, load=0.1))
             await call.read()
+            calls.append(call)
+        opened.set()
+        await asyncio.sleep(1.0)  # the monitor stops meanwhile
+        for call in calls:
             await call.done_writing()
             while await call.read() is not grpc.aio.EOF:
                 pass
@@ -175,15 +181,17 @@ async def _monitored(redis_url: str, port: int, tokens: list[str]) -> Counter[st
     """Commands the workers sent while the probe streams opened, by name."""
     monitor_client = Redis.from_url(redis_url)
     seen: Counter[str] = Counter()
+    opened = asyncio.Event()
     async with monitor_client.monitor() as monitor:
-        probe = asyncio.create_task(_probe_opens(port, tokens))
-        while True:
+        probe = asyncio.create_task(_probe_opens(port, tokens, opened))
+        settle_until = None
+        while settle_until is None or time.monotonic() < settle_until:
+            if opened.is_set() and settle_until is None:
+                settle_until = time.monotonic() + 0.2  # the last tick's beat writes
             try:
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(0.1):
                     entry = await monitor.next_command()
             except TimeoutError:
-                if probe.done():
-                    break
                 continue
             if entry.get("client_type") == "lua" or "MONITOR" in str(entry.get("command")):
                 continue
@@ -196,6 +204,7 @@ async def _monitored(redis_url: str, port: int, tokens: list[str]) -> Counter[st
 def redis_per_open(
     args: argparse.Namespace, database_url: str, redis_url: str, tokens: list[str]
 ) -> dict[str, float]:
+    asyncio.run(reset_presence(redis_url))  # no stream of an earlier run left to replace
     workers, port = start_workers(args, False, database_url, redis_url)
     try:
         time.sleep(1.0)  # the workers' own start-up commands are done
@@ -276,7 +285,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", action="store_true", help=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=2500, help="--compare: beats/s in all")
     parser.add_argument("--hold", type=float, default=15.0, help="--compare: seconds held")
-    parser.add_argument("--repeats", type=int, default=2, help="--compare: runs per target")
+    parser.add_argument("--repeats", type=int, default=3, help="--compare: runs per target")
 
 
 if __name__ == "__main__":

@@ -61,14 +61,31 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         self._service = service
 
     async def _read(self, stream: OpenStream, context: Context) -> None:
-        """Reads with context.read(): the request iterator is one more generator per beat."""
+        """Reads with context.read(): the request iterator is one more generator per beat.
+
+        Once the first ack is out, acks leave from here (context.write) rather than through
+        the outbox and the handler's generator: a task switch and two generator layers less
+        per beat. The stream's lock keeps one message in flight at a time (gRPC allows no
+        more) and the order: anything already queued in the outbox goes first."""
+        interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:
             while (read := await context.read()) is not grpc.aio.EOF:
                 beat = cast(pb.HeartbeatRequest, read)
                 status = convert.status_from_proto(beat.status, "status")
                 ack = self._service.beat(stream, beat.sequence, status, beat.load)
-                if ack.status is not AgentStatus.OFFLINE:
+                if ack.status is AgentStatus.OFFLINE:
+                    continue  # its ack and the stream's end are queued
+                if not stream.direct or not stream.outbox.empty():
                     stream.send(ack)
+                    continue
+                message = pb.HeartbeatResponse(ack=convert.ack_to_proto(ack, interval_s, ttl_s))
+                async with stream.lock:
+                    if stream.ended:
+                        return
+                    try:
+                        await context.write(message)
+                    except Exception:  # the call is ending: the handler finishes it
+                        return
         except DomainError as error:
             stream.send(error)
             stream.ended = True
@@ -85,14 +102,22 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             while True:
                 item = await stream.outbox.get()
                 if isinstance(item, Ack):
-                    yield pb.HeartbeatResponse(ack=convert.ack_to_proto(item, interval_s, ttl_s))
+                    message = pb.HeartbeatResponse(
+                        ack=convert.ack_to_proto(item, interval_s, ttl_s)
+                    )
+                    async with stream.lock:  # held until gRPC asks for the next message
+                        yield message
+                    stream.direct = True
                 elif isinstance(item, StreamEnd):
-                    await _end(context, item)
+                    async with stream.lock:
+                        await _end(context, item)
                     return
                 elif isinstance(item, DomainError):
                     raise item
                 else:
-                    yield convert.push_to_proto(item)
+                    push = convert.push_to_proto(item)
+                    async with stream.lock:
+                        yield push
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -66,6 +66,10 @@ class OpenStream:
     beats: int = 0
     ended: bool = False
     outbox: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
+    # One message in flight: the handler's generator and the reader both send
+    # (server/presence/servicer.py); `direct` once the reader may (the first ack is out).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    direct: bool = False
 
     def send(self, item: Outgoing) -> None:
         if not self.ended:
