@@ -47,6 +47,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.cache.responses import CachedResponses
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
 from server.domain import paging
@@ -75,7 +76,6 @@ from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
-from server.search.responses import SearchResponses
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
 from server.settings import Settings
@@ -211,6 +211,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_cache = RegistryCache(cache)
+    responses = CachedResponses(cache, presence.service)
     registry_service = RegistryService(
         uow, auth_store, registry_cache, presence.service, names.index
     )
@@ -229,7 +230,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry_service, feed), server
+        RegistryServicer(registry_service, responses, feed), server
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(
@@ -253,7 +254,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(
             SearchService(search_reads, names.index, _query_vectors(settings)),
-            SearchResponses(cache, presence.service),
+            responses,
         ),
         server,
     )
@@ -264,7 +265,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), server
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, cache)), server
+        ReputationServicer(ReputationService(uow, cache), responses), server
     )
 
     health_servicer = HealthServicer()

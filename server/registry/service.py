@@ -127,11 +127,20 @@ class RegistryService:
         return agent
 
     async def get(self, agent_id: str) -> Agent:
+        """The agent as stored (through the cache), with its live presence."""
         agent = await self._cache.agent(agent_id, lambda: self._load_agent(agent_id))
         if agent is None or agent.state is AgentState.TAKEN_DOWN:
             raise _not_found(agent_id)
         if self._presence is not None:
             [agent] = await self._presence.overlay([agent])
+        return agent
+
+    async def get_stored(self, agent_id: str) -> Agent:
+        """The agent as Postgres holds it, for callers that cache the response they build
+        from it and merge live presence themselves (server.cache.responses)."""
+        agent = await self._load_agent(agent_id)
+        if agent is None or agent.state is AgentState.TAKEN_DOWN:
+            raise _not_found(agent_id)
         return agent
 
     async def list_agents(

@@ -11,6 +11,8 @@ from server.domain.errors import NotFound
 from server.domain.paging import decode_token, encode_token, page_limit
 
 LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
+# Bumped once a trust run has committed everything it writes (cached reputations).
+REPUTATION_GENERATION = "cache:gen:reputation"
 LEADERBOARD_TTL_S = 10
 
 
