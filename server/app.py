@@ -34,6 +34,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
+from db.point_reads import PointReads
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
@@ -212,8 +213,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_cache = RegistryCache(cache)
     responses = CachedResponses(cache, presence.service)
+    point_reads = PointReads(engine)
     registry_service = RegistryService(
-        uow, auth_store, registry_cache, presence.service, names.index
+        uow, point_reads, auth_store, registry_cache, presence.service, names.index
     )
     domain_service_pb2_grpc.add_DomainServiceServicer_to_server(
         DomainServicer(
@@ -265,7 +267,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), server
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, cache), responses), server
+        ReputationServicer(ReputationService(uow, point_reads, cache), responses), server
     )
 
     health_servicer = HealthServicer()
