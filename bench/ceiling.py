@@ -37,6 +37,7 @@ from typing import Any
 
 import grpc
 import httpx
+import psutil
 import psycopg
 from agentregistry.v1 import (
     attestation_service_pb2,
@@ -82,6 +83,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     ok_share: float
+    cpu_us: float = 0.0  # CPU seconds of the serving processes per request, in µs
 
 
 def arguments() -> argparse.Namespace:
@@ -93,6 +95,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=32, help="h2load connections")
     parser.add_argument("--streams", type=int, default=1, help="requests in flight per client")
     parser.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
+    parser.add_argument("--only", default="", help="comma-separated workload names to run")
+    parser.add_argument("--no-json", action="store_true", help="skip the JSON edge runs")
     return parser.parse_args()
 
 
@@ -189,6 +193,14 @@ def json_answer_size(port: int, work: Workload, token: str) -> int:
     return len(answer.content)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def h2load(
     binary: str,
     url: str,
@@ -197,7 +209,13 @@ def h2load(
     expected_size: int,
     args: argparse.Namespace,
     log: Path,
+    servers: list[int],
 ) -> Run:
+    """One h2load run; `servers` are the pids whose CPU is charged to its requests.
+
+    CPU is read over warm-up and run together and divided by the requests of both at the
+    measured rate, so it assumes the warm-up ran at the same rate.
+    """
     command = [
         binary, url, "-c", str(args.clients), "-m", str(args.streams), "-t", "1",
         "-D", f"{args.duration}s", "--warm-up-time", f"{args.warmup}s", "--log-file", str(log),
@@ -207,9 +225,11 @@ def h2load(
         command += ["-d", str(log.with_suffix(".body"))]
     for header in headers:
         command += ["-H", header]
+    cpu_before = cpu_seconds(servers)
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=args.duration + 60
     ).stdout
+    cpu = cpu_seconds(servers) - cpu_before
     rps = float(_figure(r"finished in [\d.]+s, ([\d.]+) req/s", output))
     succeeded = int(_figure(r"(\d+) succeeded", output))
     data = int(_figure(r"\((\d+)\) data", output))
@@ -221,6 +241,7 @@ def h2load(
         p50_ms=latencies[len(latencies) // 2] if latencies else 0.0,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
         ok_share=min(1.0, data / (expected_size * succeeded)) if succeeded else 0.0,
+        cpu_us=cpu / (rps * (args.duration + args.warmup)) * 1e6 if rps else 0.0,
     )
 
 
@@ -232,7 +253,13 @@ def _figure(pattern: str, output: str) -> str:
 
 
 def grpc_run(
-    binary: str, port: int, work: Workload, token: str, args: argparse.Namespace, scratch: Path
+    binary: str,
+    port: int,
+    work: Workload,
+    token: str,
+    args: argparse.Namespace,
+    scratch: Path,
+    servers: list[int],
 ) -> Run:
     headers = ["content-type: application/grpc", "te: trailers"]
     if work.token:
@@ -240,11 +267,17 @@ def grpc_run(
     frame = grpc_frame(work.request)
     size = len(frame) if work.name == "echo" else grpc_answer_size(port, work, token)
     url = f"http://127.0.0.1:{port}{work.method}"
-    return h2load(binary, url, frame, headers, size, args, scratch / f"{work.name}.log")
+    return h2load(binary, url, frame, headers, size, args, scratch / f"{work.name}.log", servers)
 
 
 def json_run(
-    binary: str, port: int, work: Workload, token: str, args: argparse.Namespace, scratch: Path
+    binary: str,
+    port: int,
+    work: Workload,
+    token: str,
+    args: argparse.Namespace,
+    scratch: Path,
+    servers: list[int],
 ) -> Run:
     assert work.http is not None
     path, body = work.http
@@ -254,7 +287,8 @@ def json_run(
     size = json_answer_size(port, work, token)
     url = f"http://127.0.0.1:{port}{path}"
     encoded = body.encode() if body else None
-    return h2load(binary, url, encoded, headers, size, args, scratch / f"{work.json_name}.log")
+    log = scratch / f"{work.json_name}.log"
+    return h2load(binary, url, encoded, headers, size, args, log, servers)
 
 
 def start_edge(upstream_port: int, workdir: Path, concurrency: int) -> tuple[EnvoyProcess, int]:
@@ -304,9 +338,15 @@ def main() -> None:
     token = asyncio.run(session(redis_url, agent_id))
     env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "RATE_LIMITS": UNLIMITED}
     work = workloads(agent_id, reputable_id)
+    if args.only:
+        wanted = set(args.only.split(","))
+        work = [w for w in work if w.name in wanted]
+        if not work:
+            raise SystemExit(f"--only names none of the workloads: {args.only}")
     echo_work = Workload("echo", work[0].method, work[0].request)
     runs: dict[str, list[Run]] = {w.name: [] for w in [echo_work, *work]}
-    runs |= {w.json_name: [] for w in work}
+    if not args.no_json:
+        runs |= {w.json_name: [] for w in work}
     ratios: dict[str, list[float]] = {name: [] for name in runs if name != "echo"}
     processes: list[subprocess.Popen[bytes]] = []
     edges: list[EnvoyProcess] = []
@@ -318,28 +358,49 @@ def main() -> None:
             uncached, uncached_port = start_workers({**env, "CACHE_ENABLED": "false"}, args.workers)
             processes = [*echo, *cached, *uncached]
             ports = {True: cached_port, False: uncached_port}
+            pids = {True: [p.pid for p in cached], False: [p.pid for p in uncached]}
+            echo_pids = [p.pid for p in echo]
             edge_ports: dict[bool, int] = {}
+            edge_pids: dict[bool, list[int]] = {}
             for is_cached, upstream in ports.items():
+                if args.no_json:
+                    break
                 edge, edge_ports[is_cached] = start_edge(
                     upstream, scratch / f"envoy-{upstream}", args.envoy_concurrency
                 )
                 edges.append(edge)
+                assert edge.process is not None
+                edge_pids[is_cached] = [*pids[is_cached], edge.process.pid]
             for repeat in range(args.repeats):
-                echo_run = grpc_run(binary, echo_port, echo_work, token, args, scratch)
+                echo_run = grpc_run(binary, echo_port, echo_work, token, args, scratch, echo_pids)
                 runs["echo"].append(echo_run)
-                print(f"repeat {repeat + 1}: echo {echo_run.rps:,.0f} req/s", flush=True)
+                print(
+                    f"repeat {repeat + 1}: echo {echo_run.rps:,.0f} req/s"
+                    f"  {echo_run.cpu_us:,.0f} µs CPU/req",
+                    flush=True,
+                )
                 for w in work:
-                    native = grpc_run(binary, ports[w.cached], w, token, args, scratch)
-                    edge_run = json_run(binary, edge_ports[w.cached], w, token, args, scratch)
-                    runs[w.name].append(native)
-                    runs[w.json_name].append(edge_run)
-                    ratios[w.name].append(native.rps / echo_run.rps)
-                    ratios[w.json_name].append(edge_run.rps / native.rps)
-                    print(
-                        f"  {w.name:<20} {native.rps:>7,.0f} req/s  ok {native.ok_share:.0%}"
-                        f"   JSON {edge_run.rps:>7,.0f} req/s  ok {edge_run.ok_share:.0%}",
-                        flush=True,
+                    native = grpc_run(
+                        binary, ports[w.cached], w, token, args, scratch, pids[w.cached]
                     )
+                    runs[w.name].append(native)
+                    ratios[w.name].append(native.rps / echo_run.rps)
+                    line = (
+                        f"  {w.name:<20} {native.rps:>7,.0f} req/s  ok {native.ok_share:.0%}"
+                        f"  {native.cpu_us:>6,.0f} µs CPU/req"
+                    )
+                    if not args.no_json:
+                        edge_run = json_run(
+                            binary, edge_ports[w.cached], w, token, args, scratch,
+                            edge_pids[w.cached],
+                        )  # fmt: skip
+                        runs[w.json_name].append(edge_run)
+                        ratios[w.json_name].append(edge_run.rps / native.rps)
+                        line += (
+                            f"   JSON {edge_run.rps:>7,.0f} req/s  ok {edge_run.ok_share:.0%}"
+                            f"  {edge_run.cpu_us:>6,.0f} µs CPU/req (workers + Envoy)"
+                        )
+                    print(line, flush=True)
         finally:
             for edge in edges:
                 asyncio.run(edge.stop())
@@ -356,7 +417,10 @@ def print_table(
         f"\n--- {args.workers} workers each, h2load -c {args.clients} -m {args.streams}, "
         f"{args.duration} s runs, median of {args.repeats}; ratio: native vs echo, JSON vs native"
     )
-    print(f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'ok %':>6}")
+    print(
+        f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'ok %':>6}"
+        f" {'µs CPU':>7}"
+    )
     metrics: dict[str, Any] = {"workers": args.workers, "clients": args.clients}
     for name in sorted(runs, key=lambda n: (n != "echo", n.removesuffix("_json"), n)):
         each = runs[name]
@@ -364,12 +428,16 @@ def print_table(
         p50 = statistics.median(r.p50_ms for r in each)
         p99 = statistics.median(r.p99_ms for r in each)
         ok = min(r.ok_share for r in each)
+        cpu = statistics.median(r.cpu_us for r in each)
         ratio = statistics.median(ratios[name]) if name in ratios else 1.0
-        print(f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {ok:>6.1%}")
+        print(
+            f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {ok:>6.1%} {cpu:>7,.0f}"
+        )
         metrics |= {
             f"{name}_rps": round(rps, 1),
             f"{name}_p50_ms": round(p50, 2),
             f"{name}_p99_ms": round(p99, 2),
+            f"{name}_cpu_us": round(cpu),
         }
         if name in ratios:
             versus = "native" if name.endswith("_json") else "echo"

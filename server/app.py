@@ -34,6 +34,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
+from db.point_reads import PointReads
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
@@ -47,6 +48,7 @@ from server.auth.servicer import AuthServicer
 from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
+from server.cache.responses import CachedResponses
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
 from server.domain import paging
@@ -76,7 +78,6 @@ from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
-from server.search.responses import SearchResponses
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
 from server.settings import Settings
@@ -214,8 +215,10 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_cache = RegistryCache(cache)
+    responses = CachedResponses(cache, presence.service)
+    point_reads = PointReads(engine)
     registry_service = RegistryService(
-        uow, auth_store, registry_cache, presence.service, names.index
+        uow, point_reads, auth_store, registry_cache, presence.service, names.index
     )
     domain_service_pb2_grpc.add_DomainServiceServicer_to_server(
         DomainServicer(
@@ -232,7 +235,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry_service, feed), server
+        RegistryServicer(registry_service, responses, feed), server
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(
@@ -256,7 +259,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(
             SearchService(search_reads, names.index, _query_vectors(settings)),
-            SearchResponses(cache, presence.service),
+            responses,
         ),
         server,
     )
@@ -267,7 +270,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), server
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, cache)), server
+        ReputationServicer(ReputationService(uow, point_reads, cache), responses), server
     )
 
     health_servicer = HealthServicer()

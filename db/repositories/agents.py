@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import AgentCapabilityRow, AgentRow, CapabilityRow
 from db.repositories.keyset import after, build_page, check_limit, decode_timestamp_cursor
@@ -32,14 +32,22 @@ def _key_taken() -> AlreadyExists:
     return AlreadyExists("public key is registered to another agent", reason="PUBLIC_KEY_TAKEN")
 
 
+# Built once: constructing and cache-keying a select costs more than running it.
+_BY_ID = select(*AGENT_COLUMNS).where(AgentRow.id == bindparam("agent_id"))
+
+
+async def read_agent(executor: AsyncSession | AsyncConnection, agent_id: str) -> Agent | None:
+    """One agent by primary key, in a session or on a plain connection (db.point_reads)."""
+    row = (await executor.execute(_BY_ID, {"agent_id": agent_id})).one_or_none()
+    return None if row is None else to_agent(row)
+
+
 class AgentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def get(self, agent_id: str) -> Agent | None:
-        result = await self._session.execute(select(*AGENT_COLUMNS).where(AgentRow.id == agent_id))
-        row = result.one_or_none()
-        return None if row is None else to_agent(row)
+        return await read_agent(self._session, agent_id)
 
     async def list_page(
         self, limit: int, cursor: tuple[str, ...] | None, agent_type: AgentType | None

@@ -5,8 +5,8 @@ Nothing here touches attestations, so a read costs the same at any graph size.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import AgentCapabilityRow, AgentRow, AgentTrustRow, CapabilityTrustRow, TrustRunRow
 from db.repositories.keyset import check_limit
@@ -15,82 +15,96 @@ from server.domain.agents import Agent, Page
 from server.domain.attestations import CapabilityStanding, Reputation
 from server.domain.errors import InvalidArgument
 
+# Built once: constructing and cache-keying these selects costs more than running them.
+_STANDING = (
+    select(
+        AgentRow.trust_score,
+        AgentRow.verified,
+        AgentRow.created_at,
+        AgentTrustRow.behaviour_average,
+        AgentTrustRow.behaviour_claims,
+        AgentTrustRow.distinct_attesters,
+        AgentTrustRow.component_size,
+        AgentTrustRow.component_seeded,
+        AgentTrustRow.reachable_from_seed,
+        AgentTrustRow.standing_score,
+        AgentTrustRow.behaviour_score,
+        AgentTrustRow.confidence,
+        AgentTrustRow.attesters_with_standing,
+        AgentTrustRow.top_contributors,
+        AgentTrustRow.top_contributions,
+        select(TrustRunRow.started_at)
+        .order_by(TrustRunRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("run_started_at"),
+    )
+    .outerjoin(AgentTrustRow, AgentTrustRow.agent_id == AgentRow.id)
+    .where(AgentRow.id == bindparam("agent_id"), AgentRow.state != "taken_down")
+)
+_CAPABILITIES = (
+    select(
+        CapabilityTrustRow.capability_id,
+        CapabilityTrustRow.positive_claims,
+        CapabilityTrustRow.negative_claims,
+        CapabilityTrustRow.weighted_support,
+        CapabilityTrustRow.verified,
+    )
+    .where(CapabilityTrustRow.agent_id == bindparam("agent_id"))
+    .order_by(CapabilityTrustRow.capability_id)
+)
+
+
+async def read_reputation(
+    executor: AsyncSession | AsyncConnection, agent_id: str
+) -> Reputation | None:
+    """Two primary-key reads plus the newest run; never touches attestations. In a
+    session or on a plain connection (db.point_reads)."""
+    key = {"agent_id": agent_id}
+    row = (await executor.execute(_STANDING, key)).one_or_none()
+    if row is None:
+        return None
+    capabilities = (await executor.execute(_CAPABILITIES, key)).all()
+    standing = row.component_size is not None
+    computed_at = row.run_started_at
+    if computed_at is not None and computed_at < row.created_at:
+        computed_at = None  # registered after the newest run: never computed
+    return Reputation(
+        agent_id=agent_id,
+        trust_score=row.trust_score,
+        behaviour_average=row.behaviour_average if standing else 0.0,
+        behaviour_claims=row.behaviour_claims if standing else 0,
+        distinct_attesters=row.distinct_attesters if standing else 0,
+        component_size=row.component_size if standing else 1,
+        component_seeded=row.component_seeded if standing else row.verified,
+        reachable_from_seed=row.reachable_from_seed if standing else row.verified,
+        capabilities=[
+            CapabilityStanding(
+                capability_id=c.capability_id,
+                positive_claims=c.positive_claims,
+                negative_claims=c.negative_claims,
+                weighted_support=c.weighted_support,
+                verified=c.verified,
+            )
+            for c in capabilities
+        ],
+        computed_at=computed_at,
+        standing_score=row.standing_score if standing else (100.0 if row.verified else 0.0),
+        behaviour_score=row.behaviour_score if standing else 50.0,
+        confidence=row.confidence if standing else 0.0,
+        attesters_with_standing=row.attesters_with_standing if standing else 0,
+        top_contributors=tuple(
+            zip(row.top_contributors or (), row.top_contributions or (), strict=False)
+        ),
+    )
+
 
 class ReputationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def get(self, agent_id: str) -> Reputation | None:
-        """Two primary-key reads plus the newest run; never touches attestations."""
-        row = (
-            await self._session.execute(
-                select(
-                    AgentRow.trust_score,
-                    AgentRow.verified,
-                    AgentRow.created_at,
-                    AgentTrustRow.behaviour_average,
-                    AgentTrustRow.behaviour_claims,
-                    AgentTrustRow.distinct_attesters,
-                    AgentTrustRow.component_size,
-                    AgentTrustRow.component_seeded,
-                    AgentTrustRow.reachable_from_seed,
-                    AgentTrustRow.standing_score,
-                    AgentTrustRow.behaviour_score,
-                    AgentTrustRow.confidence,
-                    AgentTrustRow.attesters_with_standing,
-                    AgentTrustRow.top_contributors,
-                    AgentTrustRow.top_contributions,
-                    select(TrustRunRow.started_at)
-                    .order_by(TrustRunRow.id.desc())
-                    .limit(1)
-                    .scalar_subquery()
-                    .label("run_started_at"),
-                )
-                .outerjoin(AgentTrustRow, AgentTrustRow.agent_id == AgentRow.id)
-                .where(AgentRow.id == agent_id, AgentRow.state != "taken_down")
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        capabilities = (
-            await self._session.execute(
-                select(CapabilityTrustRow)
-                .where(CapabilityTrustRow.agent_id == agent_id)
-                .order_by(CapabilityTrustRow.capability_id)
-            )
-        ).scalars()
-        standing = row.component_size is not None
-        computed_at = row.run_started_at
-        if computed_at is not None and computed_at < row.created_at:
-            computed_at = None  # registered after the newest run: never computed
-        return Reputation(
-            agent_id=agent_id,
-            trust_score=row.trust_score,
-            behaviour_average=row.behaviour_average if standing else 0.0,
-            behaviour_claims=row.behaviour_claims if standing else 0,
-            distinct_attesters=row.distinct_attesters if standing else 0,
-            component_size=row.component_size if standing else 1,
-            component_seeded=row.component_seeded if standing else row.verified,
-            reachable_from_seed=row.reachable_from_seed if standing else row.verified,
-            capabilities=[
-                CapabilityStanding(
-                    capability_id=c.capability_id,
-                    positive_claims=c.positive_claims,
-                    negative_claims=c.negative_claims,
-                    weighted_support=c.weighted_support,
-                    verified=c.verified,
-                )
-                for c in capabilities
-            ],
-            computed_at=computed_at,
-            standing_score=row.standing_score if standing else (100.0 if row.verified else 0.0),
-            behaviour_score=row.behaviour_score if standing else 50.0,
-            confidence=row.confidence if standing else 0.0,
-            attesters_with_standing=row.attesters_with_standing if standing else 0,
-            top_contributors=tuple(
-                zip(row.top_contributors or (), row.top_contributions or (), strict=False)
-            ),
-        )
+        return await read_reputation(self._session, agent_id)
 
     async def leaderboard_page(
         self, limit: int, cursor: tuple[str, ...] | None, capability_id: str | None

@@ -21,7 +21,7 @@ from server.cache.aside import CacheAside
 from server.domain.names import capability_name
 from server.registry.cached import AGENTS_CHANGED, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
-from server.trust.service import LEADERBOARD_GENERATION
+from server.trust.service import LEADERBOARD_GENERATION, REPUTATION_GENERATION
 from server.trust.signal import TrustSignal
 
 log = logging.getLogger("agentregistry.trust")
@@ -120,6 +120,7 @@ async def recompute(context: JobContext) -> dict[str, Any]:
             iterations=result.iterations,
         )
         await uow.commit()
+    await cache.bump(REPUTATION_GENERATION)
     if result.seeds == 0 and claims.size:
         log.warning("no verified agents: every trust score stays at the baseline")
     return {

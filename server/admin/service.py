@@ -83,7 +83,7 @@ class AdminService:
         if state is not None and state is not AgentState.ACTIVE:
             await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
         elif state is AgentState.ACTIVE:
-            await self._auth_store.set_epoch(agent_id, agent.key_version)
+            await self._auth_store.renew_epoch(agent_id, agent.key_version)
         return agent
 
     async def update_plan(

@@ -176,7 +176,7 @@ class ApiKeyService:
         if found[0] in (_TOMBSTONE, _TOMBSTONE.encode()):
             raise _invalid()
         epoch = found[1] if len(found) > 1 else None  # a nil epoch truncates the Lua table
-        if epoch is not None and int(epoch) == DELETED_EPOCH:
+        if epoch is not None and epoch in (str(DELETED_EPOCH), str(DELETED_EPOCH).encode()):
             raise _invalid()
         data: dict[str, Any] = json.loads(found[0])
         return data

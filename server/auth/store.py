@@ -1,13 +1,16 @@
 """Challenges and sessions in Redis: short-lived, so they never touch Postgres.
 
 Sessions are keyed by a hash of the token (a leaked Redis dump holds no usable
-token). Each agent has a session epoch (its key version, or -1 once deleted);
-a session minted under an older epoch is dead, so rotating a key or deleting
-an agent ends all its sessions with one write.
+token). Each agent has a session epoch: its key version, -1 while it is deleted,
+suspended or taken down, and `<key version>:<random>` once an operator reinstates
+it. A session records the epoch it was minted under and lives only while that is
+still the agent's epoch, so rotating a key, deleting, suspending or reinstating
+an agent ends all its sessions with one write. (Were reinstatement to restore the
+plain key version, sessions minted before the suspension would work again.)
 
 Calls whose work is itself a Redis script (a unary heartbeat, a heartbeat stream
 opening) check their session inside that script instead of before it: ADMIT_LUA
-is the check, spliced in front of the work, so the call costs one round trip.
+is the same check, spliced in front of the work, so the call costs one round trip.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ _CHALLENGE = "auth:challenge:{}"
 _SESSION = "auth:session:{}"
 EPOCH_KEY = "auth:epoch:{}"
 DELETED_EPOCH = -1
+
+# Mint a session under the agent's current epoch (set to its key version if it has none).
+_PUT_SESSION = """
+redis.call('SET', KEYS[2], ARGV[2], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local session = cjson.decode(ARGV[1])
+session['epoch'] = epoch
+redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ARGV[3])
+"""
 
 # Session and its agent's epoch in one round trip: every authenticated call (and every
 # heartbeat stream opening) pays it. The epoch key is derived inside the script, so this
@@ -50,7 +62,10 @@ local function admit()
   local session = cjson.decode(raw)
   local agent = session['agent_id']
   local epoch = redis.call('GET', ARGV[1] .. agent)
-  if not epoch or tonumber(epoch) ~= tonumber(session['key_version']) then
+  local version = tostring(session['key_version'])
+  local minted = session['epoch']  -- sessions minted before epochs were kept have none
+  if minted == nil then minted = version else minted = tostring(minted) end
+  if not epoch or epoch ~= minted or string.match(epoch, '^[^:]*') ~= version then
     return 'unauthenticated', '', 0, 0
   end
   local verified = 0
@@ -121,6 +136,7 @@ class AuthStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._read_session = redis.register_script(_READ_SESSION)
+        self._put_session = redis.register_script(_PUT_SESSION)
 
     async def put_challenge(self, agent_id: str, ttl_s: int) -> tuple[str, bytes]:
         challenge_id = secrets.token_urlsafe(18)
@@ -142,10 +158,9 @@ class AuthStore:
     ) -> str:
         token = secrets.token_urlsafe(32)
         value = json.dumps({"agent_id": agent_id, "key_version": key_version, "verified": verified})
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_token_key(token), value, ex=ttl_s)
-            pipe.set(EPOCH_KEY.format(agent_id), key_version, nx=True)
-            await pipe.execute()
+        await self._put_session(
+            keys=[_token_key(token), EPOCH_KEY.format(agent_id)], args=[value, key_version, ttl_s]
+        )
         return token
 
     async def get_session(self, token: str) -> StoredSession | None:
@@ -155,7 +170,11 @@ class AuthStore:
         raw = found[0]
         epoch = found[1] if len(found) > 1 else None  # a nil epoch truncates the Lua table
         data = json.loads(raw)
-        if epoch is None or int(epoch) != data["key_version"]:
+        if epoch is None:
+            return None
+        current = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        minted = str(data.get("epoch", data["key_version"]))  # older sessions: no epoch kept
+        if current != minted or current.partition(":")[0] != str(data["key_version"]):
             return None
         return _session(data)
 
@@ -163,5 +182,10 @@ class AuthStore:
         await self._redis.delete(_token_key(token))
 
     async def set_epoch(self, agent_id: str, epoch: int) -> None:
-        """Called after a key rotation or delete commits: older sessions stop working."""
+        """Called after a key rotation, delete or suspension commits: older sessions stop
+        working."""
         await self._redis.set(EPOCH_KEY.format(agent_id), epoch)
+
+    async def renew_epoch(self, agent_id: str, key_version: int) -> None:
+        """After a reinstatement commits: new sessions work, none minted before do."""
+        await self._redis.set(EPOCH_KEY.format(agent_id), f"{key_version}:{secrets.token_hex(8)}")

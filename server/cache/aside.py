@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -31,11 +31,16 @@ from server.observability.metrics import CACHE_LOOKUPS
 log = logging.getLogger(__name__)
 
 _LOCK_MS = 3000
-# Lua: the current key of ARGV[1] (under the generation in KEYS[1]) and its value; on a
-# miss, return {generation, false, 1 if this caller now holds the load lock else 0}.
-# Shared with readers that fold more into their lookup (server.search.responses).
+# Lua: the current key of ARGV[1] under the generations in KEYS[1..ARGV[2]] (one when
+# ARGV[2] is absent) and its value; on a miss, return {generation, false, 1 if this caller
+# now holds the load lock else 0}. A value under several generations is retired when any
+# of them is bumped. Shared with readers that fold more into their lookup
+# (server.cache.responses), which find their own keys after the generations.
 LOOKUP_OR_LOCK = f"""
-local generation = redis.call('GET', KEYS[1]) or '0'
+local generations = tonumber(ARGV[2] or '1')
+local parts = {{}}
+for i = 1, generations do parts[i] = redis.call('GET', KEYS[i]) or '0' end
+local generation = table.concat(parts, '.')
 local key = ARGV[1] .. ':g' .. generation
 local value = redis.call('GET', key)
 if not value then
@@ -62,15 +67,18 @@ class CacheAside:
     async def get_or_load(
         self,
         key: str,
-        generation_key: str,
+        generation_key: str | Sequence[str],
         ttl_s: int,
         load: Callable[[], Awaitable[bytes | None]],
     ) -> bytes | None:
         """The cached bytes for `key`, or `load()`'s (cached when not None)."""
         if not self.enabled:
             return await load()
+        generations = [generation_key] if isinstance(generation_key, str) else generation_key
         try:
-            generation, value, locked = await self._get(keys=[generation_key], args=[key])
+            generation, value, locked = await self._get(
+                keys=generations, args=[key, len(generations)]
+            )
         except RedisError as error:
             log.warning("cache unavailable, reading through: %r", error)
             return await load()

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Protocol
 
+from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
@@ -76,12 +77,14 @@ class RegistryService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        reads: PointReads,
         auth_store: AuthStore,
         cache: RegistryCache,
         presence: LivePresence | None = None,
         names: AgentNames | None = None,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._auth_store = auth_store
         self._cache = cache
         self._presence = presence
@@ -92,10 +95,6 @@ class RegistryService:
         await self._cache.agent_changed(agent.agent_id, catalog=catalog)
         if self._names is not None:
             self._names.put(agent.agent_id, agent.profile.display_name)
-
-    async def _load_agent(self, agent_id: str) -> Agent | None:
-        async with self._uow() as uow:
-            return await uow.agents.get(agent_id)
 
     async def register(
         self,
@@ -127,11 +126,20 @@ class RegistryService:
         return agent
 
     async def get(self, agent_id: str) -> Agent:
-        agent = await self._cache.agent(agent_id, lambda: self._load_agent(agent_id))
+        """The agent as stored (through the cache), with its live presence."""
+        agent = await self._cache.agent(agent_id, lambda: self._reads.agent(agent_id))
         if agent is None or agent.state is AgentState.TAKEN_DOWN:
             raise _not_found(agent_id)
         if self._presence is not None:
             [agent] = await self._presence.overlay([agent])
+        return agent
+
+    async def get_stored(self, agent_id: str) -> Agent:
+        """The agent as Postgres holds it, for callers that cache the response they build
+        from it and merge live presence themselves (server.cache.responses)."""
+        agent = await self._reads.agent(agent_id)
+        if agent is None or agent.state is AgentState.TAKEN_DOWN:
+            raise _not_found(agent_id)
         return agent
 
     async def list_agents(

@@ -9,19 +9,28 @@ from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
 from google.protobuf import empty_pb2
 
+from server.cache.responses import CachedResponses
 from server.domain.errors import Unavailable
 from server.domain.names import parse_agent_name, parse_capability_name
 from server.events import convert as event_convert
 from server.events.service import EventFeed
 from server.registry import convert
+from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.registry.service import RegistryService
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
+def _itself(agent: resources_pb2.Agent) -> tuple[resources_pb2.Agent]:
+    return (agent,)
+
+
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
-    def __init__(self, service: RegistryService, feed: EventFeed | None = None) -> None:
+    def __init__(
+        self, service: RegistryService, responses: CachedResponses, feed: EventFeed | None = None
+    ) -> None:
         self._service = service
+        self._responses = responses
         self._feed = feed
 
     async def RegisterAgent(
@@ -37,8 +46,19 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return convert.agent_to_proto(agent)
 
     async def GetAgent(self, request: pb.GetAgentRequest, context: Context) -> resources_pb2.Agent:
-        agent = await self._service.get(parse_agent_name(request.name, "name"))
-        return convert.agent_to_proto(agent)
+        agent_id = parse_agent_name(request.name, "name")
+
+        async def build() -> resources_pb2.Agent:
+            return convert.agent_to_proto(await self._service.get_stored(agent_id))
+
+        return await self._responses.serve(
+            f"cache:response:agent:{agent_id}",
+            (agent_generation(agent_id),),
+            PROFILE_TTL_S,
+            resources_pb2.Agent,
+            build,
+            _itself,
+        )
 
     async def ListAgents(
         self, request: pb.ListAgentsRequest, context: Context

@@ -9,13 +9,13 @@ import grpc
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
 
+from server.cache.responses import CachedResponses, request_key
 from server.domain.names import parse_capability_name
 from server.domain.search import AgentFilter
-from server.registry.cached import AGENTS_GENERATION, STATUS_GENERATION
+from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S, STATUS_GENERATION
 from server.registry.convert import agent_to_proto
 from server.search import convert
 from server.search.query import search_text
-from server.search.responses import SearchResponses
 from server.search.service import SearchService
 
 Context = grpc.aio.ServicerContext[object, object]
@@ -67,7 +67,7 @@ def _listed_agents(response: pb.ListCapabilityAgentsResponse) -> Iterable[resour
 
 
 class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
-    def __init__(self, service: SearchService, responses: SearchResponses) -> None:
+    def __init__(self, service: SearchService, responses: CachedResponses) -> None:
         self._service = service
         self._responses = responses
 
@@ -78,12 +78,12 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.search_response(*await self._service.search(*_query(request)))
 
         return await self._responses.serve(
-            "search",
-            _keyed(request),
+            request_key("search", _keyed(request)),
+            (_generation(request),),
+            LIST_TTL_S,
             pb.SearchAgentsResponse,
             build,
             _result_agents,
-            _generation(request),
         )
 
     async def SuggestAgents(
@@ -100,12 +100,12 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.find_response(*await self._service.find(*_query(request)))
 
         return await self._responses.serve(
-            "find",
-            _keyed(request),
+            request_key("find", _keyed(request)),
+            (_generation(request),),
+            LIST_TTL_S,
             pb.FindAgentsResponse,
             build,
             _result_agents,
-            _generation(request),
         )
 
     async def ListCapabilityAgents(
@@ -123,7 +123,12 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             )
 
         return await self._responses.serve(
-            "capability-agents", request, pb.ListCapabilityAgentsResponse, build, _listed_agents
+            request_key("capability-agents", request),
+            (AGENTS_GENERATION,),
+            LIST_TTL_S,
+            pb.ListCapabilityAgentsResponse,
+            build,
+            _listed_agents,
         )
 
     async def GetRegistryStats(
@@ -133,5 +138,5 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             return convert.stats_to_proto(await self._service.stats())
 
         return await self._responses.serve(
-            "stats", request, pb.RegistryStats, build, generation=STATUS_GENERATION
+            request_key("stats", request), (STATUS_GENERATION,), LIST_TTL_S, pb.RegistryStats, build
         )

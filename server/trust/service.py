@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.cache import codec
 from server.cache.aside import CacheAside
@@ -11,17 +12,21 @@ from server.domain.errors import NotFound
 from server.domain.paging import decode_token, encode_token, page_limit
 
 LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
+# Bumped once a trust run has committed everything it writes (cached reputations).
+REPUTATION_GENERATION = "cache:gen:reputation"
 LEADERBOARD_TTL_S = 10
 
 
 class ReputationService:
-    def __init__(self, uow: UnitOfWorkFactory, cache: CacheAside | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, reads: PointReads, cache: CacheAside | None = None
+    ) -> None:
+        self._reads = reads
         self._uow = uow
         self._cache = cache
 
     async def get(self, agent_id: str) -> Reputation:
-        async with self._uow() as uow:
-            reputation = await uow.reputation.get(agent_id)
+        reputation = await self._reads.reputation(agent_id)
         if reputation is None:
             raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
         return reputation

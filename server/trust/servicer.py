@@ -6,22 +6,37 @@ import grpc
 from agentregistry.v1 import attestation_service_pb2 as pb
 from agentregistry.v1 import attestation_service_pb2_grpc, resources_pb2
 
+from server.cache.responses import CachedResponses
 from server.domain.names import parse_capability_name
+from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.trust import convert
-from server.trust.service import ReputationService
+from server.trust.service import REPUTATION_GENERATION, ReputationService
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
 class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer):
-    def __init__(self, service: ReputationService) -> None:
+    def __init__(self, service: ReputationService, responses: CachedResponses) -> None:
         self._service = service
+        self._responses = responses
 
     async def GetReputation(
         self, request: pb.GetReputationRequest, context: Context
     ) -> resources_pb2.Reputation:
-        reputation = await self._service.get(convert.parse_reputation_name(request.name, "name"))
-        return convert.reputation_to_proto(reputation)
+        agent_id = convert.parse_reputation_name(request.name, "name")
+
+        async def build() -> resources_pb2.Reputation:
+            return convert.reputation_to_proto(await self._service.get(agent_id))
+
+        # Retired by the agent's own writes (verification, suspension, deletion) and by
+        # every trust run, which rewrites scores, standing and the computed time.
+        return await self._responses.serve(
+            f"cache:response:reputation:{agent_id}",
+            (agent_generation(agent_id), REPUTATION_GENERATION),
+            PROFILE_TTL_S,
+            resources_pb2.Reputation,
+            build,
+        )
 
     async def ListLeaderboard(
         self, request: pb.ListLeaderboardRequest, context: Context

@@ -160,6 +160,7 @@ async def test_suspension_hides_the_agent_and_ends_its_credentials(
     query = search_service_pb2.SearchAgentsRequest(query=label)
     assert [r.agent.name for r in (await search.SearchAgents(query)).results] == [agent.name]
 
+    before_suspension = agent.metadata
     suspended = await admin.SuspendAgent(_moderate(agent, "spam"), metadata=operator)
     assert suspended.state == resources_pb2.AGENT_STATE_SUSPENDED
     shown = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=agent.name))
@@ -186,7 +187,12 @@ async def test_suspension_hides_the_agent_and_ends_its_credentials(
 
     reinstated = await admin.ReinstateAgent(_moderate(agent, "appeal"), metadata=operator)
     assert reinstated.state == resources_pb2.AGENT_STATE_ACTIVE
+    # A session from before the suspension stays dead; the agent signs in again.
+    assert (await _code(registry.UpdateAgent(update, metadata=before_suspension)))[0] == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
     await login(auth, agent)
+    assert agent.metadata != before_suspension
     assert (await registry.UpdateAgent(update, metadata=agent.metadata)).description == (
         "still here"
     )

@@ -241,3 +241,19 @@ async def test_job_runs_when_attestations_change_and_skips_otherwise(
     figures = await run_trust_job(trust_context)
     assert "agents" in figures and figures["attestations"] >= 1
     assert await run_trust_job(trust_context) == {"skipped": 1}
+
+
+async def test_each_trust_run_retires_cached_reputations(
+    reputation,
+    registry,
+    trust_context,  # noqa: F811
+) -> None:
+    """A reputation is served from the cache between runs, and never outlives the next."""
+    agent = await register(registry)
+    await run_trust(trust_context)
+    first = await _reputation(reputation, agent.name)
+    assert first.HasField("compute_time")
+    assert await _reputation(reputation, agent.name) == first
+    await run_trust(trust_context)
+    again = await _reputation(reputation, agent.name)
+    assert again.compute_time.ToDatetime() > first.compute_time.ToDatetime()

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
-from server.search.responses import Live, SearchResponses
+from server.cache.responses import CachedResponses, Live, request_key
 
 
 @pytest.fixture
@@ -62,6 +62,19 @@ async def test_a_bump_makes_the_next_read_load_again(redis: Redis) -> None:
     assert await cache.get_or_load(key, generation, 60, Loads(b"new")) == b"new"
 
 
+async def test_a_value_under_two_generations_is_retired_by_either(redis: Redis) -> None:
+    cache = CacheAside(redis)
+    key, own = _keys()
+    shared = f"{own}:shared"
+    await cache.get_or_load(key, [own, shared], 60, Loads(b"first"))
+    assert await cache.get_or_load(key, [own, shared], 60, Loads(b"unused")) == b"first"
+    await cache.bump(shared)
+    assert await cache.get_or_load(key, [own, shared], 60, Loads(b"second")) == b"second"
+    await cache.bump(own)
+    assert await cache.get_or_load(key, [own, shared], 60, Loads(b"third")) == b"third"
+    assert await cache.get_or_load(key, [own, shared], 60, Loads(b"unused")) == b"third"
+
+
 async def test_nothing_found_is_not_cached_and_frees_the_lock_at_once(redis: Redis) -> None:
     cache = CacheAside(redis)
     key, generation = _keys()
@@ -97,9 +110,9 @@ class NoPresence:
 
 
 async def test_search_responses_share_one_load_from_their_own_lookup(redis: Redis) -> None:
-    """SearchResponses looks up (and locks a miss) with its own script, then hands the
+    """CachedResponses looks up (and locks a miss) with its own script, then hands the
     miss to CacheAside: still one build for many callers, then hits."""
-    responses = SearchResponses(CacheAside(redis), NoPresence())
+    responses = CachedResponses(CacheAside(redis), NoPresence())
     request = search_service_pb2.SearchAgentsRequest(query=uuid.uuid4().hex)
     built = search_service_pb2.SearchAgentsResponse(total_size_estimate=1)
     built.results.add().agent.name = "agents/ag_one"
@@ -113,7 +126,12 @@ async def test_search_responses_share_one_load_from_their_own_lookup(redis: Redi
 
     def serve() -> Awaitable[search_service_pb2.SearchAgentsResponse]:
         return responses.serve(
-            "search", request, search_service_pb2.SearchAgentsResponse, build, _agents
+            request_key("search", request),
+            ("test:gen:search",),
+            60,
+            search_service_pb2.SearchAgentsResponse,
+            build,
+            _agents,
         )
 
     assert await asyncio.gather(*(serve() for _ in range(8))) == [built] * 8

@@ -1,27 +1,28 @@
-"""Cached responses of the public search reads and registry statistics, with live
-presence merged into the agents they carry on every serve.
+"""Cached responses of the hot public reads (GetAgent, GetReputation, search, find,
+statistics), stored as serialized protos, with live presence merged into the agents they
+carry on every serve.
 
-Ranking a broad query scores every match (a common word hits 3,000 of 100,000
-agents: 3-6 ms of Postgres), and turning a page of agents into protos costs
-more Python than the rest of a request. So the serialized response is cached,
-keyed by method and request bytes, for 60 s like a ListAgents page, under the
-registry-wide agents generation: every registry write and the trust job bump
-it, so no response outlives a write that could change it.
+Why responses and not domain objects: turning an agent into a proto costs more Python
+than the rest of a request, and ranking a broad query scores every match (a common word
+hits 3,000 of 100,000 agents: 3-6 ms of Postgres). A hit parses the stored bytes and
+changes two fields.
 
-Stored status changes all the time at 100,000 agents (presence flushes carry it
-every 15 s), and retiring every response on each flush would make every hot
-query miss at once, four times a minute. Only responses that filter or count
-by status (a status filter, the statistics) sit under STATUS_GENERATION, which
-flushes bump. The others keep the online bonus they were ranked with for up to
-their 60 s; the status they show is always live (merged on every serve).
+A response sits under the generations of what it shows: one agent's (GetAgent), the
+agent's and the trust job's (GetReputation), or registry-wide ones (search: every write
+and the trust job bump AGENTS_GENERATION). Stored status changes all the time at 100,000
+agents (presence flushes carry it every 15 s), and retiring every response on each flush
+would make every hot query miss at once, four times a minute. Only responses that filter
+or count by status (a status filter, the statistics) sit under STATUS_GENERATION, which
+flushes bump. The others keep the online bonus they were ranked with for up to their
+TTL; the status they show is always live (merged on every serve).
 
 A cached value is the ids of the agents in the response, then the response:
-`id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generation,
-the value, and the live state of those agents (one HMGET inside Redis), so the
-live status and last-seen are merged into the parsed messages as GetAgent
-merges them, without a second round trip. On a miss the same call takes
-CacheAside's load lock, and the miss goes on as CacheAside's (single-flight
-load, then store), then reads the built page's presence: three round trips.
+`id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generations, the value,
+and the live state of those agents (one HMGET inside Redis), so the live status and
+last-seen are merged into the parsed message without a second round trip. On a miss the
+same call takes CacheAside's load lock, and the miss goes on as CacheAside's
+(single-flight load, then store), then reads the built response's presence: three round
+trips. With the cache off a call builds and merges: one round trip beyond the build.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
-from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S
 from server.registry.convert import status_to_proto, timestamp
 
 Response = TypeVar("Response", bound=Message)
@@ -45,7 +45,8 @@ Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
 
 # A miss as CacheAside's (the load lock taken in the same call); a hit →
-# {generation, value, {state of each listed agent, false where none}}.
+# {generation, value, {state of each listed agent, false where none}}. The presence
+# state hash is the key after the generations.
 _LOOKUP = (
     LOOKUP_OR_LOCK
     + """
@@ -53,13 +54,13 @@ local ids = {}
 local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
 for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
 if #ids == 0 then return {generation, value, {}} end
-return {generation, value, redis.call('HMGET', KEYS[2], unpack(ids))}
+return {generation, value, redis.call('HMGET', KEYS[generations + 1], unpack(ids))}
 """
 )
 
 
 class PresenceState(Protocol):
-    """Live presence (server.presence.service.PresenceService) as search merges it."""
+    """Live presence (server.presence.service.PresenceService) as responses merge it."""
 
     @property
     def state_key(self) -> str: ...
@@ -69,7 +70,8 @@ class PresenceState(Protocol):
     def live_from(self, raws: Sequence[bytes | None]) -> list[Live]: ...
 
 
-def _key(method: str, request: Message) -> str:
+def request_key(method: str, request: Message) -> str:
+    """The key of a response that depends on the whole request."""
     digest = hashlib.blake2b(request.SerializeToString(deterministic=True), digest_size=16)
     return f"cache:response:{method}:{digest.hexdigest()}"
 
@@ -86,7 +88,7 @@ def _merge(agents: list[resources_pb2.Agent], live: list[Live]) -> None:
             agent.last_seen_time.CopyFrom(timestamp(now[1]))
 
 
-class SearchResponses:
+class CachedResponses:
     def __init__(self, cache: CacheAside, presence: PresenceState | None) -> None:
         self._cache = cache
         self._presence = presence
@@ -94,17 +96,20 @@ class SearchResponses:
 
     async def serve(
         self,
-        method: str,
-        request: Message,
+        key: str,
+        generations: Sequence[str],
+        ttl_s: int,
         response_type: type[Response],
         build: Callable[[], Awaitable[Response]],
         agents: Agents[Response] | None = None,
-        generation: str = AGENTS_GENERATION,
     ) -> Response:
-        """`build()`'s response, or its cached bytes (under `generation`); `agents` picks
-        the agents in it."""
-        key = _key(method, request)
-        found = await self._lookup(key, generation)
+        """`build()`'s response, or its cached bytes (under `generations`); `agents` picks
+        the agents in it, whose status and last-seen are live."""
+        if not self._cache.enabled:
+            response = await build()
+            await self._merge_live(response, agents)
+            return response
+        found = await self._lookup(key, generations)
         if found is not None and found[1]:
             self._cache.count_hit()
             response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
@@ -120,25 +125,28 @@ class SearchResponses:
 
         if found is not None:  # missed, and maybe locked, by the lookup above
             number, _, locked = found
-            raw = await self._cache.load_missed(key, number, bool(locked), LIST_TTL_S, load)
+            raw = await self._cache.load_missed(key, number, bool(locked), ttl_s, load)
         else:
-            raw = await self._cache.get_or_load(key, generation, LIST_TTL_S, load)
+            raw = await self._cache.get_or_load(key, generations, ttl_s, load)
         assert raw is not None  # load always returns bytes
         response = built[0] if built else response_type.FromString(raw.partition(b"\n")[2])
+        await self._merge_live(response, agents)
+        return response
+
+    async def _merge_live(self, response: Response, agents: Agents[Response] | None) -> None:
         if agents is not None and self._presence is not None:
             listed = list(agents(response))
             if listed:
                 _merge(listed, await self._presence.live(_ids(listed)))
-        return response
 
-    async def _lookup(self, key: str, generation: str) -> list[Any] | None:
-        """_LOOKUP's answer; None when it cannot run (no cache, no presence, Redis down),
-        and CacheAside then reads through (and logs why)."""
-        if not self._cache.enabled or self._presence is None:
+    async def _lookup(self, key: str, generations: Sequence[str]) -> list[Any] | None:
+        """_LOOKUP's answer; None when it cannot run (no presence, Redis down), and
+        CacheAside then reads through (and logs why)."""
+        if self._presence is None:
             return None
         try:
             found: list[Any] = await self._lookup_script(
-                keys=[generation, self._presence.state_key], args=[key]
+                keys=[*generations, self._presence.state_key], args=[key, len(generations)]
             )
         except RedisError:
             return None
