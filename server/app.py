@@ -188,10 +188,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
+    # The scripts a call waits on go over one pipelined connection (script_channel.py).
+    channel = ScriptChannel.for_url(backing.redis_url)
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
-            backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool
+            backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool, channel
         )
     failures = AuthFailureGate(limiter) if limiter is not None else None
     authenticator = Authenticator(
@@ -209,13 +211,13 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         poll_interval_s=settings.watch_poll_interval_s,
         keepalive_s=settings.watch_keepalive_s,
     )
-    presence = _build_presence(settings, uow, redis, backing.redis_url)
+    presence = _build_presence(settings, uow, redis, channel)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_cache = RegistryCache(cache)
-    responses = CachedResponses(cache, presence.service)
+    responses = CachedResponses(cache, presence.service, channel)
     point_reads = PointReads(engine)
     registry_service = RegistryService(
         uow, point_reads, auth_store, registry_cache, presence.service, names.index
@@ -312,9 +314,9 @@ def _query_vectors(settings: Settings) -> QueryVectors:
 
 
 def _build_presence(
-    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, redis_url: str
+    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, channel: ScriptChannel | None
 ) -> PresenceRuntime:
-    store = PresenceStore(redis, settings.presence_namespace, ScriptChannel.for_url(redis_url))
+    store = PresenceStore(redis, settings.presence_namespace, channel)
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)
     service = PresenceService(
         uow,

@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
+from server.presence.script_channel import Script, ScriptChannel
 from server.registry.convert import status_to_proto, timestamp
 
 Response = TypeVar("Response", bound=Message)
@@ -89,10 +90,17 @@ def _merge(agents: list[resources_pb2.Agent], live: list[Live]) -> None:
 
 
 class CachedResponses:
-    def __init__(self, cache: CacheAside, presence: PresenceState | None) -> None:
+    def __init__(
+        self,
+        cache: CacheAside,
+        presence: PresenceState | None,
+        channel: ScriptChannel | None = None,
+    ) -> None:
         self._cache = cache
         self._presence = presence
         self._lookup_script = cache.redis.register_script(_LOOKUP)
+        self._channel = channel
+        self._script = Script(_LOOKUP)
 
     async def serve(
         self,
@@ -144,10 +152,14 @@ class CachedResponses:
         CacheAside then reads through (and logs why)."""
         if self._presence is None:
             return None
+        keys = [*generations, self._presence.state_key]
         try:
-            found: list[Any] = await self._lookup_script(
-                keys=[*generations, self._presence.state_key], args=[key, len(generations)]
-            )
+            if self._channel is not None:
+                found: list[Any] = await self._channel.run(
+                    self._script, keys, [key, len(generations)]
+                )
+            else:
+                found = await self._lookup_script(keys=keys, args=[key, len(generations)])
         except RedisError:
             return None
         return found

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage.redis.bridge import RedisBridge
 from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 
 from server.auth.principal import Tier
 from server.observability.metrics import RATE_LIMIT_FALLBACK
+from server.presence.script_channel import Script, ScriptChannel
 from server.ratelimit.policy import Budgets, MethodClass
 
 log = logging.getLogger(__name__)
@@ -65,16 +68,42 @@ class SharedCounter:
         )
 
 
+class _ChannelCounters:
+    """The shared storage's fixed-window increment (limits' own script and key prefix) sent
+    over the script channel: the call then skips redis-py's per-command path, which costs
+    more than the increment (server/presence/script_channel.py)."""
+
+    def __init__(self, channel: ScriptChannel) -> None:
+        self._channel = channel
+        self._script = Script(RedisBridge.SCRIPT_INCR_EXPIRE.decode())
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        try:
+            keys = [f"{RedisStorage.PREFIX}:{key}"]
+            return int(await self._channel.run(self._script, keys, [expiry, amount]))
+        except RedisError as error:
+            raise StorageError(error) from error
+
+
 class RateLimiter:
-    def __init__(self, redis_url: str, budgets: Budgets, connection_pool: ConnectionPool) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        budgets: Budgets,
+        connection_pool: ConnectionPool,
+        channel: ScriptChannel | None = None,
+    ) -> None:
         """On the server's own Redis pool: a burst of calls waits for a connection instead
-        of failing with MaxConnectionsError in a pool of the limiter's own."""
-        self._shared: Storage = RedisStorage(
+        of failing with MaxConnectionsError in a pool of the limiter's own; counts go over
+        `channel` when there is one."""
+        self._shared: Storage | _ChannelCounters = RedisStorage(
             limits_storage_uri(redis_url),
             implementation="redispy",
             wrap_exceptions=True,
             connection_pool=connection_pool,  # type: ignore[arg-type]  # passed to redis-py
         )
+        if channel is not None:
+            self._shared = _ChannelCounters(channel)
         self._prefix = RedisStorage.PREFIX  # the shared storage's key prefix (its default)
         self._local: Storage = MemoryStorage()
         self._budgets = budgets
@@ -110,7 +139,7 @@ class RateLimiter:
 
     @staticmethod
     async def _count(
-        storage: Storage, item: RateLimitItem, identifiers: tuple[str, ...]
+        storage: Storage | _ChannelCounters, item: RateLimitItem, identifiers: tuple[str, ...]
     ) -> Decision:
         """One counter increment per call: its result is the remaining budget, and the
         window's clock-aligned end is the reset, so nothing else is read."""
