@@ -78,7 +78,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 if not stream.direct or not stream.outbox.empty():
                     stream.send(ack)
                     continue
-                message = pb.HeartbeatResponse(ack=convert.ack_to_proto(ack, interval_s, ttl_s))
+                message = convert.ack_response(ack, interval_s, ttl_s)
                 async with stream.lock:
                     if stream.ended:
                         return
@@ -102,9 +102,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             while True:
                 item = await stream.outbox.get()
                 if isinstance(item, Ack):
-                    message = pb.HeartbeatResponse(
-                        ack=convert.ack_to_proto(item, interval_s, ttl_s)
-                    )
+                    message = convert.ack_response(item, interval_s, ttl_s)
                     async with stream.lock:  # held until gRPC asks for the next message
                         yield message
                     stream.direct = True

@@ -13,6 +13,7 @@ import enum
 import random
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from server.domain.agents import AgentStatus
 from server.observability.metrics import HEARTBEAT_STREAMS
@@ -33,8 +34,9 @@ class StreamEnd:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(NamedTuple):
+    """One per beat: a named tuple, as a frozen dataclass costs a setattr per field."""
+
     sequence: int
     status: AgentStatus
     server_time: float
