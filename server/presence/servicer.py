@@ -22,6 +22,7 @@ from server.domain.agents import AgentStatus
 from server.domain.errors import DomainError
 from server.domain.names import parse_agent_name
 from server.errors import ERROR_DOMAIN, STATUS_DETAILS_KEY
+from server.interceptors import response_metadata
 from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
@@ -96,6 +97,10 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> AsyncIterator[pb.HeartbeatResponse]:
         stream = await self._service.open_stream()
+        # Over native gRPC every ack, the first one too, may leave from the reader; an HTTP
+        # edge's call needs the first message through the interceptor's generator, which
+        # sends its response metadata as headers with it.
+        stream.direct = not response_metadata.from_edge(context.invocation_metadata())
         reader = asyncio.create_task(self._read(stream, context))
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:

@@ -69,7 +69,8 @@ class OpenStream:
     ended: bool = False
     outbox: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
     # One message in flight: the handler's generator and the reader both send
-    # (server/presence/servicer.py); `direct` once the reader may (the first ack is out).
+    # (server/presence/servicer.py); `direct` while the reader may (an edge's call: once
+    # the first ack is out).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     direct: bool = False
 
