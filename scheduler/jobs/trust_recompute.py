@@ -64,7 +64,8 @@ async def recompute(context: JobContext) -> dict[str, Any]:
     clock = time.perf_counter()
     async with context.uow() as uow:
         snapshot = await uow.trust.load_graph()
-    load_s = time.perf_counter() - clock
+    read_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     claims = snapshot.claims
     graph = TrustGraph(
         agents=len(snapshot.agent_ids),
@@ -77,10 +78,17 @@ async def recompute(context: JobContext) -> dict[str, Any]:
         capability=claims["capability"].astype(np.int64),
     )
     result = compute(graph, parameters(context))
-    compute_s = time.perf_counter() - clock - load_s
+    engine_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     ids = snapshot.agent_ids
 
     changed = np.flatnonzero(np.abs(result.score - snapshot.scores) >= 0.005)
+    standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)
+    capability_rows, gone_pairs, newly_verified = _capability_diff(
+        ids, snapshot.capability_ids, result, snapshot.capability_trust
+    )
+    compare_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     cache = CacheAside(context.redis)
     for start in range(0, changed.size, SCORE_BATCH):
         chunk = changed[start : start + SCORE_BATCH]
@@ -95,10 +103,6 @@ async def recompute(context: JobContext) -> dict[str, Any]:
             *(agent_generation(ids[i]) for i in chunk), *AGENTS_CHANGED, LEADERBOARD_GENERATION
         )
 
-    standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)
-    capability_rows, gone_pairs, newly_verified = _capability_diff(
-        ids, snapshot.capability_ids, result, snapshot.capability_trust
-    )
     async with context.uow() as uow:
         await uow.trust.relax_durability()
         await uow.trust.upsert_agent_trust(standing_rows)
@@ -130,9 +134,10 @@ async def recompute(context: JobContext) -> dict[str, Any]:
         "scores_changed": int(changed.size),
         "standing_changed": len(standing_rows) + len(gone_agents),
         "capabilities_verified": len(newly_verified),
-        "load_s": round(load_s, 2),
-        "compute_s": round(compute_s, 2),
-        "write_s": round(time.perf_counter() - clock - load_s - compute_s, 2),
+        "read_s": round(read_s, 2),
+        "engine_s": round(engine_s, 2),
+        "compare_s": round(compare_s, 2),
+        "write_s": round(time.perf_counter() - clock, 2),
     }
 
 
