@@ -98,6 +98,8 @@ def test_every_typed_config_resolves(bootstrap: Any) -> None:
     assert list(filters)[1:] == [
         "envoy.filters.http.health_check",
         "envoy.filters.http.cors",
+        "envoy.filters.http.header_mutation",
+        "agentregistry.edge.http",
         "envoy.filters.http.lua",
         "envoy.filters.http.grpc_json_transcoder",
         "envoy.filters.http.router",
