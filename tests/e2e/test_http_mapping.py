@@ -219,13 +219,14 @@ async def test_a_client_cannot_choose_its_edge_marker(upstream_http: httpx.Async
     assert "x-registry-edge" not in grpc_call
 
 
+@pytest.mark.parametrize("headers", [{"content-type": "application/json"}, {}])
 async def test_a_declared_oversized_body_is_413_before_it_is_forwarded(
-    upstream_http: httpx.AsyncClient,
+    upstream_http: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     RECEIVED.clear()
     body = b'{"query": "' + b"x" * (1 << 20) + b'"}'
     response = await upstream_http.request(
-        "GET", "/v1/agents:search", content=body, headers={"content-type": "application/json"}
+        "GET", "/v1/agents:search", content=body, headers=headers
     )
     assert response.status_code == 413
     assert response.json()["code"] == 8
