@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -183,19 +184,21 @@ async def _monitored(redis_url: str, port: int, tokens: list[str]) -> Counter[st
     seen: Counter[str] = Counter()
     opened = asyncio.Event()
     async with monitor_client.monitor() as monitor:
+
+        async def read() -> None:
+            while True:
+                entry = await monitor.next_command()
+                if entry.get("client_type") == "lua" or "MONITOR" in str(entry.get("command")):
+                    continue
+                seen[str(entry["command"]).split(" ", 1)[0].upper()] += 1
+
+        reader = asyncio.create_task(read())
         probe = asyncio.create_task(_probe_opens(port, tokens, opened))
-        settle_until = None
-        while settle_until is None or time.monotonic() < settle_until:
-            if opened.is_set() and settle_until is None:
-                settle_until = time.monotonic() + 0.2  # the last tick's beat writes
-            try:
-                async with asyncio.timeout(0.1):
-                    entry = await monitor.next_command()
-            except TimeoutError:
-                continue
-            if entry.get("client_type") == "lua" or "MONITOR" in str(entry.get("command")):
-                continue
-            seen[str(entry["command"]).split(" ", 1)[0].upper()] += 1
+        await opened.wait()
+        await asyncio.sleep(0.2)  # the last tick's beat writes
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
     await probe
     await monitor_client.aclose()
     return seen

@@ -164,12 +164,20 @@ async def _recompute_once(url: str) -> dict[str, Any]:
         Settings(database_url=url), engine, UnitOfWorkFactory(session_factory(engine)), Redis()
     )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = time.process_time()
     started = time.perf_counter()
     figures = await recompute(context)
     seconds = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
     await engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": peak, "rss_before_mb": rss_before, **figures}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu_s,
+        "peak_rss_mb": peak,
+        "rss_before_mb": rss_before,
+        **figures,
+    }
 
 
 def recompute_in_child(url: str) -> dict[str, Any]:
@@ -181,6 +189,22 @@ def recompute_in_child(url: str) -> dict[str, Any]:
         timeout=600,
     ).stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+PHASES = ("read_s", "engine_s", "compare_s", "write_s", "cpu_s")
+
+
+def split(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Median of each phase over the runs (the phases of one run need not add up to its median)."""
+    return {phase: round(statistics.median(r[phase] for r in runs), 2) for phase in PHASES}
+
+
+def describe_split(figures: dict[str, float]) -> str:
+    return (
+        f"read {figures['read_s']:.2f} s, engine {figures['engine_s']:.2f} s, "
+        f"compare {figures['compare_s']:.2f} s, write {figures['write_s']:.2f} s; "
+        f"job CPU {figures['cpu_s']:.2f} s"
+    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -263,6 +287,7 @@ def main() -> None:
         steady_runs.append(recompute_in_child(url))
     cold = sorted(cold_runs, key=lambda r: r["seconds"])[1]
     steady = sorted(steady_runs, key=lambda r: r["seconds"])[1]
+    cold_split, steady_split = split(cold_runs), split(steady_runs)
     print(
         "recompute cold (every row written), median of 3: "
         f"{cold['seconds']:.2f} s, peak RSS {cold['peak_rss_mb']:.0f} MB "
@@ -272,12 +297,16 @@ def main() -> None:
         f"{cold['scores_changed']} scores and {cold['standing_changed']} standings written, "
         f"{cold['capabilities_verified']} capabilities verified"
     )
+    print(f"  cold split (medians): {describe_split(cold_split)}")
     print(
         "recompute steady (nothing changed), median of 3: "
         f"{steady['seconds']:.2f} s, peak RSS {steady['peak_rss_mb']:.0f} MB, runs "
         + ", ".join(f"{r['seconds']:.2f}" for r in steady_runs)
-        + " s"
+        + f" s; {steady['scores_changed']} scores and {steady['standing_changed']} standings"
+        " written"
     )
+    print(f"  steady split (medians): {describe_split(steady_split)}")
+    print(f"load average after the recomputations: {os.getloadavg()[0]:.2f}")
     import uvloop
 
     served = uvloop.run(latencies(url))
@@ -296,6 +325,12 @@ def main() -> None:
         "recompute_s": round(cold["seconds"], 2),
         "recompute_peak_rss_mb": round(cold["peak_rss_mb"], 1),
         "recompute_steady_s": round(steady["seconds"], 2),
+        "recompute_steady_peak_rss_mb": round(steady["peak_rss_mb"], 1),
+        **{f"recompute_{name}": value for name, value in cold_split.items()},
+        **{f"recompute_steady_{name}": value for name, value in steady_split.items()},
+        "recompute_runs_s": [round(r["seconds"], 2) for r in cold_runs],
+        "recompute_steady_runs_s": [round(r["seconds"], 2) for r in steady_runs],
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "get_reputation_p50_ms": served["get_reputation_p50_ms"],
         "get_reputation_p99_ms": served["get_reputation_p99_ms"],
         "leaderboard_p50_ms": served["leaderboard_p50_ms"],

@@ -1,10 +1,11 @@
 """All SQL of the trust engine and the reputation read side.
 
 The job reads the whole graph in one REPEATABLE READ snapshot: agent ids,
-capability ids and every active claim as integer indexes into those lists,
-streamed with a binary COPY that numpy parses in place (no Python object per
-claim). It writes back only what changed, in batches, so a steady state
-rewrites few rows and never holds many row locks at once.
+capability ids, every active claim as integer indexes into those lists and
+the standing it stored last time, each packed by Postgres into one bytea that
+numpy reads in place (no Python object, nor a wire message, per row). It writes
+back only what changed, in batches, so a steady state rewrites few rows and
+never holds many row locks at once.
 """
 
 from __future__ import annotations
@@ -15,52 +16,118 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AgentRow, AgentTrustRow, CapabilityTrustRow, TrustRunRow
+from db.models import TrustRunRow
 
-# Binary COPY: 19-byte header, then per tuple an int16 field count and, per field,
-# an int32 length and the value (all big-endian). Every field below is fixed-width
-# and non-null, so tuples have one size and numpy reads them as records.
-_HEADER_BYTES = 19
-_TRAILER_BYTES = 2
+# The snapshot comes back as a few values, each a bytea that Postgres packs with
+# string_agg of the types' binary send functions (big-endian, fixed width), which
+# numpy reads in place: one value instead of a message (and a Python step) per row.
 _CLAIM_RECORD = np.dtype(
     [
-        ("fields", ">i2"),
-        ("l_attester", ">i4"),
         ("attester", ">i4"),
-        ("l_subject", ">i4"),
         ("subject", ">i4"),
-        ("l_kind", ">i4"),
         ("kind", ">i2"),
-        ("l_value", ">i4"),
         ("value", ">f4"),
-        ("l_capability", ">i4"),
         ("capability", ">i4"),
     ]
 )
-_CLAIMS_COPY = """
-COPY (
-    WITH agent_index AS (
-        SELECT id, state, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM agents
-    ), capability_index AS (
-        SELECT id, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM capabilities
+_AGENT_RECORD = np.dtype([("verified", "?"), ("score", ">f8")])
+# Stored standing by agent index; contributors as agent indexes (-1 past the end of the
+# array, -2 for an id no longer in agents), shares -1 past the end.
+STANDING_RECORD = np.dtype(
+    [
+        ("agent", ">i4"),
+        ("behaviour_average", ">f8"),
+        ("behaviour_claims", ">i4"),
+        ("distinct_attesters", ">i4"),
+        ("component_size", ">i4"),
+        ("component_seeded", "?"),
+        ("reachable", "?"),
+        ("standing_score", ">f8"),
+        ("behaviour_score", ">f8"),
+        ("confidence", ">f8"),
+        ("attesters_with_standing", ">i4"),
+        ("contributors", ">i4"),
+        ("contributor", ">i4", (3,)),
+        ("contributions", ">i4"),
+        ("contribution", ">f8", (3,)),
+    ]
+)
+CAPABILITY_RECORD = np.dtype(
+    [
+        ("agent", ">i4"),
+        ("capability", ">i4"),
+        ("positive", ">i4"),
+        ("negative", ">i4"),
+        ("support", ">f8"),
+        ("verified", "?"),
+    ]
+)
+TOP_CONTRIBUTORS = 3
+
+
+def _contributor(slot: int) -> str:
+    return (
+        f"int4send(coalesce(c{slot}.idx,"
+        f" CASE WHEN t.top_contributors[{slot}] IS NULL THEN -1 ELSE -2 END))"
     )
-    SELECT a.idx, s.idx,
-           (CASE t.kind WHEN 'capability' THEN 0 WHEN 'identity' THEN 1 ELSE 2 END)::int2,
-           (CASE t.kind
-                WHEN 'capability' THEN CASE WHEN t.capability_value THEN 1 ELSE 0 END
-                WHEN 'identity' THEN 1
-                ELSE t.behaviour_score END)::float4,
-           coalesce(c.idx, -1)::int4
-    FROM attestations t
-    JOIN agent_index a ON a.id = t.attester_id
-    JOIN agent_index s ON s.id = t.subject_id
-    LEFT JOIN capability_index c ON c.id = t.capability_id
-    WHERE t.state = 'active' AND (t.expires_at IS NULL OR t.expires_at > now())
-      AND a.state = 'active' AND s.state = 'active'
-) TO STDOUT (FORMAT binary)
+
+
+_SNAPSHOT = f"""
+WITH agent_index AS MATERIALIZED (
+    SELECT id, state, verified, domain_verified_at, trust_score,
+           (row_number() OVER (ORDER BY id) - 1)::int4 AS idx
+    FROM agents
+), capability_index AS MATERIALIZED (
+    SELECT id, (row_number() OVER (ORDER BY id) - 1)::int4 AS idx FROM capabilities
+)
+SELECT
+  (SELECT array_agg(id ORDER BY idx) FROM agent_index),
+  (SELECT string_agg(
+       boolsend((verified OR domain_verified_at IS NOT NULL) AND state = 'active')
+       || float8send(trust_score), ''::bytea ORDER BY idx)
+   FROM agent_index),
+  (SELECT array_agg(id ORDER BY idx) FROM capability_index),
+  (SELECT string_agg(
+       int4send(a.idx) || int4send(s.idx)
+       || int2send((CASE t.kind WHEN 'capability' THEN 0 WHEN 'identity' THEN 1 ELSE 2 END)::int2)
+       || float4send((CASE t.kind
+              WHEN 'capability' THEN CASE WHEN t.capability_value THEN 1 ELSE 0 END
+              WHEN 'identity' THEN 1
+              ELSE t.behaviour_score END)::float4)
+       || int4send(coalesce(c.idx, -1)), ''::bytea)
+   FROM attestations t
+   JOIN agent_index a ON a.id = t.attester_id
+   JOIN agent_index s ON s.id = t.subject_id
+   LEFT JOIN capability_index c ON c.id = t.capability_id
+   WHERE t.state = 'active' AND (t.expires_at IS NULL OR t.expires_at > now())
+     AND a.state = 'active' AND s.state = 'active'),
+  (SELECT string_agg(
+       int4send(a.idx) || float8send(t.behaviour_average) || int4send(t.behaviour_claims)
+       || int4send(t.distinct_attesters) || int4send(t.component_size)
+       || boolsend(t.component_seeded) || boolsend(t.reachable_from_seed)
+       || float8send(t.standing_score) || float8send(t.behaviour_score)
+       || float8send(t.confidence) || int4send(t.attesters_with_standing)
+       || int4send(coalesce(cardinality(t.top_contributors), 0))
+       || {_contributor(1)} || {_contributor(2)} || {_contributor(3)}
+       || int4send(coalesce(cardinality(t.top_contributions), 0))
+       || float8send(coalesce(t.top_contributions[1], -1))
+       || float8send(coalesce(t.top_contributions[2], -1))
+       || float8send(coalesce(t.top_contributions[3], -1)), ''::bytea)
+   FROM agent_trust t
+   JOIN agent_index a ON a.id = t.agent_id
+   LEFT JOIN agent_index c1 ON c1.id = t.top_contributors[1]
+   LEFT JOIN agent_index c2 ON c2.id = t.top_contributors[2]
+   LEFT JOIN agent_index c3 ON c3.id = t.top_contributors[3]),
+  (SELECT string_agg(
+       int4send(a.idx) || int4send(c.idx) || int4send(t.positive_claims)
+       || int4send(t.negative_claims) || float8send(t.weighted_support)
+       || boolsend(t.verified), ''::bytea)
+   FROM capability_trust t
+   JOIN agent_index a ON a.id = t.agent_id
+   JOIN capability_index c ON c.id = t.capability_id)
 """
 BATCH_ROWS = 10_000
 
@@ -72,13 +139,12 @@ class GraphSnapshot:
     scores: np.ndarray[Any, np.dtype[np.float64]]
     capability_ids: list[str]
     claims: np.ndarray[Any, np.dtype[Any]]  # records of _CLAIM_RECORD
-    agent_trust: dict[str, tuple[Any, ...]]
-    capability_trust: dict[tuple[str, str], tuple[Any, ...]]
+    standing: np.ndarray[Any, np.dtype[Any]]  # stored agent_trust, records of STANDING_RECORD
+    capability_trust: np.ndarray[Any, np.dtype[Any]]  # records of CAPABILITY_RECORD
 
 
-def parse_claims(payload: bytes | bytearray) -> np.ndarray[Any, np.dtype[Any]]:
-    body = memoryview(payload)[_HEADER_BYTES : len(payload) - _TRAILER_BYTES]
-    return np.frombuffer(body, dtype=_CLAIM_RECORD)
+def _records(payload: bytes | None, dtype: np.dtype[Any]) -> np.ndarray[Any, np.dtype[Any]]:
+    return np.frombuffer(payload, dtype=dtype) if payload else np.empty(0, dtype=dtype)
 
 
 def _batches(items: Sequence[Any]) -> list[Sequence[Any]]:
@@ -90,76 +156,29 @@ class TrustRepository:
         self._session = session
 
     async def load_graph(self) -> GraphSnapshot:
-        """Everything the engine needs, from one consistent snapshot."""
+        """Everything the engine needs, and what it wrote last time, from one snapshot."""
         connection = await self._session.connection(
             execution_options={"isolation_level": "REPEATABLE READ"}
         )
         # The claim query hash-joins 1M rows against 100k ids; keep it in memory.
         await connection.execute(text("SET LOCAL work_mem = '128MB'"))
-        agents = (
-            await connection.execute(
-                select(
-                    AgentRow.id,
-                    (AgentRow.verified | AgentRow.domain_verified_at.is_not(None))
-                    & (AgentRow.state == "active"),
-                    AgentRow.trust_score,
-                ).order_by(AgentRow.id)
-            )
-        ).all()
-        capability_ids = list(
-            (await connection.execute(text("SELECT id FROM capabilities ORDER BY id"))).scalars()
-        )
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        payload = bytearray()
-        async with driver.cursor() as cursor, cursor.copy(_CLAIMS_COPY) as copy:
-            async for chunk in copy:
-                payload += chunk
-        agent_trust = {
-            row[0]: tuple(row[1:])
-            for row in await connection.execute(
-                select(
-                    AgentTrustRow.agent_id,
-                    AgentTrustRow.behaviour_average,
-                    AgentTrustRow.behaviour_claims,
-                    AgentTrustRow.distinct_attesters,
-                    AgentTrustRow.component_size,
-                    AgentTrustRow.component_seeded,
-                    AgentTrustRow.reachable_from_seed,
-                    AgentTrustRow.standing_score,
-                    AgentTrustRow.behaviour_score,
-                    AgentTrustRow.confidence,
-                    AgentTrustRow.attesters_with_standing,
-                    # As text: parsing 100k pairs of arrays costs more than the rest.
-                    func.array_to_string(AgentTrustRow.top_contributors, " "),
-                    func.array_to_string(AgentTrustRow.top_contributions, " "),
-                )
-            )
-        }
-        capability_trust = {
-            (row[0], row[1]): tuple(row[2:])
-            for row in await connection.execute(
-                select(
-                    CapabilityTrustRow.agent_id,
-                    CapabilityTrustRow.capability_id,
-                    CapabilityTrustRow.positive_claims,
-                    CapabilityTrustRow.negative_claims,
-                    CapabilityTrustRow.weighted_support,
-                    CapabilityTrustRow.verified,
-                )
-            )
-        }
+        async with driver.cursor(binary=True) as cursor:
+            await cursor.execute(_SNAPSHOT)
+            row = await cursor.fetchone()
+        assert row is not None
+        ids, agents, capabilities, claims, standing, capability_trust = row
+        agent = _records(agents, _AGENT_RECORD)
         return GraphSnapshot(
-            agent_ids=[row.id for row in agents],
-            verified=np.fromiter((row[1] for row in agents), dtype=bool, count=len(agents)),
-            scores=np.fromiter(
-                (row.trust_score for row in agents), dtype=np.float64, count=len(agents)
-            ),
-            capability_ids=capability_ids,
-            claims=parse_claims(payload) if payload else np.empty(0, dtype=_CLAIM_RECORD),
-            agent_trust=agent_trust,
-            capability_trust=capability_trust,
+            agent_ids=list(ids or []),
+            verified=agent["verified"].copy(),
+            scores=agent["score"].astype(np.float64),
+            capability_ids=list(capabilities or []),
+            claims=_records(claims, _CLAIM_RECORD),
+            standing=_records(standing, STANDING_RECORD),
+            capability_trust=_records(capability_trust, CAPABILITY_RECORD),
         )
 
     async def relax_durability(self) -> None:

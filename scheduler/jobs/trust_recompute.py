@@ -64,7 +64,8 @@ async def recompute(context: JobContext) -> dict[str, Any]:
     clock = time.perf_counter()
     async with context.uow() as uow:
         snapshot = await uow.trust.load_graph()
-    load_s = time.perf_counter() - clock
+    read_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     claims = snapshot.claims
     graph = TrustGraph(
         agents=len(snapshot.agent_ids),
@@ -77,10 +78,17 @@ async def recompute(context: JobContext) -> dict[str, Any]:
         capability=claims["capability"].astype(np.int64),
     )
     result = compute(graph, parameters(context))
-    compute_s = time.perf_counter() - clock - load_s
+    engine_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     ids = snapshot.agent_ids
 
     changed = np.flatnonzero(np.abs(result.score - snapshot.scores) >= 0.005)
+    standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.standing)
+    capability_rows, gone_pairs, newly_verified = _capability_diff(
+        ids, snapshot.capability_ids, result, snapshot.capability_trust
+    )
+    compare_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     cache = CacheAside(context.redis)
     for start in range(0, changed.size, SCORE_BATCH):
         chunk = changed[start : start + SCORE_BATCH]
@@ -95,10 +103,6 @@ async def recompute(context: JobContext) -> dict[str, Any]:
             *(agent_generation(ids[i]) for i in chunk), *AGENTS_CHANGED, LEADERBOARD_GENERATION
         )
 
-    standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.agent_trust)
-    capability_rows, gone_pairs, newly_verified = _capability_diff(
-        ids, snapshot.capability_ids, result, snapshot.capability_trust
-    )
     async with context.uow() as uow:
         await uow.trust.relax_durability()
         await uow.trust.upsert_agent_trust(standing_rows)
@@ -131,43 +135,70 @@ async def recompute(context: JobContext) -> dict[str, Any]:
         "scores_changed": int(changed.size),
         "standing_changed": len(standing_rows) + len(gone_agents),
         "capabilities_verified": len(newly_verified),
-        "load_s": round(load_s, 2),
-        "compute_s": round(compute_s, 2),
-        "write_s": round(time.perf_counter() - clock - load_s - compute_s, 2),
+        "read_s": round(read_s, 2),
+        "engine_s": round(engine_s, 2),
+        "compare_s": round(compare_s, 2),
+        "write_s": round(time.perf_counter() - clock, 2),
     }
 
 
 def _agent_trust_diff(
-    ids: list[str], result: TrustResult, previous: dict[str, tuple[Any, ...]]
+    ids: list[str], result: TrustResult, stored: np.ndarray[Any, np.dtype[Any]]
 ) -> tuple[list[tuple[Any, ...]], list[str]]:
-    rows: list[tuple[Any, ...]] = []
-    touched = np.flatnonzero(result.touched)
+    """Standing rows to write (agents with any active claim whose row differs) and rows to
+    delete, compared column by column as arrays indexed by agent."""
+    n = len(ids)
+    present = np.zeros(n, dtype=bool)
+    present[stored["agent"]] = True
+    before = np.zeros(n, dtype=stored.dtype)
+    before[stored["agent"]] = stored
+    adjusted = np.round(result.behaviour.adjusted, 2)
+    named = result.contributor >= 0
+    counts = named.sum(axis=1)
+    shares = np.where(named, result.contribution, -1.0)
+    same = present & result.touched
+    for column, value in (
+        ("behaviour_average", result.behaviour_average),
+        ("behaviour_claims", result.behaviour_claims),
+        ("distinct_attesters", result.distinct_attesters),
+        ("component_size", result.component_size),
+        ("component_seeded", result.component_seeded),
+        ("reachable", result.reachable),
+        ("standing_score", result.standing_score),
+        ("behaviour_score", adjusted),
+        ("confidence", result.behaviour.confidence),
+        ("attesters_with_standing", result.behaviour.attesters_with_standing),
+        ("contributors", counts),
+        ("contributions", counts),
+    ):
+        same &= before[column] == value
+    same &= (before["contributor"] == result.contributor).all(axis=1)
+    same &= (before["contribution"] == shares).all(axis=1)
+    write = np.flatnonzero(result.touched & ~same)
     columns = zip(
-        touched.tolist(),
-        result.behaviour_average[touched].tolist(),
-        result.behaviour_claims[touched].tolist(),
-        result.distinct_attesters[touched].tolist(),
-        result.component_size[touched].tolist(),
-        result.component_seeded[touched].tolist(),
-        result.reachable[touched].tolist(),
-        result.standing_score[touched].tolist(),
-        np.round(result.behaviour.adjusted[touched], 2).tolist(),
-        result.behaviour.confidence[touched].tolist(),
-        result.behaviour.attesters_with_standing[touched].tolist(),
-        result.contributor[touched].tolist(),
-        result.contribution[touched].tolist(),
+        write.tolist(),
+        result.behaviour_average[write].tolist(),
+        result.behaviour_claims[write].tolist(),
+        result.distinct_attesters[write].tolist(),
+        result.component_size[write].tolist(),
+        result.component_seeded[write].tolist(),
+        result.reachable[write].tolist(),
+        result.standing_score[write].tolist(),
+        adjusted[write].tolist(),
+        result.behaviour.confidence[write].tolist(),
+        result.behaviour.attesters_with_standing[write].tolist(),
+        result.contributor[write].tolist(),
+        result.contribution[write].tolist(),
         strict=True,
     )
+    rows: list[tuple[Any, ...]] = []
     for index, *values in columns:
-        agent_id = ids[index]
-        # Space-joined, as the repository stores and reads them back.
-        named = [ids[i] for i in values[-2] if i >= 0]
-        values[-2] = " ".join(named)
-        values[-1] = " ".join(f"{share:g}" for share in values[-1][: len(named)])
-        if previous.get(agent_id) != tuple(values):
-            rows.append((agent_id, *values))
-    kept = {ids[i] for i in touched.tolist()}
-    gone = [agent_id for agent_id in previous if agent_id not in kept]
+        # Space-joined, as the repository stores them.
+        named_ids = [ids[i] for i in values[-2] if i >= 0]
+        values[-2] = " ".join(named_ids)
+        values[-1] = " ".join(f"{share:g}" for share in values[-1][: len(named_ids)])
+        rows.append((ids[index], *values))
+    gone = [ids[i] for i in np.flatnonzero(present & ~result.touched).tolist()]
     return rows, gone
 
 
@@ -175,29 +206,57 @@ def _capability_diff(
     ids: list[str],
     capability_ids: list[str],
     result: TrustResult,
-    previous: dict[tuple[str, str], tuple[Any, ...]],
+    stored: np.ndarray[Any, np.dtype[Any]],
 ) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str, float]]]:
+    """Tally rows to write, pairs to delete and newly verified pairs, matched on the
+    (subject, capability) key as sorted arrays."""
     tally = result.capabilities
-    rows: list[tuple[Any, ...]] = []
-    newly_verified: list[tuple[str, str, float]] = []
-    seen: set[tuple[str, str]] = set()
-    columns = zip(
-        tally.subject.tolist(),
-        tally.capability.tolist(),
-        tally.positive.tolist(),
-        tally.negative.tolist(),
-        tally.support.tolist(),
-        tally.verified.tolist(),
-        strict=True,
+    width = max(len(capability_ids), 1)
+    keys = tally.subject * width + tally.capability  # sorted and unique: np.unique made them
+    stored_keys = stored["agent"].astype(np.int64) * width + stored["capability"]
+    position = np.searchsorted(keys, stored_keys)
+    inside = position < keys.size
+    found = np.zeros(stored_keys.shape, dtype=bool)
+    found[inside] = keys[position[inside]] == stored_keys[inside]
+    matched = position[found]
+    kept = stored[found]
+    same = np.zeros(keys.shape, dtype=bool)
+    same[matched] = (
+        (kept["positive"] == tally.positive[matched])
+        & (kept["negative"] == tally.negative[matched])
+        & (kept["support"] == tally.support[matched])
+        & (kept["verified"] == tally.verified[matched])
     )
-    for subject, capability, positive, negative, support, verified in columns:
-        key = (ids[subject], capability_ids[capability])
-        seen.add(key)
-        values = (positive, negative, support, verified)
-        before = previous.get(key)
-        if before != values:
-            rows.append((*key, *values))
-            if verified and not (before is not None and before[3]):
-                newly_verified.append((*key, support))
-    gone = [key for key in previous if key not in seen]
+    was_verified = np.zeros(keys.shape, dtype=bool)
+    was_verified[matched] = kept["verified"]
+    write = np.flatnonzero(~same)
+    rows = [
+        (ids[subject], capability_ids[capability], positive, negative, support, verified)
+        for subject, capability, positive, negative, support, verified in zip(
+            tally.subject[write].tolist(),
+            tally.capability[write].tolist(),
+            tally.positive[write].tolist(),
+            tally.negative[write].tolist(),
+            tally.support[write].tolist(),
+            tally.verified[write].tolist(),
+            strict=True,
+        )
+    ]
+    fresh = np.flatnonzero(tally.verified & ~was_verified)
+    newly_verified = [
+        (ids[subject], capability_ids[capability], support)
+        for subject, capability, support in zip(
+            tally.subject[fresh].tolist(),
+            tally.capability[fresh].tolist(),
+            tally.support[fresh].tolist(),
+            strict=True,
+        )
+    ]
+    gone_rows = stored[~found]
+    gone = [
+        (ids[agent], capability_ids[capability])
+        for agent, capability in zip(
+            gone_rows["agent"].tolist(), gone_rows["capability"].tolist(), strict=True
+        )
+    ]
     return rows, gone, newly_verified

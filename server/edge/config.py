@@ -52,14 +52,15 @@ def render(
     config["admin"]["address"]["socket_address"] = admin
     (listener,) = config["static_resources"]["listeners"]
     listener["address"]["socket_address"] = {"address": listen[0], "port_value": listen[1]}
-    (cluster,) = config["static_resources"]["clusters"]
-    (endpoints,) = cluster["load_assignment"]["endpoints"]
-    (endpoint,) = endpoints["lb_endpoints"]
-    address = {"address": upstream[0], "port_value": upstream[1]}
-    endpoint["endpoint"]["address"]["socket_address"] = address
-    if upstream_source is not None:
-        cluster["upstream_bind_config"] = {
-            "source_address": {"address": upstream_source, "port_value": 0}
-        }
+    # Unary calls and streams reach the same server through clusters of their own.
+    for cluster in config["static_resources"]["clusters"]:
+        (endpoints,) = cluster["load_assignment"]["endpoints"]
+        (endpoint,) = endpoints["lb_endpoints"]
+        address = {"address": upstream[0], "port_value": upstream[1]}
+        endpoint["endpoint"]["address"]["socket_address"] = address
+        if upstream_source is not None:
+            cluster["upstream_bind_config"] = {
+                "source_address": {"address": upstream_source, "port_value": 0}
+            }
     _absolute_paths(config)
     return config

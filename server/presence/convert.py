@@ -67,6 +67,21 @@ def ack_to_proto(ack: Ack, interval_s: float, ttl_s: float) -> pb.HeartbeatAck:
     return message
 
 
+def ack_response(ack: Ack, interval_s: float, ttl_s: float) -> pb.HeartbeatResponse:
+    """The stream's answer to a beat, filled in place (no submessage built and copied)."""
+    response = pb.HeartbeatResponse()
+    message = response.ack
+    message.sequence = ack.sequence
+    nanos = int(ack.server_time * 1e9)
+    message.server_time.seconds, message.server_time.nanos = divmod(nanos, 1_000_000_000)
+    message.status = status_to_proto(ack.status)
+    if ack.first:
+        interval, ttl = _durations(interval_s, ttl_s)
+        message.interval.CopyFrom(interval)
+        message.ttl.CopyFrom(ttl)
+    return response
+
+
 def push_to_proto(item: object) -> pb.HeartbeatResponse:
     """A server push: a new interval, a reconnect notice, or an Event proto as is."""
     if isinstance(item, NewInterval):

@@ -82,6 +82,17 @@ class ScriptChannel(asyncio.Protocol):
             await self._connect()
         return self._answer(await self._send(_pack(command)))
 
+    async def many(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
+        """Commands sent together (one write, not a transaction); their replies in order.
+        An error reply raises once all are in, as a redis-py pipeline does."""
+        if not self._ready:
+            await self._connect()
+        futures = [self._send(_pack(command)) for command in commands]
+        replies = [await future for future in futures]
+        for reply in replies:
+            self._answer(reply)
+        return replies
+
     @staticmethod
     def _answer(reply: Any) -> Any:
         if isinstance(reply, hiredis.ReplyError):

@@ -117,7 +117,12 @@ class PresenceService:
         except BaseException:
             claim.add_done_callback(functools.partial(self._release_claim, stream_id))
             raise
-        await _settle(pending, admitted)
+        try:
+            await _settle(pending, admitted)
+        except BaseException:  # refused after the claim (a budget counted the ordinary way)
+            if admitted.verdict == "ok":
+                self._coalescer.release(agent_id, stream_id)
+            raise
         stream = OpenStream(agent_id, stream_id, replaced=replaced)
         previous_here = self.streams.add(stream)
         if previous_here is not None:

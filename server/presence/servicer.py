@@ -22,6 +22,7 @@ from server.domain.agents import AgentStatus
 from server.domain.errors import DomainError
 from server.domain.names import parse_agent_name
 from server.errors import ERROR_DOMAIN, STATUS_DETAILS_KEY
+from server.interceptors import response_metadata
 from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
@@ -78,7 +79,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 if not stream.direct or not stream.outbox.empty():
                     stream.send(ack)
                     continue
-                message = pb.HeartbeatResponse(ack=convert.ack_to_proto(ack, interval_s, ttl_s))
+                message = convert.ack_response(ack, interval_s, ttl_s)
                 async with stream.lock:
                     if stream.ended:
                         return
@@ -96,15 +97,17 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> AsyncIterator[pb.HeartbeatResponse]:
         stream = await self._service.open_stream()
+        # Over native gRPC every ack, the first one too, may leave from the reader; an HTTP
+        # edge's call needs the first message through the interceptor's generator, which
+        # sends its response metadata as headers with it.
+        stream.direct = not response_metadata.from_edge(context.invocation_metadata())
         reader = asyncio.create_task(self._read(stream, context))
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:
             while True:
                 item = await stream.outbox.get()
                 if isinstance(item, Ack):
-                    message = pb.HeartbeatResponse(
-                        ack=convert.ack_to_proto(item, interval_s, ttl_s)
-                    )
+                    message = convert.ack_response(item, interval_s, ttl_s)
                     async with stream.lock:  # held until gRPC asks for the next message
                         yield message
                     stream.direct = True

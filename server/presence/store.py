@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
@@ -153,8 +153,9 @@ class PresenceRecord:
     last_seen: float  # unix seconds
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceWrite:
+class PresenceWrite(NamedTuple):
+    """One per beat: a named tuple, as a frozen dataclass costs a setattr per field."""
+
     agent_id: str
     status: AgentStatus
     load: float
@@ -216,27 +217,50 @@ class PresenceStore:
         tick it opened leaves no claim behind."""
         if not writes and not claims and not releases:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for agent_id, stream_id in claims:
-                pipe.set(self._stream.format(agent_id), stream_id, get=True)
-            for agent_id, stream_id in releases:
-                # EVAL, not a registered script: those make a pipeline ask SCRIPT EXISTS
-                # first, one more round trip per tick.
-                pipe.eval(_RELEASE_SCRIPT, 1, self._stream.format(agent_id), stream_id)
-            if writes:
-                present = {w.agent_id: w.at for w in writes if w.status is not AgentStatus.OFFLINE}
-                gone = [w.agent_id for w in writes if w.status is AgentStatus.OFFLINE]
-                if present:
-                    pipe.zadd(self._seen, present)
-                if gone:
-                    pipe.zrem(self._seen, *gone)
-                pipe.hset(self.state_key, mapping={w.agent_id: _encode(w) for w in writes})
-                pipe.sadd(self.dirty_key, *(w.agent_id for w in writes))
-            results = await pipe.execute()
+        if self._channel is not None:  # hiredis packs a tick's thousands of members in C
+            commands = self._tick_commands(writes, claims, releases)
+            results = await self._channel.many(commands)
+        else:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for command in self._tick_commands(writes, claims, releases):
+                    pipe.execute_command(*command)
+                results = await pipe.execute()
         return [
             None if r is None else r.decode() if isinstance(r, bytes) else str(r)
             for r in results[: len(claims)]
         ]
+
+    def _tick_commands(
+        self,
+        writes: Sequence[PresenceWrite],
+        claims: Sequence[tuple[str, str]],
+        releases: Sequence[tuple[str, str]],
+    ) -> list[tuple[str | float, ...]]:
+        commands: list[tuple[str | float, ...]] = [
+            ("SET", self._stream.format(agent_id), stream_id, "GET")
+            for agent_id, stream_id in claims
+        ]
+        commands += [  # EVAL: a registered script makes a pipeline ask SCRIPT EXISTS first
+            ("EVAL", _RELEASE_SCRIPT, 1, self._stream.format(agent_id), stream_id)
+            for agent_id, stream_id in releases
+        ]
+        if writes:
+            present: list[str | float] = []
+            gone: list[str] = []
+            state: list[str] = []
+            for write in writes:
+                if write.status is AgentStatus.OFFLINE:
+                    gone.append(write.agent_id)
+                else:
+                    present += (write.at, write.agent_id)
+                state += (write.agent_id, _encode(write))
+            if present:
+                commands.append(("ZADD", self._seen, *present))
+            if gone:
+                commands.append(("ZREM", self._seen, *gone))
+            commands.append(("HSET", self.state_key, *state))
+            commands.append(("SADD", self.dirty_key, *(w.agent_id for w in writes)))
+        return commands
 
     async def beat_now(
         self,

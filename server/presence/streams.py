@@ -13,6 +13,7 @@ import enum
 import random
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from server.domain.agents import AgentStatus
 from server.observability.metrics import HEARTBEAT_STREAMS
@@ -33,8 +34,9 @@ class StreamEnd:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(NamedTuple):
+    """One per beat: a named tuple, as a frozen dataclass costs a setattr per field."""
+
     sequence: int
     status: AgentStatus
     server_time: float
@@ -67,7 +69,8 @@ class OpenStream:
     ended: bool = False
     outbox: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
     # One message in flight: the handler's generator and the reader both send
-    # (server/presence/servicer.py); `direct` once the reader may (the first ack is out).
+    # (server/presence/servicer.py); `direct` while the reader may (an edge's call: once
+    # the first ack is out).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     direct: bool = False
 

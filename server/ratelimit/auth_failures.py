@@ -33,10 +33,13 @@ class AuthFailureGate:
     def __init__(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
         self._blocked_until: dict[str, float] = {}
+        self._last_until = 0.0  # when the last of them is free again
 
     @property
     def blocking(self) -> bool:
-        """Whether any address is refused here now (else `admit` has nothing to check)."""
+        """Whether any address may be refused here now (else `admit` has nothing to check)."""
+        if self._blocked_until and time.monotonic() >= self._last_until:
+            self._blocked_until.clear()  # every block has run out
         return bool(self._blocked_until)
 
     def admit(self, address: str) -> None:
@@ -63,5 +66,6 @@ class AuthFailureGate:
             if len(self._blocked_until) >= _MAX_BLOCKED:
                 self._blocked_until.clear()
         self._blocked_until[address] = time.monotonic() + decision.reset_after_s
+        self._last_until = max(self._last_until, self._blocked_until[address])
         RATE_LIMITED.labels(Tier.ANONYMOUS, MethodClass.AUTH_FAILURE).inc()
         raise _refusal(decision.reset_after_s)

@@ -189,3 +189,45 @@ async def test_headers_are_forwarded_as_metadata(upstream_http: httpx.AsyncClien
     assert metadata["x-forwarded-for"] == "203.0.113.9,127.0.0.2"
     assert metadata["x-registry-edge"] == "http"
     assert "cookie" not in metadata
+
+
+async def test_error_responses_carry_no_grpc_fields(upstream_http: httpx.AsyncClient) -> None:
+    response = await upstream_http.get("/v1/agents:suggest", params={"prefix": "NOT_FOUND"})
+    assert response.status_code == 404
+    assert not {"grpc-status", "grpc-message", "grpc-accept-encoding"} & set(response.headers)
+
+
+async def test_a_client_cannot_choose_its_edge_marker(upstream_http: httpx.AsyncClient) -> None:
+    """HTTP calls are always marked; native gRPC calls never are, whatever the client sent."""
+    METADATA.clear()
+    response = await upstream_http.get("/v1/agents:search", headers={"x-registry-edge": "grpc"})
+    assert response.status_code == 200
+    port = upstream_http.base_url.port
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        search = channel.unary_unary(
+            "/agentregistry.v1.SearchService/SearchAgents",
+            request_serializer=search_service_pb2.SearchAgentsRequest.SerializeToString,
+            response_deserializer=search_service_pb2.SearchAgentsResponse.FromString,
+        )
+        answer = await search(
+            search_service_pb2.SearchAgentsRequest(query="x"),
+            metadata=(("x-registry-edge", "http"),),
+        )
+    assert answer.total_size_estimate == 7
+    http_call, grpc_call = METADATA
+    assert http_call["x-registry-edge"] == "http"
+    assert "x-registry-edge" not in grpc_call
+
+
+@pytest.mark.parametrize("headers", [{"content-type": "application/json"}, {}])
+async def test_a_declared_oversized_body_is_413_before_it_is_forwarded(
+    upstream_http: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    RECEIVED.clear()
+    body = b'{"query": "' + b"x" * (1 << 20) + b'"}'
+    response = await upstream_http.request(
+        "GET", "/v1/agents:search", content=body, headers=headers
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == 8
+    assert not RECEIVED

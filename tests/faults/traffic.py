@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import (
+    presence_service_pb2,
+    presence_service_pb2_grpc,
     registry_service_pb2,
     resources_pb2,
     search_service_pb2,
@@ -66,8 +68,10 @@ def _details(error: grpc.aio.AioRpcError) -> tuple[str, bool]:
 
 
 def calls(server: Instance, owner: AgentHandle, seen: Seen) -> list[Callable[[], Awaitable[None]]]:
-    """One of each kind: a write, uncached reads, a search, an authenticated update."""
+    """One of each kind: a write, uncached reads, a search, an authenticated update, a
+    unary heartbeat and a heartbeat stream's opening (each one Redis script)."""
     search = search_service_pb2_grpc.SearchServiceStub(server.channel)
+    presence = presence_service_pb2_grpc.PresenceServiceStub(server.channel)
     counter = itertools.count()
 
     async def write() -> None:
@@ -93,7 +97,23 @@ def calls(server: Instance, owner: AgentHandle, seen: Seen) -> list[Callable[[],
         )
         await server.registry.UpdateAgent(request, metadata=owner.metadata, timeout=CALL_TIMEOUT_S)
 
-    return [write, read, get, find, update]
+    async def beat() -> None:
+        request = presence_service_pb2.SendHeartbeatRequest(name=owner.name, load=0.5)
+        await presence.SendHeartbeat(request, metadata=owner.metadata, timeout=CALL_TIMEOUT_S)
+
+    async def stream() -> None:
+        call = presence.Heartbeat(metadata=owner.metadata, timeout=CALL_TIMEOUT_S)
+        try:
+            await call.write(presence_service_pb2.HeartbeatRequest(sequence=1))
+            if await call.read() is grpc.aio.EOF:
+                await call  # raises the status it ended with
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.ABORTED:  # another runner's stream replaced it
+                raise
+        finally:
+            call.cancel()
+
+    return [write, read, get, find, update, beat, stream]
 
 
 async def run(

@@ -98,6 +98,8 @@ def test_every_typed_config_resolves(bootstrap: Any) -> None:
     assert list(filters)[1:] == [
         "envoy.filters.http.health_check",
         "envoy.filters.http.cors",
+        "envoy.filters.http.header_mutation",
+        "agentregistry.edge.http",
         "envoy.filters.http.lua",
         "envoy.filters.http.grpc_json_transcoder",
         "envoy.filters.http.router",
@@ -146,14 +148,25 @@ def test_every_unary_rpc_is_mapped_and_streams_have_no_timeout(bootstrap: Any) -
 def test_upstream_is_the_grpc_server_over_http2_with_health_checks(bootstrap: Any) -> None:
     from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
 
-    (cluster,) = bootstrap.static_resources.clusters
-    options = http_protocol_options_pb2.HttpProtocolOptions()
-    key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-    assert cluster.typed_extension_protocol_options[key].Unpack(options)
-    assert options.explicit_http_config.HasField("http2_protocol_options")
-    assert cluster.health_checks[0].HasField("grpc_health_check")
-    address = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
-    assert address.socket_address.port_value == Settings.model_fields["grpc_port"].default
+    streams: dict[str, int] = {}
+    for cluster in bootstrap.static_resources.clusters:
+        options = http_protocol_options_pb2.HttpProtocolOptions()
+        key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+        assert cluster.typed_extension_protocol_options[key].Unpack(options)
+        assert options.explicit_http_config.HasField("http2_protocol_options")
+        http2 = options.explicit_http_config.http2_protocol_options
+        streams[cluster.name] = http2.max_concurrent_streams.value
+        assert cluster.health_checks[0].HasField("grpc_health_check")
+        address = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
+        assert address.socket_address.port_value == Settings.model_fields["grpc_port"].default
+    # Unary calls spread over several connections (so over the workers); streams do not.
+    assert 0 < streams["agentregistry_grpc_unary"] <= 8
+    assert streams["agentregistry_grpc"] == 0
+    (host,) = _filters(bootstrap)["manager"].route_config.virtual_hosts
+    routes = [r for r in host.routes if r.HasField("route")]
+    clusters = {r.match.path or r.match.prefix: r.route.cluster for r in routes}
+    assert clusters.pop("/") == "agentregistry_grpc_unary"
+    assert set(clusters.values()) == {"agentregistry_grpc"}
     (listener,) = bootstrap.static_resources.listeners
     assert listener.address.socket_address.port_value == 8080
 
@@ -180,6 +193,11 @@ def test_envoy_validates_the_rendered_config(tmp_path: Path) -> None:
     _validate(tmp_path / "envoy.json")
     (listener,) = rendered["static_resources"]["listeners"]
     assert listener["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 18080}
+    for cluster in rendered["static_resources"]["clusters"]:
+        (endpoints,) = cluster["load_assignment"]["endpoints"]
+        address = endpoints["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+        assert address == {"address": "127.0.0.1", "port_value": 15051}
+        assert cluster["upstream_bind_config"]["source_address"]["address"] == "127.0.0.2"
 
 
 def test_envoy_rejects_a_broken_config(tmp_path: Path) -> None:
