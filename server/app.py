@@ -66,7 +66,6 @@ from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
-from server.presence.script_channel import ScriptChannel
 from server.presence.service import PresenceService
 from server.presence.servicer import SESSION_IN_SCRIPT, PresenceServicer
 from server.presence.store import PresenceStore
@@ -77,6 +76,7 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
+from server.script_channel import ScriptChannel
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer

@@ -38,8 +38,8 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
-from server.presence.script_channel import Script, ScriptChannel
 from server.registry.convert import status_to_proto, timestamp
+from server.script_channel import Script, ScriptChannel
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]

@@ -30,7 +30,7 @@ from redis.exceptions import NoScriptError, RedisError
 from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
-from server.presence.script_channel import Script, ScriptChannel
+from server.script_channel import Script, ScriptChannel
 
 # Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
 # that no beat can interleave with; answers how many it marked.
@@ -186,7 +186,7 @@ class PresenceStore:
     def __init__(
         self, redis: Redis, namespace: str = "presence", channel: ScriptChannel | None = None
     ) -> None:
-        """`channel` carries the scripts a call waits on (server/presence/script_channel.py);
+        """`channel` carries the scripts a call waits on (server/script_channel.py);
         without one they go through `redis`."""
         self._redis = redis
         self._channel = channel
@@ -319,7 +319,10 @@ class PresenceStore:
         if not agent_ids:
             return []
         try:
-            raws = await self._redis.hmget(self.state_key, list(agent_ids))
+            if self._channel is not None:  # read merges are on the hot reads' path too
+                raws = await self._channel.call("HMGET", self.state_key, *agent_ids)
+            else:
+                raws = await self._redis.hmget(self.state_key, list(agent_ids))
         except RedisError as error:
             raise Unavailable(
                 "presence store unreachable", reason="PRESENCE_UNAVAILABLE"

@@ -26,8 +26,8 @@ from redis.exceptions import RedisError
 
 from server.auth.principal import Tier
 from server.observability.metrics import RATE_LIMIT_FALLBACK
-from server.presence.script_channel import Script, ScriptChannel
 from server.ratelimit.policy import Budgets, MethodClass
+from server.script_channel import Script, ScriptChannel
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class SharedCounter:
 class _ChannelCounters:
     """The shared storage's fixed-window increment (limits' own script and key prefix) sent
     over the script channel: the call then skips redis-py's per-command path, which costs
-    more than the increment (server/presence/script_channel.py)."""
+    more than the increment (server/script_channel.py)."""
 
     def __init__(self, channel: ScriptChannel) -> None:
         self._channel = channel

@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from server.backing import BackingServices
-from server.presence.script_channel import Script, ScriptChannel
+from server.script_channel import Script, ScriptChannel
 
 _ECHO = Script("return {KEYS[1], ARGV[1]}")
 

@@ -1,5 +1,5 @@
-"""One pipelined Redis connection for the scripts a call waits on (a unary beat, a
-stream opening).
+"""One pipelined Redis connection for the scripts a call waits on: a unary beat, a
+stream opening, a cached read's lookup, a rate-limit count.
 
 Why not redis-py for these: its per-command path (a pool checkout under an
 asyncio timeout, `wait_for` around the write, another timeout around the read,
@@ -8,7 +8,7 @@ script itself costs Redis. Here a call packs its command (hiredis), queues it,
 and waits for its reply; every command queued in one loop iteration leaves in one
 write, and replies come back in order on the one connection, so no checkout, no
 timers. Anything unusual (a URL it does not speak, such as TLS) stays on
-redis-py: `for_url` answers None and the store uses its client.
+redis-py: `for_url` answers None and its users fall back to their redis-py client.
 
 A lost connection fails the calls waiting on it with redis-py's ConnectionError
 (UNAVAILABLE to the caller, as for any Redis outage) and the next call connects
