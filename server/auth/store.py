@@ -37,17 +37,6 @@ session['epoch'] = epoch
 redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ARGV[3])
 """
 
-# Session and its agent's epoch in one round trip: every authenticated call (and every
-# heartbeat stream opening) pays it. The epoch key is derived inside the script, so this
-# assumes one Redis (not a cluster), like the rest of the registry.
-_READ_SESSION = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local agent = cjson.decode(raw)['agent_id']
-return {raw, redis.call('GET', ARGV[1] .. agent)}
-"""
-
-
 # The session check (and, where calls are counted, the caller's budget) as a Lua function
 # for scripts that do a call's work in the same round trip. KEYS[1] is the session key,
 # '' when the caller was already resolved; ARGV[1..7] are AdmitCheck.args. `admit()`
@@ -81,6 +70,17 @@ local function admit()
 end
 """
 ADMIT_ARGS = 7  # a script's own arguments start at ARGV[ADMIT_ARGS + 1]
+
+# A session and its agent's epoch in one round trip, checked by ADMIT_LUA (the one place
+# the epoch rule is written): the session when it is alive, else false. Every
+# authenticated call that is not itself a script pays it.
+_READ_SESSION = (
+    ADMIT_LUA
+    + """
+if admit() ~= 'ok' then return false end
+return redis.call('GET', KEYS[1])
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,19 +164,9 @@ class AuthStore:
         return token
 
     async def get_session(self, token: str) -> StoredSession | None:
-        found = await self._read_session(keys=[_token_key(token)], args=[EPOCH_KEY.format("")])
-        if not found:
-            return None
-        raw = found[0]
-        epoch = found[1] if len(found) > 1 else None  # a nil epoch truncates the Lua table
-        data = json.loads(raw)
-        if epoch is None:
-            return None
-        current = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
-        minted = str(data.get("epoch", data["key_version"]))  # older sessions: no epoch kept
-        if current != minted or current.partition(":")[0] != str(data["key_version"]):
-            return None
-        return _session(data)
+        check = admit_check(token, None)
+        raw = await self._read_session(keys=[check.session_key], args=list(check.args))
+        return None if not raw else _session(json.loads(raw))
 
     async def delete_session(self, token: str) -> None:
         await self._redis.delete(_token_key(token))
