@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import hiredis
+from redis.asyncio import Redis
 from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
@@ -178,3 +179,20 @@ class ScriptChannel(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+
+async def run_script(
+    channel: ScriptChannel | None,
+    redis: Redis,
+    script: Script,
+    keys: Sequence[Arg],
+    args: Sequence[Arg],
+) -> Any:
+    """`script` over the channel when there is one, else through redis-py (EVALSHA, then
+    EVAL when Redis lacks it)."""
+    if channel is not None:
+        return await channel.run(script, keys, args)
+    try:
+        return await redis.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await redis.eval(script.text, len(keys), *keys, *args)

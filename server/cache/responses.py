@@ -39,7 +39,7 @@ from redis.exceptions import RedisError
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
 from server.registry.convert import status_to_proto, timestamp
-from server.script_channel import Script, ScriptChannel
+from server.script_channel import Script, ScriptChannel, run_script
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
@@ -98,7 +98,6 @@ class CachedResponses:
     ) -> None:
         self._cache = cache
         self._presence = presence
-        self._lookup_script = cache.redis.register_script(_LOOKUP)
         self._channel = channel
         self._script = Script(_LOOKUP)
 
@@ -154,12 +153,9 @@ class CachedResponses:
             return None
         keys = [*generations, self._presence.state_key]
         try:
-            if self._channel is not None:
-                found: list[Any] = await self._channel.run(
-                    self._script, keys, [key, len(generations)]
-                )
-            else:
-                found = await self._lookup_script(keys=keys, args=[key, len(generations)])
+            found: list[Any] = await run_script(
+                self._channel, self._cache.redis, self._script, keys, [key, len(generations)]
+            )
         except RedisError:
             return None
         return found

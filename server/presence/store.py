@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain.agents import AgentStatus
 from server.domain.errors import Unavailable
-from server.script_channel import Script, ScriptChannel
+from server.script_channel import Script, ScriptChannel, run_script
 
 # Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
 # that no beat can interleave with; answers how many it marked.
@@ -303,12 +303,7 @@ class PresenceStore:
         return admitted, _text(reply[4]), previous or None
 
     async def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
-        if self._channel is not None:
-            return await self._channel.run(script, keys, args)
-        try:
-            return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await self._redis.eval(script.text, len(keys), *keys, *args)
+        return await run_script(self._channel, self._redis, script, keys, args)
 
     def close(self) -> None:
         if self._channel is not None:
