@@ -29,7 +29,8 @@ from agentregistry.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -62,6 +63,7 @@ from server.health import HealthMonitor
 from server.interceptors.auth import Authenticator
 from server.interceptors.call import CallInterceptor
 from server.interceptors.rate_limit import Admission
+from server.method_table import MethodTable
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -206,6 +208,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         authenticator, admission, settings.heartbeat_interval_s, SESSION_IN_SCRIPT
     )
     server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
+    table = MethodTable()  # every service below registers here (server/method_table.py)
     feed = EventFeed(
         uow,
         poll_interval_s=settings.watch_poll_interval_s,
@@ -231,30 +234,30 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
                 timeout_s=settings.domain_fetch_timeout_s,
             )
         ),
-        server,
+        table,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), server
+        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), table
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry_service, responses, feed), server
+        RegistryServicer(registry_service, responses, feed), table
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(
             CardService(registry_service, allow_loopback=settings.webhook_allow_loopback)
         ),
-        server,
+        table,
     )
     presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(
-        PresenceServicer(presence.service), server
+        PresenceServicer(presence.service), table
     )
     webhooks = WebhookService(
         uow,
         allow_loopback=settings.webhook_allow_loopback,
         max_per_agent=settings.webhook_max_per_agent,
     )
-    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(webhooks), server)
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), server)
+    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(webhooks), table)
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), table)
     read_url = backing.database_read_url or settings.database_read_url
     read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
     search_reads = SearchReads(read_engine or engine)
@@ -263,24 +266,25 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
             SearchService(search_reads, names.index, _query_vectors(settings)),
             responses,
         ),
-        server,
+        table,
     )
     attestations = AttestationService(
         uow, TrustSignal(redis), clock_skew_s=settings.attestation_clock_skew_s
     )
     attestation_service_pb2_grpc.add_AttestationServiceServicer_to_server(
-        AttestationServicer(attestations), server
+        AttestationServicer(attestations), table
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, point_reads, cache), responses), server
+        ReputationServicer(ReputationService(uow, point_reads, cache), responses), table
     )
 
     health_servicer = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, table)
     health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-    reflection.enable_server_reflection(
-        [*SERVICE_NAMES, health_name, reflection.SERVICE_NAME], server
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        ReflectionServicer([*SERVICE_NAMES, health_name, reflection.SERVICE_NAME]), table
     )
+    server.add_generic_rpc_handlers((table,))
     monitor = HealthMonitor(
         health_servicer,
         SERVICE_NAMES,
