@@ -77,14 +77,17 @@ from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
+from server.registry.servicer import COUNT_IN_SCRIPT as REGISTRY_COUNTED
 from server.registry.servicer import RegistryServicer
 from server.script_channel import ScriptChannel
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.service import SearchService
+from server.search.servicer import COUNT_IN_SCRIPT as SEARCH_COUNTED
 from server.search.servicer import SearchServicer
 from server.settings import Settings
 from server.tasks import bounded
 from server.trust.service import ReputationService
+from server.trust.servicer import COUNT_IN_SCRIPT as REPUTATION_COUNTED
 from server.trust.servicer import ReputationServicer
 from server.trust.signal import TrustSignal
 from server.webhooks.service import WebhookService
@@ -205,7 +208,11 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     if limiter is not None:
         admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
     interceptor = CallInterceptor(
-        authenticator, admission, settings.heartbeat_interval_s, SESSION_IN_SCRIPT
+        authenticator,
+        admission,
+        settings.heartbeat_interval_s,
+        session_in_script=SESSION_IN_SCRIPT,
+        count_in_script=REGISTRY_COUNTED | REPUTATION_COUNTED | SEARCH_COUNTED,
     )
     server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
     table = MethodTable()  # every service below registers here (server/method_table.py)

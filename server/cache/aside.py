@@ -31,24 +31,32 @@ from server.observability.metrics import CACHE_LOOKUPS
 log = logging.getLogger(__name__)
 
 _LOCK_MS = 3000
-# Lua: the current key of ARGV[1] under the generations in KEYS[1..ARGV[2]] (one when
-# ARGV[2] is absent) and its value; on a miss, return {generation, false, 1 if this caller
-# now holds the load lock else 0}. A value under several generations is retired when any
-# of them is bumped. Shared with readers that fold more into their lookup
-# (server.cache.responses), which find their own keys after the generations.
+# Lua: lookup_or_lock() gives the current key of ARGV[1] under the generations in
+# KEYS[1..ARGV[2]] (one when ARGV[2] is absent): its generation and value, or on a miss
+# the generation, false, and 1 if this caller now holds the load lock else 0. A value
+# under several generations is retired when any of them is bumped. Shared with readers
+# that fold more into their lookup (server.cache.responses), which find their own keys
+# after the generations.
 LOOKUP_OR_LOCK = f"""
 local generations = tonumber(ARGV[2] or '1')
-local parts = {{}}
-for i = 1, generations do parts[i] = redis.call('GET', KEYS[i]) or '0' end
-local generation = table.concat(parts, '.')
-local key = ARGV[1] .. ':g' .. generation
-local value = redis.call('GET', key)
-if not value then
+local function lookup_or_lock()
+  local parts = {{}}
+  for i = 1, generations do parts[i] = redis.call('GET', KEYS[i]) or '0' end
+  local generation = table.concat(parts, '.')
+  local key = ARGV[1] .. ':g' .. generation
+  local value = redis.call('GET', key)
+  if value then return generation, value, 0 end
   local locked = redis.call('SET', 'lock:' .. key, 1, 'NX', 'PX', {_LOCK_MS})
-  return {{generation, false, locked and 1 or 0}}
+  return generation, false, locked and 1 or 0
 end
 """
-_GET_OR_LOCK = LOOKUP_OR_LOCK + "return {generation, value, 0}"
+_GET_OR_LOCK = (
+    LOOKUP_OR_LOCK
+    + """
+local generation, value, locked = lookup_or_lock()
+return {generation, value, locked}
+"""
+)
 _WAIT_STEP_S = 0.01
 _WAIT_STEPS = 50
 

@@ -17,9 +17,10 @@ flushes bump. The others keep the online bonus they were ranked with for up to t
 TTL; the status they show is always live (merged on every serve).
 
 A cached value is the ids of the agents in the response, then the response:
-`id,id,…\\n<bytes>`. A hit is one Redis call: a script reads the generations, the value,
-and the live state of those agents (one HMGET inside Redis), so the live status and
-last-seen are merged into the parsed message without a second round trip. On a miss the
+`id,id,…\\n<bytes>`. A hit is one Redis call: a script counts the call against the
+caller's budget (the interceptor leaves the count to it), reads the generations, the
+value, and the live state of those agents (one HMGET inside Redis), so the live status
+and last-seen are merged into the parsed message without another round trip. On a miss the
 same call takes CacheAside's load lock, and the miss goes on as CacheAside's
 (single-flight load, then store), then reads the built response's presence: three round
 trips. With the cache off a call builds and merges: one round trip beyond the build.
@@ -38,24 +39,40 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
 from server.domain.agents import AgentStatus
+from server.interceptors import deferred
+from server.interceptors.rate_limit import PendingCount
 from server.registry.convert import status_to_proto, timestamp
-from server.script_channel import Script, ScriptChannel, run_script
+from server.script_channel import Arg, Script, ScriptChannel, run_script
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
 
-# A miss as CacheAside's (the load lock taken in the same call); a hit →
-# {generation, value, {state of each listed agent, false where none}}. The presence
-# state hash is the key after the generations.
+# First, when the call's budget is counted here (ARGV[3] its window, ARGV[4] its budget,
+# the last key its counter; server/interceptors/rate_limit.py, PendingCount), the count,
+# as limits' own increment does it: over budget, {false, false, 0, count} and nothing
+# is read. Then a miss as CacheAside's (the load lock taken in the same call) →
+# {generation, false, locked, count}; a hit → {generation, value, {state of each listed
+# agent, false where none}, count}. The presence state hash is the key after the
+# generations.
 _LOOKUP = (
     LOOKUP_OR_LOCK
     + """
+local count = 0
+if ARGV[3] then
+  local counter = KEYS[#KEYS]
+  count = redis.call('INCRBY', counter, 1)
+  if count == 1 then redis.call('EXPIRE', counter, ARGV[3]) end
+  if count > tonumber(ARGV[4]) then return {false, false, 0, count} end
+end
+local generation, value, locked = lookup_or_lock()
+if not value then return {generation, false, locked, count} end
 local ids = {}
 local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
 for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
-if #ids == 0 then return {generation, value, {}} end
-return {generation, value, redis.call('HMGET', KEYS[generations + 1], unpack(ids))}
+if #ids == 0 then return {generation, value, {}, count} end
+local live = redis.call('HMGET', KEYS[generations + 1], unpack(ids))
+return {generation, value, live, count}
 """
 )
 
@@ -111,12 +128,21 @@ class CachedResponses:
         agents: Agents[Response] | None = None,
     ) -> Response:
         """`build()`'s response, or its cached bytes (under `generations`); `agents` picks
-        the agents in it, whose status and last-seen are live."""
+        the agents in it, whose status and last-seen are live. A call whose budget count
+        was left to this lookup is counted before anything is read."""
+        pending = deferred.take(PendingCount)
         if not self._cache.enabled:
+            if pending is not None:
+                await pending.resolve()
             response = await build()
             await self._merge_live(response, agents)
             return response
-        found = await self._lookup(key, generations)
+        found = await self._lookup(key, generations, pending)
+        if pending is not None:
+            if found is None:  # the script did not run: counted on its own
+                await pending.resolve()
+            else:
+                pending.settle(int(found[3]))  # over budget: refused here
         if found is not None and found[1]:
             self._cache.count_hit()
             response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
@@ -131,7 +157,7 @@ class CachedResponses:
             return ",".join(listed).encode() + b"\n" + built[0].SerializeToString()
 
         if found is not None:  # missed, and maybe locked, by the lookup above
-            number, _, locked = found
+            number, _, locked, _ = found
             raw = await self._cache.load_missed(key, number, bool(locked), ttl_s, load)
         else:
             raw = await self._cache.get_or_load(key, generations, ttl_s, load)
@@ -146,15 +172,21 @@ class CachedResponses:
             if listed:
                 _merge(listed, await self._presence.live(_ids(listed)))
 
-    async def _lookup(self, key: str, generations: Sequence[str]) -> list[Any] | None:
+    async def _lookup(
+        self, key: str, generations: Sequence[str], pending: PendingCount | None
+    ) -> list[Any] | None:
         """_LOOKUP's answer; None when it cannot run (no presence, Redis down), and
         CacheAside then reads through (and logs why)."""
         if self._presence is None:
             return None
-        keys = [*generations, self._presence.state_key]
+        keys: list[Arg] = [*generations, self._presence.state_key]
+        args: list[Arg] = [key, len(generations)]
+        if pending is not None:
+            keys.append(pending.counter.key())
+            args += [pending.counter.window_s, pending.counter.amount]
         try:
             found: list[Any] = await run_script(
-                self._channel, self._cache.redis, self._script, keys, [key, len(generations)]
+                self._channel, self._cache.redis, self._script, keys, args
             )
         except RedisError:
             return None

@@ -18,7 +18,6 @@ suspended, is refused the moment that write has landed, on every process.
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
 from server.auth.store import AdmitCheck, admit_check
 from server.domain.errors import Unauthenticated
+from server.interceptors import deferred
 from server.interceptors.rate_limit import Admission, caller_address
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
@@ -37,26 +37,6 @@ from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
     from server.interceptors.call import CallHeaders
-
-
-_deferred: contextvars.ContextVar[DeferredSession | None] = contextvars.ContextVar(
-    "deferred_session", default=None
-)
-
-
-def current_deferred() -> DeferredSession | None:
-    """The call's deferred session, taken or not."""
-    return _deferred.get()
-
-
-def take_deferred() -> DeferredSession | None:
-    """The call's session still to be checked, for the handler to check in its script;
-    taken once (a second caller sees None and finds no principal: it fails closed)."""
-    pending = _deferred.get()
-    if pending is None or pending.taken:
-        return None
-    pending.taken = True
-    return pending
 
 
 def _session_invalid() -> Unauthenticated:
@@ -199,7 +179,7 @@ class Authenticator:
         if self._failures is not None and self._failures.blocking:
             self._failures.admit(self._address(headers, context))
         pending = DeferredSession(self, token, headers, context, admission, method_class)
-        _deferred.set(pending)
+        deferred.begin(pending)
         return pending
 
     async def failed(self, headers: CallHeaders, context: Any) -> None:

@@ -32,8 +32,8 @@ from google.protobuf import message as pb_message
 from server.auth import principal
 from server.interceptors import (
     access_log,
-    auth,
     cache_headers,
+    deferred,
     request_guard,
     response_metadata,
 )
@@ -107,9 +107,19 @@ class MethodPlan:
     cached: bool  # a public read that gets an HTTP etag
     series: access_log.Series
     defers_session: bool = False  # the handler checks a session token in its own script
+    defers_count: bool = False  # the handler counts the call in its own script
+
+    @property
+    def defers(self) -> bool:
+        return self.defers_session or self.defers_count
 
 
-def _plan(method: str, request_type: type | None, defers_session: bool = False) -> MethodPlan:
+def _plan(
+    method: str,
+    request_type: type | None,
+    defers_session: bool = False,
+    defers_count: bool = False,
+) -> MethodPlan:
     guarded = True
     descriptor = getattr(request_type, "DESCRIPTOR", None)
     if descriptor is not None:
@@ -121,6 +131,7 @@ def _plan(method: str, request_type: type | None, defers_session: bool = False) 
         cached=method in cache_headers.PUBLIC_MAX_AGE_S,
         series=access_log.Series(method),
         defers_session=defers_session,
+        defers_count=defers_count,
     )
 
 
@@ -130,13 +141,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         authenticator: Authenticator,
         admission: Admission | None,
         live_max_age_s: float,
-        deferring_methods: Iterable[str] = (),
+        session_in_script: Iterable[str] = (),
+        count_in_script: Iterable[str] = (),
     ) -> None:
-        """`deferring_methods` check a session token inside their own Redis script
-        (server/interceptors/auth.py, DeferredSession) rather than before the handler."""
+        """Methods `session_in_script` check a session token, and `count_in_script` count
+        the call against its budget, inside their handler's first Redis script rather
+        than before the handler (server/interceptors/deferred.py)."""
         self._authenticator = authenticator
         self._admission = admission
-        self._deferring = frozenset(deferring_methods)
+        self._session_in_script = frozenset(session_in_script)
+        self._count_in_script = frozenset(count_in_script)
         self._live_max_age_s = max(0, int(live_max_age_s))
         # Per method: the handler gRPC gave us and the one we return for it. Registered
         # handlers are the same object on every call, so the wrapping is built once.
@@ -161,7 +175,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, method: str, handler: Any) -> Any:
         decode = request_guard.tolerant(handler.request_deserializer)
         encode = handler.response_serializer
-        plan = _plan(method, _request_type(handler.request_deserializer), method in self._deferring)
+        plan = _plan(
+            method,
+            _request_type(handler.request_deserializer),
+            defers_session=method in self._session_in_script,
+            defers_count=method in self._count_in_script,
+        )
         if handler.response_streaming:
             inner_stream = handler.unary_stream or handler.stream_stream
             # The generator below is the handler itself (gRPC sees through the partial):
@@ -193,6 +212,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         caller = await self._authenticator.resolve(headers, context)
         principal.set_current(caller)
         if self._admission is not None and plan.rate_class is not None:
+            if plan.defers_count and self._admission.defer(
+                plan.rate_class, caller, headers, context
+            ):
+                return request
             await self._admission.admit(plan.rate_class, caller, headers, context)
         return request
 
@@ -212,8 +235,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         try:
             request = await self._enter(plan, headers, request, context)
             response = await behavior(request, context)
-            if plan.defers_session:
-                await _settle_untaken()
+            if plan.defers:
+                await deferred.settle_untaken()
             if headers.edge:
                 self._cache_headers(plan, headers, response, pairs)
                 await context.send_initial_metadata(tuple(pairs))
@@ -225,8 +248,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise
         except Exception as raised:
             error = raised
-            if plan.defers_session:
-                error = await _refusal_first(raised)
+            if plan.defers:
+                error = await deferred.refusal_first(raised)
             if headers.edge:
                 pairs.append(("cache-control", cache_headers.NO_STORE))
             await abort_with(plan.method, error, context)
@@ -265,8 +288,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise
         except Exception as raised:
             error = raised
-            if plan.defers_session:
-                error = await _refusal_first(raised)
+            if plan.defers:
+                error = await deferred.refusal_first(raised)
             await abort_with(plan.method, error, context)
         except BaseException as raised:
             error = raised
@@ -289,27 +312,6 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             tag = cache_headers.etag_of(response)
             if tag:
                 pairs.append(("etag", tag))
-
-
-async def _settle_untaken() -> None:
-    """A deferring handler that answered without checking the session is still checked
-    (it cannot have acted for an agent: no principal was current)."""
-    pending = auth.take_deferred()
-    if pending is not None:
-        await pending.resolve()
-
-
-async def _refusal_first(raised: Exception) -> Exception:
-    """A deferring call that failed before its script checked the session: a bad
-    credential or a spent budget is still what the caller hears, as on any other call."""
-    pending = auth.current_deferred()
-    if pending is None or pending.settled:
-        return raised
-    try:
-        await pending.resolve()
-    except Exception as refusal:  # the refusal replaces the handler's error
-        return refusal
-    return raised
 
 
 def _request_type(deserializer: Any) -> type | None:

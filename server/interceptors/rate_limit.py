@@ -3,6 +3,10 @@
 Every limited call carries `x-ratelimit-limit`, `x-ratelimit-remaining` and
 `x-ratelimit-reset` (seconds); over budget it fails with RESOURCE_EXHAUSTED and
 a google.rpc.RetryInfo saying when to come back.
+
+A cached read counts the call inside its lookup script (PendingCount, one round trip
+instead of two); the script refuses before it reads anything, so a spent budget still
+costs the registry nothing but the count.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from server.auth.principal import Principal, Tier
 from server.domain.errors import QuotaExceeded
-from server.interceptors import response_metadata
+from server.interceptors import deferred, response_metadata
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip
-from server.ratelimit.limiter import Decision, RateLimiter
+from server.ratelimit.limiter import Decision, RateLimiter, SharedCounter
 from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
@@ -44,15 +48,36 @@ class Admission:
         headers: CallHeaders,
         context: Any,
     ) -> None:
-        if caller is None:
-            tier = Tier.ANONYMOUS
-            address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
-            key = "ip:" + address
-        elif caller.api_key_id is not None:
-            tier, key = caller.tier, "key:" + caller.api_key_id
-        else:
-            tier, key = caller.tier, "agent:" + caller.agent_id
+        tier, key = self._budget_key(caller, headers, context)
         self.apply(await self._limiter.check(tier, method_class, key), tier, method_class)
+
+    def defer(
+        self,
+        method_class: MethodClass,
+        caller: Principal | None,
+        headers: CallHeaders,
+        context: Any,
+    ) -> PendingCount | None:
+        """The call's count, now the call's deferred check for the handler's script
+        (server/interceptors/deferred.py); None while the shared store is down (the
+        caller then `admit`s)."""
+        tier, key = self._budget_key(caller, headers, context)
+        counter = self._limiter.shared_counter(tier, method_class, key)
+        if counter is None:
+            return None
+        pending = PendingCount(self._limiter, counter, tier, method_class, key)
+        deferred.begin(pending)
+        return pending
+
+    def _budget_key(
+        self, caller: Principal | None, headers: CallHeaders, context: Any
+    ) -> tuple[Tier, str]:
+        if caller is None:
+            address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
+            return Tier.ANONYMOUS, "ip:" + address
+        if caller.api_key_id is not None:
+            return caller.tier, "key:" + caller.api_key_id
+        return caller.tier, "agent:" + caller.agent_id
 
     @property
     def limiter(self) -> RateLimiter:
@@ -71,3 +96,36 @@ class Admission:
                 f"rate limit of {decision.limit} {method_class} calls exceeded for {tier}",
                 retry_after_s=max(decision.reset_after_s, 0.001),
             )
+
+
+class PendingCount:
+    """A call's budget count, left to the handler's lookup script (server/cache/responses.py)."""
+
+    __slots__ = ("_key", "_limiter", "counter", "method_class", "settled", "taken", "tier")
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        counter: SharedCounter,
+        tier: Tier,
+        method_class: MethodClass,
+        key: str,
+    ) -> None:
+        self._limiter = limiter
+        self._key = key
+        self.counter = counter
+        self.tier = tier
+        self.method_class = method_class
+        self.taken = False
+        self.settled = False
+
+    def settle(self, count: int) -> None:
+        """The script's count: the response headers, or RESOURCE_EXHAUSTED."""
+        self.settled = True
+        Admission.apply(self.counter.decision(count), self.tier, self.method_class)
+
+    async def resolve(self) -> None:
+        """Counted on its own, for a call whose script did not run."""
+        self.settled = True
+        decision = await self._limiter.check(self.tier, self.method_class, self._key)
+        Admission.apply(decision, self.tier, self.method_class)

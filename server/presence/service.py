@@ -41,7 +41,8 @@ from server.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from server.interceptors.auth import DeferredSession, take_deferred
+from server.interceptors import deferred
+from server.interceptors.auth import DeferredSession
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode
@@ -104,7 +105,7 @@ class PresenceService:
 
         The claim (and, for a session token, the caller's check) is one script, written
         at once; a claim whose call ended meanwhile is released again."""
-        pending = take_deferred()
+        pending = deferred.take(DeferredSession)
         check, agent_id = AdmitCheck.none(), ""
         if pending is not None:
             check = pending.check
@@ -189,7 +190,7 @@ class PresenceService:
     ) -> Ack:
         """One script, at once: the caller's check, the beat and (for an unspecified
         status) the live status it keeps."""
-        pending = take_deferred()
+        pending = deferred.take(DeferredSession)
         check = AdmitCheck.none()
         if pending is not None:
             check = pending.check

@@ -62,6 +62,9 @@ class SharedCounter:
     window_s: int
     window_end: float
 
+    def key(self, caller_id: str = "") -> str:
+        return self.prefix + caller_id + self.suffix
+
     def decision(self, count: int) -> Decision:
         return RateLimiter._decision(
             count <= self.amount, self.amount, self.amount - count, self.window_end
@@ -127,7 +130,8 @@ class RateLimiter:
         self, tier: Tier, method_class: MethodClass, key_head: str
     ) -> SharedCounter | None:
         """The counter `check(tier, method_class, key_head + id)` would increment for any id
-        in the current window; None while the shared store is down (callers then `check`)."""
+        in the current window (for a whole key, `key()` is that key); None while the shared
+        store is down (callers then `check`)."""
         if time.monotonic() < self._shared_down_until:
             return None
         item = self._budgets.item(tier, method_class)

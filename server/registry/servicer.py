@@ -20,6 +20,10 @@ from server.registry.service import RegistryService
 
 Context = grpc.aio.ServicerContext[object, object]
 
+# Methods that count the call against its budget in their cached lookup
+# (server/interceptors/deferred.py).
+COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.RegistryService/GetAgent"})
+
 
 def _itself(agent: resources_pb2.Agent) -> tuple[resources_pb2.Agent]:
     return (agent,)

@@ -14,6 +14,10 @@ from server.trust.service import REPUTATION_GENERATION, ReputationService
 
 Context = grpc.aio.ServicerContext[object, object]
 
+# Methods that count the call against its budget in their cached lookup
+# (server/interceptors/deferred.py).
+COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.ReputationService/GetReputation"})
+
 
 class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer):
     def __init__(self, service: ReputationService, responses: CachedResponses) -> None:

@@ -10,6 +10,7 @@ import grpc
 import pytest
 from agentregistry.v1 import registry_service_pb2
 from google.rpc import error_details_pb2, status_pb2
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from db.engine import create_engine
@@ -148,3 +149,41 @@ async def test_redis_down_keeps_serving_with_per_process_limits(
         assert server.app.limiter.degraded
         assert int(headers["x-ratelimit-remaining"]) == 4  # a fresh per-process budget
         assert await _exhaust(server, agent.name, ()) == 4
+
+
+async def test_a_spent_budget_is_refused_before_the_cache_is_read(
+    backing: BackingServices,
+) -> None:
+    """Cached reads count the call inside their lookup script: over budget, the script
+    answers before it reads a value or takes a load lock, and nothing is stored."""
+    async with instance(_limited_settings(backing, hops=1), backing) as server:
+        read, unread = await register(server.registry), await register(server.registry)
+        metadata = (("x-forwarded-for", _unique_ip()),)
+        assert await _exhaust(server, read.name, metadata) == 5
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _get(server, unread.name, metadata)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        redis = Redis.from_url(backing.redis_url)
+        try:
+            unread_id = unread.name.removeprefix("agents/")
+            assert await redis.keys(f"*cache:response:agent:{unread_id}*") == []
+            assert await redis.keys(f"cache:response:agent:{read.name.removeprefix('agents/')}*")
+        finally:
+            await redis.aclose()
+
+
+async def test_calls_that_fail_before_the_lookup_still_count(backing: BackingServices) -> None:
+    """A malformed name never reaches the lookup script; it still costs the budget, and
+    once the budget is spent the refusal is what the caller hears."""
+    async with instance(_limited_settings(backing, hops=1), backing) as server:
+        agent = await register(server.registry)
+        metadata = (("x-forwarded-for", _unique_ip()),)
+        for _ in range(2):
+            with pytest.raises(grpc.aio.AioRpcError) as bad:
+                await _get(server, "agents/", metadata)
+            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert dict(bad.value.trailing_metadata())["x-ratelimit-limit"] == "5"
+        assert await _exhaust(server, agent.name, metadata) == 3
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _get(server, "agents/", metadata)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
