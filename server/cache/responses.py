@@ -182,7 +182,7 @@ class CachedResponses:
         keys: list[Arg] = [*generations, self._presence.state_key]
         args: list[Arg] = [key, len(generations)]
         if pending is not None:
-            keys.append(pending.counter.key())
+            keys.append(pending.key)
             args += [pending.counter.window_s, pending.counter.amount]
         try:
             found: list[Any] = await run_script(

@@ -106,6 +106,7 @@ class MethodPlan:
     guarded: bool  # the request type can hold a string or a timestamp somewhere
     cached: bool  # a public read that gets an HTTP etag
     series: access_log.Series
+    request_streaming: bool = False
     defers_session: bool = False  # the handler checks a session token in its own script
     defers_count: bool = False  # the handler counts the call in its own script
 
@@ -117,6 +118,7 @@ class MethodPlan:
 def _plan(
     method: str,
     request_type: type | None,
+    request_streaming: bool = False,
     defers_session: bool = False,
     defers_count: bool = False,
 ) -> MethodPlan:
@@ -130,6 +132,7 @@ def _plan(
         guarded=guarded,
         cached=method in cache_headers.PUBLIC_MAX_AGE_S,
         series=access_log.Series(method),
+        request_streaming=request_streaming,
         defers_session=defers_session,
         defers_count=defers_count,
     )
@@ -178,6 +181,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         plan = _plan(
             method,
             _request_type(handler.request_deserializer),
+            request_streaming=handler.request_streaming,
             defers_session=method in self._session_in_script,
             defers_count=method in self._count_in_script,
         )
@@ -199,7 +203,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         self, plan: MethodPlan, headers: CallHeaders, request: Any, context: Context
     ) -> Any:
         """Everything before the handler; returns the request it is to see."""
-        if hasattr(request, "__aiter__"):  # client streaming: each message as it comes
+        if plan.request_streaming:  # each message as it comes
             if plan.guarded:
                 request = request_guard.checked(request)
         elif plan.guarded or not isinstance(request, pb_message.Message):

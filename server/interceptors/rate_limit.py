@@ -12,6 +12,7 @@ costs the registry nothing but the count.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,9 @@ class Admission:
         self._limiter = limiter
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
+        # This window's shared counter per (tier, method class, kind of key): the same for
+        # every caller of the kind but for the caller's part of its key.
+        self._counters: dict[tuple[Tier, MethodClass, str], SharedCounter] = {}
 
     async def admit(
         self,
@@ -48,8 +52,9 @@ class Admission:
         headers: CallHeaders,
         context: Any,
     ) -> None:
-        tier, key = self._budget_key(caller, headers, context)
-        self.apply(await self._limiter.check(tier, method_class, key), tier, method_class)
+        tier, head, who = self._budget_key(caller, headers, context)
+        decision = await self._limiter.check(tier, method_class, head + who)
+        self.apply(decision, tier, method_class)
 
     def defer(
         self,
@@ -61,23 +66,29 @@ class Admission:
         """The call's count, now the call's deferred check for the handler's script
         (server/interceptors/deferred.py); None while the shared store is down (the
         caller then `admit`s)."""
-        tier, key = self._budget_key(caller, headers, context)
-        counter = self._limiter.shared_counter(tier, method_class, key)
-        if counter is None:
+        tier, head, who = self._budget_key(caller, headers, context)
+        counter = self._counters.get((tier, method_class, head))
+        if counter is None or time.time() >= counter.window_end:
+            counter = self._limiter.shared_counter(tier, method_class, head)
+            if counter is None:
+                return None
+            self._counters[(tier, method_class, head)] = counter
+        elif self._limiter.degraded:
             return None
-        pending = PendingCount(self._limiter, counter, tier, method_class, key)
+        pending = PendingCount(self._limiter, counter, tier, method_class, head, who)
         deferred.begin(pending)
         return pending
 
     def _budget_key(
         self, caller: Principal | None, headers: CallHeaders, context: Any
-    ) -> tuple[Tier, str]:
+    ) -> tuple[Tier, str, str]:
+        """(tier, kind of key, whose): the budget's key is kind + whose."""
         if caller is None:
             address = caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
-            return Tier.ANONYMOUS, "ip:" + address
+            return Tier.ANONYMOUS, "ip:", address
         if caller.api_key_id is not None:
-            return caller.tier, "key:" + caller.api_key_id
-        return caller.tier, "agent:" + caller.agent_id
+            return caller.tier, "key:", caller.api_key_id
+        return caller.tier, "agent:", caller.agent_id
 
     @property
     def limiter(self) -> RateLimiter:
@@ -101,7 +112,7 @@ class Admission:
 class PendingCount:
     """A call's budget count, left to the handler's lookup script (server/cache/responses.py)."""
 
-    __slots__ = ("_key", "_limiter", "counter", "method_class", "settled", "taken", "tier")
+    __slots__ = ("_head", "_limiter", "counter", "method_class", "settled", "taken", "tier", "who")
 
     def __init__(
         self,
@@ -109,15 +120,22 @@ class PendingCount:
         counter: SharedCounter,
         tier: Tier,
         method_class: MethodClass,
-        key: str,
+        head: str,
+        who: str,
     ) -> None:
         self._limiter = limiter
-        self._key = key
+        self._head = head
         self.counter = counter
         self.tier = tier
         self.method_class = method_class
+        self.who = who
         self.taken = False
         self.settled = False
+
+    @property
+    def key(self) -> str:
+        """The shared counter's Redis key."""
+        return self.counter.key(self.who)
 
     def settle(self, count: int) -> None:
         """The script's count: the response headers, or RESOURCE_EXHAUSTED."""
@@ -127,5 +145,5 @@ class PendingCount:
     async def resolve(self) -> None:
         """Counted on its own, for a call whose script did not run."""
         self.settled = True
-        decision = await self._limiter.check(self.tier, self.method_class, self._key)
+        decision = await self._limiter.check(self.tier, self.method_class, self._head + self.who)
         Admission.apply(decision, self.tier, self.method_class)
