@@ -61,7 +61,7 @@ from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 from server.health import HealthMonitor
 from server.interceptors.auth import Authenticator
-from server.interceptors.call import CallInterceptor
+from server.interceptors.call import CallLayer
 from server.interceptors.rate_limit import Admission
 from server.method_table import MethodTable
 from server.observability.metrics import DB_POOL_CONNECTIONS
@@ -207,15 +207,16 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     admission = None
     if limiter is not None:
         admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
-    interceptor = CallInterceptor(
+    layer = CallLayer(
         authenticator,
         admission,
         settings.heartbeat_interval_s,
         session_in_script=SESSION_IN_SCRIPT,
         count_in_script=REGISTRY_COUNTED | REPUTATION_COUNTED | SEARCH_COUNTED,
     )
-    server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
-    table = MethodTable()  # every service below registers here (server/method_table.py)
+    server = grpc.aio.server(options=_server_options())
+    # Every service below registers here, each handler wrapped in the call layer once.
+    table = MethodTable(layer.wrap)
     feed = EventFeed(
         uow,
         poll_interval_s=settings.watch_poll_interval_s,

@@ -1,4 +1,5 @@
-"""Every service's method handlers in one table, served to grpc.aio as one generic handler.
+"""Every service's method handlers in one table, each wrapped in the call layer
+(server/interceptors/call.py), served to grpc.aio as one generic handler.
 
 Why not hand the generated `add_*Servicer_to_server` functions the server itself: they
 also register each method with gRPC core, and grpc.aio's accept loop then keeps one
@@ -13,7 +14,7 @@ they are handed the table instead of the server and fill it as they would the se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import grpc
@@ -22,7 +23,9 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # subscriptable for mypy
 
 
 class MethodTable(grpc.GenericRpcHandler):
-    def __init__(self) -> None:
+    def __init__(self, wrap: Callable[[str, Handler], Handler]) -> None:
+        """`wrap(method, handler)` is what serves a method: every handler goes through it."""
+        self._wrap = wrap
         self._by_method: dict[str, Handler] = {}
         self._generic: list[grpc.GenericRpcHandler] = []
 
@@ -31,7 +34,8 @@ class MethodTable(grpc.GenericRpcHandler):
         self, service_name: str, method_handlers: Mapping[str, Handler]
     ) -> None:
         for name, handler in method_handlers.items():
-            self._by_method[f"/{service_name}/{name}"] = handler
+            method = f"/{service_name}/{name}"
+            self._by_method[method] = self._wrap(method, handler)
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         """Generated code passes the same handlers here as a generic handler per service;
@@ -44,6 +48,9 @@ class MethodTable(grpc.GenericRpcHandler):
             return found
         for generic in self._generic:
             handler = generic.service(handler_call_details)
-            if handler is not None:
-                return handler
+            if handler is not None:  # (kept: only methods that exist get here)
+                found = self._by_method[handler_call_details.method] = self._wrap(
+                    handler_call_details.method, handler
+                )
+                return found
         return None

@@ -18,7 +18,7 @@ TTL; the status they show is always live (merged on every serve).
 
 A cached value is the ids of the agents in the response, then the response:
 `id,id,…\\n<bytes>`. A hit is one Redis call: a script counts the call against the
-caller's budget (the interceptor leaves the count to it), reads the generations, the
+caller's budget (the call layer leaves the count to it), reads the generations, the
 value, and the live state of those agents (one HMGET inside Redis), so the live status
 and last-seen are merged into the parsed message without another round trip. On a miss the
 same call takes CacheAside's load lock, and the miss goes on as CacheAside's

@@ -1,10 +1,10 @@
-"""A check the interceptor leaves to the handler's first Redis script.
+"""A check the call layer (interceptors/call.py) leaves to a handler's first Redis script.
 
 Some calls' work starts with one Redis script: a unary heartbeat, a heartbeat stream's
 opening, a cached read's lookup. Checking the caller's session or counting the call
-against its budget beforehand would be a round trip of its own, so the interceptor
+against its budget beforehand would be a round trip of its own, so the call layer
 hands the check to the handler (`begin`), the handler's script runs it alongside its
-work (`take`), and the interceptor runs it the ordinary way (`resolve`) for a call
+work (`take`), and the call layer runs it the ordinary way (`resolve`) for a call
 that ended before its script did: every call is checked exactly once, and a refusal is
 what the caller hears.
 

@@ -98,7 +98,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
     ) -> AsyncIterator[pb.HeartbeatResponse]:
         stream = await self._service.open_stream()
         # Over native gRPC every ack, the first one too, may leave from the reader; an HTTP
-        # edge's call needs the first message through the interceptor's generator, which
+        # edge's call needs the first message through the call layer's generator, which
         # sends its response metadata as headers with it.
         stream.direct = not response_metadata.from_edge(context.invocation_metadata())
         reader = asyncio.create_task(self._read(stream, context))

@@ -1,4 +1,4 @@
-"""What the one interceptor decides once per method, and what it reads from metadata."""
+"""What the call layer decides once per method, and what it reads from metadata."""
 
 from __future__ import annotations
 
