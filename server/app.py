@@ -128,8 +128,12 @@ class RegistryServer:
     names: NameFollower | None = None
     # The process's one poll of the outbox (typeahead names, events down streams).
     follower: OutboxFollower | None = None
+    # The primary-key reads behind cache misses, on a pool of their own.
+    point_reads: PointReads | None = None
 
     async def start(self) -> None:
+        if self.point_reads is not None:
+            await self.point_reads.open()
         position = await self.follower.position() if self.follower is not None else 0
         if self.names is not None:
             await self.names.load()  # after `position`: what commits meanwhile follows
@@ -152,6 +156,8 @@ class RegistryServer:
             await self.presence.stop()
         await self.server.stop(grace_s)
         await self.redis.aclose()
+        if self.point_reads is not None:
+            await self.point_reads.close()
         await self.engine.dispose()
         if self.read_engine is not None:
             await self.read_engine.dispose()
@@ -229,7 +235,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     registry_cache = RegistryCache(cache)
     responses = CachedResponses(cache, presence.service, channel)
-    point_reads = PointReads(engine)
+    point_reads = PointReads(backing.database_url, settings.db_pool_size)
     registry_service = RegistryService(
         uow, point_reads, auth_store, registry_cache, presence.service, names.index
     )
@@ -313,6 +319,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         read_engine=read_engine,
         names=names,
         follower=follower,
+        point_reads=point_reads,
     )
     return app, port
 

@@ -33,12 +33,12 @@ def _key_taken() -> AlreadyExists:
 
 
 # Built once: constructing and cache-keying a select costs more than running it.
-_BY_ID = select(*AGENT_COLUMNS).where(AgentRow.id == bindparam("agent_id"))
+AGENT_BY_ID = select(*AGENT_COLUMNS).where(AgentRow.id == bindparam("agent_id"))
 
 
 async def read_agent(executor: AsyncSession | AsyncConnection, agent_id: str) -> Agent | None:
     """One agent by primary key, in a session or on a plain connection (db.point_reads)."""
-    row = (await executor.execute(_BY_ID, {"agent_id": agent_id})).one_or_none()
+    row = (await executor.execute(AGENT_BY_ID, {"agent_id": agent_id})).one_or_none()
     return None if row is None else to_agent(row)
 
 

@@ -5,6 +5,9 @@ Nothing here touches attestations, so a read costs the same at any graph size.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -16,7 +19,7 @@ from server.domain.attestations import CapabilityStanding, Reputation
 from server.domain.errors import InvalidArgument
 
 # Built once: constructing and cache-keying these selects costs more than running them.
-_STANDING = (
+STANDING = (
     select(
         AgentRow.trust_score,
         AgentRow.verified,
@@ -42,7 +45,7 @@ _STANDING = (
     .outerjoin(AgentTrustRow, AgentTrustRow.agent_id == AgentRow.id)
     .where(AgentRow.id == bindparam("agent_id"), AgentRow.state != "taken_down")
 )
-_CAPABILITIES = (
+CAPABILITIES = (
     select(
         CapabilityTrustRow.capability_id,
         CapabilityTrustRow.positive_claims,
@@ -61,10 +64,16 @@ async def read_reputation(
     """Two primary-key reads plus the newest run; never touches attestations. In a
     session or on a plain connection (db.point_reads)."""
     key = {"agent_id": agent_id}
-    row = (await executor.execute(_STANDING, key)).one_or_none()
+    row = (await executor.execute(STANDING, key)).one_or_none()
     if row is None:
         return None
-    capabilities = (await executor.execute(_CAPABILITIES, key)).all()
+    capabilities = (await executor.execute(CAPABILITIES, key)).all()
+    return reputation_from(agent_id, row, capabilities)
+
+
+def reputation_from(agent_id: str, row: Any, capabilities: Iterable[Any]) -> Reputation:
+    """A reputation from the rows of STANDING and CAPABILITIES (any rows with their
+    columns as attributes: SQLAlchemy's, or psycopg's named tuples in db.point_reads)."""
     standing = row.component_size is not None
     computed_at = row.run_started_at
     if computed_at is not None and computed_at < row.created_at:

@@ -77,7 +77,9 @@ def profile_values(profile: AgentProfile) -> dict[str, Any]:
     }
 
 
-def to_agent(row: AnyRow) -> Agent:
+def to_agent(row: Any) -> Agent:
+    """From any row with AGENT_COLUMNS as attributes (SQLAlchemy's, or psycopg's named
+    tuples in db.point_reads)."""
     return Agent(
         agent_id=row.id,
         profile=AgentProfile(
