@@ -23,7 +23,9 @@ value, and the live state of those agents (one HMGET inside Redis), so the live 
 and last-seen are merged into the parsed message without another round trip. On a miss the
 same call takes CacheAside's load lock, and the miss goes on as CacheAside's
 (single-flight load, then store), then reads the built response's presence: three round
-trips. With the cache off a call builds and merges: one round trip beyond the build.
+trips, or two when the caller names the response's agents beforehand (GetAgent), whose
+state the lookup then reads too. With the cache off, the count and (for such a caller)
+the presence are one round trip before the build; otherwise presence is one more after.
 """
 
 from __future__ import annotations
@@ -48,31 +50,58 @@ Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
 
-# First, when the call's budget is counted here (ARGV[3] its window, ARGV[4] its budget,
-# the last key its counter; server/interceptors/rate_limit.py, PendingCount), the count,
-# as limits' own increment does it: over budget, {false, false, 0, count} and nothing
-# is read. Then a miss as CacheAside's (the load lock taken in the same call) →
-# {generation, false, locked, count}; a hit → {generation, value, {state of each listed
-# agent, false where none}, count}. The presence state hash is the key after the
-# generations.
+# Lua: the call's budget count, as limits' own increment does it; true when over budget.
+_COUNT = """
+local function count_call(counter, window, budget)
+  local count = redis.call('INCRBY', counter, 1)
+  if count == 1 then redis.call('EXPIRE', counter, window) end
+  return count, count > tonumber(budget)
+end
+"""
+# First, when the call's budget is counted here (ARGV[3] its window, '' when not;
+# ARGV[4] its budget; the last key its counter; server/interceptors/rate_limit.py,
+# PendingCount), the count: over budget, {false, false, 0, count} and nothing is read.
+# Then a miss as CacheAside's (the load lock taken in the same call) → {generation,
+# false, locked, count, {state of each agent in ARGV[5..]}}: the agents the response
+# will show when the caller knows them beforehand (GetAgent's own). A hit →
+# {generation, value, {state of each listed agent, false where none}, count}. The
+# presence state hash is the key after the generations.
 _LOOKUP = (
     LOOKUP_OR_LOCK
+    + _COUNT
     + """
-local count = 0
-if ARGV[3] then
-  local counter = KEYS[#KEYS]
-  count = redis.call('INCRBY', counter, 1)
-  if count == 1 then redis.call('EXPIRE', counter, ARGV[3]) end
-  if count > tonumber(ARGV[4]) then return {false, false, 0, count} end
+local count, over = 0, false
+if ARGV[3] ~= '' then
+  count, over = count_call(KEYS[#KEYS], ARGV[3], ARGV[4])
+  if over then return {false, false, 0, count} end
 end
 local generation, value, locked = lookup_or_lock()
-if not value then return {generation, false, locked, count} end
+if not value then
+  local known = {}
+  if #ARGV > 4 then known = redis.call('HMGET', KEYS[generations + 1], unpack(ARGV, 5)) end
+  return {generation, false, locked, count, known}
+end
 local ids = {}
 local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
 for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
 if #ids == 0 then return {generation, value, {}, count} end
 local live = redis.call('HMGET', KEYS[generations + 1], unpack(ids))
 return {generation, value, live, count}
+"""
+)
+# With the cache off: the count as above (KEYS[2] the counter, ARGV[1] its window or '',
+# ARGV[2] its budget), then the state of each agent in ARGV[3..] (KEYS[1] the presence
+# hash) → {count, {state…}}; over budget, nothing is read.
+_COUNT_AND_LIVE = (
+    _COUNT
+    + """
+local count, over = 0, false
+if ARGV[1] ~= '' then
+  count, over = count_call(KEYS[2], ARGV[1], ARGV[2])
+  if over then return {count, {}} end
+end
+if #ARGV < 3 then return {count, {}} end
+return {count, redis.call('HMGET', KEYS[1], unpack(ARGV, 3))}
 """
 )
 
@@ -117,6 +146,7 @@ class CachedResponses:
         self._presence = presence
         self._channel = channel
         self._script = Script(_LOOKUP)
+        self._count_and_live = Script(_COUNT_AND_LIVE)
 
     async def serve(
         self,
@@ -126,18 +156,20 @@ class CachedResponses:
         response_type: type[Response],
         build: Callable[[], Awaitable[Response]],
         agents: Agents[Response] | None = None,
+        known: Sequence[str] = (),
     ) -> Response:
         """`build()`'s response, or its cached bytes (under `generations`); `agents` picks
-        the agents in it, whose status and last-seen are live. A call whose budget count
-        was left to this lookup is counted before anything is read."""
+        the agents in it, whose status and last-seen are live; `known`, their ids when
+        the caller knows them before the build, so a miss reads their state in the same
+        call as the lookup. A call whose budget count was left to this lookup is counted
+        before anything is read."""
         pending = deferred.take(PendingCount)
         if not self._cache.enabled:
-            if pending is not None:
-                await pending.resolve()
+            live = await self._count_and_read(pending, known)
             response = await build()
-            await self._merge_live(response, agents)
+            await self._merge_live(response, agents, known, live)
             return response
-        found = await self._lookup(key, generations, pending)
+        found = await self._lookup(key, generations, pending, known)
         if pending is not None:
             if found is None:  # the script did not run: counted on its own
                 await pending.resolve()
@@ -156,34 +188,80 @@ class CachedResponses:
             listed = _ids(agents(built[0])) if agents is not None else []
             return ",".join(listed).encode() + b"\n" + built[0].SerializeToString()
 
+        live = None
         if found is not None:  # missed, and maybe locked, by the lookup above
-            number, _, locked, _ = found
+            number, _, locked, _, live = found
             raw = await self._cache.load_missed(key, number, bool(locked), ttl_s, load)
         else:
             raw = await self._cache.get_or_load(key, generations, ttl_s, load)
         assert raw is not None  # load always returns bytes
         response = built[0] if built else response_type.FromString(raw.partition(b"\n")[2])
-        await self._merge_live(response, agents)
+        await self._merge_live(response, agents, known, live)
         return response
 
-    async def _merge_live(self, response: Response, agents: Agents[Response] | None) -> None:
-        if agents is not None and self._presence is not None:
-            listed = list(agents(response))
-            if listed:
-                _merge(listed, await self._presence.live(_ids(listed)))
+    async def _merge_live(
+        self,
+        response: Response,
+        agents: Agents[Response] | None,
+        known: Sequence[str] = (),
+        read: Sequence[bytes | None] | None = None,
+    ) -> None:
+        """Live state into the response's agents: `read` (the state of `known`, read
+        with the lookup) when those are its agents, else read now."""
+        if agents is None or self._presence is None:
+            return
+        listed = list(agents(response))
+        if not listed:
+            return
+        ids = _ids(listed)
+        if read is not None and ids == list(known):
+            _merge(listed, self._presence.live_from(read))
+        else:
+            _merge(listed, await self._presence.live(ids))
+
+    async def _count_and_read(
+        self, pending: PendingCount | None, known: Sequence[str]
+    ) -> Sequence[bytes | None] | None:
+        """With the cache off: the count and the state of `known` in one call; None when
+        it cannot run (the count then runs on its own)."""
+        if self._presence is None or (pending is None and not known):
+            if pending is not None:
+                await pending.resolve()
+            return None
+        keys: list[Arg] = [self._presence.state_key]
+        args: list[Arg] = ["", ""]
+        if pending is not None:
+            keys.append(pending.key)
+            args = [pending.counter.window_s, pending.counter.amount]
+        try:
+            count, live = await run_script(
+                self._channel, self._cache.redis, self._count_and_live, keys, [*args, *known]
+            )
+        except RedisError:
+            if pending is not None:
+                await pending.resolve()
+            return None
+        if pending is not None:
+            pending.settle(int(count))  # over budget: refused before the build
+        return list(live)
 
     async def _lookup(
-        self, key: str, generations: Sequence[str], pending: PendingCount | None
+        self,
+        key: str,
+        generations: Sequence[str],
+        pending: PendingCount | None,
+        known: Sequence[str],
     ) -> list[Any] | None:
         """_LOOKUP's answer; None when it cannot run (no presence, Redis down), and
         CacheAside then reads through (and logs why)."""
         if self._presence is None:
             return None
         keys: list[Arg] = [*generations, self._presence.state_key]
-        args: list[Arg] = [key, len(generations)]
+        args: list[Arg] = [key, len(generations), "", ""]
         if pending is not None:
             keys.append(pending.key)
-            args += [pending.counter.window_s, pending.counter.amount]
+            args[2:] = [pending.counter.window_s, pending.counter.amount]
+        args += known
         try:
             found: list[Any] = await run_script(
                 self._channel, self._cache.redis, self._script, keys, args

@@ -62,6 +62,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             resources_pb2.Agent,
             build,
             _itself,
+            known=(agent_id,),
         )
 
     async def ListAgents(

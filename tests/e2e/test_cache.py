@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from agentregistry.v1 import registry_service_pb2, resources_pb2
+from agentregistry.v1 import (
+    presence_service_pb2,
+    presence_service_pb2_grpc,
+    registry_service_pb2,
+    resources_pb2,
+)
 from google.protobuf import field_mask_pb2
 
 from server.interceptors.response_metadata import EDGE_MARKER
@@ -80,3 +85,27 @@ async def test_http_cache_headers_go_only_to_calls_from_an_http_edge(registry) -
     assert headers["cache-control"] == "public, max-age=30"
     assert headers["etag"].startswith('"') and headers["etag"] != f'"{(await edge).etag}"'
     assert headers["x-request-id"]
+
+
+async def test_presence_is_live_on_a_miss_and_with_the_cache_off(
+    registry, auth, channel, settings, backing
+) -> None:
+    """GetAgent reads the agent's live state with its lookup (a miss) or with its budget
+    count (cache off): a beat that Postgres has not seen yet shows either way."""
+    owner = await register(registry, auth)
+    presence = presence_service_pb2_grpc.PresenceServiceStub(channel)
+    beat = await presence.SendHeartbeat(
+        presence_service_pb2.SendHeartbeatRequest(
+            name=owner.name, status=resources_pb2.AGENT_STATUS_BUSY
+        ),
+        metadata=owner.metadata,
+    )
+    get = registry_service_pb2.GetAgentRequest(name=owner.name)
+    first = await registry.GetAgent(get)  # the first read of this agent: a miss
+    assert first.status == resources_pb2.AGENT_STATUS_BUSY
+    assert first.last_seen_time.ToMilliseconds() == beat.server_time.ToMilliseconds()
+    async with instance(settings.model_copy(update={"cache_enabled": False}), backing) as off:
+        uncached = await off.registry.GetAgent(get)
+        assert uncached.status == resources_pb2.AGENT_STATUS_BUSY
+        assert uncached.last_seen_time.ToMilliseconds() == beat.server_time.ToMilliseconds()
+        assert off.app.cache.hits == 0

@@ -27,13 +27,14 @@ BUDGETS = {
 }
 
 
-def _limited_settings(backing: BackingServices, hops: int = 0) -> Settings:
+def _limited_settings(backing: BackingServices, hops: int = 0, cache: bool = True) -> Settings:
     return Settings(
         grpc_port=0,
         database_url=backing.database_url,
         redis_url=backing.redis_url,
         rate_limits=json.dumps(BUDGETS),
         trusted_proxy_hops=hops,
+        cache_enabled=cache,
     )
 
 
@@ -67,8 +68,11 @@ def _unique_ip() -> str:
     return f"10.{raw[0]}.{raw[1]}.{raw[2]}"
 
 
-async def test_budget_headers_and_retry_info(backing: BackingServices) -> None:
-    async with instance(_limited_settings(backing, hops=1), backing) as server:
+@pytest.mark.parametrize("cache", [True, False], ids=["cached", "cache-off"])
+async def test_budget_headers_and_retry_info(backing: BackingServices, cache: bool) -> None:
+    """Counted once per call, whether the count rides on the cache lookup or, with the
+    cache off, on the presence read."""
+    async with instance(_limited_settings(backing, hops=1, cache=cache), backing) as server:
         agent = await register(server.registry)
         metadata = (("x-forwarded-for", _unique_ip()),)
         remaining = []
