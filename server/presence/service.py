@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import logging
 import math
-import secrets
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +57,13 @@ class Presence:
     last_seen_at: datetime | None
     load: float
     streaming: bool
+
+
+def _stream_id() -> str:
+    """16 hex digits from the process's seeded generator (reseeded in a forked child): an
+    id that only tells an agent's streams apart needs no secrecy, and secrets.token_hex
+    reads os.urandom, a system call per opening."""
+    return f"{random.getrandbits(64):016x}"
 
 
 def _check_load(load: float) -> None:
@@ -110,7 +117,7 @@ class PresenceService:
             check = pending.check
         else:
             agent_id = _caller().agent_id
-        stream_id = secrets.token_hex(8)
+        stream_id = _stream_id()
         release = functools.partial(self._release_claim, stream_id)
         admitted, agent_id, replaced = await self._store.claim(check, agent_id, stream_id, release)
         try:
