@@ -214,7 +214,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         session_in_script=SESSION_IN_SCRIPT,
         count_in_script=REGISTRY_COUNTED | REPUTATION_COUNTED | SEARCH_COUNTED,
     )
-    server = grpc.aio.server(interceptors=[interceptor], options=_server_options())
+    server = grpc.aio.server(options=_server_options())  # the interceptor wraps the table
     table = MethodTable()  # every service below registers here (server/method_table.py)
     feed = EventFeed(
         uow,
@@ -291,7 +291,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
         ReflectionServicer([*SERVICE_NAMES, health_name, reflection.SERVICE_NAME]), table
     )
-    server.add_generic_rpc_handlers((table,))
+    server.add_generic_rpc_handlers((interceptor.around(table),))
     monitor = HealthMonitor(
         health_servicer,
         SERVICE_NAMES,

@@ -167,7 +167,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
+        return self.wrapped(handler_call_details.method, handler)
+
+    def around(self, handlers: grpc.GenericRpcHandler) -> grpc.GenericRpcHandler:
+        """`handlers` with every handler wrapped as `intercept_service` wraps it, for a
+        server without interceptors: gRPC then finds a call's handler with one lookup
+        instead of running its interceptor chain (two coroutines and a partial per call)."""
+        return _Around(self, handlers)
+
+    def wrapped(self, method: str, handler: Any) -> Any:
+        """The handler gRPC serves for `method`, built on its first call."""
         known = self._wrapped.get(method)
         if known is not None and known[0] is handler:
             return known[1]
@@ -360,6 +369,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             tag = cache_headers.etag_of(response)
             if tag:
                 pairs.append(("etag", tag))
+
+
+class _Around(grpc.GenericRpcHandler):
+    def __init__(self, interceptor: CallInterceptor, handlers: grpc.GenericRpcHandler) -> None:
+        self._interceptor = interceptor
+        self._handlers = handlers
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = self._handlers.service(handler_call_details)
+        if handler is None:
+            return None
+        return self._interceptor.wrapped(handler_call_details.method, handler)
 
 
 class _Relay:
