@@ -118,6 +118,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 async with stream.lock:
                     await _end(context, ending)
         finally:
+            stream.notify = None  # (it holds the call's context and task)
             if stream.writer is not None:
                 stream.writer.cancel()
             self._service.close_stream(stream)
