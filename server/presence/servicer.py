@@ -99,6 +99,9 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                     stream.ended = True  # nothing more is queued; what was leaves first
                     await self._write_queued(stream, context)
                     raise
+                except Exception:  # a message that is no beat: no more beats are read
+                    await self._stalled(stream, task)
+                    break
                 if stream.ended:  # an offline beat: its ack is queued ahead of the end
                     break
                 if stream.outbox:  # anything queued earlier goes first
