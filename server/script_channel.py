@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import hiredis
@@ -59,6 +59,8 @@ class ScriptChannel(asyncio.Protocol):
         self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._outgoing: list[bytes] = []
         self._reader = hiredis.Reader()
+        # Replies whose caller stopped waiting, but still needs them (`adopt`).
+        self._adopted: dict[asyncio.Future[Any], Callable[[Any], None]] = {}
 
     @classmethod
     def for_url(cls, url: str) -> ScriptChannel | None:
@@ -78,10 +80,28 @@ class ScriptChannel(asyncio.Protocol):
             await self.call("SCRIPT", "LOAD", script.text)
             return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
 
+    def submit(
+        self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]
+    ) -> asyncio.Future[Any] | None:
+        """EVALSHA queued now, without a coroutine or task around it: the future of its raw
+        reply (`answer` reads it), or None while the channel is not connected (use `run`).
+        A caller that stops waiting can still have the reply handed to it (`adopt`)."""
+        if not self._ready:
+            return None
+        return self._send(_pack(("EVALSHA", script.sha, len(keys), *keys, *args)))
+
+    def adopt(self, future: asyncio.Future[Any], on_reply: Callable[[Any], None]) -> None:
+        """A submitted command whose waiter was cancelled: its reply, when it comes, goes to
+        `on_reply` (not if the connection is lost first: then its outcome is unknown)."""
+        if future.cancelled():
+            self._adopted[future] = on_reply
+        elif future.done() and future.exception() is None:
+            on_reply(future.result())
+
     async def call(self, *command: Arg) -> Any:
         if not self._ready:
             await self._connect()
-        return self._answer(await self._send(_pack(command)))
+        return self.answer(await self._send(_pack(command)))
 
     async def many(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
         """Commands sent together (one write, not a transaction); their replies in order.
@@ -91,11 +111,12 @@ class ScriptChannel(asyncio.Protocol):
         futures = [self._send(_pack(command)) for command in commands]
         replies = [await future for future in futures]
         for reply in replies:
-            self._answer(reply)
+            self.answer(reply)
         return replies
 
     @staticmethod
-    def _answer(reply: Any) -> Any:
+    def answer(reply: Any) -> Any:
+        """A raw reply as `call` answers it: an error reply raises."""
         if isinstance(reply, hiredis.ReplyError):
             message = str(reply)
             if message.startswith("NOSCRIPT"):
@@ -148,9 +169,9 @@ class ScriptChannel(asyncio.Protocol):
         if options.get("password"):
             user = options.get("username")
             auth = ("AUTH", *([user] if user else []), options["password"])
-            self._answer(await self._send(_pack(auth)))
+            self.answer(await self._send(_pack(auth)))
         if options.get("db"):
-            self._answer(await self._send(_pack(("SELECT", int(options["db"])))))
+            self.answer(await self._send(_pack(("SELECT", int(options["db"])))))
         self._ready = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -163,6 +184,8 @@ class ScriptChannel(asyncio.Protocol):
             future = self._waiting.popleft()
             if not future.done():  # its caller may have given up; the order still holds
                 future.set_result(reply)
+            elif self._adopted and (on_reply := self._adopted.pop(future, None)) is not None:
+                on_reply(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -172,6 +195,7 @@ class ScriptChannel(asyncio.Protocol):
     def _fail(self, error: Exception) -> None:
         waiting, self._waiting = self._waiting, collections.deque()
         self._outgoing = []
+        self._adopted = {}
         for future in waiting:
             if not future.done():
                 future.set_exception(error)

@@ -112,8 +112,15 @@ class StoredSession:
     verified: bool
 
 
+# Copied per token: a new hash object fetches its algorithm from OpenSSL's providers again
+# each time; a copy skips that.
+_SHA256 = hashlib.sha256()
+
+
 def _token_key(token: str) -> str:
-    return _SESSION.format(hashlib.sha256(token.encode()).hexdigest())
+    digest = _SHA256.copy()
+    digest.update(token.encode())
+    return _SESSION.format(digest.hexdigest())
 
 
 def admit_check(token: str, counter: Sequence[str | int] | None) -> AdmitCheck:

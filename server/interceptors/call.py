@@ -24,11 +24,12 @@ method, when it is wrapped.
 from __future__ import annotations
 
 import functools
+import inspect
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf import message as pb_message
@@ -50,6 +51,8 @@ from server.ratelimit.policy import MethodClass, classify
 Context = grpc.aio.ServicerContext[Any, Any]
 UnaryBehavior = Callable[[Any, Context], Awaitable[Any]]
 StreamBehavior = Callable[[Any, Context], AsyncIterator[Any]]
+# A streaming handler in gRPC's reader-writer form: it reads and writes through the context.
+CallBehavior = Callable[[Any, Context], Awaitable[None]]
 
 _REQUEST_ID = access_log.REQUEST_ID
 _EDGE_KEY, _EDGE_VALUE = response_metadata.EDGE_MARKER
@@ -171,16 +174,22 @@ class CallLayer:
             defers_session=method in self._session_in_script,
             defers_count=method in self._count_in_script,
         )
+        # The handlers below are partials of plain functions, not of bound methods: gRPC asks
+        # `inspect` what each is on every call, and a bound method inside a partial takes
+        # its slow path there.
         if handler.response_streaming:
             inner_stream = handler.unary_stream or handler.stream_stream
-            # The generator below is the handler itself (gRPC sees through the partial):
-            # one generator layer per message.
-            streaming = functools.partial(self._stream, plan, inner_stream)
+            if inspect.iscoroutinefunction(inner_stream):  # reader-writer: no generator at all
+                streaming: Any = functools.partial(CallLayer._call, self, plan, inner_stream)
+            else:
+                # The generator below is the handler itself (gRPC sees through the partial):
+                # one generator layer per message.
+                streaming = functools.partial(CallLayer._stream, self, plan, inner_stream)
             if handler.request_streaming:
                 return grpc.stream_stream_rpc_method_handler(streaming, decode, encode)
             return grpc.unary_stream_rpc_method_handler(streaming, decode, encode)
         inner_unary = handler.unary_unary or handler.stream_unary
-        unary = functools.partial(self._unary, plan, inner_unary)
+        unary = functools.partial(CallLayer._unary, self, plan, inner_unary)
         if handler.request_streaming:
             return grpc.stream_unary_rpc_method_handler(unary, decode, encode)
         return grpc.unary_unary_rpc_method_handler(unary, decode, encode)
@@ -287,6 +296,45 @@ class CallLayer:
         finally:
             access_log.record(plan.series, context, started, error, peer)
 
+    async def _call(
+        self,
+        plan: MethodPlan,
+        behavior: CallBehavior,
+        request: Any,
+        context: Context,
+    ) -> None:
+        """A streaming call whose handler reads and writes through the context itself."""
+        started = time.perf_counter()
+        headers = CallHeaders.read(context.invocation_metadata())
+        logs.request_id.set(headers.request_id)
+        pairs = response_metadata.begin()
+        pairs.append((_REQUEST_ID, headers.request_id))
+        # Read while the call is alive: once a stream is torn down, `peer()` touches freed memory.
+        peer = context.peer()
+        error: BaseException | None = None
+        try:
+            request = await self._enter(plan, headers, request, context)
+            handed = context
+            if hasattr(request, "__aiter__") and plan.guarded:
+                handed = cast(Context, _Checked(handed))  # what it reads is checked as it comes
+            if headers.edge:  # HTTP clients get the pairs as headers, with the first message
+                handed = cast(Context, _HeadersFirst(handed, pairs))
+            await behavior(request, handed)
+            context.set_trailing_metadata(tuple(pairs))
+        except grpc.aio.AbortError as raised:
+            error = raised
+            raise
+        except Exception as raised:
+            error = raised
+            if plan.defers:
+                error = await deferred.refusal_first(raised)
+            await abort_with(plan.method, error, context)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            access_log.record(plan.series, context, started, error, peer)
+
     def _cache_headers(
         self, plan: MethodPlan, headers: CallHeaders, response: Any, pairs: response_metadata.Pairs
     ) -> None:
@@ -302,6 +350,48 @@ class CallLayer:
             tag = cache_headers.etag_of(response)
             if tag:
                 pairs.append(("etag", tag))
+
+
+class _Relay:
+    """A handler's context with one method changed; everything else is the call's own."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+class _HeadersFirst(_Relay):
+    """An HTTP edge's call: the response pairs leave as headers with the first message
+    (the edge drops the trailers of a successful call)."""
+
+    __slots__ = ("_pairs", "_unsent")
+
+    def __init__(self, context: Context, pairs: response_metadata.Pairs) -> None:
+        super().__init__(context)
+        self._pairs = pairs
+        self._unsent = True
+
+    async def write(self, message: Any) -> None:
+        if self._unsent:
+            self._unsent = False
+            await self._context.send_initial_metadata(tuple(self._pairs))
+        await self._context.write(message)
+
+
+class _Checked(_Relay):
+    """Each message read is refused as the request guard would refuse a request."""
+
+    __slots__ = ()
+
+    async def read(self) -> Any:
+        message = await self._context.read()
+        if message is not grpc.aio.EOF:
+            request_guard.check(message)
+        return message
 
 
 def _request_type(deserializer: Any) -> type | None:

@@ -13,7 +13,6 @@ HTTP as headers either way.
 from __future__ import annotations
 
 import contextvars
-from typing import Any
 
 Pairs = list[tuple[str, str]]
 
@@ -39,8 +38,3 @@ def add(key: str, value: str) -> None:
 
 def collected() -> Pairs:
     return list(_pairs.get() or ())
-
-
-def from_edge(invocation_metadata: Any) -> bool:
-    """Whether an HTTP edge made this call for an HTTP client."""
-    return EDGE_MARKER in (invocation_metadata or ())

@@ -19,12 +19,11 @@ either costs one Redis round trip and no batching delay.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import logging
 import math
-import secrets
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +57,13 @@ class Presence:
     last_seen_at: datetime | None
     load: float
     streaming: bool
+
+
+def _stream_id() -> str:
+    """16 hex digits from the process's seeded generator (reseeded in a forked child): an
+    id that only tells an agent's streams apart needs no secrecy, and secrets.token_hex
+    reads os.urandom, a system call per opening."""
+    return f"{random.getrandbits(64):016x}"
 
 
 def _check_load(load: float) -> None:
@@ -111,13 +117,9 @@ class PresenceService:
             check = pending.check
         else:
             agent_id = _caller().agent_id
-        stream_id = secrets.token_hex(8)
-        claim = asyncio.ensure_future(self._store.claim(check, agent_id, stream_id))
-        try:
-            admitted, agent_id, replaced = await asyncio.shield(claim)
-        except BaseException:
-            claim.add_done_callback(functools.partial(self._release_claim, stream_id))
-            raise
+        stream_id = _stream_id()
+        release = functools.partial(self._release_claim, stream_id)
+        admitted, agent_id, replaced = await self._store.claim(check, agent_id, stream_id, release)
         try:
             await _settle(pending, admitted)
         except BaseException:  # refused after the claim (a budget counted the ordinary way)
@@ -138,13 +140,8 @@ class PresenceService:
             )
         return stream
 
-    def _release_claim(
-        self, stream_id: str, claim: asyncio.Future[tuple[Admitted, str, str | None]]
-    ) -> None:
+    def _release_claim(self, stream_id: str, admitted: Admitted, agent_id: str) -> None:
         """A claim that landed for a call that did not wait for it is given up again."""
-        if claim.cancelled() or claim.exception() is not None:
-            return
-        admitted, agent_id, _ = claim.result()
         if admitted.verdict == "ok":
             self._coalescer.release(agent_id, stream_id)
 

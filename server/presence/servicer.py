@@ -1,14 +1,16 @@
 """PresenceService over gRPC: convert, call the service, convert back.
 
-The stream is a reader task (beats in, acks into the stream's outbox) and this
-generator draining the outbox, so acks, server pushes and the stream's end all
-leave through one place in order.
+A heartbeat stream is one task: the handler (gRPC's reader-writer form, no response
+generator) reads each beat and writes its ack itself. What else a stream sends waits
+in its outbox: pushes are written by a task started only when one is queued, and an
+ending interrupts the wait for the next beat, so the stream finishes in its own task
+after everything queued before it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -18,11 +20,9 @@ from agentregistry.v1 import presence_service_pb2_grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from server.domain.agents import AgentStatus
 from server.domain.errors import DomainError
 from server.domain.names import parse_agent_name
 from server.errors import ERROR_DOMAIN, STATUS_DETAILS_KEY
-from server.interceptors import response_metadata
 from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
@@ -61,71 +61,127 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
     def __init__(self, service: PresenceService) -> None:
         self._service = service
 
-    async def _read(self, stream: OpenStream, context: Context) -> None:
-        """Reads with context.read(): the request iterator is one more generator per beat.
-
-        Once the first ack is out, acks leave from here (context.write) rather than through
-        the outbox and the handler's generator: a task switch and two generator layers less
-        per beat. The stream's lock keeps one message in flight at a time (gRPC allows no
-        more) and the order: anything already queued in the outbox goes first."""
+    async def Heartbeat(
+        self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
+    ) -> None:
+        """Beats are read with context.read(): the request iterator would be one more
+        generator per beat."""
+        stream = await self._service.open_stream()
+        task = asyncio.current_task()
+        assert task is not None
+        stream.notify = functools.partial(self._notified, stream, context, task)
+        if stream.outbox and not stream.ended:  # pushed while the opening finished
+            stream.notify()
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:
-            while (read := await context.read()) is not grpc.aio.EOF:
+            while not stream.ended:
+                stream.waiting = True
+                try:
+                    read = await context.read()
+                except asyncio.CancelledError:
+                    stream.waiting = False
+                    if stream.interrupted and task.uncancel() == 0:
+                        break  # an ending
+                    raise
+                except Exception:
+                    stream.waiting = False
+                    await self._stalled(stream, task)
+                    break
+                stream.waiting = False
+                if read is grpc.aio.EOF:
+                    stream.end(EndKind.COMPLETED, "the client closed its side")
+                    break
                 beat = cast(pb.HeartbeatRequest, read)
-                status = convert.status_from_proto(beat.status, "status")
-                ack = self._service.beat(stream, beat.sequence, status, beat.load)
-                if ack.status is AgentStatus.OFFLINE:
-                    continue  # its ack and the stream's end are queued
-                if not stream.direct or not stream.outbox.empty():
+                try:
+                    status = convert.status_from_proto(beat.status, "status")
+                    ack = self._service.beat(stream, beat.sequence, status, beat.load)
+                except DomainError:
+                    stream.ended = True  # nothing more is queued; what was leaves first
+                    await self._write_queued(stream, context)
+                    raise
+                except Exception:  # a message that is no beat: no more beats are read
+                    await self._stalled(stream, task)
+                    break
+                if stream.ended:  # an offline beat: its ack is queued ahead of the end
+                    break
+                if stream.outbox:  # anything queued earlier goes first
                     stream.send(ack)
                     continue
                 message = convert.ack_response(ack, interval_s, ttl_s)
-                async with stream.lock:
-                    if stream.ended:
-                        return
+                async with stream.lock:  # one message in flight (gRPC allows no more)
                     try:
                         await context.write(message)
-                    except Exception:  # the call is ending: the handler finishes it
-                        return
-        except DomainError as error:
-            stream.send(error)
-            stream.ended = True
-            return
-        stream.end(EndKind.COMPLETED, "the client closed its side")
-
-    async def Heartbeat(
-        self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
-    ) -> AsyncIterator[pb.HeartbeatResponse]:
-        stream = await self._service.open_stream()
-        # Over native gRPC every ack, the first one too, may leave from the reader; an HTTP
-        # edge's call needs the first message through the call layer's generator, which
-        # sends its response metadata as headers with it.
-        stream.direct = not response_metadata.from_edge(context.invocation_metadata())
-        reader = asyncio.create_task(self._read(stream, context))
-        interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
-        try:
-            while True:
-                item = await stream.outbox.get()
-                if isinstance(item, Ack):
-                    message = convert.ack_response(item, interval_s, ttl_s)
-                    async with stream.lock:  # held until gRPC asks for the next message
-                        yield message
-                    stream.direct = True
-                elif isinstance(item, StreamEnd):
-                    async with stream.lock:
-                        await _end(context, item)
-                    return
-                elif isinstance(item, DomainError):
-                    raise item
-                else:
-                    push = convert.push_to_proto(item)
-                    async with stream.lock:
-                        yield push
+                        continue
+                    except Exception:
+                        pass
+                await self._stalled(stream, task)
+                break
+            ending = await self._write_queued(stream, context)
+            if ending is not None:
+                async with stream.lock:
+                    await _end(context, ending)
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            stream.notify = None  # (it holds the call's context and task)
+            if stream.writer is not None:
+                stream.writer.cancel()
             self._service.close_stream(stream)
+
+    def _notified(self, stream: OpenStream, context: Context, task: asyncio.Task[object]) -> None:
+        """Something was put in the stream's outbox. An ending interrupts the stream's wait
+        for a beat; anything else is written by a task of its own, started unless one runs."""
+        if stream.ended:
+            if stream.waiting and not stream.interrupted:
+                stream.interrupted = True
+                task.cancel()
+        elif stream.writer is None:
+            stream.writer = asyncio.ensure_future(self._write_outbox(stream, context))
+
+    async def _write_outbox(self, stream: OpenStream, context: Context) -> None:
+        """The outbox in order, up to its end (the stream's own task finishes the call)."""
+        try:
+            while stream.outbox and not isinstance(stream.outbox[0], StreamEnd):
+                message = self._message(stream.outbox.popleft())
+                async with stream.lock:
+                    try:
+                        await context.write(message)
+                    except Exception:  # the call is ending: the stream's task finishes it
+                        return
+        finally:
+            stream.writer = None
+
+    async def _write_queued(self, stream: OpenStream, context: Context) -> StreamEnd | None:
+        """What the outbox holds, written in order after the task writing it is done; the
+        stream's end, if one is queued."""
+        if stream.writer is not None:
+            await stream.writer
+        while stream.outbox:
+            item = stream.outbox.popleft()
+            if isinstance(item, StreamEnd):
+                return item
+            message = self._message(item)
+            async with stream.lock:
+                await context.write(message)
+        return None
+
+    def _message(self, item: object) -> pb.HeartbeatResponse:
+        if isinstance(item, Ack):
+            return convert.ack_response(item, self._service.interval_s, self._service.ttl_s)
+        return convert.push_to_proto(item)
+
+    @staticmethod
+    async def _stalled(stream: OpenStream, task: asyncio.Task[object]) -> None:
+        """A read or write failed: the call is ending. It ends with its cancellation, or an
+        ending interrupts this wait as it would the wait for a beat."""
+        if stream.ended:
+            return
+        stream.waiting = True
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            if not (stream.interrupted and task.uncancel() == 0):
+                raise
+        finally:
+            stream.waiting = False
 
     async def SendHeartbeat(
         self, request: pb.SendHeartbeatRequest, context: Context

@@ -20,12 +20,14 @@ in front (ADMIT_LUA): one round trip per call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain.agents import AgentStatus
@@ -173,6 +175,28 @@ def _admitted(reply: list[bytes | int]) -> Admitted:
     return Admitted(verdict.decode(), agent_id.decode(), verified == 1, count)
 
 
+def _claimed(reply: list[Any], agent_id: str) -> tuple[Admitted, str, str | None]:
+    admitted = _admitted(reply)
+    if admitted.verdict != "ok":
+        return admitted, agent_id, None
+    previous = _text(reply[5])
+    return admitted, _text(reply[4]), previous or None
+
+
+def _hand_over(agent_id: str, abandoned: Callable[[Admitted, str], None], reply: Any) -> None:
+    """The reply of a claim whose caller stopped waiting (an error reply claimed nothing)."""
+    if isinstance(reply, list):
+        admitted, agent, _ = _claimed(reply, agent_id)
+        abandoned(admitted, agent)
+
+
+def _hand_over_task(
+    agent_id: str, abandoned: Callable[[Admitted, str], None], task: asyncio.Future[Any]
+) -> None:
+    if not task.cancelled() and task.exception() is None:
+        _hand_over(agent_id, abandoned, task.result())
+
+
 def decode(raw: bytes | str | None) -> PresenceRecord | None:
     """A `{ns}:state` value (as HMGET returns it, also from a script) as a record."""
     if raw is None:
@@ -289,18 +313,41 @@ class PresenceStore:
         return admitted, written
 
     async def claim(
-        self, check: AdmitCheck, agent_id: str, stream_id: str
+        self,
+        check: AdmitCheck,
+        agent_id: str,
+        stream_id: str,
+        abandoned: Callable[[Admitted, str], None],
     ) -> tuple[Admitted, str, str | None]:
         """A stream opening in one round trip, behind the caller's check: (answer, the
-        agent, the stream it replaced). `agent_id` '' is the session's agent."""
+        agent, the stream it replaced). `agent_id` '' is the session's agent.
+
+        A caller that stops waiting (its call ended) still learns what the script did:
+        `abandoned` gets its answer and agent once it has run, to give the stream up. Over
+        the channel that costs nothing while the caller waits (no task, no shield): the
+        reply is handed over only if the caller was cancelled."""
         keys = [check.session_key]
         args = [*check.args, agent_id, self._stream_prefix, stream_id]
-        reply = await self._run(self._claim, keys, args)
-        admitted = _admitted(reply)
-        if admitted.verdict != "ok":
-            return admitted, agent_id, None
-        previous = _text(reply[5])
-        return admitted, _text(reply[4]), previous or None
+        channel = self._channel
+        pending = None if channel is None else channel.submit(self._claim, keys, args)
+        if channel is not None and pending is not None:
+            try:
+                reply = await pending
+            except asyncio.CancelledError:
+                channel.adopt(pending, functools.partial(_hand_over, agent_id, abandoned))
+                raise
+            try:
+                return _claimed(ScriptChannel.answer(reply), agent_id)
+            except NoScriptError:
+                pass  # a restarted or flushed Redis: loaded and run again below
+        # Through redis-py, or a channel still connecting: a task of its own, shielded.
+        task = asyncio.ensure_future(self._run(self._claim, keys, args))
+        try:
+            reply = await asyncio.shield(task)
+        except BaseException:
+            task.add_done_callback(functools.partial(_hand_over_task, agent_id, abandoned))
+            raise
+        return _claimed(reply, agent_id)
 
     async def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
         return await run_script(self._channel, self._redis, script, keys, args)

@@ -1,19 +1,23 @@
 """The heartbeat streams open in this process, one per agent.
 
-Each stream has an outbox the servicer drains: acks, pushes (events, a new
-interval, a reconnect notice) and, last, how the stream ends. Anything in the
-process may push to an agent's stream through `push`; that is the hook the
-event feed uses to deliver events for an agent down its heartbeat stream.
+Each stream has an outbox for what is not the answer to a beat: pushes (events, a
+new interval, a reconnect notice), the ack of a beat that ends the stream, and,
+last, how the stream ends. Anything in the process may push to an agent's stream
+through `push`; that is the hook the event feed uses to deliver events for an agent
+down its heartbeat stream. Whoever serves the stream (server/presence/servicer.py)
+is told of every item through `notify`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from server.domain.agents import AgentStatus
 from server.observability.metrics import HEARTBEAT_STREAMS
@@ -67,22 +71,31 @@ class OpenStream:
     last_beat: float = field(default_factory=time.monotonic)
     beats: int = 0
     ended: bool = False
-    outbox: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
-    # One message in flight: the handler's generator and the reader both send
-    # (server/presence/servicer.py); `direct` while the reader may (an edge's call: once
-    # the first ack is out).
+    outbox: collections.deque[Outgoing] = field(default_factory=collections.deque)
+    # One message in flight: the stream's task (acks) and the task writing its outbox both
+    # send (server/presence/servicer.py).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    direct: bool = False
+    # Set by whoever serves the stream: called after every item put in the outbox.
+    notify: Callable[[], None] | None = None
+    # The serving side's own state (server/presence/servicer.py): whether its task waits
+    # for the next beat (an ending interrupts that wait), and the task writing the outbox.
+    waiting: bool = False
+    interrupted: bool = False
+    writer: asyncio.Future[Any] | None = None
 
     def send(self, item: Outgoing) -> None:
         if not self.ended:
-            self.outbox.put_nowait(item)
+            self.outbox.append(item)
+            if self.notify is not None:
+                self.notify()
 
     def end(self, kind: EndKind, message: str) -> None:
         """Ask the stream to finish; only the first ending counts."""
         if not self.ended:
-            self.outbox.put_nowait(StreamEnd(kind, message))
+            self.outbox.append(StreamEnd(kind, message))
             self.ended = True
+            if self.notify is not None:
+                self.notify()
 
 
 class StreamRegistry:

@@ -78,3 +78,23 @@ async def test_a_killed_connection_fails_its_calls_and_the_next_call_reconnects(
 def test_urls_it_does_not_speak_stay_on_redis_py() -> None:
     assert ScriptChannel.for_url("rediss://example.invalid:6380/0") is None
     assert ScriptChannel.for_url("unix:///tmp/redis.sock") is not None
+
+
+async def test_a_reply_whose_waiter_gave_up_goes_to_whoever_adopted_it(
+    channel: ScriptChannel,
+) -> None:
+    await channel.run(_ECHO, ["k"], ["v"])  # connected and loaded: submit queues at once
+    future = channel.submit(_ECHO, ["gone"], ["1"])
+    assert future is not None
+    future.cancel()  # what cancelling a task that awaits it does
+    adopted: list[object] = []
+    channel.adopt(future, adopted.append)
+    # Replies come in order: once a later call is answered, the adopted one was handed over.
+    assert await channel.run(_ECHO, ["after"], ["2"]) == [b"after", b"2"]
+    assert adopted == [[b"gone", b"1"]]
+    landed = channel.submit(_ECHO, ["landed"], ["3"])
+    assert landed is not None
+    await asyncio.wait([landed])
+    channel.adopt(landed, adopted.append)  # in before its waiter gave up: handed over at once
+    assert adopted[-1] == [b"landed", b"3"]
+    channel.close()

@@ -1,4 +1,5 @@
-"""The heartbeat stream through a real channel: auth, handshake, acks, supersede, silence."""
+"""The heartbeat stream through a real channel: auth, handshake, acks, supersede, silence,
+pushes, and calls cancelled while they open."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import grpc
 from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 
+from server.domain.names import parse_agent_name
+from server.presence.streams import NewInterval, Reconnect
 from tests.factories import error_details, register
 from tests.presence_support import INTERVAL_S, TTL_S, Beats, PresenceClient, StatementCounter
 
@@ -143,3 +146,55 @@ async def test_deleting_an_agent_closes_its_stream_and_presence(
         raise AssertionError("presence of a deleted agent")
     except grpc.aio.AioRpcError as missing:
         assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_pushes_leave_in_order_and_before_the_streams_end(
+    presence_client: PresenceClient,
+) -> None:
+    agent = await register(presence_client.registry, presence_client.auth)
+    beats = Beats(presence_client.presence, agent.metadata)
+    beats.send(1)
+    await beats.next()
+    assert presence_client.app.presence is not None
+    streams = presence_client.app.presence.service.streams
+    agent_id = parse_agent_name(agent.name, "name")
+    assert streams.push(agent_id, NewInterval(2.0))
+    assert streams.push(agent_id, Reconnect("maintenance", 3.0))
+    streams.drain("restarting", 1.0)  # one more reconnect, then the end, queued at once
+    first, second, third = [await beats.next() for _ in range(3)]
+    assert first.new_interval.ToMilliseconds() == 2000
+    assert second.reconnect.reason == "maintenance"
+    assert third.reconnect.reason == "restarting"
+    error = await beats.error()
+    assert error_details(error).code == grpc.StatusCode.UNAVAILABLE
+    assert error_details(error).reason == "SERVER_RESTARTING"
+
+
+async def test_an_offline_beat_is_acked_and_ends_the_stream_ok(
+    presence_client: PresenceClient,
+) -> None:
+    agent = await register(presence_client.registry, presence_client.auth)
+    beats = Beats(presence_client.presence, agent.metadata)
+    beats.send(1)
+    await beats.next()
+    beats.send(2, status=resources_pb2.AGENT_STATUS_OFFLINE)
+    ack = (await beats.next()).ack
+    assert (ack.sequence, ack.status) == (2, resources_pb2.AGENT_STATUS_OFFLINE)
+    assert await beats.call.read() is grpc.aio.EOF
+    assert await beats.call.code() == grpc.StatusCode.OK
+
+
+async def test_streams_cancelled_while_opening_leave_no_claim(
+    presence_client: PresenceClient,
+) -> None:
+    # However far each opening got (its claim in flight, landed, or acked), a cancelled
+    # call gives its claim up again.
+    agent = await register(presence_client.registry, presence_client.auth)
+    for delay_s in (0.0, 0.001, 0.003, 0.01, 0.05):
+        beats = Beats(presence_client.presence, agent.metadata)
+        beats.send(1)
+        await asyncio.sleep(delay_s)
+        beats.call.cancel()
+    async with asyncio.timeout(5.0):  # releases ride the coalescer's next tick
+        while (await _presence(presence_client, agent.name)).streaming:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
