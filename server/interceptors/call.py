@@ -225,11 +225,7 @@ class CallLayer:
         request: Any,
         context: Context,
     ) -> Any:
-        started = time.perf_counter()
-        headers = CallHeaders.read(context.invocation_metadata())
-        logs.request_id.set(headers.request_id)
-        pairs = response_metadata.begin()
-        pairs.append((_REQUEST_ID, headers.request_id))
+        started, headers, pairs = _begin(context)
         error: BaseException | None = None
         try:
             request = await self._enter(plan, headers, request, context)
@@ -265,11 +261,7 @@ class CallLayer:
         request: Any,
         context: Context,
     ) -> AsyncIterator[Any]:
-        started = time.perf_counter()
-        headers = CallHeaders.read(context.invocation_metadata())
-        logs.request_id.set(headers.request_id)
-        pairs = response_metadata.begin()
-        pairs.append((_REQUEST_ID, headers.request_id))
+        started, headers, pairs = _begin(context)
         # Read while the call is alive: once a stream is torn down, `peer()` touches freed memory.
         peer = context.peer()
         error: BaseException | None = None
@@ -304,11 +296,7 @@ class CallLayer:
         context: Context,
     ) -> None:
         """A streaming call whose handler reads and writes through the context itself."""
-        started = time.perf_counter()
-        headers = CallHeaders.read(context.invocation_metadata())
-        logs.request_id.set(headers.request_id)
-        pairs = response_metadata.begin()
-        pairs.append((_REQUEST_ID, headers.request_id))
+        started, headers, pairs = _begin(context)
         # Read while the call is alive: once a stream is torn down, `peer()` touches freed memory.
         peer = context.peer()
         error: BaseException | None = None
@@ -392,6 +380,17 @@ class _Checked(_Relay):
         if message is not grpc.aio.EOF:
             request_guard.check(message)
         return message
+
+
+def _begin(context: Context) -> tuple[float, CallHeaders, response_metadata.Pairs]:
+    """What every call starts with: its clock, its metadata, and its request id on the
+    log lines and in the response metadata."""
+    started = time.perf_counter()
+    headers = CallHeaders.read(context.invocation_metadata())
+    logs.request_id.set(headers.request_id)
+    pairs = response_metadata.begin()
+    pairs.append((_REQUEST_ID, headers.request_id))
+    return started, headers, pairs
 
 
 def _request_type(deserializer: Any) -> type | None:
