@@ -18,7 +18,6 @@ suspended, is refused the moment that write has landed, on every process.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -139,11 +138,6 @@ class Authenticator:
         self._failures = failures
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
-        # Per method class: this window's counters of both session tiers, and their script
-        # arguments, worked out once per window rather than per call.
-        self._counters: dict[
-            MethodClass, tuple[SharedCounter, SharedCounter, tuple[str | int, ...]]
-        ] = {}
 
     async def resolve(self, headers: CallHeaders, context: Any) -> principal.Principal | None:
         key = headers.api_key
@@ -192,18 +186,13 @@ class Authenticator:
     ) -> tuple[SharedCounter, SharedCounter, tuple[str | int, ...]] | None:
         """The counters ADMIT_LUA increments for agent sessions (unverified, verified) and
         their arguments; None while the shared store is down."""
-        found = self._counters.get(method_class)
-        if found is not None and time.time() < found[0].window_end:
-            return found
         limiter = admission.limiter
         agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")
         verified = limiter.shared_counter(principal.Tier.VERIFIED, method_class, "agent:")
         if agent is None or verified is None or agent.window_end != verified.window_end:
             return None  # (budgets of different windows are counted the ordinary way)
         args = (agent.prefix, agent.suffix, agent.amount, verified.suffix, verified.amount)
-        found = (agent, verified, (*args, agent.window_s))
-        self._counters[method_class] = found
-        return found
+        return agent, verified, (*args, agent.window_s)
 
     def _address(self, headers: CallHeaders, context: Any) -> str:
         return caller_address(context, headers, self._trusted_hops, self._trusted_proxies)

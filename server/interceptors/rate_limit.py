@@ -12,7 +12,6 @@ costs the registry nothing but the count.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +40,6 @@ class Admission:
         self._limiter = limiter
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
-        # This window's shared counter per (tier, method class, kind of key): the same for
-        # every caller of the kind but for the caller's part of its key.
-        self._counters: dict[tuple[Tier, MethodClass, str], SharedCounter] = {}
 
     async def admit(
         self,
@@ -67,13 +63,8 @@ class Admission:
         (server/interceptors/deferred.py); None while the shared store is down (the
         caller then `admit`s)."""
         tier, head, who = self._budget_key(caller, headers, context)
-        counter = self._counters.get((tier, method_class, head))
-        if counter is None or time.time() >= counter.window_end:
-            counter = self._limiter.shared_counter(tier, method_class, head)
-            if counter is None:
-                return None
-            self._counters[(tier, method_class, head)] = counter
-        elif self._limiter.degraded:
+        counter = self._limiter.shared_counter(tier, method_class, head)
+        if counter is None:
             return None
         pending = PendingCount(self._limiter, counter, tier, method_class, head, who)
         deferred.begin(pending)

@@ -112,6 +112,8 @@ class RateLimiter:
         self._budgets = budgets
         self._shared_down_until = 0.0
         self.degraded = False
+        # This window's counter per (tier, method class, key head), for `shared_counter`.
+        self._counters: dict[tuple[Tier, MethodClass, str], SharedCounter] = {}
 
     async def check(self, tier: Tier, method_class: MethodClass, key: str) -> Decision:
         item = self._budgets.item(tier, method_class)
@@ -134,12 +136,18 @@ class RateLimiter:
         store is down (callers then `check`)."""
         if time.monotonic() < self._shared_down_until:
             return None
+        now = time.time()
+        known = self._counters.get((tier, method_class, key_head))
+        if known is not None and now < known.window_end:
+            return known  # the same for every caller until the window ends
         item = self._budgets.item(tier, method_class)
         window = item.get_expiry()
-        window_start = int(time.time() // window) * window
+        window_start = int(now // window) * window
         key = f"{self._prefix}:{item.key_for(str(method_class), key_head + _CALLER)}/{window_start}"
         prefix, _, suffix = key.partition(_CALLER)
-        return SharedCounter(prefix, suffix, item.amount, window, window_start + window)
+        counter = SharedCounter(prefix, suffix, item.amount, window, window_start + window)
+        self._counters[(tier, method_class, key_head)] = counter
+        return counter
 
     @staticmethod
     async def _count(
