@@ -242,9 +242,7 @@ class CallLayer:
             error = raised
             raise
         except Exception as raised:
-            error = raised
-            if plan.defers:
-                error = await deferred.refusal_first(raised)
+            error = await deferred.refusal_first(raised) if plan.defers else raised
             if headers.edge:
                 pairs.append(("cache-control", cache_headers.NO_STORE))
             await abort_with(plan.method, error, context)
@@ -278,9 +276,7 @@ class CallLayer:
             error = raised
             raise
         except Exception as raised:
-            error = raised
-            if plan.defers:
-                error = await deferred.refusal_first(raised)
+            error = await deferred.refusal_first(raised) if plan.defers else raised
             await abort_with(plan.method, error, context)
         except BaseException as raised:
             error = raised
@@ -303,7 +299,7 @@ class CallLayer:
         try:
             request = await self._enter(plan, headers, request, context)
             handed = context
-            if hasattr(request, "__aiter__") and plan.guarded:
+            if plan.request_streaming and plan.guarded:
                 handed = cast(Context, _Checked(handed))  # what it reads is checked as it comes
             if headers.edge:  # HTTP clients get the pairs as headers, with the first message
                 handed = cast(Context, _HeadersFirst(handed, pairs))
@@ -313,9 +309,7 @@ class CallLayer:
             error = raised
             raise
         except Exception as raised:
-            error = raised
-            if plan.defers:
-                error = await deferred.refusal_first(raised)
+            error = await deferred.refusal_first(raised) if plan.defers else raised
             await abort_with(plan.method, error, context)
         except BaseException as raised:
             error = raised
