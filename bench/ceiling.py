@@ -13,7 +13,8 @@ h2load sees only HTTP statuses, and a failed gRPC call is still HTTP 200, so eve
 is checked once through a real channel before the load, and each run's received bytes are
 compared with what that many good answers weigh (`ok %`). The same five calls also go through
 the JSON edge: the production envoy/envoy.yaml in front of each registry set, as `make run`
-starts it, driven by the same h2load over HTTP/2.
+starts it, driven by the same h2load over HTTP/2. Their CPU is the workers' and Envoy's,
+and Envoy's share is shown apart: what is left is what the edge costs the workers.
 
 Rate limits stay on (their cost is part of a call) with budgets no run can spend.
 """
@@ -84,6 +85,7 @@ class Run:
     p99_ms: float
     ok_share: float
     cpu_us: float = 0.0  # CPU seconds of the serving processes per request, in µs
+    edge_cpu_us: float = 0.0  # of which Envoy's (JSON runs)
 
 
 def arguments() -> argparse.Namespace:
@@ -210,8 +212,10 @@ def h2load(
     args: argparse.Namespace,
     log: Path,
     servers: list[int],
+    edge: int | None = None,
 ) -> Run:
-    """One h2load run; `servers` are the pids whose CPU is charged to its requests.
+    """One h2load run; `servers` are the pids whose CPU is charged to its requests, `edge`
+    the one of them whose share is also told apart (Envoy's).
 
     CPU is read over warm-up and run together and divided by the requests of both at the
     measured rate, so it assumes the warm-up ran at the same rate.
@@ -225,11 +229,12 @@ def h2load(
         command += ["-d", str(log.with_suffix(".body"))]
     for header in headers:
         command += ["-H", header]
-    cpu_before = cpu_seconds(servers)
+    edges = [] if edge is None else [edge]
+    cpu_before, edge_before = cpu_seconds(servers), cpu_seconds(edges)
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=args.duration + 60
     ).stdout
-    cpu = cpu_seconds(servers) - cpu_before
+    cpu, edge_cpu = cpu_seconds(servers) - cpu_before, cpu_seconds(edges) - edge_before
     rps = float(_figure(r"finished in [\d.]+s, ([\d.]+) req/s", output))
     succeeded = int(_figure(r"(\d+) succeeded", output))
     data = int(_figure(r"\((\d+)\) data", output))
@@ -241,8 +246,13 @@ def h2load(
         p50_ms=latencies[len(latencies) // 2] if latencies else 0.0,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
         ok_share=min(1.0, data / (expected_size * succeeded)) if succeeded else 0.0,
-        cpu_us=cpu / (rps * (args.duration + args.warmup)) * 1e6 if rps else 0.0,
+        cpu_us=per_request(cpu, rps, args),
+        edge_cpu_us=per_request(edge_cpu, rps, args),
     )
+
+
+def per_request(cpu_s: float, rps: float, args: argparse.Namespace) -> float:
+    return cpu_s / (rps * (args.duration + args.warmup)) * 1e6 if rps else 0.0
 
 
 def _figure(pattern: str, output: str) -> str:
@@ -279,6 +289,7 @@ def json_run(
     scratch: Path,
     servers: list[int],
 ) -> Run:
+    """`servers`: the workers, then Envoy."""
     assert work.http is not None
     path, body = work.http
     headers = ["content-type: application/json"] if body else []
@@ -288,7 +299,7 @@ def json_run(
     url = f"http://127.0.0.1:{port}{path}"
     encoded = body.encode() if body else None
     log = scratch / f"{work.json_name}.log"
-    return h2load(binary, url, encoded, headers, size, args, log, servers)
+    return h2load(binary, url, encoded, headers, size, args, log, servers, edge=servers[-1])
 
 
 def start_edge(upstream_port: int, workdir: Path, concurrency: int) -> tuple[EnvoyProcess, int]:
@@ -398,7 +409,9 @@ def main() -> None:
                         ratios[w.json_name].append(edge_run.rps / native.rps)
                         line += (
                             f"   JSON {edge_run.rps:>7,.0f} req/s  ok {edge_run.ok_share:.0%}"
-                            f"  {edge_run.cpu_us:>6,.0f} µs CPU/req (workers + Envoy)"
+                            f"  {edge_run.cpu_us:>6,.0f} µs CPU/req (workers"
+                            f" {edge_run.cpu_us - edge_run.edge_cpu_us:,.0f}"
+                            f" + Envoy {edge_run.edge_cpu_us:,.0f})"
                         )
                     print(line, flush=True)
         finally:
@@ -419,7 +432,7 @@ def print_table(
     )
     print(
         f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'ok %':>6}"
-        f" {'µs CPU':>7}"
+        f" {'µs CPU':>7} {'Envoy':>6}"
     )
     metrics: dict[str, Any] = {"workers": args.workers, "clients": args.clients}
     for name in sorted(runs, key=lambda n: (n != "echo", n.removesuffix("_json"), n)):
@@ -429,9 +442,11 @@ def print_table(
         p99 = statistics.median(r.p99_ms for r in each)
         ok = min(r.ok_share for r in each)
         cpu = statistics.median(r.cpu_us for r in each)
+        edge = statistics.median(r.edge_cpu_us for r in each)
         ratio = statistics.median(ratios[name]) if name in ratios else 1.0
         print(
             f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {ok:>6.1%} {cpu:>7,.0f}"
+            + (f" {edge:>6,.0f}" if name.endswith("_json") else "")
         )
         metrics |= {
             f"{name}_rps": round(rps, 1),
@@ -439,6 +454,8 @@ def print_table(
             f"{name}_p99_ms": round(p99, 2),
             f"{name}_cpu_us": round(cpu),
         }
+        if name.endswith("_json"):
+            metrics[f"{name}_envoy_cpu_us"] = round(edge)
         if name in ratios:
             versus = "native" if name.endswith("_json") else "echo"
             metrics[f"{name}_vs_{versus}"] = round(ratio, 3)
