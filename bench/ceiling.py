@@ -428,11 +428,12 @@ def print_table(
     """Native rows are against the echo; `_json` rows against the same call over native gRPC."""
     print(
         f"\n--- {args.workers} workers each, h2load -c {args.clients} -m {args.streams}, "
-        f"{args.duration} s runs, median of {args.repeats}; ratio: native vs echo, JSON vs native"
+        f"{args.duration} s runs, median of {args.repeats} (range: lowest to highest repeat);"
+        " ratio: native vs echo, JSON vs native"
     )
     print(
-        f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'ok %':>6}"
-        f" {'µs CPU':>7} {'Envoy':>6}"
+        f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'range':>10}"
+        f" {'ok %':>6} {'µs CPU':>7} {'Envoy':>6}"
     )
     metrics: dict[str, Any] = {"workers": args.workers, "clients": args.clients}
     for name in sorted(runs, key=lambda n: (n != "echo", n.removesuffix("_json"), n)):
@@ -443,10 +444,12 @@ def print_table(
         ok = min(r.ok_share for r in each)
         cpu = statistics.median(r.cpu_us for r in each)
         edge = statistics.median(r.edge_cpu_us for r in each)
-        ratio = statistics.median(ratios[name]) if name in ratios else 1.0
+        each_ratio = ratios.get(name, [1.0])
+        ratio = statistics.median(each_ratio)
+        spread = f"{min(each_ratio):.2f}-{max(each_ratio):.2f}"
         print(
-            f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {ok:>6.1%} {cpu:>7,.0f}"
-            + (f" {edge:>6,.0f}" if name.endswith("_json") else "")
+            f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {spread:>10}"
+            f" {ok:>6.1%} {cpu:>7,.0f}" + (f" {edge:>6,.0f}" if name.endswith("_json") else "")
         )
         metrics |= {
             f"{name}_rps": round(rps, 1),
@@ -459,6 +462,8 @@ def print_table(
         if name in ratios:
             versus = "native" if name.endswith("_json") else "echo"
             metrics[f"{name}_vs_{versus}"] = round(ratio, 3)
+            metrics[f"{name}_vs_{versus}_min"] = round(min(each_ratio), 3)
+            metrics[f"{name}_vs_{versus}_max"] = round(max(each_ratio), 3)
     report("ceiling", metrics)
 
 
