@@ -260,24 +260,31 @@ def print_table(
     def median(target: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[target])
 
-    def ratio(key: str) -> float:
+    def ratios(key: str) -> list[float]:
         pairs = zip(runs["registry"], runs["echo"], strict=True)
-        return statistics.median(r[key] / e[key] if e[key] else 0.0 for r, e in pairs)
+        return [r[key] / e[key] if e[key] else 0.0 for r, e in pairs]
+
+    def ratio(key: str) -> float:
+        return statistics.median(ratios(key))
 
     print(
         f"\n--- {args.agents} streams, {args.workers} workers, {args.rate} beats/s for"
-        f" {args.hold:g} s, median of {args.repeats}; ratio: registry vs echo"
+        f" {args.hold:g} s, median of {args.repeats}; ratio: registry vs echo (range: lowest to"
+        " highest repeat)"
     )
     keys = ["opens_per_s", "cpu_us_per_open", "beats_per_s", "cpu_us_per_beat", "ack_p50_ms"]
-    print(f"{'figure':<18} {'echo':>10} {'registry':>10} {'ratio':>7}")
+    print(f"{'figure':<18} {'echo':>10} {'registry':>10} {'ratio':>7} {'range':>10}")
     metrics: dict[str, Any] = {"streams": args.agents, "workers": args.workers}
     for key in [*keys, "ack_p99_ms", "rss_mb"]:
         echo, registry = median("echo", key), median("registry", key)
-        print(f"{key:<18} {echo:>10,.1f} {registry:>10,.1f} {ratio(key):>7.2f}")
+        spread = f"{min(ratios(key)):.2f}-{max(ratios(key)):.2f}"
+        print(f"{key:<18} {echo:>10,.1f} {registry:>10,.1f} {ratio(key):>7.2f} {spread:>10}")
         metrics |= {f"echo_{key}": echo, f"registry_{key}": registry}
     metrics |= {
         "cpu_per_beat_vs_echo": round(ratio("cpu_us_per_beat"), 3),
         "open_rate_vs_echo": round(ratio("opens_per_s"), 3),
+        "open_rate_vs_echo_min": round(min(ratios("opens_per_s")), 3),
+        "cpu_per_beat_vs_echo_max": round(max(ratios("cpu_us_per_beat")), 3),
         "errors": sum(r["errors"] for target in runs.values() for r in target),
         **probe,
     }
