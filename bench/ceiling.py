@@ -287,9 +287,9 @@ def json_run(
     token: str,
     args: argparse.Namespace,
     scratch: Path,
-    servers: list[int],
+    workers: list[int],
+    envoy: int,
 ) -> Run:
-    """`servers`: the workers, then Envoy."""
     assert work.http is not None
     path, body = work.http
     headers = ["content-type: application/json"] if body else []
@@ -299,7 +299,7 @@ def json_run(
     url = f"http://127.0.0.1:{port}{path}"
     encoded = body.encode() if body else None
     log = scratch / f"{work.json_name}.log"
-    return h2load(binary, url, encoded, headers, size, args, log, servers, edge=servers[-1])
+    return h2load(binary, url, encoded, headers, size, args, log, [*workers, envoy], edge=envoy)
 
 
 def start_edge(upstream_port: int, workdir: Path, concurrency: int) -> tuple[EnvoyProcess, int]:
@@ -372,7 +372,7 @@ def main() -> None:
             pids = {True: [p.pid for p in cached], False: [p.pid for p in uncached]}
             echo_pids = [p.pid for p in echo]
             edge_ports: dict[bool, int] = {}
-            edge_pids: dict[bool, list[int]] = {}
+            envoy_pids: dict[bool, int] = {}
             for is_cached, upstream in ports.items():
                 if args.no_json:
                     break
@@ -381,7 +381,7 @@ def main() -> None:
                 )
                 edges.append(edge)
                 assert edge.process is not None
-                edge_pids[is_cached] = [*pids[is_cached], edge.process.pid]
+                envoy_pids[is_cached] = edge.process.pid
             for repeat in range(args.repeats):
                 echo_run = grpc_run(binary, echo_port, echo_work, token, args, scratch, echo_pids)
                 runs["echo"].append(echo_run)
@@ -403,7 +403,7 @@ def main() -> None:
                     if not args.no_json:
                         edge_run = json_run(
                             binary, edge_ports[w.cached], w, token, args, scratch,
-                            edge_pids[w.cached],
+                            pids[w.cached], envoy_pids[w.cached],
                         )  # fmt: skip
                         runs[w.json_name].append(edge_run)
                         ratios[w.json_name].append(edge_run.rps / native.rps)
