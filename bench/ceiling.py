@@ -12,9 +12,11 @@ machine's absolute speed drifts between minutes.
 h2load sees only HTTP statuses, and a failed gRPC call is still HTTP 200, so every request
 is checked once through a real channel before the load, and each run's received bytes are
 compared with what that many good answers weigh (`ok %`). The same five calls also go through
-the JSON edge: the production envoy/envoy.yaml in front of each registry set, as `make run`
-starts it, driven by the same h2load over HTTP/2. Their CPU is the workers' and Envoy's,
-and Envoy's share is shown apart: what is left is what the edge costs the workers.
+the production envoy/envoy.yaml in front of each registry set, as `make run` starts it, driven
+by the same h2load over HTTP/2, twice: as native gRPC that Envoy passes through untouched
+(`_edge`: the floor any call through the edge starts from) and as JSON (`_json`). Their CPU is
+the workers' and Envoy's, and Envoy's share is shown apart: what is left is what the edge costs
+the workers.
 
 Rate limits stay on (their cost is part of a call) with budgets no run can spend.
 """
@@ -77,6 +79,11 @@ class Workload:
     def json_name(self) -> str:
         return f"{self.name}_json"
 
+    @property
+    def edge_name(self) -> str:
+        """The same native gRPC call passed through Envoy untouched: the edge's own floor."""
+        return f"{self.name}_edge"
+
 
 @dataclass
 class Run:
@@ -98,7 +105,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--streams", type=int, default=1, help="requests in flight per client")
     parser.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
     parser.add_argument("--only", default="", help="comma-separated workload names to run")
-    parser.add_argument("--no-json", action="store_true", help="skip the JSON edge runs")
+    parser.add_argument("--no-json", action="store_true", help="skip the runs through Envoy")
     return parser.parse_args()
 
 
@@ -270,6 +277,7 @@ def grpc_run(
     args: argparse.Namespace,
     scratch: Path,
     servers: list[int],
+    edge: int | None = None,
 ) -> Run:
     headers = ["content-type: application/grpc", "te: trailers"]
     if work.token:
@@ -277,7 +285,8 @@ def grpc_run(
     frame = grpc_frame(work.request)
     size = len(frame) if work.name == "echo" else grpc_answer_size(port, work, token)
     url = f"http://127.0.0.1:{port}{work.method}"
-    return h2load(binary, url, frame, headers, size, args, scratch / f"{work.name}.log", servers)
+    log = scratch / f"{work.name if edge is None else work.edge_name}.log"
+    return h2load(binary, url, frame, headers, size, args, log, servers, edge)
 
 
 def json_run(
@@ -357,7 +366,7 @@ def main() -> None:
     echo_work = Workload("echo", work[0].method, work[0].request)
     runs: dict[str, list[Run]] = {w.name: [] for w in [echo_work, *work]}
     if not args.no_json:
-        runs |= {w.json_name: [] for w in work}
+        runs |= {w.edge_name: [] for w in work} | {w.json_name: [] for w in work}
     ratios: dict[str, list[float]] = {name: [] for name in runs if name != "echo"}
     processes: list[subprocess.Popen[bytes]] = []
     edges: list[EnvoyProcess] = []
@@ -401,6 +410,12 @@ def main() -> None:
                         f"  {native.cpu_us:>6,.0f} µs CPU/req"
                     )
                     if not args.no_json:
+                        passed = grpc_run(
+                            binary, edge_ports[w.cached], w, token, args, scratch,
+                            [*pids[w.cached], envoy_pids[w.cached]], envoy_pids[w.cached],
+                        )  # fmt: skip
+                        runs[w.edge_name].append(passed)
+                        ratios[w.edge_name].append(passed.rps / native.rps)
                         edge_run = json_run(
                             binary, edge_ports[w.cached], w, token, args, scratch,
                             pids[w.cached], envoy_pids[w.cached],
@@ -408,6 +423,7 @@ def main() -> None:
                         runs[w.json_name].append(edge_run)
                         ratios[w.json_name].append(edge_run.rps / native.rps)
                         line += (
+                            f"   via Envoy {passed.rps:>7,.0f} req/s"
                             f"   JSON {edge_run.rps:>7,.0f} req/s  ok {edge_run.ok_share:.0%}"
                             f"  {edge_run.cpu_us:>6,.0f} µs CPU/req (workers"
                             f" {edge_run.cpu_us - edge_run.edge_cpu_us:,.0f}"
@@ -425,18 +441,19 @@ def main() -> None:
 def print_table(
     args: argparse.Namespace, runs: dict[str, list[Run]], ratios: dict[str, list[float]]
 ) -> None:
-    """Native rows are against the echo; `_json` rows against the same call over native gRPC."""
+    """Native rows are against the echo; `_edge` (native through Envoy) and `_json` rows
+    against the same call over native gRPC, straight to the workers."""
     print(
         f"\n--- {args.workers} workers each, h2load -c {args.clients} -m {args.streams}, "
         f"{args.duration} s runs, median of {args.repeats} (range: lowest to highest repeat);"
-        " ratio: native vs echo, JSON vs native"
+        " ratio: native vs echo; via Envoy (_edge) and JSON vs native"
     )
     print(
         f"{'workload':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'range':>10}"
         f" {'ok %':>6} {'µs CPU':>7} {'Envoy':>6}"
     )
     metrics: dict[str, Any] = {"workers": args.workers, "clients": args.clients}
-    for name in sorted(runs, key=lambda n: (n != "echo", n.removesuffix("_json"), n)):
+    for name in sorted(runs, key=lambda n: (n != "echo", _call_of(n), n)):
         each = runs[name]
         rps = statistics.median(r.rps for r in each)
         p50 = statistics.median(r.p50_ms for r in each)
@@ -449,7 +466,7 @@ def print_table(
         spread = f"{min(each_ratio):.2f}-{max(each_ratio):.2f}"
         print(
             f"{name:<24} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {spread:>10}"
-            f" {ok:>6.1%} {cpu:>7,.0f}" + (f" {edge:>6,.0f}" if name.endswith("_json") else "")
+            f" {ok:>6.1%} {cpu:>7,.0f}" + (f" {edge:>6,.0f}" if _through_envoy(name) else "")
         )
         metrics |= {
             f"{name}_rps": round(rps, 1),
@@ -457,14 +474,22 @@ def print_table(
             f"{name}_p99_ms": round(p99, 2),
             f"{name}_cpu_us": round(cpu),
         }
-        if name.endswith("_json"):
+        if _through_envoy(name):
             metrics[f"{name}_envoy_cpu_us"] = round(edge)
         if name in ratios:
-            versus = "native" if name.endswith("_json") else "echo"
+            versus = "native" if _through_envoy(name) else "echo"
             metrics[f"{name}_vs_{versus}"] = round(ratio, 3)
             metrics[f"{name}_vs_{versus}_min"] = round(min(each_ratio), 3)
             metrics[f"{name}_vs_{versus}_max"] = round(max(each_ratio), 3)
     report("ceiling", metrics)
+
+
+def _through_envoy(name: str) -> bool:
+    return name.endswith(("_edge", "_json"))
+
+
+def _call_of(name: str) -> str:
+    return name.removesuffix("_json").removesuffix("_edge")
 
 
 if __name__ == "__main__":
