@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import String, any_, bindparam, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -34,6 +34,10 @@ def _key_taken() -> AlreadyExists:
 
 # Built once: constructing and cache-keying a select costs more than running it.
 AGENT_BY_ID = select(*AGENT_COLUMNS).where(AgentRow.id == bindparam("agent_id"))
+# The same for many at once: the point reads batch the misses of one moment (db.point_reads).
+AGENTS_BY_IDS = select(*AGENT_COLUMNS).where(
+    AgentRow.id == any_(bindparam("agent_ids", type_=ARRAY(String)))
+)
 
 
 async def read_agent(executor: AsyncSession | AsyncConnection, agent_id: str) -> Agent | None:
