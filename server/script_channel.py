@@ -26,8 +26,8 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import parse_url
+from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
 
 Arg = str | bytes | int | float
 
@@ -121,6 +121,8 @@ class ScriptChannel(asyncio.Protocol):
             message = str(reply)
             if message.startswith("NOSCRIPT"):
                 raise NoScriptError(message)
+            if message.startswith("LOADING"):  # just restarted: retry, as for a lost connection
+                raise BusyLoadingError(message)
             raise ResponseError(message)
         return reply
 

@@ -40,6 +40,18 @@ async def test_an_error_reply_fails_only_its_call(channel: ScriptChannel) -> Non
     channel.close()
 
 
+async def test_a_redis_still_loading_its_data_is_a_lost_connection_not_a_bad_reply(
+    channel: ScriptChannel,
+) -> None:
+    """What Redis answers every command while it loads its dataset after a restart: callers
+    must see it as unavailable (UNAVAILABLE, retry), not as an error of their own."""
+    loading = Script("return redis.error_reply('LOADING Redis is loading the dataset in memory')")
+    with pytest.raises(RedisConnectionError, match="LOADING"):
+        await channel.run(loading, [], [])
+    assert await channel.run(_ECHO, ["a"], ["b"]) == [b"a", b"b"]
+    channel.close()
+
+
 async def test_a_flushed_script_cache_is_reloaded(
     channel: ScriptChannel, backing: BackingServices
 ) -> None:
