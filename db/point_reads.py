@@ -60,6 +60,13 @@ _STANDING = _Compiled(STANDING)
 _CAPABILITIES = _Compiled(CAPABILITIES)
 
 
+def _unanswered(
+    wanted: dict[str, list[asyncio.Future[Agent | None]]],
+) -> list[asyncio.Future[Agent | None]]:
+    """The waiters still waiting: a caller that gave up has a cancelled future."""
+    return [future for futures in wanted.values() for future in futures if not future.done()]
+
+
 class PointReads:
     def __init__(self, database_url: str, size: int) -> None:
         self._pool = AsyncConnectionPool(
@@ -113,18 +120,14 @@ class PointReads:
                     _AGENTS.sql, _AGENTS.bind(agent_ids=list(wanted)), prepare=True
                 )
                 rows: list[Any] = await cursor.fetchall()
-        except BaseException as error:
-            for futures in wanted.values():
-                for future in futures:
-                    if future.done():
-                        continue
-                    if isinstance(error, Exception):
-                        future.set_exception(error)
-                    else:  # cancelled (shutting down)
-                        future.cancel()
-            if not isinstance(error, Exception):
-                raise
+        except Exception as error:
+            for future in _unanswered(wanted):
+                future.set_exception(error)
             return
+        except asyncio.CancelledError:  # shutting down: nobody is left to answer them
+            for future in _unanswered(wanted):
+                future.cancel()
+            raise
         found = {row.id: row for row in rows}
         for agent_id, futures in wanted.items():
             row = found.get(agent_id)
