@@ -1,16 +1,25 @@
-"""Attacks on the trust score: a synthetic honest graph, then one attack at a time.
+"""Attacks on the trust score, on honest graphs of four shapes, one attack at a time.
 
-Usage: python -m bench.trust_attacks [--agents N] [--seed S]  (or `make bench-trust-attacks`)
+Usage: python -m bench.trust_attacks [--agents N] [--seed S] [--graphs ours,sparse]
+(or `make bench-trust-attacks`)
 
-Runs the pure engine (no database). The honest graph: N agents, 1% verified seeds,
-each agent attesting 1-20 others (skewed towards popular subjects), 60% of claims
-behaviour, 25% capability, 15% identity; 20% of agents behave badly and honest
-attesters rate them 0-35 (the others 65-100). Each attack adds agents and claims;
-the table shows the mean absolute drift of the honest agents' scores (agents the
-attack controls left out), the attacker's target against the honest median, and
-whether both goals hold: drift < 5 points and the target below the median (for
-bad-mouthing: the victim loses < 5 points). The AUC line says how well the score
-separates the good agents from the bad ones. Ends with one JSON line.
+Runs the pure engine (no database). For every honest-graph shape (bench/trust_graphs.py)
+and every attack (bench/trust_attack_cases.py) it prints one row:
+  drift     mean and max absolute change of the honest agents' scores (the agents the
+            attack controls, promotes or bad-mouths left out; and from the max, agents
+            that lose 5 points when the controlled agents merely withdraw their claims,
+            which no model can prevent); goals: mean < 2, max < 10;
+  target    the promoted identity's score against the honest median after the attack
+            (or, where it rides on a real endorsement, against what the same endorsement
+            gives an independent newcomer, if that is higher); goal: below;
+  below     the share of the attacker's identities below that line; goal: >= 95%;
+  victim    for bad-mouthing, the victim's loss against the loss the same number of
+            independent honest raters of ordinary standing would cause (goal: no more,
+            + 1 point);
+  capability  a forged capability stays unverified, a denied one stays verified.
+Then two stability checks per shape (an idle seed joins; 1% of honest claims are
+redrawn: no honest score moves more than 5 points, agents whose own claims changed
+left out) and the AUC of good against bad agents (goal >= 0.9). Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -18,346 +27,273 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from bench.harness import machine
-from server.trust.engine import (
-    KIND_BEHAVIOUR,
-    KIND_CAPABILITY,
-    KIND_IDENTITY,
-    TrustGraph,
-    TrustResult,
-    compute,
-)
+from bench.trust_attack_cases import ATTACKS, Outcome, with_standing
+from bench.trust_graphs import GENERATORS, Builder, Honest
+from server.trust.engine import TrustResult, compute
 
-SYBILS = 500
-MAX_DRIFT = 5.0
-
-
-@dataclass
-class Builder:
-    agents: int
-    verified: list[int] = field(default_factory=list)
-    edges: list[tuple[np.ndarray, ...]] = field(default_factory=list)
-
-    def add_agents(self, count: int) -> np.ndarray:
-        first = self.agents
-        self.agents += count
-        return np.arange(first, self.agents)
-
-    def claims(
-        self, attester: np.ndarray, subject: np.ndarray, kind: int, value: np.ndarray
-    ) -> None:
-        attester, subject = np.broadcast_arrays(np.asarray(attester), np.asarray(subject))
-        value = np.broadcast_to(np.asarray(value, dtype=np.float64), attester.shape)
-        self.edges.append(
-            (attester.ravel(), subject.ravel(), np.full(attester.size, kind), value.ravel())
-        )
-
-    def endorse(self, attester: np.ndarray, subject: np.ndarray, score: float = 100.0) -> None:
-        self.claims(attester, subject, KIND_BEHAVIOUR, np.asarray(score))
-
-    def copy(self) -> Builder:
-        return Builder(self.agents, list(self.verified), list(self.edges))
-
-    def graph(self) -> TrustGraph:
-        attester, subject, kind, value = (np.concatenate(c) for c in zip(*self.edges, strict=True))
-        keep = attester != subject
-        attester, subject, kind, value = attester[keep], subject[keep], kind[keep], value[keep]
-        # One active claim per (attester, subject, kind): the newest (last added) wins.
-        keys = (attester * self.agents + subject) * 3 + kind
-        _, last = np.unique(keys[::-1], return_index=True)
-        pick = np.sort(keys.size - 1 - last)
-        flags = np.zeros(self.agents, dtype=bool)
-        flags[self.verified] = True
-        return TrustGraph(
-            agents=self.agents,
-            capabilities=8,
-            verified=flags,
-            attester=attester[pick].astype(np.int64),
-            subject=subject[pick].astype(np.int64),
-            kind=kind[pick].astype(np.int8),
-            value=value[pick],
-            capability=np.where(kind[pick] == KIND_CAPABILITY, 0, -1).astype(np.int64),
-        )
+MEAN_DRIFT = 2.0
+MAX_DRIFT = 10.0
+SHARE_BELOW = 0.95
+STABLE_DRIFT = 5.0
+MIN_AUC = 0.9
 
 
 @dataclass(frozen=True)
-class Honest:
-    builder: Builder
-    bad: np.ndarray  # (agents,) bool
-    out_degree: np.ndarray
+class Row:
+    drift: float
+    max_drift: float
+    target: float | None
+    line: float
+    below: float | None
+    victim_loss: float | None
+    reference_loss: float | None
+    capability_ok: bool | None
+    passed: bool
 
-
-def honest_graph(agents: int, rng: np.random.Generator) -> Honest:
-    builder = Builder(agents)
-    builder.verified = sorted(rng.choice(agents, agents // 100, replace=False).tolist())
-    bad = rng.random(agents) < 0.2
-    degree = np.minimum(1 + rng.geometric(1 / 7, agents), 20)
-    attester = np.repeat(np.arange(agents), degree)
-    popularity = rng.permutation(agents)
-    subject = popularity[(agents * rng.random(attester.size) ** 1.5).astype(np.int64)]
-    kind = rng.choice(3, size=attester.size, p=[0.25, 0.15, 0.60])
-    quality = np.where(
-        bad[subject], rng.integers(0, 36, attester.size), rng.integers(65, 101, attester.size)
-    )
-    capability_true = ~bad[subject] | (rng.random(attester.size) < 0.3)
-    value = np.select(
-        [kind == KIND_BEHAVIOUR, kind == KIND_CAPABILITY], [quality, capability_true], 1.0
-    ).astype(np.float64)
-    for k in (KIND_CAPABILITY, KIND_IDENTITY, KIND_BEHAVIOUR):
-        rows = kind == k
-        builder.claims(attester[rows], subject[rows], k, value[rows])
-    return Honest(builder, bad, np.bincount(attester[attester != subject], minlength=agents))
-
-
-def sybils(b: Builder, ring: bool, star: bool) -> tuple[np.ndarray, int]:
-    members = b.add_agents(SYBILS)
-    target = int(members[0])
-    if ring:
-        b.endorse(members, np.roll(members, -1))
-    if star:
-        b.endorse(members[1:], target)
-        b.endorse(target, members[1:2])
-    return members, target
-
-
-Attack = Callable[
-    [Builder, Honest, TrustResult, np.random.Generator], tuple[int, set[int], int | None]
-]
-
-
-def by_standing(base: TrustResult, pool: np.ndarray, quantile: float) -> int:
-    ordered = pool[np.argsort(base.score[pool], kind="stable")]
-    return int(ordered[int(quantile * (ordered.size - 1))])
-
-
-def attack_ring(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    _, target = sybils(b, ring=True, star=True)
-    return target, set(), None
-
-
-def attack_star(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    _, target = sybils(b, ring=False, star=True)
-    return target, set(), None
-
-
-def _bridge(
-    b: Builder, h: Honest, base: TrustResult, low: bool
-) -> tuple[int, set[int], int | None]:
-    honest = np.arange(h.bad.size)
-    pool = honest[~h.bad & base.reachable[: h.bad.size] & ~np.isin(honest, b.verified)]
-    degree = h.out_degree[pool]
-    pool = pool[degree == (degree.min() if low else degree.max())]
-    bridge = by_standing(base, pool, 0.5)
-    members, target = sybils(b, ring=True, star=True)
-    b.endorse(bridge, members[SYBILS // 2])
-    return target, set(), None
-
-
-def attack_bridge_low(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    return _bridge(b, h, base, low=True)
-
-
-def attack_bridge_high(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    return _bridge(b, h, base, low=False)
-
-
-def _regular(h: Honest, base: TrustResult, count: int, rng: np.random.Generator) -> np.ndarray:
-    honest = np.arange(h.bad.size)
-    pool = honest[base.reachable[: h.bad.size] & ~h.builder.graph().verified[: h.bad.size]]
-    return rng.choice(pool, count, replace=False)
-
-
-def attack_clique(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    """Ten real agents from the lower half by score rate each other 100 to lift one of them."""
-    honest = np.arange(h.bad.size)
-    pool = honest[base.reachable[: h.bad.size] & ~np.isin(honest, b.verified)]
-    lower = pool[base.score[pool] < np.median(base.score[pool])]
-    clique = rng.choice(lower, 10, replace=False)
-    b.endorse(clique[:, None], clique[None, :])
-    target = int(clique[np.argmin(base.score[clique])])
-    return target, set(clique.tolist()) - {target}, None
-
-
-def attack_whitewash(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    honest = np.arange(h.bad.size)
-    old = by_standing(base, honest[h.bad & base.reachable[: h.bad.size]], 0.9)
-    members, _ = sybils(b, ring=True, star=False)
-    fresh = int(b.add_agents(1)[0])
-    b.endorse(members, fresh)
-    b.endorse(old, fresh)  # the old identity hands over what it still has
-    return fresh, {old}, None
-
-
-def attack_flood(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    flooder = _regular(h, base, 1, rng)
-    crowd = b.add_agents(5_000)
-    target = int(crowd[0])
-    b.endorse(flooder, crowd)
-    b.endorse(crowd[1:], target)
-    return target, set(flooder.tolist()), None
-
-
-def attack_mass(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    controllers = _regular(h, base, 10, rng)
-    crowd = b.add_agents(50_000)
-    b.endorse(rng.choice(controllers, crowd.size), crowd, 60.0)
-    b.endorse(crowd, np.roll(crowd, -1), 60.0)
-    return int(crowd[0]), set(controllers.tolist()), None
-
-
-def attack_badmouth(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    honest = np.arange(h.bad.size)
-    victim = by_standing(base, honest[~h.bad & base.reachable[: h.bad.size]], 0.5)
-    members, _ = sybils(b, ring=True, star=False)
-    accomplices = _regular(h, base, 2, rng)
-    b.endorse(members, victim, 0.0)
-    b.endorse(accomplices, victim, 0.0)
-    return victim, set(accomplices.tolist()), victim
-
-
-def attack_compromised_seed(
-    b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator
-) -> tuple[int, set[int], int | None]:
-    seed = int(rng.choice(b.verified))
-    members, target = sybils(b, ring=True, star=True)
-    b.endorse(seed, members)
-    return target, {seed}, None
-
-
-ATTACKS: dict[str, Attack] = {
-    "sybil ring": attack_ring,
-    "sybil star": attack_star,
-    "ring + low-degree bridge": attack_bridge_low,
-    "ring + high-degree bridge": attack_bridge_high,
-    "collusion clique (10 real)": attack_clique,
-    "whitewashing": attack_whitewash,
-    "flooding (5k claims)": attack_flood,
-    "mass identities (50k)": attack_mass,
-    "bad-mouthing": attack_badmouth,
-    "compromised seed": attack_compromised_seed,
-}
+    def as_json(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(self).items()}
 
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     """Probability that a random positive outscores a random negative (ties count half)."""
+    if positive.size == 0 or negative.size == 0:
+        return float("nan")
     values = np.concatenate([positive, negative])
-    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable").astype(np.float64) + 1
-    for value in np.unique(values):  # average ranks of ties
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = (ends - (counts - 1) / 2.0)[inverse]  # average rank of ties
     sum_positive = ranks[: positive.size].sum()
     return float(
         (sum_positive - positive.size * (positive.size + 1) / 2) / (positive.size * negative.size)
     )
 
 
+def newcomer_score(honest: Honest, endorsers: tuple[int, ...]) -> float:
+    """What the given real endorsements give an independent fresh identity."""
+    if not endorsers:
+        return 0.0
+    builder = honest.builder.copy()
+    fresh = int(builder.add_agents(1)[0])
+    builder.endorse(np.array(endorsers), fresh)
+    return float(compute(builder.graph()).score[fresh])
+
+
+def dependents(honest: Honest, base: TrustResult, controlled: frozenset[int]) -> np.ndarray:
+    n = honest.bad.size
+    if not controlled:
+        return np.zeros(n, dtype=bool)
+    builder = honest.builder.copy()
+    for agent in controlled:
+        builder.withdraw(agent)
+    return np.asarray(np.abs(compute(builder.graph()).score[:n] - base.score[:n]) >= 5.0)
+
+
+def honest_raters_loss(
+    honest: Honest, base: TrustResult, victim: int, raters: int, rng: np.random.Generator
+) -> float:
+    """The victim's loss when as many independent honest agents with ordinary standing
+    (raters weighing one, the most any rater weighs) rate it 0."""
+    pool = with_standing(honest, base)
+    pool = pool[(pool != victim) & (base.standing[pool] >= base.rater_floor)]
+    builder = honest.builder.copy()
+    builder.endorse(rng.choice(pool, min(raters, pool.size), replace=False), victim, 0.0)
+    return float(base.score[victim] - compute(builder.graph()).score[victim])
+
+
+def judge(
+    honest: Honest, base: TrustResult, result: TrustResult, outcome: Outcome, seed: int
+) -> Row:
+    n = honest.bad.size
+    keep = np.ones(n, dtype=bool)
+    keep[honest.builder.verified] = False
+    keep[list(outcome.controlled)] = False
+    if outcome.victim is not None:
+        keep[outcome.victim] = False
+    if outcome.target is not None and outcome.target < n:
+        keep[outcome.target] = False
+    change = np.abs(result.score[:n] - base.score[:n])
+    median = float(np.median(result.score[:n][keep]))
+    # Standing a controlled agent hands out is the attacker's to withdraw at any time:
+    # agents that lose 5 points when it withdraws count in the mean drift, not the max.
+    spared = keep & ~dependents(honest, base, outcome.controlled)
+    worst = float(change[spared].max())
+    change = change[keep]
+    line = max(median, newcomer_score(honest, outcome.endorsers))
+    target = None if outcome.target is None else float(result.score[outcome.target])
+    below = None
+    if outcome.identities.size:
+        below = float((result.score[outcome.identities] <= line).mean())
+    victim_loss = reference_loss = None
+    if outcome.victim is not None:
+        victim_loss = float(base.score[outcome.victim] - result.score[outcome.victim])
+        reference_loss = honest_raters_loss(
+            honest, base, outcome.victim, outcome.raters, np.random.default_rng(seed)
+        )
+    capability_ok = None
+    tally = result.capabilities
+    for pair, wanted in ((outcome.forged, False), (outcome.denied, True)):
+        if pair is not None:
+            rows = (tally.subject == pair[0]) & (tally.capability == pair[1])
+            capability_ok = bool(tally.verified[rows].any()) == wanted
+    passed = (
+        float(change.mean()) < MEAN_DRIFT
+        and worst < MAX_DRIFT
+        and (target is None or target <= line)
+        and (below is None or below >= SHARE_BELOW)
+        and (victim_loss is None or victim_loss <= max(reference_loss or 0.0, 0.0) + 1.0)
+        and capability_ok is not False
+    )
+    return Row(
+        float(change.mean()),
+        worst,
+        target,
+        line,
+        below,
+        victim_loss,
+        reference_loss,
+        capability_ok,
+        passed,
+    )
+
+
+def stability(honest: Honest, base: TrustResult, rng: np.random.Generator) -> dict[str, float]:
+    """Max honest change when an idle seed joins, and when 1% of honest claims are redrawn
+    (agents whose own claims changed left out)."""
+    n = honest.bad.size
+    regular = np.ones(n, dtype=bool)
+    regular[honest.builder.verified] = False
+    joined = honest.builder.copy()
+    idle = int(joined.add_agents(1)[0])
+    joined.verified.append(idle)
+    seed_change = np.abs(compute(joined.graph()).score[:n] - base.score[:n])[regular]
+
+    graph = honest.builder.graph()
+    changed = rng.random(graph.attester.size) < 0.01
+    value = graph.value.copy()
+    value[changed & (graph.kind == 2)] = np.where(
+        honest.bad[graph.subject[changed & (graph.kind == 2)]],
+        rng.integers(0, 36, int((changed & (graph.kind == 2)).sum())),
+        rng.integers(65, 101, int((changed & (graph.kind == 2)).sum())),
+    )
+    redrawn = Builder(n, list(honest.builder.verified))
+    redrawn.edges = [
+        (graph.attester, graph.subject, graph.kind.astype(np.int64), value, graph.capability)
+    ]
+    # and 1% of claims move to another subject
+    moved = changed & (graph.kind != 2)
+    subject = graph.subject.copy()
+    subject[moved] = rng.integers(0, n, int(moved.sum()))
+    redrawn.edges = [
+        (graph.attester, subject, graph.kind.astype(np.int64), value, graph.capability)
+    ]
+    touched = np.zeros(n, dtype=bool)
+    touched[graph.attester[changed]] = True
+    touched[graph.subject[changed]] = True
+    touched[subject[changed]] = True
+    claim_change = np.abs(compute(redrawn.graph()).score[:n] - base.score[:n])[regular & ~touched]
+    return {
+        "idle_seed_max": float(seed_change.max()),
+        "claims_1pct_max": float(claim_change.max()),
+        "claims_1pct_p99": float(np.quantile(claim_change, 0.99)),
+    }
+
+
+def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
+    honest = GENERATORS[name](agents, np.random.default_rng(seed))
+    started = time.perf_counter()
+    base = compute(honest.builder.graph())
+    base_s = time.perf_counter() - started
+    n = agents
+    regular = np.ones(n, dtype=bool)
+    regular[honest.builder.verified] = False
+    scores = base.score[:n]
+    good, bad = ~honest.bad & regular, honest.bad & regular
+    rated = base.rated[:n]
+    figures = {
+        "auc": auc(scores[good], scores[bad]),
+        "auc_rated": auc(scores[good & rated], scores[bad & rated]),
+        "unrated_share": float(1 - rated[regular].mean()),
+        "zero_share": float((scores[regular & rated] == 0).mean()),
+        "median": float(np.median(scores[regular])),
+    }
+    print(
+        f"\n== {name}: {n} agents, {len(honest.builder.verified)} seeds, "
+        f"{int(base.reachable[:n].sum())} with standing, {figures['unrated_share']:.0%} unrated; "
+        f"honest median {figures['median']:.2f}; computed in {base_s:.2f} s"
+    )
+    header = (
+        f"{'attack':28} {'drift':>6} {'max':>6} {'target':>7} {'line':>6} "
+        f"{'below':>6} {'victim':>13} {'cap':>4}  result"
+    )
+    print(header)
+    print("-" * len(header))
+    rows: dict[str, Row] = {}
+    for attack_name, attack in ATTACKS.items():
+        builder = honest.builder.copy()
+        outcome = attack(builder, honest, base, np.random.default_rng(seed + 1))
+        result = compute(builder.graph())
+        row = judge(honest, base, result, outcome, seed + 2)
+        rows[attack_name] = row
+        victim = (
+            f"{row.victim_loss:5.1f} vs {row.reference_loss:5.1f}"
+            if row.victim_loss is not None and row.reference_loss is not None
+            else ""
+        )
+        print(
+            f"{attack_name:28} {row.drift:6.2f} {row.max_drift:6.2f} "
+            f"{'' if row.target is None else f'{row.target:.2f}':>7} {row.line:6.2f} "
+            f"{'' if row.below is None else f'{row.below:.0%}':>6} {victim:>13} "
+            f"{'' if row.capability_ok is None else ('ok' if row.capability_ok else 'NO'):>4}  "
+            + ("pass" if row.passed else "FAIL")
+        )
+    figures.update(stability(honest, base, np.random.default_rng(seed + 3)))
+    passed = sum(r.passed for r in rows.values())
+    print(
+        f"AUC good vs bad: {figures['auc']:.3f} (rated agents only: {figures['auc_rated']:.3f}; "
+        f"rated agents at 0: {figures['zero_share']:.1%}); "
+        f"idle seed joining moves an honest score by at most {figures['idle_seed_max']:.2f}; "
+        f"1% of claims redrawn, by at most {figures['claims_1pct_max']:.2f} "
+        f"(p99 {figures['claims_1pct_p99']:.2f})"
+    )
+    print(f"{passed}/{len(rows)} attacks within the goals")
+    return {
+        "passed": passed,
+        "attacks": len(rows),
+        **{k: round(v, 3) for k, v in figures.items()},
+        "rows": {k: r.as_json() for k, r in rows.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--graphs", default=",".join(GENERATORS))
     args = parser.parse_args()
     print(f"machine: {machine()} (shared with other work; timings are noisy)")
-    rng = np.random.default_rng(args.seed)
-    honest = honest_graph(args.agents, rng)
-    n = args.agents
-    started = time.perf_counter()
-    base = compute(honest.builder.graph())
-    base_s = time.perf_counter() - started
-    seeds = np.zeros(n, dtype=bool)
-    seeds[honest.builder.verified] = True
-    regular = ~seeds
-    median = float(np.median(base.score[:n][regular]))
-    print(
-        f"honest graph: {n} agents, {seeds.sum()} seeds, {base.reachable[:n].sum()} with standing; "
-        f"median score {median:.2f}; computed in {base_s:.2f} s ({base.iterations} iterations)"
-    )
-    header = f"{'attack':30} {'honest drift':>12} {'target':>8} {'rank':>7} {'median':>7}  result"
-    regular_scores = base.standing_score[:n][regular], base.behaviour.adjusted[:n][regular]
-    print(
-        f"honest medians: standing {np.median(regular_scores[0]):.2f}, "
-        f"adjusted behaviour {np.median(regular_scores[1]):.2f}"
-    )
-    print(header)
-    print("-" * len(header))
-    rows = {}
-    for name, attack in ATTACKS.items():
-        builder = honest.builder.copy()
-        target, controlled, victim = attack(
-            builder, honest, base, np.random.default_rng(args.seed + 1)
-        )
-        result = compute(builder.graph())
-        keep = regular.copy()
-        keep[list(controlled)] = False
-        drift = float(np.abs(result.score[:n][keep] - base.score[:n][keep]).mean())
-        after_median = float(np.median(result.score[:n][keep]))
-        rank = int((result.score > result.score[target]).sum()) + 1
-        if victim is not None:
-            ok_target = base.score[victim] - result.score[victim] < MAX_DRIFT
-        else:
-            ok_target = result.score[target] < after_median
-        passed = drift < MAX_DRIFT and ok_target
-        rows[name] = {
-            "drift": round(drift, 3),
-            "target": float(result.score[target]),
-            "rank": rank,
-            "median": round(after_median, 2),
-            "pass": bool(passed),
-        }
-        shown = f"{result.score[target]:.2f}" + (
-            f" (was {base.score[victim]:.2f})" if victim is not None else ""
-        )
-        print(
-            f"{name:30} {drift:12.3f} {shown:>8} {rank:7d} {after_median:7.2f}  "
-            + ("pass" if passed else "FAIL")
-        )
-    good, bad = ~honest.bad & regular, honest.bad & regular
-    score_auc = auc(base.score[:n][good], base.score[:n][bad])
-    plain = base.behaviour.average[:n]
-    rated = base.behaviour.claims[:n] > 0
-    plain_auc = auc(plain[good & rated], plain[bad & rated])
-    print(
-        f"AUC good vs bad agents by trust score: {score_auc:.3f} "
-        f"(standing-weighted behaviour median alone: {plain_auc:.3f})"
-    )
-    passed = sum(r["pass"] for r in rows.values())
-    print(f"{passed}/{len(rows)} attacks within the goals")
-    metrics = {
-        "agents": int(n),
-        "attacks_passed": int(passed),
-        "attacks": len(rows),
-        "auc_good_vs_bad": round(score_auc, 3),
-        "base_compute_s": round(base_s, 2),
-        "max_honest_drift": max(r["drift"] for r in rows.values()),
-        **{
-            f"target_{k.split(' (')[0].replace(' ', '_').replace('+', 'and').replace('-', '_')}": r[
-                "target"
-            ]
-            for k, r in rows.items()
-        },
+    shapes = {name: run_shape(name, args.agents, args.seed) for name in args.graphs.split(",")}
+    metrics: dict[str, Any] = {
+        "agents": args.agents,
+        "attacks_passed": sum(s["passed"] for s in shapes.values()),
+        "attacks": sum(s["attacks"] for s in shapes.values()),
+        "min_auc": round(min(s["auc"] for s in shapes.values()), 3),
+        "max_mean_drift": round(
+            max(r["drift"] for s in shapes.values() for r in s["rows"].values()), 3
+        ),
+        "max_idle_seed_drift": round(max(s["idle_seed_max"] for s in shapes.values()), 3),
     }
+    for name, shape in shapes.items():
+        key = name.replace("-", "_")
+        metrics[f"{key}_passed"] = shape["passed"]
+        metrics[f"{key}_auc"] = shape["auc"]
+        failed = [k for k, r in shape["rows"].items() if not r["passed"]]
+        metrics[f"{key}_failed"] = failed
     print(json.dumps({"bench": "trust-attacks", "metrics": metrics}))
 
 

@@ -114,7 +114,10 @@ class Settings(BaseSettings):
     trust_check_interval_s: float = Field(default=5.0, gt=0)
     trust_recompute_interval_s: float = Field(default=60.0, gt=0)
     trust_damping: float = Field(default=0.85, gt=0, lt=1)
-    trust_verify_threshold: float = Field(default=150.0, gt=0)
+    # A capability is verified by net support of this many ordinary raters (each weighs at
+    # most one), from at least trust_verify_groups independent seed groups.
+    trust_verify_threshold: float = Field(default=2.0, gt=0)
+    trust_verify_groups: int = Field(default=3, ge=1)
     # Domain proofs: loopback http hosts allowed only for local runs and tests (as webhooks).
     domain_allow_loopback: bool = False
     domain_fetch_timeout_s: float = Field(default=5.0, gt=0)

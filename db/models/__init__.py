@@ -8,7 +8,7 @@ from db.models.counters import AgentCountRow
 from db.models.embeddings import AgentEmbeddingRow, CapabilityEmbeddingRow
 from db.models.events import EventRow
 from db.models.feed_cursors import FeedCursorRow
-from db.models.trust import AgentTrustRow, CapabilityTrustRow, TrustRunRow
+from db.models.trust import AgentTrustRow, CapabilityTrustRow, TrustKeyRow, TrustRunRow
 from db.models.webhooks import DELIVERY_STATES, WEBHOOK_STATES, WebhookDeliveryRow, WebhookRow
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "CapabilityTrustRow",
     "EventRow",
     "FeedCursorRow",
+    "TrustKeyRow",
     "TrustRunRow",
     "WebhookDeliveryRow",
     "WebhookRow",

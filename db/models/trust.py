@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +47,23 @@ class AgentTrustRow(Base):
     top_contributions: Mapped[list[float]] = mapped_column(
         ARRAY(Float), server_default=text("'{}'::float8[]")
     )
+    rated: Mapped[bool] = mapped_column(server_default=text("false"))
+    standing_groups: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    top_groups: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), server_default=text("'{}'::int4[]")
+    )
+    top_group_shares: Mapped[list[float]] = mapped_column(
+        ARRAY(Float), server_default=text("'{}'::float8[]")
+    )
+    behaviour_raters: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    behaviour_rater_weights: Mapped[list[float]] = mapped_column(
+        ARRAY(Float), server_default=text("'{}'::float8[]")
+    )
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    # A hash of everything above as last computed: the job rewrites a row when it differs.
+    fingerprint: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class CapabilityTrustRow(Base):
@@ -55,6 +81,17 @@ class CapabilityTrustRow(Base):
     negative_claims: Mapped[int] = mapped_column(Integer)
     weighted_support: Mapped[float]
     verified: Mapped[bool]
+    supporting_groups: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class TrustKeyRow(Base):
+    """The one secret seed groups are keyed by, made at migration time."""
+
+    __tablename__ = "trust_keys"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TrustRunRow(Base):

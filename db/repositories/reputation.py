@@ -36,6 +36,13 @@ STANDING = (
         AgentTrustRow.attesters_with_standing,
         AgentTrustRow.top_contributors,
         AgentTrustRow.top_contributions,
+        AgentTrustRow.rated,
+        AgentTrustRow.standing_groups,
+        AgentTrustRow.top_groups,
+        AgentTrustRow.top_group_shares,
+        AgentTrustRow.behaviour_raters,
+        AgentTrustRow.behaviour_rater_weights,
+        AgentTrustRow.flags,
         select(TrustRunRow.started_at)
         .order_by(TrustRunRow.id.desc())
         .limit(1)
@@ -52,6 +59,7 @@ CAPABILITIES = (
         CapabilityTrustRow.negative_claims,
         CapabilityTrustRow.weighted_support,
         CapabilityTrustRow.verified,
+        CapabilityTrustRow.supporting_groups,
     )
     .where(CapabilityTrustRow.agent_id == bindparam("agent_id"))
     .order_by(CapabilityTrustRow.capability_id)
@@ -94,6 +102,7 @@ def reputation_from(agent_id: str, row: Any, capabilities: Iterable[Any]) -> Rep
                 negative_claims=c.negative_claims,
                 weighted_support=c.weighted_support,
                 verified=c.verified,
+                supporting_groups=c.supporting_groups,
             )
             for c in capabilities
         ],
@@ -105,6 +114,14 @@ def reputation_from(agent_id: str, row: Any, capabilities: Iterable[Any]) -> Rep
         top_contributors=tuple(
             zip(row.top_contributors or (), row.top_contributions or (), strict=False)
         ),
+        # A verified agent is a seed: rated by an operator, whatever claims say.
+        rated=bool(row.rated) if standing else row.verified,
+        standing_groups=row.standing_groups if standing else 0,
+        standing_sources=tuple(zip(row.top_groups or (), row.top_group_shares or (), strict=False)),
+        behaviour_raters=tuple(
+            zip(row.behaviour_raters or (), row.behaviour_rater_weights or (), strict=False)
+        ),
+        flags=tuple(row.flags or ()) if standing else (() if row.verified else ("UNRATED",)),
     )
 
 

@@ -87,6 +87,7 @@ class FilterShape:
     statuses: bool
     min_trust: bool
     verified: bool
+    domain_proven: bool
 
     @classmethod
     def of(cls, search_filter: AgentFilter) -> FilterShape:
@@ -98,6 +99,7 @@ class FilterShape:
             statuses=bool(search_filter.statuses),
             min_trust=search_filter.min_trust_score > 0,
             verified=search_filter.verified_only,
+            domain_proven=search_filter.domain_proven_only,
         )
 
 
@@ -166,6 +168,8 @@ def filter_conditions(shape: FilterShape, *, with_text: bool = False) -> list[Co
         conditions.append(AgentRow.trust_score >= bindparam("f_min_trust", type_=Float))
     if shape.verified:
         conditions.append(AgentRow.verified.is_(True))
+    if shape.domain_proven:
+        conditions.append(AgentRow.domain_verified_at.is_not(None))
     return conditions
 
 

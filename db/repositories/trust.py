@@ -34,27 +34,8 @@ _CLAIM_RECORD = np.dtype(
     ]
 )
 _AGENT_RECORD = np.dtype([("verified", "?"), ("score", ">f8")])
-# Stored standing by agent index; contributors as agent indexes (-1 past the end of the
-# array, -2 for an id no longer in agents), shares -1 past the end.
-STANDING_RECORD = np.dtype(
-    [
-        ("agent", ">i4"),
-        ("behaviour_average", ">f8"),
-        ("behaviour_claims", ">i4"),
-        ("distinct_attesters", ">i4"),
-        ("component_size", ">i4"),
-        ("component_seeded", "?"),
-        ("reachable", "?"),
-        ("standing_score", ">f8"),
-        ("behaviour_score", ">f8"),
-        ("confidence", ">f8"),
-        ("attesters_with_standing", ">i4"),
-        ("contributors", ">i4"),
-        ("contributor", ">i4", (3,)),
-        ("contributions", ">i4"),
-        ("contribution", ">f8", (3,)),
-    ]
-)
+# What the job stored last time, by agent index: the fingerprint of the whole row.
+STANDING_RECORD = np.dtype([("agent", ">i4"), ("fingerprint", ">i8")])
 CAPABILITY_RECORD = np.dtype(
     [
         ("agent", ">i4"),
@@ -63,21 +44,14 @@ CAPABILITY_RECORD = np.dtype(
         ("negative", ">i4"),
         ("support", ">f8"),
         ("verified", "?"),
+        ("groups", ">i4"),
     ]
 )
-TOP_CONTRIBUTORS = 3
 
-
-def _contributor(slot: int) -> str:
-    return (
-        f"int4send(coalesce(c{slot}.idx,"
-        f" CASE WHEN t.top_contributors[{slot}] IS NULL THEN -1 ELSE -2 END))"
-    )
-
-
-_SNAPSHOT = f"""
+# Seeds are the active agents an operator verified: a proven domain is identity only.
+_SNAPSHOT = """
 WITH agent_index AS MATERIALIZED (
-    SELECT id, state, verified, domain_verified_at, trust_score,
+    SELECT id, state, verified, trust_score,
            (row_number() OVER (ORDER BY id) - 1)::int4 AS idx
     FROM agents
 ), capability_index AS MATERIALIZED (
@@ -86,8 +60,8 @@ WITH agent_index AS MATERIALIZED (
 SELECT
   (SELECT array_agg(id ORDER BY idx) FROM agent_index),
   (SELECT string_agg(
-       boolsend((verified OR domain_verified_at IS NOT NULL) AND state = 'active')
-       || float8send(trust_score), ''::bytea ORDER BY idx)
+       boolsend(verified AND state = 'active') || float8send(trust_score), ''::bytea
+       ORDER BY idx)
    FROM agent_index),
   (SELECT array_agg(id ORDER BY idx) FROM capability_index),
   (SELECT string_agg(
@@ -104,30 +78,17 @@ SELECT
    LEFT JOIN capability_index c ON c.id = t.capability_id
    WHERE t.state = 'active' AND (t.expires_at IS NULL OR t.expires_at > now())
      AND a.state = 'active' AND s.state = 'active'),
-  (SELECT string_agg(
-       int4send(a.idx) || float8send(t.behaviour_average) || int4send(t.behaviour_claims)
-       || int4send(t.distinct_attesters) || int4send(t.component_size)
-       || boolsend(t.component_seeded) || boolsend(t.reachable_from_seed)
-       || float8send(t.standing_score) || float8send(t.behaviour_score)
-       || float8send(t.confidence) || int4send(t.attesters_with_standing)
-       || int4send(coalesce(cardinality(t.top_contributors), 0))
-       || {_contributor(1)} || {_contributor(2)} || {_contributor(3)}
-       || int4send(coalesce(cardinality(t.top_contributions), 0))
-       || float8send(coalesce(t.top_contributions[1], -1))
-       || float8send(coalesce(t.top_contributions[2], -1))
-       || float8send(coalesce(t.top_contributions[3], -1)), ''::bytea)
+  (SELECT string_agg(int4send(a.idx) || int8send(t.fingerprint), ''::bytea)
    FROM agent_trust t
-   JOIN agent_index a ON a.id = t.agent_id
-   LEFT JOIN agent_index c1 ON c1.id = t.top_contributors[1]
-   LEFT JOIN agent_index c2 ON c2.id = t.top_contributors[2]
-   LEFT JOIN agent_index c3 ON c3.id = t.top_contributors[3]),
+   JOIN agent_index a ON a.id = t.agent_id),
   (SELECT string_agg(
        int4send(a.idx) || int4send(c.idx) || int4send(t.positive_claims)
        || int4send(t.negative_claims) || float8send(t.weighted_support)
-       || boolsend(t.verified), ''::bytea)
+       || boolsend(t.verified) || int4send(t.supporting_groups), ''::bytea)
    FROM capability_trust t
    JOIN agent_index a ON a.id = t.agent_id
-   JOIN capability_index c ON c.id = t.capability_id)
+   JOIN capability_index c ON c.id = t.capability_id),
+  (SELECT secret FROM trust_keys WHERE id = 1)
 """
 BATCH_ROWS = 10_000
 
@@ -141,6 +102,7 @@ class GraphSnapshot:
     claims: np.ndarray[Any, np.dtype[Any]]  # records of _CLAIM_RECORD
     standing: np.ndarray[Any, np.dtype[Any]]  # stored agent_trust, records of STANDING_RECORD
     capability_trust: np.ndarray[Any, np.dtype[Any]]  # records of CAPABILITY_RECORD
+    group_secret: bytes  # keys the seed groups (server/trust/groups.py)
 
 
 def _records(payload: bytes | None, dtype: np.dtype[Any]) -> np.ndarray[Any, np.dtype[Any]]:
@@ -149,6 +111,71 @@ def _records(payload: bytes | None, dtype: np.dtype[Any]) -> np.ndarray[Any, np.
 
 def _batches(items: Sequence[Any]) -> list[Sequence[Any]]:
     return [items[i : i + BATCH_ROWS] for i in range(0, len(items), BATCH_ROWS)]
+
+
+# The agent_trust columns the job writes, and the Postgres array type each is sent as.
+# Array-valued columns travel as one text each (elements space-joined), since Postgres
+# arrays of arrays must be rectangular.
+AGENT_TRUST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("agent_id", "text"),
+    ("behaviour_average", "float8"),
+    ("behaviour_claims", "int4"),
+    ("distinct_attesters", "int4"),
+    ("component_size", "int4"),
+    ("component_seeded", "bool"),
+    ("reachable_from_seed", "bool"),
+    ("standing_score", "float8"),
+    ("behaviour_score", "float8"),
+    ("confidence", "float8"),
+    ("attesters_with_standing", "int4"),
+    ("top_contributors", "text[]"),
+    ("top_contributions", "float8[]"),
+    ("rated", "bool"),
+    ("standing_groups", "int4"),
+    ("top_groups", "int4[]"),
+    ("top_group_shares", "float8[]"),
+    ("behaviour_raters", "text[]"),
+    ("behaviour_rater_weights", "float8[]"),
+    ("flags", "text[]"),
+    ("fingerprint", "int8"),
+)
+
+
+def _select(name: str, kind: str) -> str:
+    if kind.endswith("[]"):
+        return f"string_to_array(u.{name}, ' ')::{kind}"
+    return f"u.{name}"
+
+
+_UPSERT_AGENT_TRUST = text(
+    "INSERT INTO agent_trust ("
+    + ", ".join(name for name, _ in AGENT_TRUST_COLUMNS)
+    + ") SELECT "
+    + ", ".join(_select(name, kind) for name, kind in AGENT_TRUST_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(
+        f"CAST(:{name} AS {'text' if kind.endswith('[]') else kind}[])"
+        for name, kind in AGENT_TRUST_COLUMNS
+    )
+    + ") AS u("
+    + ", ".join(name for name, _ in AGENT_TRUST_COLUMNS)
+    + ") JOIN agents ON agents.id = u.agent_id ON CONFLICT (agent_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name, _ in AGENT_TRUST_COLUMNS[1:])
+)
+
+
+def _encode_arrays(params: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Array-valued columns as space-joined text, one per row (see AGENT_TRUST_COLUMNS)."""
+    arrays = {name for name, kind in AGENT_TRUST_COLUMNS if kind.endswith("[]")}
+    return {
+        name: [
+            " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+            for value in column
+        ]
+        if name in arrays
+        else column
+        for name, column in params.items()
+    }
 
 
 class TrustRepository:
@@ -169,7 +196,7 @@ class TrustRepository:
             await cursor.execute(_SNAPSHOT)
             row = await cursor.fetchone()
         assert row is not None
-        ids, agents, capabilities, claims, standing, capability_trust = row
+        ids, agents, capabilities, claims, standing, capability_trust, secret = row
         agent = _records(agents, _AGENT_RECORD)
         return GraphSnapshot(
             agent_ids=list(ids or []),
@@ -179,6 +206,7 @@ class TrustRepository:
             claims=_records(claims, _CLAIM_RECORD),
             standing=_records(standing, STANDING_RECORD),
             capability_trust=_records(capability_trust, CAPABILITY_RECORD),
+            group_secret=bytes(secret or b""),
         )
 
     async def relax_durability(self) -> None:
@@ -199,44 +227,13 @@ class TrustRepository:
             )
 
     async def upsert_agent_trust(self, rows: list[tuple[Any, ...]]) -> None:
-        """rows: (agent_id, behaviour_average, behaviour_claims, distinct_attesters,
-        component_size, component_seeded, reachable_from_seed, standing_score,
-        behaviour_score, confidence, attesters_with_standing, top_contributors,
-        top_contributions); the two last space-joined (ids; shares as Postgres prints them)."""
+        """rows: one value per name of AGENT_TRUST_COLUMNS; array columns as lists."""
         for batch in _batches(rows):
             columns = [list(c) for c in zip(*batch, strict=True)]
-            await self._session.execute(
-                text(
-                    "INSERT INTO agent_trust (agent_id, behaviour_average, behaviour_claims,"
-                    " distinct_attesters, component_size, component_seeded, reachable_from_seed,"
-                    " standing_score, behaviour_score, confidence, attesters_with_standing,"
-                    " top_contributors, top_contributions)"
-                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, u.i, u.j, u.k,"
-                    " string_to_array(u.l, ' ')::text[],"
-                    " string_to_array(u.m, ' ')::float8[]"
-                    " FROM unnest(CAST(:a AS text[]), CAST(:b AS float8[]),"
-                    " CAST(:c AS int4[]), CAST(:d AS int4[]), CAST(:e AS int4[]),"
-                    " CAST(:f AS bool[]), CAST(:g AS bool[]), CAST(:h AS float8[]),"
-                    " CAST(:i AS float8[]), CAST(:j AS float8[]), CAST(:k AS int4[]),"
-                    " CAST(:l AS text[]), CAST(:m AS text[]))"
-                    " AS u(a, b, c, d, e, f, g, h, i, j, k, l, m)"
-                    " JOIN agents ON agents.id = u.a"
-                    " ON CONFLICT (agent_id) DO UPDATE SET"
-                    " behaviour_average = excluded.behaviour_average,"
-                    " behaviour_claims = excluded.behaviour_claims,"
-                    " distinct_attesters = excluded.distinct_attesters,"
-                    " component_size = excluded.component_size,"
-                    " component_seeded = excluded.component_seeded,"
-                    " reachable_from_seed = excluded.reachable_from_seed,"
-                    " standing_score = excluded.standing_score,"
-                    " behaviour_score = excluded.behaviour_score,"
-                    " confidence = excluded.confidence,"
-                    " attesters_with_standing = excluded.attesters_with_standing,"
-                    " top_contributors = excluded.top_contributors,"
-                    " top_contributions = excluded.top_contributions"
-                ),
-                dict(zip("abcdefghijklm", columns, strict=True)),
-            )
+            params = {
+                name: column for (name, _), column in zip(AGENT_TRUST_COLUMNS, columns, strict=True)
+            }
+            await self._session.execute(_UPSERT_AGENT_TRUST, _encode_arrays(params))
 
     async def delete_agent_trust(self, agent_ids: list[str]) -> None:
         for batch in _batches(agent_ids):
@@ -246,24 +243,26 @@ class TrustRepository:
             )
 
     async def upsert_capability_trust(self, rows: list[tuple[Any, ...]]) -> None:
-        """rows: (agent_id, capability_id, positive, negative, support, verified); also
-        mirrors trust and verified onto agent_capabilities for offered capabilities."""
+        """rows: (agent_id, capability_id, positive, negative, support, verified,
+        supporting_groups); also mirrors trust and verified onto agent_capabilities for
+        offered capabilities."""
         for batch in _batches(rows):
             columns = [list(c) for c in zip(*batch, strict=True)]
-            params = dict(zip("abcdef", columns, strict=True))
+            params = dict(zip("abcdefg", columns, strict=True))
             await self._session.execute(
                 text(
                     "INSERT INTO capability_trust (agent_id, capability_id, positive_claims,"
-                    " negative_claims, weighted_support, verified)"
+                    " negative_claims, weighted_support, verified, supporting_groups)"
                     " SELECT u.* FROM unnest(CAST(:a AS text[]), CAST(:b AS text[]),"
                     " CAST(:c AS int4[]), CAST(:d AS int4[]), CAST(:e AS float8[]),"
-                    " CAST(:f AS bool[])) AS u(a, b, c, d, e, f)"
+                    " CAST(:f AS bool[]), CAST(:g AS int4[])) AS u(a, b, c, d, e, f, g)"
                     " JOIN agents ON agents.id = u.a"
                     " ON CONFLICT (agent_id, capability_id) DO UPDATE SET"
                     " positive_claims = excluded.positive_claims,"
                     " negative_claims = excluded.negative_claims,"
                     " weighted_support = excluded.weighted_support,"
-                    " verified = excluded.verified"
+                    " verified = excluded.verified,"
+                    " supporting_groups = excluded.supporting_groups"
                 ),
                 params,
             )

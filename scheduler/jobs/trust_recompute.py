@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from server.cache.aside import CacheAside
 from server.domain.names import capability_name
 from server.registry.cached import AGENTS_CHANGED, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
+from server.trust.explain import flag_names, sharp_moves
+from server.trust.groups import seed_groups
 from server.trust.service import LEADERBOARD_GENERATION, REPUTATION_GENERATION
 from server.trust.signal import TrustSignal
 
@@ -54,7 +57,9 @@ async def trust_recompute(context: JobContext) -> dict[str, Any]:
 def parameters(context: JobContext) -> TrustParameters:
     settings = context.settings
     return TrustParameters(
-        damping=settings.trust_damping, verify_threshold=settings.trust_verify_threshold
+        damping=settings.trust_damping,
+        verify_threshold=settings.trust_verify_threshold,
+        verify_groups=settings.trust_verify_groups,
     )
 
 
@@ -67,23 +72,32 @@ async def recompute(context: JobContext) -> dict[str, Any]:
     read_s = time.perf_counter() - clock
     clock = time.perf_counter()
     claims = snapshot.claims
+    params = parameters(context)
+    # Only seeds need a group; keying every id would cost a second per million agents.
+    seeds = np.flatnonzero(snapshot.verified)
+    group = np.zeros(len(snapshot.agent_ids), dtype=np.int64)
+    group[seeds] = seed_groups(
+        [snapshot.agent_ids[i] for i in seeds.tolist()], snapshot.group_secret, params.seed_groups
+    )
     graph = TrustGraph(
         agents=len(snapshot.agent_ids),
         capabilities=len(snapshot.capability_ids),
         verified=snapshot.verified,
+        group=group,
         attester=claims["attester"].astype(np.int64),
         subject=claims["subject"].astype(np.int64),
         kind=claims["kind"].astype(np.int8),
         value=claims["value"].astype(np.float64),
         capability=claims["capability"].astype(np.int64),
     )
-    result = compute(graph, parameters(context))
+    result = compute(graph, params)
     engine_s = time.perf_counter() - clock
     clock = time.perf_counter()
     ids = snapshot.agent_ids
 
     changed = np.flatnonzero(np.abs(result.score - snapshot.scores) >= 0.005)
-    standing_rows, gone_agents = _agent_trust_diff(ids, result, snapshot.standing)
+    flags = result.explanation.flags | sharp_moves(result.score, snapshot.scores)
+    standing_rows, gone_agents = _agent_trust_rows(ids, result, flags, snapshot.standing)
     capability_rows, gone_pairs, newly_verified = _capability_diff(
         ids, snapshot.capability_ids, result, snapshot.capability_trust
     )
@@ -142,64 +156,101 @@ async def recompute(context: JobContext) -> dict[str, Any]:
     }
 
 
-def _agent_trust_diff(
-    ids: list[str], result: TrustResult, stored: np.ndarray[Any, np.dtype[Any]]
+def _agent_trust_rows(
+    ids: list[str],
+    result: TrustResult,
+    flags: np.ndarray[Any, np.dtype[np.int64]],
+    stored: np.ndarray[Any, np.dtype[Any]],
 ) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """Standing rows to write (agents with any active claim whose row differs) and rows to
-    delete, compared column by column as arrays indexed by agent."""
+    """Rows to write (agents with any active claim whose fingerprint differs from the stored
+    one) and rows to delete; one row per AGENT_TRUST_COLUMNS."""
     n = len(ids)
+    id_hash = np.fromiter((zlib.crc32(i.encode()) for i in ids), dtype=np.uint64, count=n)
+
+    def named(index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.where(index >= 0, id_hash[np.maximum(index, 0)], 0)
+
+    explained = result.explanation
+    adjusted = np.round(result.behaviour.adjusted, 2)
+    columns: list[np.ndarray[Any, Any]] = [
+        result.behaviour_average,
+        result.behaviour_claims,
+        result.distinct_attesters,
+        result.component_size,
+        result.component_seeded,
+        result.reachable,
+        result.standing_score,
+        adjusted,
+        result.behaviour.confidence,
+        result.behaviour.attesters_with_standing,
+        named(result.contributor),
+        result.contribution,
+        explained.rated,
+        explained.groups,
+        explained.group,
+        explained.group_share,
+        named(result.behaviour.rater),
+        result.behaviour.rater_weight,
+        flags,
+    ]
+    fingerprint = _fingerprint(columns, n)
+    before = np.zeros(n, dtype=np.int64)
     present = np.zeros(n, dtype=bool)
     present[stored["agent"]] = True
-    before = np.zeros(n, dtype=stored.dtype)
-    before[stored["agent"]] = stored
-    adjusted = np.round(result.behaviour.adjusted, 2)
-    named = result.contributor >= 0
-    counts = named.sum(axis=1)
-    shares = np.where(named, result.contribution, -1.0)
-    same = present & result.touched
-    for column, value in (
-        ("behaviour_average", result.behaviour_average),
-        ("behaviour_claims", result.behaviour_claims),
-        ("distinct_attesters", result.distinct_attesters),
-        ("component_size", result.component_size),
-        ("component_seeded", result.component_seeded),
-        ("reachable", result.reachable),
-        ("standing_score", result.standing_score),
-        ("behaviour_score", adjusted),
-        ("confidence", result.behaviour.confidence),
-        ("attesters_with_standing", result.behaviour.attesters_with_standing),
-        ("contributors", counts),
-        ("contributions", counts),
-    ):
-        same &= before[column] == value
-    same &= (before["contributor"] == result.contributor).all(axis=1)
-    same &= (before["contribution"] == shares).all(axis=1)
-    write = np.flatnonzero(result.touched & ~same)
-    columns = zip(
-        write.tolist(),
-        result.behaviour_average[write].tolist(),
-        result.behaviour_claims[write].tolist(),
-        result.distinct_attesters[write].tolist(),
-        result.component_size[write].tolist(),
-        result.component_seeded[write].tolist(),
-        result.reachable[write].tolist(),
-        result.standing_score[write].tolist(),
-        adjusted[write].tolist(),
-        result.behaviour.confidence[write].tolist(),
-        result.behaviour.attesters_with_standing[write].tolist(),
-        result.contributor[write].tolist(),
-        result.contribution[write].tolist(),
-        strict=True,
-    )
+    before[stored["agent"]] = stored["fingerprint"]
+    write = np.flatnonzero(result.touched & (before != fingerprint))
     rows: list[tuple[Any, ...]] = []
-    for index, *values in columns:
-        # Space-joined, as the repository stores them.
-        named_ids = [ids[i] for i in values[-2] if i >= 0]
-        values[-2] = " ".join(named_ids)
-        values[-1] = " ".join(f"{share:g}" for share in values[-1][: len(named_ids)])
-        rows.append((ids[index], *values))
+    for index in write.tolist():
+        contributors = [ids[i] for i in result.contributor[index].tolist() if i >= 0]
+        raters = [ids[i] for i in result.behaviour.rater[index].tolist() if i >= 0]
+        groups = [g for g in explained.group[index].tolist() if g >= 0]
+        rows.append(
+            (
+                ids[index],
+                float(result.behaviour_average[index]),
+                int(result.behaviour_claims[index]),
+                int(result.distinct_attesters[index]),
+                int(result.component_size[index]),
+                bool(result.component_seeded[index]),
+                bool(result.reachable[index]),
+                float(result.standing_score[index]),
+                float(adjusted[index]),
+                float(result.behaviour.confidence[index]),
+                int(result.behaviour.attesters_with_standing[index]),
+                contributors,
+                result.contribution[index, : len(contributors)].tolist(),
+                bool(explained.rated[index]),
+                int(explained.groups[index]),
+                groups,
+                explained.group_share[index, : len(groups)].tolist(),
+                raters,
+                result.behaviour.rater_weight[index, : len(raters)].tolist(),
+                flag_names(int(flags[index])),
+                int(fingerprint[index]),
+            )
+        )
     gone = [ids[i] for i in np.flatnonzero(present & ~result.touched).tolist()]
     return rows, gone
+
+
+def _fingerprint(
+    columns: list[np.ndarray[Any, Any]], n: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """A 64-bit hash per agent of every column (FNV-style over each value's bits), never 0:
+    the migration's rows hold 0, so the first run writes them all."""
+    state = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    for column in columns:
+        values = np.asarray(column).reshape(n, -1)
+        bits = (
+            values.astype(np.float64).view(np.uint64)
+            if values.dtype.kind == "f"
+            else values.astype(np.uint64)
+        )
+        for part in bits.T:
+            state = (state ^ part) * prime
+    state[state == 0] = 1
+    return state.view(np.int64)
 
 
 def _capability_diff(
@@ -226,19 +277,21 @@ def _capability_diff(
         & (kept["negative"] == tally.negative[matched])
         & (kept["support"] == tally.support[matched])
         & (kept["verified"] == tally.verified[matched])
+        & (kept["groups"] == tally.groups[matched])
     )
     was_verified = np.zeros(keys.shape, dtype=bool)
     was_verified[matched] = kept["verified"]
     write = np.flatnonzero(~same)
     rows = [
-        (ids[subject], capability_ids[capability], positive, negative, support, verified)
-        for subject, capability, positive, negative, support, verified in zip(
+        (ids[subject], capability_ids[capability], positive, negative, support, verified, groups)
+        for subject, capability, positive, negative, support, verified, groups in zip(
             tally.subject[write].tolist(),
             tally.capability[write].tolist(),
             tally.positive[write].tolist(),
             tally.negative[write].tolist(),
             tally.support[write].tolist(),
             tally.verified[write].tolist(),
+            tally.groups[write].tolist(),
             strict=True,
         )
     ]

@@ -73,6 +73,7 @@ class CapabilityStanding:
     negative_claims: int
     weighted_support: float
     verified: bool
+    supporting_groups: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,11 @@ class Reputation:
     confidence: float = 0.0
     attesters_with_standing: int = 0
     top_contributors: tuple[tuple[str, float], ...] = ()
+    rated: bool = False
+    standing_groups: int = 0
+    standing_sources: tuple[tuple[int, float], ...] = ()  # (seed group, share)
+    behaviour_raters: tuple[tuple[str, float], ...] = ()  # (agent id, weight)
+    flags: tuple[str, ...] = ()  # ReputationFlag names without their prefix
 
 
 @dataclass(frozen=True, slots=True)

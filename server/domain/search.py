@@ -25,6 +25,7 @@ class AgentFilter:
     statuses: tuple[AgentStatus, ...] = ()
     min_trust_score: float = 0.0
     verified_only: bool = False
+    domain_proven_only: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -42,6 +43,7 @@ class AgentFilter:
                 ",".join(s.value for s in self.statuses),
                 repr(self.min_trust_score),
                 str(self.verified_only),
+                str(self.domain_proven_only),
             ]
         )
 

@@ -60,6 +60,7 @@ def filter_from_proto(message: pb.AgentFilter) -> AgentFilter:
         statuses=tuple(statuses),
         min_trust_score=message.min_trust_score,
         verified_only=message.verified_only,
+        domain_proven_only=message.domain_proven_only,
     )
 
 

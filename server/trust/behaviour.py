@@ -1,4 +1,13 @@
-"""Behaviour and capability tallies, weighted by the attesters' standing."""
+"""Behaviour and capability tallies, weighted by what a rater's standing lets it say.
+
+A rater weighs min(r / r_floor, 1), r_floor being a low standing-weighted quantile of
+standing: every rater with ordinary standing weighs one, nobody more, so a coalition of
+k agents moves a score no more than k independent honest raters could, however well
+placed they are; identities with dust standing weigh next to nothing. A rater's weight
+is split over the seed groups its standing comes from, and about one subject the raters
+of one group together weigh at most one: a crowd drawing its standing from one seed (a
+compromised seed's sybils) counts as one rater.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +31,14 @@ CHUNK = 200_000
 
 @dataclass(frozen=True)
 class BehaviourTally:
-    average: FloatArray  # standing-weighted median of behaviour scores, 0 when unweighted
+    average: FloatArray  # weighted interquartile mean of behaviour scores, 0 without weight
     claims: IntArray  # active behaviour claims about the agent
-    weight: FloatArray  # total capped attester weight (1 = one attester with full standing)
+    weight: FloatArray  # total capped rater weight, in typical raters (1 = one r_typ)
     confidence: FloatArray  # weight / (weight + half), 0-1
     adjusted: FloatArray  # 50 + confidence * (average - 50)
     attesters_with_standing: IntArray
+    rater: IntArray  # (agents, k) heaviest raters, -1 where none
+    rater_weight: FloatArray  # (agents, k) their weight, in typical raters
 
 
 @dataclass(frozen=True)
@@ -38,49 +49,79 @@ class CapabilityTally:
     capability: IntArray
     positive: IntArray
     negative: IntArray
-    support: FloatArray
+    support: FloatArray  # net capped weight for, in typical raters
+    groups: IntArray  # seed groups whose net weight is for
     verified: BoolArray
 
 
-def behaviour(
-    graph: TrustGraph, per_group: FloatArray, half: float, reciprocal: float
-) -> BehaviourTally:
-    """per_group: each agent's capped standing per seed group (rows sum to its standing).
+def rater_weights(share: FloatArray, standing: FloatArray, floor: float) -> FloatArray:
+    """(agents, groups): min(r / r_floor, 1) split over the groups r comes from."""
+    total = share.sum(axis=1, keepdims=True)
+    split = np.divide(share, total, out=np.zeros_like(share), where=total > 0)
+    return np.asarray(split * np.minimum(standing / floor, 1.0)[:, None], dtype=np.float64)
 
-    About one subject, the attesters of one group together weigh at most what one
-    attester with that group's full share weighs, so a crowd drawing its standing
-    from one seed counts once."""
+
+def typical_standing(standing: FloatArray, verified: BoolArray, quantile: float) -> float:
+    """The standing-weighted `quantile` of non-seeds' standing: identities holding dust
+    weigh next to nothing in it, so creating them cannot lower it (nor raise anyone's
+    weight)."""
+    held = np.sort(standing[(standing > 0) & ~verified])
+    if held.size == 0:
+        return 1.0
+    cumulative = np.cumsum(held)
+    index = int(np.searchsorted(cumulative, cumulative[-1] * quantile))
+    return float(held[min(index, held.size - 1)])
+
+
+def _pairs(
+    graph: TrustGraph, rows: BoolArray, reciprocal: float
+) -> tuple[sparse.csr_array, sparse.csr_array, IntArray]:
+    """Mean value per (attester, subject) pair and the pair's weight (mutual pairs weigh
+    `reciprocal` each way, as in the flow of standing); claims per subject."""
     n = graph.agents
-    rows = graph.kind == KIND_BEHAVIOUR
     attester, subject, value = graph.attester[rows], graph.subject[rows], graph.value[rows]
-    shape = (n, n)
-    sums = sparse.csr_array((value, (attester, subject)), shape=shape)
-    counts = sparse.csr_array((np.ones(value.shape), (attester, subject)), shape=shape)
+    sums = sparse.csr_array((value, (attester, subject)), shape=(n, n))
+    counts = sparse.csr_array((np.ones(value.shape), (attester, subject)), shape=(n, n))
     sums.sum_duplicates()
     counts.sum_duplicates()
     claims = np.bincount(counts.indices, minlength=n).astype(np.int64)
-    mean = sparse.csr_array((sums.data / counts.data, sums.indices, sums.indptr), shape=shape)
+    mean = sparse.csr_array((sums.data / counts.data, sums.indices, sums.indptr), shape=(n, n))
     indicator = sparse.csr_array(
-        (np.ones(counts.data.shape), counts.indices, counts.indptr), shape=shape
+        (np.ones(counts.data.shape), counts.indices, counts.indptr), shape=(n, n)
     )
-    # Pairs rating each other weigh `reciprocal` each way, as in the flow of standing.
     mutual = indicator.multiply(indicator.T)
     indicator = sparse.csr_array(indicator - mutual * (1.0 - reciprocal))
     indicator.sort_indices()
     mean.sort_indices()
+    return mean, indicator, claims
+
+
+def behaviour(
+    graph: TrustGraph,
+    weights: FloatArray,
+    typical: float,
+    half: float,
+    reciprocal: float,
+    top: int,
+) -> BehaviourTally:
+    n = graph.agents
+    mean, indicator, claims = _pairs(graph, graph.kind == KIND_BEHAVIOUR, reciprocal)
     weight = np.zeros(n)
     average = np.zeros(n)
     held = np.zeros(n, dtype=np.int64)
-    if per_group.shape[1] and counts.nnz:
-        limit = per_group.max(axis=0)
-        weights = np.asarray(indicator.T @ per_group)
-        factor = np.divide(limit, weights, out=np.ones_like(weights), where=weights > limit)
-        weight = (weights * factor).sum(axis=1)
-        average = _weighted_median(mean, indicator, per_group, factor, n)
-        has_standing = per_group.sum(axis=1) > 0
-        held = np.bincount(
-            counts.indices, weights=has_standing[_row_of(counts)], minlength=n
-        ).astype(np.int64)
+    rater = np.full((n, top), -1, dtype=np.int64)
+    rater_weight = np.zeros((n, top))
+    if weights.shape[1] and mean.nnz:
+        totals = np.asarray(indicator.T @ weights)
+        factor = np.divide(1.0, totals, out=np.ones_like(totals), where=totals > 1.0)
+        weight = (totals * factor).sum(axis=1)
+        claim_weight = _claim_weights(mean, indicator, weights, factor)
+        average = _central_mean(mean, claim_weight, n)
+        has_standing = weights.sum(axis=1) > 0
+        held = np.bincount(mean.indices, weights=has_standing[_row_of(mean)], minlength=n).astype(
+            np.int64
+        )
+        rater, rater_weight = _heaviest(_row_of(mean), mean.indices, claim_weight, n, top)
     confidence = weight / (weight + half)
     adjusted = NEUTRAL_BEHAVIOUR + confidence * (average - NEUTRAL_BEHAVIOUR)
     return BehaviourTally(
@@ -90,64 +131,104 @@ def behaviour(
         confidence=np.round(confidence, 4),
         adjusted=adjusted,
         attesters_with_standing=held,
+        rater=rater,
+        rater_weight=np.round(rater_weight, 4),
     )
 
 
-def _weighted_median(
-    mean: sparse.csr_array,
-    pair_weight: sparse.csr_array,
-    per_group: FloatArray,
-    factor: FloatArray,
-    n: int,
+def _claim_weights(
+    mean: sparse.csr_array, indicator: sparse.csr_array, weights: FloatArray, factor: FloatArray
 ) -> FloatArray:
-    """Per subject, the behaviour score with half the capped attester weight on each side:
-    a few raters with standing cannot drag an agent's behaviour far from what most say."""
     attester = _row_of(mean)
-    subject, value = mean.indices.astype(np.int64), mean.data
-    weight = np.zeros(value.shape)
-    for start in range(0, value.size, CHUNK):
+    subject = mean.indices.astype(np.int64)
+    weight = np.zeros(mean.data.shape)
+    for start in range(0, weight.size, CHUNK):
         rows = slice(start, start + CHUNK)
-        weight[rows] = np.einsum("ij,ij->i", per_group[attester[rows]], factor[subject[rows]])
-    weight *= pair_weight.data
+        weight[rows] = np.einsum("ij,ij->i", weights[attester[rows]], factor[subject[rows]])
+    return np.asarray(weight * indicator.data, dtype=np.float64)
+
+
+def _central_mean(mean: sparse.csr_array, weight: FloatArray, n: int) -> FloatArray:
+    """Per subject, the weighted mean of the middle half of its ratings (the interquartile
+    mean): as robust as the median to a minority at either end, and continuous in the
+    weights, so two equal raters average instead of the order of rounding picking one."""
+    subject, value = mean.indices.astype(np.int64), mean.data
     order = np.lexsort((value, subject))
     subject, value, weight = subject[order], value[order], weight[order]
     totals = np.bincount(subject, weights=weight, minlength=n)
     cumulative = np.cumsum(weight)
-    before = cumulative - weight
     starts = np.searchsorted(subject, np.arange(n), side="left")
     offset = np.concatenate([[0.0], cumulative])[starts]
-    within = before - offset[subject]
-    # The first claim (by value) whose cumulative weight reaches half the subject's total.
-    crossing = (within + weight >= totals[subject] / 2.0) & (weight > 0)
-    median = np.zeros(n)
-    first = np.flatnonzero(crossing)
-    chosen, index = np.unique(subject[first], return_index=True)
-    median[chosen] = value[first[index]]
-    return median
+    after = cumulative - offset[subject]
+    before = after - weight
+    total = totals[subject]
+    overlap = np.clip(np.minimum(after, 0.75 * total) - np.maximum(before, 0.25 * total), 0.0, None)
+    central = np.bincount(subject, weights=overlap * value, minlength=n)
+    result: FloatArray = np.divide(central, 0.5 * totals, out=np.zeros(n), where=totals > 0)
+    return result
+
+
+def _heaviest(
+    attester: IntArray, subject: IntArray, amount: FloatArray, n: int, k: int
+) -> tuple[IntArray, FloatArray]:
+    """Per subject, the k attesters with the largest amount (ties by attester index)."""
+    who = np.full((n, k), -1, dtype=np.int64)
+    how = np.zeros((n, k))
+    keep = amount > 0
+    attester, subject, amount = attester[keep], subject[keep], amount[keep]
+    if amount.size == 0:
+        return who, how
+    order = np.lexsort((attester, -amount, subject))
+    attester, subject, amount = attester[order], subject[order], amount[order]
+    rank = np.arange(subject.size) - np.searchsorted(subject, subject, side="left")
+    top = rank < k
+    who[subject[top], rank[top]] = attester[top]
+    how[subject[top], rank[top]] = amount[top]
+    return who, how
 
 
 def _row_of(matrix: sparse.csr_array) -> IntArray:
     return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)).astype(np.int64)
 
 
-def capability_tally(graph: TrustGraph, score: FloatArray, threshold: float) -> CapabilityTally:
+def capability_tally(
+    graph: TrustGraph,
+    weights: FloatArray,
+    typical: float,
+    threshold: float,
+    min_groups: int,
+) -> CapabilityTally:
+    """Verified when the net capped weight for it reaches `threshold` typical raters and
+    comes from at least `min_groups` seed groups (fewer if fewer exist): a handful of
+    fresh identities weigh nothing, and one seed's following is one group."""
     rows = graph.kind == KIND_CAPABILITY
     subject, capability = graph.subject[rows], graph.capability[rows]
     positive = graph.value[rows] > 0
-    sign = np.where(positive, 1.0, -1.0)
-    keys = subject * max(graph.capabilities, 1) + capability
+    width = max(graph.capabilities, 1)
+    keys = subject * width + capability
     unique, inverse = np.unique(keys, return_inverse=True)
     size = unique.shape[0]
-    support = np.bincount(inverse, weights=sign * score[graph.attester[rows]], minlength=size)
-    positives = np.bincount(inverse, weights=positive, minlength=size).astype(np.int64)
-    negatives = np.bincount(inverse, weights=~positive, minlength=size).astype(np.int64)
-    rounded_support: FloatArray = np.round(support, 2).astype(np.float64)
-    width = max(graph.capabilities, 1)
+    groups = weights.shape[1]
+    net = np.zeros((size, groups), dtype=np.float32)
+    attester = graph.attester[rows]
+    for sign in (True, False):
+        chosen = np.flatnonzero(positive == sign)
+        pick = sparse.csr_array(
+            (np.ones(chosen.size, dtype=np.float32), (inverse[chosen], attester[chosen])),
+            shape=(size, graph.agents),
+        )
+        summed = np.minimum(np.asarray(pick @ weights.astype(np.float32)), 1.0)
+        net += summed if sign else -summed
+    support = net.sum(axis=1)
+    backing = (net > 0).sum(axis=1).astype(np.int64)
+    rounded: FloatArray = np.round(support, 2).astype(np.float64)
+    needed = max(1, min(min_groups, groups))
     return CapabilityTally(
         subject=(unique // width).astype(np.int64),
         capability=(unique % width).astype(np.int64),
-        positive=positives,
-        negative=negatives,
-        support=rounded_support,
-        verified=rounded_support >= threshold,
+        positive=np.bincount(inverse, weights=positive, minlength=size).astype(np.int64),
+        negative=np.bincount(inverse, weights=~positive, minlength=size).astype(np.int64),
+        support=rounded,
+        groups=backing,
+        verified=(rounded >= threshold) & (backing >= needed),
     )

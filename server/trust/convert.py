@@ -46,9 +46,21 @@ def reputation_to_proto(reputation: Reputation) -> resources_pb2.Reputation:
                 negative_claims=c.negative_claims,
                 weighted_support=c.weighted_support,
                 verified=c.verified,
+                supporting_groups=c.supporting_groups,
             )
             for c in reputation.capabilities
         ],
+        rated=reputation.rated,
+        standing_groups=reputation.standing_groups,
+        standing_sources=[
+            resources_pb2.StandingSource(seed_group=group, share=share)
+            for group, share in reputation.standing_sources
+        ],
+        behaviour_raters=[
+            resources_pb2.BehaviourRater(agent=agent_name(agent_id), weight=weight)
+            for agent_id, weight in reputation.behaviour_raters
+        ],
+        flags=[f"REPUTATION_FLAG_{flag}" for flag in reputation.flags],
     )
     if reputation.computed_at is not None:
         message.compute_time.CopyFrom(timestamp(reputation.computed_at))

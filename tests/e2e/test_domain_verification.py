@@ -1,6 +1,6 @@
 """Domain proof: the agent's key listed at the domain's well-known file, fetched through the
 SSRF guard, rechecked by a job that drops the proof when it stops holding; a proven domain
-seeds trust."""
+is identity, shown and searchable, and confers no trust."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from agentregistry.v1 import (
+    attestation_service_pb2,
     attestation_service_pb2_grpc,
     domain_service_pb2,
     domain_service_pb2_grpc,
     registry_service_pb2,
+    resources_pb2,
+    search_service_pb2,
+    search_service_pb2_grpc,
 )
 
 from db.repositories.events import EventRepository
@@ -78,7 +82,7 @@ async def _events(context: JobContext, agent: AgentHandle, event_type: str) -> l
     return [e.data for e in events if e.event_type == event_type]
 
 
-async def test_a_listed_key_proves_the_domain_and_seeds_trust(
+async def test_a_listed_key_proves_the_domain_and_confers_no_trust(
     domains,
     registry,
     auth,
@@ -101,11 +105,27 @@ async def test_a_listed_key_proves_the_domain_and_seeds_trust(
     assert [r.path for r in site.requests][-1] == WELL_KNOWN
     assert await _events(trust_context, owner, "AGENT_DOMAIN_VERIFIED") == [{"domain": domain}]
 
+    # Identity is not trust: what the proven agent vouches for gains no standing.
     attestations = attestation_service_pb2_grpc.AttestationServiceStub(channel)
     await attest(attestations, owner, subject.name, behaviour=90)
     await run_trust(trust_context)
     get = registry_service_pb2.GetAgentRequest(name=subject.name)
-    assert (await registry.GetAgent(get)).trust_score > 0  # the proven agent is a seed
+    assert (await registry.GetAgent(get)).trust_score == 0.0
+    reputations = attestation_service_pb2_grpc.ReputationServiceStub(channel)
+    explained = await reputations.GetReputation(
+        attestation_service_pb2.GetReputationRequest(name=f"{subject.name}/reputation")
+    )
+    assert not explained.rated and not explained.reachable_from_seed
+    assert resources_pb2.REPUTATION_FLAG_UNRATED in explained.flags
+    # The proof is shown, and search can filter on it.
+    search = search_service_pb2_grpc.SearchServiceStub(channel)
+    found = await search.SearchAgents(
+        search_service_pb2.SearchAgentsRequest(
+            filter=search_service_pb2.AgentFilter(domain_proven_only=True), page_size=500
+        )
+    )
+    names = {r.agent.name for r in found.results}
+    assert owner.name in names and subject.name not in names
 
     # The recheck job keeps a proof that holds and drops one that stops holding.
     due_now = dataclasses.replace(
@@ -120,8 +140,12 @@ async def test_a_listed_key_proves_the_domain_and_seeds_trust(
     assert not shown.HasField("domain_verify_time") and shown.domain == domain
     [lost] = await _events(trust_context, owner, "AGENT_DOMAIN_LOST")
     assert "404" in lost["error"]
-    await run_trust(trust_context)
-    assert (await registry.GetAgent(get)).trust_score == 0.0
+    found = await search.SearchAgents(
+        search_service_pb2.SearchAgentsRequest(
+            filter=search_service_pb2.AgentFilter(domain_proven_only=True), page_size=500
+        )
+    )
+    assert owner.name not in {r.agent.name for r in found.results}
 
 
 async def test_claims_are_checked(domains, registry, auth) -> None:

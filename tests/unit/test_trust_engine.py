@@ -13,6 +13,7 @@ from server.trust.engine import (
     compute,
     to_standing_scores,
 )
+from server.trust.groups import seed_groups
 
 
 def graph(
@@ -90,25 +91,59 @@ def test_identity_and_capability_claims_carry_trust() -> None:
     assert result.score[1] == result.score[2]
 
 
-def test_capability_support_weighs_attesters_by_their_scores() -> None:
-    edges = [
-        (0, 3, KIND_CAPABILITY, 1.0, 1),
-        (1, 3, KIND_CAPABILITY, 1.0, 1),
-        (2, 3, KIND_CAPABILITY, 0.0, 1),
-        (0, 1, KIND_BEHAVIOUR, 100.0, -1),
-    ]
-    result = compute(graph(4, edges, verified=[0, 2]), TrustParameters(verify_threshold=1.0))
+def test_capability_support_counts_independent_groups() -> None:
+    """Three seeds in three groups verify a capability; the same three in one group,
+    or a crowd of fresh identities, do not."""
+    claims = [(s, 3, KIND_CAPABILITY, 1.0, 1) for s in range(3)]
+    spread = graph(4, claims, verified=[0, 1, 2])
+    result = compute(spread, TrustParameters(verify_threshold=2.0, verify_groups=3, seed_groups=4))
     tally = result.capabilities
     assert tally.subject.tolist() == [3] and tally.capability.tolist() == [1]
-    assert (tally.positive[0], tally.negative[0]) == (1 + 1, 1)
-    expected = result.score[0] + result.score[1] - result.score[2]
-    assert abs(tally.support[0] - expected) < 0.02
-    assert tally.verified[0] == (tally.support[0] >= 1.0)
+    assert tally.positive[0] == 3 and tally.groups[0] == 3 and tally.verified[0]
+    assert abs(tally.support[0] - 3.0) < 0.01  # each seed weighs one rater
+
+    together = TrustGraph(**{**vars(spread), "group": np.zeros(4, dtype=np.int64)})
+    assert not compute(together, TrustParameters(seed_groups=4)).capabilities.verified[0]
+
+    crowd = [(c, 3, KIND_CAPABILITY, 1.0, 1) for c in range(4, 204)] + claims[:1]
+    forged = compute(graph(204, crowd, verified=[0, 1, 2]), TrustParameters(seed_groups=4))
+    assert forged.capabilities.groups[0] == 1 and not forged.capabilities.verified[0]
 
 
-def test_standing_points_lose_ten_per_halving() -> None:
+def test_standing_points_lose_five_per_halving() -> None:
     scores = to_standing_scores(np.array([1.0, 0.5, 1 / 32, 0.0, 1e-9]))
-    assert scores.tolist() == [100.0, 90.0, 50.0, 0.0, 0.0]
+    assert scores.tolist() == [100.0, 95.0, 75.0, 0.0, 0.0]
+
+
+def test_an_idle_seed_joining_moves_no_score() -> None:
+    rng = np.random.default_rng(5)
+    edges = [behaviour(a, int(b), 80) for a in range(200) for b in rng.choice(200, 4) if a != b]
+    before = compute(graph(201, edges, verified=list(range(8))))
+    after = compute(graph(201, edges, verified=[*range(8), 200]))
+    assert np.abs(after.score[8:200] - before.score[8:200]).max() < 1e-9
+
+
+def test_no_rater_outweighs_an_ordinary_one() -> None:
+    """Two raters with full standing (seeds) against two ordinary ones: equal weight, so
+    the behaviour average sits between them rather than at the seeds' word."""
+    edges = [behaviour(s, h, 90) for s in range(2) for h in range(2, 12)]
+    edges += [
+        behaviour(0, 12, 0),
+        behaviour(1, 12, 0),
+        behaviour(2, 12, 100),
+        behaviour(3, 12, 100),
+    ]
+    result = compute(graph(13, edges, verified=[0, 1]))
+    # Each seed group about one subject weighs one rater at most: two groups, weight 2.
+    assert abs(result.behaviour.weight[12] - 2.0) < 1e-9
+    assert result.behaviour_average[12] == 50.0
+
+
+def test_unreached_agents_are_unrated_not_bad() -> None:
+    ring = [behaviour(3 + i, 3 + (i + 1) % 3, 100) for i in range(3)]
+    result = compute(graph(6, [behaviour(0, 1, 90), behaviour(1, 2, 10), *ring], verified=[0]))
+    assert result.rated.tolist() == [True, True, True, False, False, False]
+    assert result.score[3:].tolist() == [0.0] * 3
 
 
 def test_a_lone_weak_claim_passes_little() -> None:
@@ -173,3 +208,14 @@ def test_power_iteration_converges_on_a_cycle() -> None:
     # Trust decays with distance from the seed around the cycle.
     assert all(result.standing[i] >= result.standing[i + 1] for i in range(1, 19))
     assert result.standing[1] > result.standing[19]
+
+
+def test_seed_groups_come_from_a_keyed_hash_of_ids() -> None:
+    """An id's group depends on the server's secret, not on the id's order or value alone,
+    and never changes as other seeds come and go."""
+    ids = [f"agt_{i:04d}" for i in range(400)]
+    first = seed_groups(ids, b"one secret", 32)
+    assert seed_groups(ids[100:], b"one secret", 32).tolist() == first[100:].tolist()
+    other = seed_groups(ids, b"another secret", 32)
+    assert (first != other).mean() > 0.8  # a different key deals different groups
+    assert np.bincount(first, minlength=32).min() > 0  # and every group gets ids

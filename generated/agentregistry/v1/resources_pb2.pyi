@@ -37,6 +37,14 @@ class AgentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGENT_STATE_SUSPENDED: _ClassVar[AgentState]
     AGENT_STATE_TAKEN_DOWN: _ClassVar[AgentState]
 
+class ReputationFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPUTATION_FLAG_UNSPECIFIED: _ClassVar[ReputationFlag]
+    REPUTATION_FLAG_UNRATED: _ClassVar[ReputationFlag]
+    REPUTATION_FLAG_STANDING_FROM_ONE_GROUP: _ClassVar[ReputationFlag]
+    REPUTATION_FLAG_BEHAVIOUR_FROM_ONE_RATER: _ClassVar[ReputationFlag]
+    REPUTATION_FLAG_SCORE_MOVED_SHARPLY: _ClassVar[ReputationFlag]
+
 class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
@@ -72,6 +80,11 @@ AGENT_STATE_UNSPECIFIED: AgentState
 AGENT_STATE_ACTIVE: AgentState
 AGENT_STATE_SUSPENDED: AgentState
 AGENT_STATE_TAKEN_DOWN: AgentState
+REPUTATION_FLAG_UNSPECIFIED: ReputationFlag
+REPUTATION_FLAG_UNRATED: ReputationFlag
+REPUTATION_FLAG_STANDING_FROM_ONE_GROUP: ReputationFlag
+REPUTATION_FLAG_BEHAVIOUR_FROM_ONE_RATER: ReputationFlag
+REPUTATION_FLAG_SCORE_MOVED_SHARPLY: ReputationFlag
 EVENT_TYPE_UNSPECIFIED: EventType
 AGENT_REGISTERED: EventType
 AGENT_UPDATED: EventType
@@ -219,7 +232,7 @@ class BehaviourClaim(_message.Message):
     def __init__(self, score: _Optional[int] = ...) -> None: ...
 
 class Reputation(_message.Message):
-    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time", "reachable_from_seed", "standing_score", "behaviour_score", "confidence", "attesters_with_standing", "top_contributors")
+    __slots__ = ("name", "trust_score", "behaviour_average", "behaviour_claims", "capabilities", "distinct_attesters", "component_size", "component_seeded", "compute_time", "reachable_from_seed", "standing_score", "behaviour_score", "confidence", "attesters_with_standing", "top_contributors", "rated", "standing_groups", "standing_sources", "behaviour_raters", "flags")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
     BEHAVIOUR_AVERAGE_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +248,11 @@ class Reputation(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     ATTESTERS_WITH_STANDING_FIELD_NUMBER: _ClassVar[int]
     TOP_CONTRIBUTORS_FIELD_NUMBER: _ClassVar[int]
+    RATED_FIELD_NUMBER: _ClassVar[int]
+    STANDING_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    STANDING_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    BEHAVIOUR_RATERS_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
     name: str
     trust_score: float
     behaviour_average: float
@@ -250,7 +268,28 @@ class Reputation(_message.Message):
     confidence: float
     attesters_with_standing: int
     top_contributors: _containers.RepeatedCompositeFieldContainer[ReputationContributor]
-    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable_from_seed: _Optional[bool] = ..., standing_score: _Optional[float] = ..., behaviour_score: _Optional[float] = ..., confidence: _Optional[float] = ..., attesters_with_standing: _Optional[int] = ..., top_contributors: _Optional[_Iterable[_Union[ReputationContributor, _Mapping]]] = ...) -> None: ...
+    rated: bool
+    standing_groups: int
+    standing_sources: _containers.RepeatedCompositeFieldContainer[StandingSource]
+    behaviour_raters: _containers.RepeatedCompositeFieldContainer[BehaviourRater]
+    flags: _containers.RepeatedScalarFieldContainer[ReputationFlag]
+    def __init__(self, name: _Optional[str] = ..., trust_score: _Optional[float] = ..., behaviour_average: _Optional[float] = ..., behaviour_claims: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[CapabilityTrust, _Mapping]]] = ..., distinct_attesters: _Optional[int] = ..., component_size: _Optional[int] = ..., component_seeded: _Optional[bool] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable_from_seed: _Optional[bool] = ..., standing_score: _Optional[float] = ..., behaviour_score: _Optional[float] = ..., confidence: _Optional[float] = ..., attesters_with_standing: _Optional[int] = ..., top_contributors: _Optional[_Iterable[_Union[ReputationContributor, _Mapping]]] = ..., rated: _Optional[bool] = ..., standing_groups: _Optional[int] = ..., standing_sources: _Optional[_Iterable[_Union[StandingSource, _Mapping]]] = ..., behaviour_raters: _Optional[_Iterable[_Union[BehaviourRater, _Mapping]]] = ..., flags: _Optional[_Iterable[_Union[ReputationFlag, str]]] = ...) -> None: ...
+
+class StandingSource(_message.Message):
+    __slots__ = ("seed_group", "share")
+    SEED_GROUP_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    seed_group: int
+    share: float
+    def __init__(self, seed_group: _Optional[int] = ..., share: _Optional[float] = ...) -> None: ...
+
+class BehaviourRater(_message.Message):
+    __slots__ = ("agent", "weight")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    weight: float
+    def __init__(self, agent: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class ReputationContributor(_message.Message):
     __slots__ = ("agent", "share")
@@ -261,18 +300,20 @@ class ReputationContributor(_message.Message):
     def __init__(self, agent: _Optional[str] = ..., share: _Optional[float] = ...) -> None: ...
 
 class CapabilityTrust(_message.Message):
-    __slots__ = ("capability", "positive_claims", "negative_claims", "weighted_support", "verified")
+    __slots__ = ("capability", "positive_claims", "negative_claims", "weighted_support", "verified", "supporting_groups")
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     POSITIVE_CLAIMS_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_CLAIMS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTED_SUPPORT_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTING_GROUPS_FIELD_NUMBER: _ClassVar[int]
     capability: str
     positive_claims: int
     negative_claims: int
     weighted_support: float
     verified: bool
-    def __init__(self, capability: _Optional[str] = ..., positive_claims: _Optional[int] = ..., negative_claims: _Optional[int] = ..., weighted_support: _Optional[float] = ..., verified: _Optional[bool] = ...) -> None: ...
+    supporting_groups: int
+    def __init__(self, capability: _Optional[str] = ..., positive_claims: _Optional[int] = ..., negative_claims: _Optional[int] = ..., weighted_support: _Optional[float] = ..., verified: _Optional[bool] = ..., supporting_groups: _Optional[int] = ...) -> None: ...
 
 class RankedAgent(_message.Message):
     __slots__ = ("rank", "agent")

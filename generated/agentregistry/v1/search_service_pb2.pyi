@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AgentFilter(_message.Message):
-    __slots__ = ("capabilities", "capability_match", "types", "protocols", "tags", "statuses", "min_trust_score", "verified_only")
+    __slots__ = ("capabilities", "capability_match", "types", "protocols", "tags", "statuses", "min_trust_score", "verified_only", "domain_proven_only")
     class Match(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MATCH_UNSPECIFIED: _ClassVar[AgentFilter.Match]
@@ -29,6 +29,7 @@ class AgentFilter(_message.Message):
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     MIN_TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_PROVEN_ONLY_FIELD_NUMBER: _ClassVar[int]
     capabilities: _containers.RepeatedScalarFieldContainer[str]
     capability_match: AgentFilter.Match
     types: _containers.RepeatedScalarFieldContainer[_resources_pb2.AgentType]
@@ -37,7 +38,8 @@ class AgentFilter(_message.Message):
     statuses: _containers.RepeatedScalarFieldContainer[_resources_pb2.AgentStatus]
     min_trust_score: float
     verified_only: bool
-    def __init__(self, capabilities: _Optional[_Iterable[str]] = ..., capability_match: _Optional[_Union[AgentFilter.Match, str]] = ..., types: _Optional[_Iterable[_Union[_resources_pb2.AgentType, str]]] = ..., protocols: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[_Union[_resources_pb2.AgentStatus, str]]] = ..., min_trust_score: _Optional[float] = ..., verified_only: _Optional[bool] = ...) -> None: ...
+    domain_proven_only: bool
+    def __init__(self, capabilities: _Optional[_Iterable[str]] = ..., capability_match: _Optional[_Union[AgentFilter.Match, str]] = ..., types: _Optional[_Iterable[_Union[_resources_pb2.AgentType, str]]] = ..., protocols: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[_Union[_resources_pb2.AgentStatus, str]]] = ..., min_trust_score: _Optional[float] = ..., verified_only: _Optional[bool] = ..., domain_proven_only: _Optional[bool] = ...) -> None: ...
 
 class SearchAgentsRequest(_message.Message):
     __slots__ = ("query", "filter", "page_size", "page_token")
