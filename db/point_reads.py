@@ -16,9 +16,11 @@ Serving GetAgent with its cache off on 2 workers, batches averaged 1.6 agents, a
 workers' CPU per call fell by about a seventh.
 
 The pool (psycopg_pool) holds autocommit connections with statements prepared on first
-use. After a Postgres restart a dead connection fails its one call (UNAVAILABLE) and is
-dropped; while Postgres is down a batch waits at most CHECKOUT_TIMEOUT_S for a
-connection, then fails UNAVAILABLE the same way (a read queued behind it, twice that).
+use, and checks each one as it hands it out (`check_connection`, an empty round trip):
+after a Postgres restart a connection that died in the pool is replaced before a read
+uses it, so no call fails on one. While Postgres is down a batch waits at most
+CHECKOUT_TIMEOUT_S for a connection, then fails UNAVAILABLE (a read queued behind it,
+twice that).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class PointReads:
             max_size=size,
             timeout=CHECKOUT_TIMEOUT_S,
             kwargs={"autocommit": True},
+            check=AsyncConnectionPool.check_connection,
             open=False,
             name="point-reads",
         )

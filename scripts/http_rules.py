@@ -13,72 +13,16 @@ from pathlib import Path
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
+from server.edge.http_template import Template, Variable, parse_template
+
+__all__ = ["Route", "Template", "Variable", "build_routes", "load_pool", "parse_template"]
+
 PACKAGE = "agentregistry.v1"
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def default_descriptor_path() -> Path:
     return Path(str(resources.files("agentregistry.v1") / "descriptor.pb"))
-
-
-@dataclass(frozen=True)
-class Variable:
-    """A `{field.path=segments}` binding: which template segments fill which field."""
-
-    field_path: tuple[str, ...]
-    start: int
-    end: int | None  # exclusive; None when the span ends in `**`
-
-
-@dataclass(frozen=True)
-class Template:
-    segments: tuple[str, ...]  # literal text, "*" or "**"
-    verb: str
-    variables: tuple[Variable, ...]
-
-    @property
-    def literal_count(self) -> int:
-        return sum(1 for s in self.segments if s not in ("*", "**"))
-
-
-def _split_outside_braces(text: str, sep: str) -> list[str]:
-    pieces, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "{") - (char == "}")
-        if char == sep and depth == 0:
-            pieces.append(current)
-            current = ""
-        else:
-            current += char
-    pieces.append(current)
-    return pieces
-
-
-def parse_template(path: str) -> Template:
-    """Parse `/seg/{var=a/*}/seg:verb` per the HttpRule grammar."""
-    if not path.startswith("/"):
-        raise ValueError(f"path template must start with '/': {path!r}")
-    body, verb = path[1:], ""
-    tail = _split_outside_braces(body, ":")
-    if len(tail) == 2:
-        body, verb = tail
-    elif len(tail) > 2:
-        raise ValueError(f"more than one verb in {path!r}")
-    segments: list[str] = []
-    variables: list[Variable] = []
-    for piece in _split_outside_braces(body, "/"):
-        if piece.startswith("{") and piece.endswith("}"):
-            name, _, inner = piece[1:-1].partition("=")
-            sub = inner.split("/") if inner else ["*"]
-            start = len(segments)
-            segments.extend(sub)
-            end = None if sub[-1] == "**" else len(segments)
-            variables.append(Variable(tuple(name.split(".")), start, end))
-        elif piece and "{" not in piece and "}" not in piece:
-            segments.append(piece)
-        else:
-            raise ValueError(f"bad segment {piece!r} in {path!r}")
-    return Template(tuple(segments), verb, tuple(variables))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 and `python -m server.admin revoke-operator-key KEY_ID`.
 
 Writes an operator API key into DATABASE_URL's database (or the embedded default,
-as `make run` uses) and prints the secret once; only its hash is stored. Operator
+as `make run` uses) and prints the secret once; only its hash is stored. Beside a
+running `make run` it attaches to the embedded services it started and leaves them
+running; with none running it starts them for itself and stops them when done. Operator
 keys are owned by no agent and carry the single scope `operator`; no RPC mints one.
 """
 
@@ -19,14 +21,14 @@ from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from db.uow import UnitOfWorkFactory
 from server.auth.api_keys import ApiKeyService
-from server.backing import resolve
+from server.backing import attach
 from server.settings import Settings
 
 
 @asynccontextmanager
 async def _api_keys() -> AsyncIterator[ApiKeyService]:
     settings = Settings()
-    backing = resolve(
+    backing = attach(
         settings.database_url, settings.redis_url, settings.data_dir, settings.database_read_url
     )
     if settings.migrate_on_start:

@@ -6,7 +6,7 @@ import contextvars
 import enum
 from dataclasses import dataclass
 
-from server.domain.api_keys import Plan, Scope
+from server.domain.api_keys import Plan, Scope, grants
 from server.domain.errors import PermissionDenied, Unauthenticated
 
 ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)  # what an agent's own session holds
@@ -64,7 +64,7 @@ def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
         raise Unauthenticated("a session token or API key is required", reason="SESSION_REQUIRED")
     if principal.agent_id != agent_id:
         raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
-    if scope not in principal.scopes:
+    if not grants(principal.scopes, scope):
         raise PermissionDenied(f"the API key lacks the {scope} scope", reason="SCOPE_MISSING")
     return principal
 
@@ -73,14 +73,14 @@ def require_operator() -> Principal:
     principal = _current.get()
     if principal is None:
         raise Unauthenticated("an operator API key is required", reason="SESSION_REQUIRED")
-    if Scope.OPERATOR not in principal.scopes:
+    if not grants(principal.scopes, Scope.OPERATOR):
         raise PermissionDenied("only operators may do this", reason="OPERATOR_REQUIRED")
     return principal
 
 
 def is_operator() -> bool:
     principal = _current.get()
-    return principal is not None and Scope.OPERATOR in principal.scopes
+    return principal is not None and grants(principal.scopes, Scope.OPERATOR)
 
 
 def require_session(agent_id: str) -> Principal:

@@ -23,6 +23,21 @@ class Plan(enum.StrEnum):
 
 DEFAULT_SCOPES = (Scope.READ,)
 
+# The agent scopes are a ladder, as documented: `write` can read, `admin` can also write.
+# `operator` stands apart: it acts for no agent, so it implies no agent scope.
+_IMPLIED: dict[Scope, frozenset[Scope]] = {
+    Scope.READ: frozenset({Scope.READ}),
+    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE}),
+    Scope.ADMIN: frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN}),
+    Scope.OPERATOR: frozenset({Scope.OPERATOR}),
+}
+
+
+def grants(held: tuple[Scope, ...], needed: Scope) -> bool:
+    """Whether a key holding `held` may do what needs `needed`: the one place scopes are
+    compared, so a key is never refused something a wider scope it holds allows."""
+    return any(needed in _IMPLIED[scope] for scope in held)
+
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:

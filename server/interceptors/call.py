@@ -2,9 +2,11 @@
 method's handler where it is registered (server/method_table.py).
 
 In order, per call: read the call's metadata once (request id, credentials,
-forwarded-for, the HTTP edge's mark); refuse requests no handler should see
-(server/interceptors/request_guard.py); resolve the caller (server/interceptors/auth.py);
-count the call against its budget (server/interceptors/rate_limit.py); run the handler;
+forwarded-for, the HTTP edge's mark, a transcoded call's URL path); refuse requests no
+handler should see (server/interceptors/request_guard.py) and JSON calls whose body
+names another resource than their URL (server/interceptors/path_binding.py); resolve
+the caller (server/interceptors/auth.py); count the call against its budget
+(server/interceptors/rate_limit.py); run the handler;
 add the HTTP cache headers (server/interceptors/cache_headers.py); send the response
 metadata where its reader sees it (server/interceptors/response_metadata.py); turn
 any error into a rich status (server/interceptors/errors.py); record the outcome
@@ -35,10 +37,12 @@ import grpc
 from google.protobuf import message as pb_message
 
 from server.auth import principal
+from server.edge.http_template import Template
 from server.interceptors import (
     access_log,
     cache_headers,
     deferred,
+    path_binding,
     request_guard,
     response_metadata,
 )
@@ -73,10 +77,11 @@ class CallHeaders:
     authorization: str | None
     forwarded_for: str | None
     edge: bool
+    original_path: str | None = None  # the URL path of a call Envoy transcoded from JSON
 
     @classmethod
     def read(cls, metadata: Any) -> CallHeaders:
-        request_id = key = authorization = None
+        request_id = key = authorization = original_path = None
         forwarded: list[str] = []
         edge = False
         for name, value in metadata or ():
@@ -93,12 +98,15 @@ class CallHeaders:
                 forwarded.append(str(value))
             elif name == _EDGE_KEY and value == _EDGE_VALUE:
                 edge = True
+            elif name == path_binding.ORIGINAL_PATH:
+                original_path = str(value)
         return cls(
             request_id or _new_request_id(),
             key,
             authorization,
             ",".join(forwarded) if forwarded else None,
             edge,
+            original_path,
         )
 
     @property
@@ -116,6 +124,7 @@ class MethodPlan:
     request_streaming: bool = False
     defers_session: bool = False  # the handler checks a session token in its own script
     defers_count: bool = False  # the handler counts the call in its own script
+    path_templates: tuple[Template, ...] = ()  # HTTP paths that bind request fields
 
     @property
     def defers(self) -> bool:
@@ -142,6 +151,7 @@ def _plan(
         request_streaming=request_streaming,
         defers_session=defers_session,
         defers_count=defers_count,
+        path_templates=() if request_streaming else path_binding.templates(method),
     )
 
 
@@ -201,8 +211,11 @@ class CallLayer:
         if plan.request_streaming:  # each message as it comes
             if plan.guarded:
                 request = request_guard.checked(request)
-        elif plan.guarded or not isinstance(request, pb_message.Message):
-            request_guard.check(request)
+        else:
+            if plan.guarded or not isinstance(request, pb_message.Message):
+                request_guard.check(request)
+            if plan.path_templates and headers.original_path is not None:
+                path_binding.check(plan.path_templates, headers.original_path, request)
         if plan.defers_session:
             pending = self._authenticator.defer(headers, context, self._admission, plan.rate_class)
             if pending is not None:

@@ -75,6 +75,21 @@ async def test_scopes_are_enforced(registry, auth) -> None:
     assert error_details(denied.value).code == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def test_admin_scope_implies_write_and_read(registry, auth) -> None:
+    """`admin` is a superset: its key updates the agent and reads, besides managing keys."""
+    owner = await register(registry, auth)
+    admin = await _create(auth, owner, ["admin"])
+    key = (("x-api-key", admin.key),)
+    updated = await registry.UpdateAgent(_update(owner.name, "via admin key"), metadata=key)
+    assert updated.description == "via admin key"
+    fetched = await registry.GetAgent(
+        registry_service_pb2.GetAgentRequest(name=owner.name), metadata=key
+    )
+    assert fetched.description == "via admin key"
+    minted = await _create(auth, type("K", (), {"name": owner.name, "metadata": key}), ["read"])
+    assert minted.key.startswith("ak_")
+
+
 async def test_bad_key_requests(registry, auth) -> None:
     owner = await register(registry, auth)
     other = await register(registry, auth)

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import asyncio
 
+from agentregistry.v1 import (
+    attestation_service_pb2,
+    attestation_service_pb2_grpc,
+    registry_service_pb2,
+    resources_pb2,
+)
+from google.protobuf import field_mask_pb2
 from grpc_health.v1 import health_pb2
 from sqlalchemy import text
 
 from db.engine import create_engine
 from server.backing import BackingServices
-from tests.e2e.servers import instance
-from tests.factories import register
+from tests.e2e.servers import Instance, instance
+from tests.factories import AgentHandle, register
 from tests.faults.backing import FaultPostgres, FaultRedis, fault_settings
 from tests.faults.traffic import Seen, readiness, run, until_ok, wait_for_readiness
 
@@ -63,6 +70,70 @@ async def test_postgres_restart_mid_traffic(
         assert set(seen.reasons) <= {"DATABASE_UNAVAILABLE"}
         assert await _stored(fault_backing, seen.registered) == set(seen.registered)
         assert await readiness(server) == SERVING
+
+
+WARM_CALLS = 8  # concurrent calls of each kind: several pooled connections in each pool
+
+
+async def _database_calls(server: Instance, owner: AgentHandle, tag: str) -> None:
+    """Concurrent calls that each need Postgres: point reads (uncached GetAgent and
+    GetReputation, on psycopg's pool) and writes (UpdateAgent, through SQLAlchemy's)."""
+    reputation = attestation_service_pb2_grpc.ReputationServiceStub(server.channel)
+    mask = field_mask_pb2.FieldMask(paths=["description"])
+    calls = []
+    for n in range(WARM_CALLS):
+        calls.append(
+            server.registry.GetAgent(registry_service_pb2.GetAgentRequest(name=owner.name))
+        )
+        calls.append(
+            reputation.GetReputation(
+                attestation_service_pb2.GetReputationRequest(name=f"{owner.name}/reputation")
+            )
+        )
+        update = registry_service_pb2.UpdateAgentRequest(
+            agent=resources_pb2.Agent(name=owner.name, description=f"{tag}{n}"), update_mask=mask
+        )
+        calls.append(server.registry.UpdateAgent(update, metadata=owner.metadata))
+    await asyncio.gather(*calls)  # any failure raises
+
+
+async def test_first_calls_after_postgres_restart_succeed(
+    fault_backing: BackingServices, fault_postgres: FaultPostgres
+) -> None:
+    """Pooled connections died with the old postmaster; each is checked before it is
+    handed out, so no call after recovery fails on one."""
+    settings = fault_settings(fault_backing, cache_enabled=False)
+    async with instance(settings, fault_backing) as server:
+        owner = await register(server.registry, server.auth)
+        await _database_calls(server, owner, "warm")
+        await asyncio.to_thread(fault_postgres.stop)
+        try:
+            assert await wait_for_readiness(server, NOT_SERVING)
+        finally:
+            await asyncio.to_thread(fault_postgres.start)
+        assert await wait_for_readiness(server, SERVING)
+        await _database_calls(server, owner, "after")
+
+
+async def test_engine_pool_survives_postgres_restart(
+    fault_backing: BackingServices, fault_postgres: FaultPostgres
+) -> None:
+    """The SQLAlchemy pool on its own, with no readiness probe to find the dead
+    connections first (as in the scheduler): every first query after the restart works."""
+    engine = create_engine(fault_backing.database_url, pool_size=WARM_CALLS)
+
+    async def query() -> int:
+        async with engine.connect() as connection:
+            held = await connection.execute(text("SELECT 1 FROM pg_sleep(0.05)"))
+            return len(held.all())
+
+    try:
+        assert await asyncio.gather(*(query() for _ in range(WARM_CALLS))) == [1] * WARM_CALLS
+        await asyncio.to_thread(fault_postgres.stop)
+        await asyncio.to_thread(fault_postgres.start)  # returns once it accepts connections
+        assert await asyncio.gather(*(query() for _ in range(WARM_CALLS))) == [1] * WARM_CALLS
+    finally:
+        await engine.dispose()
 
 
 async def test_redis_killed_mid_traffic(
