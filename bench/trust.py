@@ -1,6 +1,7 @@
 """Trust at scale: 100,000 agents, 1,000,000 attestations.
 
-Usage: python -m bench.trust   (or `make bench-trust`)
+Usage: python -m bench.trust   (or `make bench-trust`); `--engine [--agents N
+--attestations M]` times the engine alone on a synthetic graph (bench/trust_engine.py).
 
 Seeds an embedded PostgreSQL under .data/bench-trust/ with COPY once and reuses
 it afterwards. Then:
@@ -272,6 +273,11 @@ async def latencies(url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--engine":
+        from bench import trust_engine
+
+        trust_engine.main(sys.argv[2:])
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--recompute":
         import uvloop
 
