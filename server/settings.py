@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     webhook_delivery_interval_s: float = Field(default=1.0, gt=0)
     # How long one delivery run keeps draining due deliveries before it yields its lease.
     webhook_run_budget_s: float = Field(default=20.0, gt=0)
+    # One delivery attempt as a whole (resolve, connect, send, response headers).
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=100, ge=1, le=1000)
     webhook_max_attempts: int = Field(default=8, ge=1, le=30)
@@ -120,6 +121,7 @@ class Settings(BaseSettings):
     trust_verify_groups: int = Field(default=3, ge=1)
     # Domain proofs: loopback http hosts allowed only for local runs and tests (as webhooks).
     domain_allow_loopback: bool = False
+    # One proof fetch as a whole (resolve, connect, headers, body).
     domain_fetch_timeout_s: float = Field(default=5.0, gt=0)
     domain_recheck_interval_s: float = Field(default=6 * 3600.0, gt=0)
     domain_recheck_batch: int = Field(default=200, ge=1, le=10_000)

@@ -37,7 +37,13 @@ async def domain_recheck(context: JobContext) -> dict[str, Any]:
     async def one(domain: str, public_key: bytes) -> str | None:
         async with gate:
             try:
-                await proof.check(client, domain, public_key, settings.domain_allow_loopback)
+                await proof.check(
+                    client,
+                    domain,
+                    public_key,
+                    settings.domain_allow_loopback,
+                    deadline_s=settings.domain_fetch_timeout_s,
+                )
             except proof.ProofFailed as exc:
                 return str(exc)
             return None

@@ -105,9 +105,11 @@ async def _record(
     return states.count(DeliveryState.FAILED), disabled
 
 
-async def _attempt(client: httpx.AsyncClient, due: DueDelivery, allow: bool) -> sender.Outcome:
+async def _attempt(
+    client: httpx.AsyncClient, due: DueDelivery, allow: bool, deadline_s: float
+) -> sender.Outcome:
     try:
-        return await sender.attempt(client, due, allow)
+        return await sender.attempt(client, due, allow, deadline_s=deadline_s)
     except Exception as exc:  # an attempt never takes the run down with it
         return sender.Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
@@ -153,7 +155,11 @@ async def _run(
             async with context.uow() as uow:
                 heads = await WebhookDeliveryRepository(uow.session).due_heads(room, busy)
             for due in heads:
-                task = asyncio.create_task(_attempt(client, due, settings.webhook_allow_loopback))
+                task = asyncio.create_task(
+                    _attempt(
+                        client, due, settings.webhook_allow_loopback, settings.webhook_timeout_s
+                    )
+                )
                 in_flight[task] = due
         if not in_flight:
             break

@@ -2,24 +2,23 @@
 
 The host must resolve to public addresses only (loopback when allowed, for local
 runs and tests), and the request goes to the address that passed, so DNS rebinding
-cannot turn it inward. No redirects, a short timeout and a size cap: the registry
-fetches on a client's behalf and must not be made to wait or read without bound.
+cannot turn it inward. No redirects, one deadline for the whole fetch, a cap on the
+decoded size and the document limits of server.domain.documents: the registry fetches
+on a client's behalf and must not be made to wait, read or parse without bound.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from server.cards.mapping import WELL_KNOWN_PATH
+from server.domain import documents
 from server.domain.errors import FailedPrecondition, InvalidArgument
 from server.webhooks import ssrf
 
-MAX_CARD_BYTES = 64 * 1024
-TIMEOUT_S = 5.0
 USER_AGENT = "agentregistry-cards/1"
 
 
@@ -36,20 +35,28 @@ def _failed(why: str) -> FailedPrecondition:
 
 
 async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
-    try:
-        target = await ssrf.resolve(card_url(uri), allow_loopback)
-    except ssrf.RefusedUrl as exc:
-        raise InvalidArgument.field("card_uri", str(exc), reason="CARD_URL_REFUSED") from exc
+    """The card at `uri`, parsed within the document limits (server.domain.documents)."""
     headers = {"accept": "application/json", "user-agent": USER_AGENT}
-    async with httpx.AsyncClient(timeout=TIMEOUT_S, trust_env=False) as client:
+    async with httpx.AsyncClient(
+        timeout=documents.CARD_FETCH_DEADLINE_S, trust_env=False
+    ) as client:
         try:
-            body = await ssrf.get_checked(client, target, MAX_CARD_BYTES, headers)
+            body = await ssrf.fetch_checked(
+                client,
+                card_url(uri),
+                allow_loopback=allow_loopback,
+                max_bytes=documents.CARD_MAX_BYTES,
+                headers=headers,
+                deadline_s=documents.CARD_FETCH_DEADLINE_S,
+            )
+        except ssrf.RefusedUrl as exc:
+            raise InvalidArgument.field("card_uri", str(exc), reason="CARD_URL_REFUSED") from exc
         except ssrf.FetchFailed as exc:
             raise _failed(str(exc)) from exc
     try:
-        card = json.loads(body)
-    except ValueError as exc:
-        raise _failed("not JSON") from exc
+        card = documents.loads(body, max_bytes=documents.CARD_MAX_BYTES)
+    except documents.DocumentRefused as exc:
+        raise _failed(f"the body {exc}") from exc
     if not isinstance(card, dict):
         raise _failed("not a JSON object")
     return card

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from server.cards import shape
 from server.domain.agents import Agent, AgentProfile, AgentType, Capability
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.registry.validation import MAX_LABEL, MAX_TAGS
@@ -53,35 +54,21 @@ def _tag(value: str) -> str | None:
     return label if len(label) <= MAX_LABEL and _LABEL.fullmatch(label) else None
 
 
-def _skills(card: dict[str, Any], problems: list[FieldViolation]) -> list[dict[str, Any]]:
-    skills = card.get("skills", [])
-    if not isinstance(skills, list) or not all(isinstance(s, dict) for s in skills):
-        problems.append(FieldViolation("card.skills", "must be a list of objects"))
-        return []
-    return skills
-
-
-def _signatures(card: dict[str, Any], problems: list[FieldViolation]) -> None:
-    entries = card.get("signatures", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        problems.append(FieldViolation("card.signatures", "must be a list of JWS objects"))
-
-
 def card_to_profile(card: dict[str, Any], agent_type: AgentType) -> ImportedCard:
-    """Every card problem at once; profile limits are checked by the registry."""
+    """Every card problem at once (after shape.check_limits); profile limits are checked by
+    the registry."""
     problems: list[FieldViolation] = []
     name = _text(card, "name", problems)
     if not name and not problems:
         problems.append(FieldViolation("card.name", "is required"))
     description = _text(card, "description", problems)
     url = _text(card, "url", problems)
-    skills = _skills(card, problems)
-    _signatures(card, problems)
+    problems.extend(shape.problems(card))
     if problems:
         raise InvalidArgument(problems)
     tags: dict[str, None] = {}
     skill_ids = []
-    for skill in skills:
+    for skill in card.get("skills", []):
         if isinstance(skill.get("id"), str):
             skill_ids.append(skill["id"])
         for raw in skill.get("tags") or []:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.auth.principal import require_agent
+from server.cards import shape
 from server.cards.fetch import fetch_card
 from server.cards.mapping import ImportedCard, agent_to_card, card_to_profile, card_violations
 from server.cards.signatures import SignatureStatus, verify_card
@@ -57,6 +58,7 @@ class CardService:
         else:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
+        shape.check_limits(document)
         imported = card_to_profile(document, agent_type or AgentType.SERVICE)
         try:
             if agent_id is not None:
@@ -105,6 +107,7 @@ class CardService:
         return agent_to_card(agent, capabilities)
 
     async def verify(self, agent_id: str, card: dict[str, Any]) -> SignatureStatus:
+        shape.check_limits(card)
         signatures = card.get("signatures", [])
         if not isinstance(signatures, list):
             raise InvalidArgument.field("card.signatures", "must be a list of JWS objects")

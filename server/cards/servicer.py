@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
+from server.cards.convert import card_from_struct
 from server.cards.service import CardService
 from server.cards.signatures import SignatureStatus
 from server.domain.names import parse_agent_name
@@ -25,11 +24,6 @@ _STATUS = {
 }
 
 
-def _document(struct: struct_pb2.Struct) -> dict[str, Any]:
-    document: dict[str, Any] = json_format.MessageToDict(struct)
-    return document
-
-
 class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
     def __init__(self, service: CardService) -> None:
         self._service = service
@@ -38,7 +32,7 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
         self, request: pb.ImportAgentCardRequest, context: Context
     ) -> pb.ImportAgentCardResponse:
         agent, created, status = await self._service.import_card(
-            _document(request.card) if request.HasField("card") else None,
+            card_from_struct(request.card) if request.HasField("card") else None,
             request.card_uri,
             parse_agent_name(request.agent, "agent") if request.agent else None,
             request.public_key,
@@ -60,6 +54,6 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
         self, request: pb.VerifyAgentCardRequest, context: Context
     ) -> pb.VerifyAgentCardResponse:
         status = await self._service.verify(
-            parse_agent_name(request.agent, "agent"), _document(request.card)
+            parse_agent_name(request.agent, "agent"), card_from_struct(request.card)
         )
         return pb.VerifyAgentCardResponse(signature_status=_STATUS[status])

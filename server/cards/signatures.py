@@ -5,7 +5,9 @@ The signing input is `b64url(protected header) "." b64url(JCS(card without
 bytes whatever JSON library produced the card. Only EdDSA (Ed25519, the registry's
 key type, `cryptography`) is checked; parsing stops at the base64url segments and the
 header's `alg`, which is all a detached-payload JWS verification needs, so no JOSE
-library is pulled in for it.
+library is pulled in for it. The header is parsed within the document limits
+(server.domain.documents): one nested fifty thousand levels deep is MALFORMED, not a
+RecursionError.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import json
 from typing import Any
 
 import rfc8785
 
-from server.domain import signing
+from server.domain import documents, signing
 
 # "Ed25519" is RFC 9864's fully specified name for the same algorithm.
 _EDDSA = frozenset({"EdDSA", "Ed25519"})
@@ -51,12 +52,10 @@ def signed_payload(card: dict[str, Any]) -> bytes:
     return rfc8785.dumps({k: v for k, v in card.items() if k != "signatures"})
 
 
-def signing_input(protected: str, card: dict[str, Any]) -> bytes:
-    return f"{protected}.{b64url_encode(signed_payload(card))}".encode()
-
-
 def _algorithm(protected: str) -> str:
-    header = json.loads(b64url_decode(protected))
+    if not isinstance(protected, str) or len(protected) > documents.JWS_MAX_HEADER_CHARS:
+        raise ValueError("the protected header is not a string within the limit")
+    header = documents.loads(b64url_decode(protected), max_bytes=documents.JWS_MAX_HEADER_CHARS)
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise ValueError("the protected header has no alg")
     return str(header["alg"])
@@ -69,6 +68,7 @@ def verify_card(card: dict[str, Any], public_key: bytes) -> SignatureStatus:
     if not entries:
         return SignatureStatus.UNSIGNED
     failures: set[SignatureStatus] = set()
+    payload = b64url_encode(signed_payload(card))  # the same for every signature
     for entry in entries:
         try:
             protected, signature = entry["protected"], b64url_decode(entry["signature"])
@@ -78,7 +78,7 @@ def verify_card(card: dict[str, Any], public_key: bytes) -> SignatureStatus:
             continue
         if algorithm not in _EDDSA:
             failures.add(SignatureStatus.UNSUPPORTED_ALGORITHM)
-        elif signing.verify(public_key, signature, signing_input(protected, card)):
+        elif signing.verify(public_key, signature, f"{protected}.{payload}".encode()):
             return SignatureStatus.VERIFIED
         else:
             failures.add(SignatureStatus.SIGNATURE_INVALID)

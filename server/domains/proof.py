@@ -1,8 +1,9 @@
 """Fetching and checking a domain proof: the agent's key listed in the domain's well-known file.
 
 The fetch goes through the webhook SSRF guard (public addresses only, connecting to
-the address that passed the check), follows no redirects and reads at most
-MAX_BYTES. Loopback (and plain http to it) is allowed only when the setting says so,
+the address that passed the check), follows no redirects, reads at most
+PROOF_MAX_BYTES once decoded, within one deadline, and parses within the limits of
+server.domain.documents. Loopback (and plain http to it) is allowed only when the setting says so,
 as for webhooks: local runs and tests.
 """
 
@@ -10,15 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
+from typing import Any
 
 import httpx
 
+from server.domain import documents
 from server.webhooks import ssrf
 
 WELL_KNOWN_PATH = "/.well-known/agentregistry.json"
-MAX_BYTES = 64 * 1024
 MAX_DOMAIN = 253
 USER_AGENT = "agentregistry-domain-check/1"
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -48,29 +49,45 @@ def proof_url(domain: str, allow_loopback: bool) -> str:
 
 def listed_keys(body: bytes) -> list[bytes]:
     try:
-        document = json.loads(body)
-        encoded = document["public_keys"]
-        if not isinstance(encoded, list):
-            raise TypeError
-        return [base64.b64decode(str(k), validate=True) for k in encoded]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        document: Any = documents.loads(body, max_bytes=documents.PROOF_MAX_BYTES)
+    except documents.DocumentRefused as exc:
+        raise ProofFailed(f"the file {exc}") from exc
+    encoded = document.get("public_keys") if isinstance(document, dict) else None
+    if not isinstance(encoded, list) or not all(isinstance(k, str) for k in encoded):
+        raise ProofFailed('the file is not {"public_keys": [base64, ...]}')
+    try:
+        return [base64.b64decode(k, validate=True) for k in encoded]
+    except (ValueError, binascii.Error) as exc:
         raise ProofFailed('the file is not {"public_keys": [base64, ...]}') from exc
 
 
-async def fetch(client: httpx.AsyncClient, domain: str, allow_loopback: bool) -> bytes:
+async def fetch(
+    client: httpx.AsyncClient, domain: str, allow_loopback: bool, *, deadline_s: float
+) -> bytes:
     try:
-        target = await ssrf.resolve(proof_url(domain, allow_loopback), allow_loopback)
+        return await ssrf.fetch_checked(
+            client,
+            proof_url(domain, allow_loopback),
+            allow_loopback=allow_loopback,
+            max_bytes=documents.PROOF_MAX_BYTES,
+            headers={"user-agent": USER_AGENT},
+            deadline_s=deadline_s,
+        )
     except ssrf.RefusedUrl as exc:
         raise ProofFailed(f"refused: {exc}") from exc
-    try:
-        return await ssrf.get_checked(client, target, MAX_BYTES, {"user-agent": USER_AGENT})
     except ssrf.FetchFailed as exc:
         raise ProofFailed(f"{WELL_KNOWN_PATH}: {exc}") from exc
 
 
 async def check(
-    client: httpx.AsyncClient, domain: str, public_key: bytes, allow_loopback: bool
+    client: httpx.AsyncClient,
+    domain: str,
+    public_key: bytes,
+    allow_loopback: bool,
+    *,
+    deadline_s: float,
 ) -> None:
     """Raises ProofFailed unless the domain's file lists `public_key`."""
-    if public_key not in listed_keys(await fetch(client, domain, allow_loopback)):
+    body = await fetch(client, domain, allow_loopback, deadline_s=deadline_s)
+    if public_key not in listed_keys(body):
         raise ProofFailed(f"{WELL_KNOWN_PATH} does not list the agent's current public key")

@@ -56,7 +56,13 @@ class DomainService:
             raise FailedPrecondition("claim a domain first", reason="DOMAIN_NOT_CLAIMED")
         async with httpx.AsyncClient(timeout=self._timeout_s, trust_env=False) as client:
             try:
-                await proof.check(client, current.domain, current.public_key, self._allow_loopback)
+                await proof.check(
+                    client,
+                    current.domain,
+                    current.public_key,
+                    self._allow_loopback,
+                    deadline_s=self._timeout_s,
+                )
             except proof.ProofFailed as exc:
                 raise FailedPrecondition(
                     f"domain proof failed: {exc}", reason="DOMAIN_PROOF_FAILED"

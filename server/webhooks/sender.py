@@ -3,11 +3,14 @@
 The URL is resolved and checked (ssrf.py) right before the attempt, and the
 request goes to the address that passed, with the original host in `Host` and
 in TLS SNI (so certificates are still verified against the host name). Redirects
-are not followed: a 3xx could point anywhere.
+are not followed: a 3xx could point anywhere. One deadline bounds the whole attempt:
+httpx's timeouts bound each read, and a receiver dripping its headers a byte at a time
+would otherwise hold a delivery slot for hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -46,7 +49,17 @@ def message_id(event: ChangeEvent) -> str:
     return f"evt_{event.event_id}"
 
 
-async def attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: bool) -> Outcome:
+async def attempt(
+    client: httpx.AsyncClient, due: DueDelivery, allow_loopback: bool, *, deadline_s: float
+) -> Outcome:
+    try:
+        async with asyncio.timeout(deadline_s):
+            return await _attempt(client, due, allow_loopback)
+    except TimeoutError:
+        return Outcome(False, None, "timed out")
+
+
+async def _attempt(client: httpx.AsyncClient, due: DueDelivery, allow_loopback: bool) -> Outcome:
     try:
         target = await ssrf.resolve(due.url, allow_loopback)
     except ssrf.RefusedUrl as exc:

@@ -17,6 +17,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
+from server.webhooks.body import ACCEPT_ENCODING, BodyRefused, read_limited
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
@@ -148,34 +150,50 @@ async def resolve(url: str, allow_loopback: bool) -> Target:
 
 
 class FetchFailed(Exception):
-    """A checked GET gave no 200 body within its size limit; `str()` says why."""
+    """A checked GET gave no 200 body within its size limit and deadline; `str()` says why."""
 
 
-async def get_checked(
+async def _get(
     client: httpx.AsyncClient, target: Target, max_bytes: int, headers: dict[str, str]
 ) -> bytes:
-    """GET a checked URL at the address that passed the check: no redirects, and no more
-    than `max_bytes` read, since the registry fetches on someone else's say-so."""
     request = client.build_request(
         "GET",
         target.pinned_url(),
-        headers={"host": target.host_header(), **headers},
+        headers={"host": target.host_header(), "accept-encoding": ACCEPT_ENCODING, **headers},
         extensions=target.extensions(),
     )
-    body = bytearray()
     try:
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
             if response.status_code != 200:
                 raise FetchFailed(f"HTTP {response.status_code}")
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FetchFailed(f"larger than {max_bytes} bytes")
+            return await read_limited(response, max_bytes)
         finally:
             await response.aclose()
+    except BodyRefused as exc:
+        raise FetchFailed(str(exc)) from exc
     except httpx.TimeoutException as exc:
         raise FetchFailed("timed out") from exc
     except httpx.HTTPError as exc:
         raise FetchFailed(type(exc).__name__) from exc
-    return bytes(body)
+
+
+async def fetch_checked(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    allow_loopback: bool,
+    max_bytes: int,
+    headers: dict[str, str],
+    deadline_s: float,
+) -> bytes:
+    """Resolve and check `url`, then GET it at the address that passed: no redirects, at
+    most `max_bytes` once decoded, and `deadline_s` for the whole of it (httpx's timeouts
+    bound each read, so a server dripping a byte at a time would otherwise hold the call),
+    since the registry fetches on someone else's say-so. Raises RefusedUrl or FetchFailed."""
+    try:
+        async with asyncio.timeout(deadline_s):
+            target = await resolve(url, allow_loopback)
+            return await _get(client, target, max_bytes, headers)
+    except TimeoutError as exc:
+        raise FetchFailed(f"no complete answer within {deadline_s:g} s") from exc

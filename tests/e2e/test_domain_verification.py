@@ -181,4 +181,4 @@ async def test_private_addresses_are_refused(
         import httpx
 
         async with httpx.AsyncClient() as client:
-            await proof.fetch(client, "localhost", allow_loopback=False)
+            await proof.fetch(client, "localhost", allow_loopback=False, deadline_s=5.0)
