@@ -117,7 +117,7 @@ def attack_whitewash(b: Builder, h: Honest, base: TrustResult, rng: np.random.Ge
     fresh = int(b.add_agents(1)[0])
     b.endorse(members, fresh)
     b.endorse(old, fresh)  # the old identity hands over what it still has
-    return Outcome(target=fresh, identities=members, controlled=frozenset({old}))
+    return Outcome(target=fresh, identities=members, controlled=frozenset({old}), endorsers=(old,))
 
 
 def attack_flood(b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator) -> Outcome:
@@ -125,7 +125,12 @@ def attack_flood(b: Builder, h: Honest, base: TrustResult, rng: np.random.Genera
     crowd = b.add_agents(5_000)
     b.endorse(flooder, crowd)
     b.endorse(crowd[1:], int(crowd[0]))
-    return Outcome(target=int(crowd[0]), identities=crowd, controlled=frozenset({flooder}))
+    return Outcome(
+        target=int(crowd[0]),
+        identities=crowd,
+        controlled=frozenset({flooder}),
+        endorsers=(flooder,),
+    )
 
 
 def attack_mass(b: Builder, h: Honest, base: TrustResult, rng: np.random.Generator) -> Outcome:
