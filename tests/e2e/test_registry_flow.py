@@ -148,7 +148,9 @@ async def test_list_pages_have_no_duplicates_or_gaps(registry) -> None:
         token = response.next_page_token
         if not token:
             break
-        assert pages < 20
+        # A guard against pages that never end (inserts landing after the cursor), not a
+        # count: the shared database holds however many service agents earlier tests made.
+        assert pages < 500
     names = [a.name for a in seen]
     assert len(names) == len(set(names))
     assert [n for n in names if n in mine] == list(reversed(mine))
