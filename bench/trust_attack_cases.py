@@ -26,8 +26,8 @@ class Outcome:
     target: int | None = None
     identities: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     controlled: frozenset[int] = frozenset()
-    victim: int | None = None
-    raters: int = 0  # how many agents bad-mouth the victim (the honest reference uses as many)
+    victims: tuple[int, ...] = ()
+    raters: int = 0  # how many agents bad-mouth each victim (the honest reference uses as many)
     forged: tuple[int, int] | None = None  # (subject, capability) that must stay unverified
     denied: tuple[int, int] | None = None  # (subject, capability) that must stay verified
     endorsers: tuple[int, ...] = ()  # real agents whose endorsement the target rides on
@@ -150,7 +150,10 @@ def attack_badmouth(b: Builder, h: Honest, base: TrustResult, rng: np.random.Gen
     b.endorse(members, victim, 0.0)
     b.endorse(accomplices, victim, 0.0)
     return Outcome(
-        victim=victim, raters=2, identities=members, controlled=frozenset(accomplices.tolist())
+        victims=(victim,),
+        raters=2,
+        identities=members,
+        controlled=frozenset(accomplices.tolist()),
     )
 
 
@@ -163,7 +166,7 @@ def attack_badmouth_standing(
     raters = rng.choice(strong, 10, replace=False)
     victim = by_score(base, with_standing(h, base, good=True), 0.5)
     b.endorse(raters, victim, 0.0)
-    return Outcome(victim=victim, raters=10, controlled=frozenset(raters.tolist()) - {victim})
+    return Outcome(victims=(victim,), raters=10, controlled=frozenset(raters.tolist()) - {victim})
 
 
 def attack_compromised_seed(
@@ -229,7 +232,12 @@ def attack_id_grinding(
     pool = with_standing(h, base)
     best = pool[np.argsort(base.score[pool])[-100:]]
     b.endorse(owners[:, None], best[None, :], 0.0)
-    return Outcome(target=target, identities=np.concatenate([owners, members]))
+    return Outcome(
+        target=target,
+        identities=np.concatenate([owners, members]),
+        victims=tuple(best.tolist()),
+        raters=3,
+    )
 
 
 def attack_cap_inflation(
@@ -245,7 +253,12 @@ def attack_cap_inflation(
     best = pool[np.argsort(base.score[pool])[-100:]]
     b.endorse(members[:3, None], best[None, :], 0.0)
     return Outcome(
-        target=target, identities=members, controlled=frozenset({seed}), endorsers=(seed,)
+        target=target,
+        identities=members,
+        controlled=frozenset({seed}),
+        endorsers=(seed,),
+        victims=tuple(best.tolist()),
+        raters=3,
     )
 
 
@@ -291,7 +304,7 @@ def attack_sleepers(b: Builder, h: Honest, base: TrustResult, rng: np.random.Gen
     victim = by_score(base, with_standing(h, base, good=True), 0.5)
     b.endorse(sleepers, victim, 0.0)
     # The sleepers earned their endorsements: they are judged by the victim's loss alone.
-    return Outcome(victim=victim, raters=50)
+    return Outcome(victims=(victim,), raters=50)
 
 
 def attack_withdrawal(

@@ -7,15 +7,15 @@ Runs the pure engine (no database). For every honest-graph shape (bench/trust_gr
 and every attack (bench/trust_attack_cases.py) it prints one row:
   drift     mean and max absolute change of the honest agents' scores (the agents the
             attack controls, promotes or bad-mouths left out; and from the max, agents
-            that lose 5 points when the controlled agents merely withdraw their claims,
-            which no model can prevent); goals: mean < 2, max < 10;
+            the controlled agents vouch for, or that lose 5 points when they merely
+            withdraw their claims, which no model can prevent); goals: mean < 2, max < 10;
   target    the promoted identity's score against the honest median after the attack
             (or, where it rides on a real endorsement, against what the same endorsement
             gives an independent newcomer, if that is higher); goal: below;
   below     the share of the attacker's identities below that line; goal: >= 95%;
-  victim    for bad-mouthing, the victim's loss against the loss the same number of
-            independent honest raters of ordinary standing would cause (goal: no more,
-            + 1 point);
+  victim    for bad-mouthing, the victims' mean loss against the loss the same number
+            of independent honest raters of ordinary standing would cause (goal: no
+            victim loses more than its reference, + 1 point);
   capability  a forged capability stays unverified, a denied one stays verified.
 Then two stability checks per shape (an idle seed joins; 1% of honest claims are
 redrawn: no honest score moves more than 5 points, agents whose own claims changed
@@ -95,15 +95,22 @@ def dependents(honest: Honest, base: TrustResult, controlled: frozenset[int]) ->
 
 
 def honest_raters_loss(
-    honest: Honest, base: TrustResult, victim: int, raters: int, rng: np.random.Generator
-) -> float:
-    """The victim's loss when as many independent honest agents with ordinary standing
+    honest: Honest,
+    base: TrustResult,
+    victims: tuple[int, ...],
+    raters: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each victim's loss when as many independent honest agents with ordinary standing
     (raters weighing one, the most any rater weighs) rate it 0."""
     pool = with_standing(honest, base)
-    pool = pool[(pool != victim) & (base.standing[pool] >= base.rater_floor)]
+    pool = pool[base.standing[pool] >= base.rater_floor]
     builder = honest.builder.copy()
-    builder.endorse(rng.choice(pool, min(raters, pool.size), replace=False), victim, 0.0)
-    return float(base.score[victim] - compute(builder.graph()).score[victim])
+    for victim in victims:
+        others = pool[pool != victim]
+        builder.endorse(rng.choice(others, min(raters, others.size), replace=False), victim, 0.0)
+    chosen = list(victims)
+    return np.asarray(base.score[chosen] - compute(builder.graph()).score[chosen])
 
 
 def judge(
@@ -113,15 +120,20 @@ def judge(
     keep = np.ones(n, dtype=bool)
     keep[honest.builder.verified] = False
     keep[list(outcome.controlled)] = False
-    if outcome.victim is not None:
-        keep[outcome.victim] = False
+    keep[list(outcome.victims)] = False
     if outcome.target is not None and outcome.target < n:
         keep[outcome.target] = False
     change = np.abs(result.score[:n] - base.score[:n])
     median = float(np.median(result.score[:n][keep]))
-    # Standing a controlled agent hands out is the attacker's to withdraw at any time:
-    # agents that lose 5 points when it withdraws count in the mean drift, not the max.
-    spared = keep & ~dependents(honest, base, outcome.controlled)
+    # Standing a controlled agent hands out is the attacker's to give or withdraw: the
+    # agents it vouches for, and those that lose 5 points when it withdraws, count in the
+    # mean drift, not the max.
+    owned = set(outcome.controlled)
+    if outcome.target is not None and outcome.target < n:
+        owned.add(outcome.target)
+    spared = keep & ~dependents(honest, base, frozenset(owned))
+    graph = honest.builder.graph()
+    spared[graph.subject[np.isin(graph.attester, list(owned))]] = False
     worst = float(change[spared].max())
     change = change[keep]
     line = max(median, newcomer_score(honest, outcome.endorsers))
@@ -130,11 +142,15 @@ def judge(
     if outcome.identities.size:
         below = float((result.score[outcome.identities] <= line).mean())
     victim_loss = reference_loss = None
-    if outcome.victim is not None:
-        victim_loss = float(base.score[outcome.victim] - result.score[outcome.victim])
-        reference_loss = honest_raters_loss(
-            honest, base, outcome.victim, outcome.raters, np.random.default_rng(seed)
+    victims_ok = True
+    if outcome.victims:
+        chosen = list(outcome.victims)
+        losses = base.score[chosen] - result.score[chosen]
+        reference = honest_raters_loss(
+            honest, base, outcome.victims, outcome.raters, np.random.default_rng(seed)
         )
+        victims_ok = bool((losses <= np.maximum(reference, 0.0) + 1.0).all())
+        victim_loss, reference_loss = float(losses.mean()), float(reference.mean())
     capability_ok = None
     tally = result.capabilities
     for pair, wanted in ((outcome.forged, False), (outcome.denied, True)):
@@ -146,7 +162,7 @@ def judge(
         and worst < MAX_DRIFT
         and (target is None or target <= line)
         and (below is None or below >= SHARE_BELOW)
-        and (victim_loss is None or victim_loss <= max(reference_loss or 0.0, 0.0) + 1.0)
+        and victims_ok
         and capability_ok is not False
     )
     return Row(
@@ -215,7 +231,10 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
     scores = base.score[:n]
     good, bad = ~honest.bad & regular, honest.bad & regular
     rated = base.rated[:n]
+    weighed = base.behaviour.weight[:n] > 0
+    plain = base.behaviour.average[:n]
     figures = {
+        "auc_behaviour": auc(plain[good & weighed], plain[bad & weighed]),
         "auc": auc(scores[good], scores[bad]),
         "auc_rated": auc(scores[good & rated], scores[bad & rated]),
         "unrated_share": float(1 - rated[regular].mean()),
@@ -256,6 +275,7 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
     passed = sum(r.passed for r in rows.values())
     print(
         f"AUC good vs bad: {figures['auc']:.3f} (rated agents only: {figures['auc_rated']:.3f}; "
+        f"behaviour average alone, agents with weighed raters: {figures['auc_behaviour']:.3f}; "
         f"rated agents at 0: {figures['zero_share']:.1%}); "
         f"idle seed joining moves an honest score by at most {figures['idle_seed_max']:.2f}; "
         f"1% of claims redrawn, by at most {figures['claims_1pct_max']:.2f} "
