@@ -251,7 +251,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         table,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache)), table
+        AdminServicer(AdminService(uow, auth_store, api_keys, registry_cache, presence.service)),
+        table,
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry_service, responses, feed), table

@@ -20,6 +20,7 @@ from agentregistry.v1 import (
     presence_service_pb2_grpc,
     registry_service_pb2_grpc,
 )
+from agentregistry_client.stream_status import ServerStatus
 from sqlalchemy import event
 
 from server.app import RegistryServer, build_server
@@ -76,11 +77,15 @@ async def presence_client(backing: BackingServices) -> AsyncIterator[PresenceCli
 
 
 class Beats:
-    """Client side of a heartbeat stream: send beats when told, read responses in order."""
+    """Client side of a heartbeat stream: send beats when told, read responses in order.
+
+    Its errors are the server's: grpcio reports its own INTERNAL when a beat is in flight
+    as the server ends the stream, and ServerStatus reads the server's status back."""
 
     def __init__(self, stub: presence_service_pb2_grpc.PresenceServiceStub, metadata: Any) -> None:
         self._queue: asyncio.Queue[presence_service_pb2.HeartbeatRequest | None] = asyncio.Queue()
         self.call = stub.Heartbeat(self._requests(), metadata=metadata)
+        self._server = ServerStatus(self.call)
 
     async def _requests(self) -> AsyncIterator[presence_service_pb2.HeartbeatRequest]:
         while (beat := await self._queue.get()) is not None:
@@ -104,7 +109,7 @@ class Beats:
                     if message is grpc.aio.EOF:
                         raise AssertionError("stream ended OK; expected an error")
         except grpc.aio.AioRpcError as error:
-            return error
+            return await self._server.error(error)
 
 
 class StatementCounter:

@@ -6,6 +6,8 @@ search and the graph, and their sessions and API keys stop working at once.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from db.uow import UnitOfWorkFactory
 from server.auth.api_keys import ApiKeyService
 from server.auth.principal import require_operator
@@ -24,6 +26,12 @@ def _reason_checked(reason: str) -> str:
     return reason.strip()
 
 
+class Presence(Protocol):
+    """Live presence (server/presence/service.py): what a suspension or take-down ends."""
+
+    async def withdraw(self, agent_id: str, state: AgentState) -> None: ...
+
+
 class AdminService:
     def __init__(
         self,
@@ -31,11 +39,13 @@ class AdminService:
         auth_store: AuthStore,
         api_keys: ApiKeyService,
         cache: RegistryCache,
+        presence: Presence | None = None,
     ) -> None:
         self._uow = uow
         self._auth_store = auth_store
         self._api_keys = api_keys
         self._cache = cache
+        self._presence = presence
 
     async def verify(self, agent_id: str, reason: str) -> Agent:
         return await self._moderate(agent_id, reason, "AGENT_VERIFIED", verified=True)
@@ -82,6 +92,8 @@ class AdminService:
         await self._api_keys.forget_cached(key_hashes)
         if state is not None and state is not AgentState.ACTIVE:
             await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
+            if self._presence is not None:  # and so does the stream a session opened
+                await self._presence.withdraw(agent_id, state)
         elif state is AgentState.ACTIVE:
             await self._auth_store.renew_epoch(agent_id, agent.key_version)
         return agent

@@ -49,9 +49,9 @@ class BeatCoalescer:
         """Forget the agent's live stream at the next tick, if it is still this one."""
         self._releases.append((agent_id, stream_id))
 
-    def discard(self, agent_id: str) -> None:
-        """Drop a queued write (the agent was deleted)."""
-        self._pending.pop(agent_id, None)
+    def discard(self, agent_id: str) -> bool:
+        """Drop a queued write (the agent was deleted); whether there was one."""
+        return self._pending.pop(agent_id, None) is not None
 
     async def flush(self) -> None:
         if not self._pending and not self._claims and not self._releases:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from db.uow import UnitOfWorkFactory
 from server.auth import principal
 from server.auth.store import AdmitCheck
-from server.domain.agents import Agent, AgentStatus
+from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
     InvalidArgument,
     NotFound,
@@ -57,6 +57,19 @@ class Presence:
     last_seen_at: datetime | None
     load: float
     streaming: bool
+
+
+_END_MESSAGES = {
+    EndKind.SUPERSEDED: "a newer heartbeat stream replaced this one",
+    EndKind.DELETED: "the agent was deleted",
+    EndKind.SUSPENDED: "the agent was suspended",
+    EndKind.TAKEN_DOWN: "the agent was taken down",
+}
+# Endings that leave the agent nothing to be present for: a beat this process still holds
+# for it is dropped, and (but for a deleted agent, whose presence is removed) it reads
+# offline, whatever a beat written elsewhere meanwhile said.
+_WITHDRAWN = {AgentState.SUSPENDED: EndKind.SUSPENDED, AgentState.TAKEN_DOWN: EndKind.TAKEN_DOWN}
+_GONE = {EndKind.DELETED, *_WITHDRAWN.values()}
 
 
 def _stream_id() -> str:
@@ -171,13 +184,15 @@ class PresenceService:
     def end_stream(self, agent_id: str, stream_id: str, kind: EndKind) -> bool:
         """End a local stream named by a control notice (`*` means whichever is open)."""
         stream = self.streams.get(agent_id)
+        if kind in _GONE:
+            queued = self._coalescer.discard(agent_id)
+            if kind is not EndKind.DELETED and (queued or stream is not None):
+                self._coalescer.submit(
+                    PresenceWrite(agent_id, AgentStatus.OFFLINE, 0.0, time.time())
+                )
         if stream is None or (stream_id != "*" and stream.stream_id != stream_id):
             return False
-        message = {
-            EndKind.SUPERSEDED: "a newer heartbeat stream replaced this one",
-            EndKind.DELETED: "the agent was deleted",
-        }.get(kind, "the server ended the stream")
-        stream.end(kind, message)
+        stream.end(kind, _END_MESSAGES.get(kind, "the server ended the stream"))
         return True
 
     # Unary calls.
@@ -275,6 +290,14 @@ class PresenceService:
             agent if now is None else dataclasses.replace(agent, status=now[0], last_seen_at=now[1])
             for agent, now in zip(agents, live, strict=True)
         ]
+
+    async def withdraw(self, agent_id: str, state: AgentState) -> None:
+        """After a suspension or take-down commits: the agent's stream ends at once on
+        every process, and it reads offline with no stream."""
+        kind = _WITHDRAWN[state]
+        self.end_stream(agent_id, "*", kind)
+        await self._store.end_presence(agent_id, time.time())
+        await self._store.publish_control(f"{agent_id} * {kind.value}")
 
     async def forget(self, agent_id: str) -> None:
         """After a delete commits: presence removed, the stream ended wherever it is open."""

@@ -42,6 +42,9 @@ _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, str]] = {
     EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, "STREAM_SUPERSEDED"),
     EndKind.SILENT: (grpc.StatusCode.DEADLINE_EXCEEDED, "HEARTBEAT_TIMEOUT"),
     EndKind.DELETED: (grpc.StatusCode.NOT_FOUND, "AGENT_DELETED"),
+    # As the agent's sign-in is refused (server/auth/service.py).
+    EndKind.SUSPENDED: (grpc.StatusCode.PERMISSION_DENIED, "AGENT_SUSPENDED"),
+    EndKind.TAKEN_DOWN: (grpc.StatusCode.NOT_FOUND, "AGENT_TAKEN_DOWN"),
     EndKind.SHUTDOWN: (grpc.StatusCode.UNAVAILABLE, "SERVER_RESTARTING"),
 }
 

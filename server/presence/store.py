@@ -9,7 +9,8 @@ Layout under one namespace (default `presence`):
 - `{ns}:dirty` set of agent ids whose state changed since the last Postgres flush.
 - `{ns}:stream:{agent_id}` the id of the one live stream of the agent.
 - `{ns}:control` pub/sub channel telling every server process to end a stream
-  (superseded by a newer one on another process, or its agent deleted).
+  (superseded by a newer one on another process, or its agent deleted, suspended
+  or taken down).
 
 Stream beats are multi-member commands in one pipeline per tick: redis-py spends
 ~25 µs of Python per command, so one command per beat would cap a process at a few
@@ -392,6 +393,15 @@ class PresenceStore:
             pipe.zrem(self._seen, agent_id)
             pipe.hdel(self.state_key, agent_id)
             pipe.srem(self.dirty_key, agent_id)
+            pipe.delete(self._stream.format(agent_id))
+            await pipe.execute()
+
+    async def end_presence(self, agent_id: str, at: float) -> None:
+        """The agent offline as of `at`, with no live stream, in one transaction."""
+        write = PresenceWrite(agent_id, AgentStatus.OFFLINE, 0.0, at)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for command in self._tick_commands([write], (), ()):
+                pipe.execute_command(*command)
             pipe.delete(self._stream.format(agent_id))
             await pipe.execute()
 

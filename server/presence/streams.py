@@ -28,6 +28,8 @@ class EndKind(enum.StrEnum):
     SUPERSEDED = "superseded"  # a newer stream of the same agent opened
     SILENT = "silent"  # no beat within the TTL
     DELETED = "deleted"  # the agent was deleted
+    SUSPENDED = "suspended"  # an operator suspended the agent
+    TAKEN_DOWN = "taken_down"  # an operator took the agent down
     INVALID = "invalid"  # a malformed beat
     SHUTDOWN = "shutdown"  # the server is stopping
 

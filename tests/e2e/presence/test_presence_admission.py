@@ -29,6 +29,7 @@ from server.backing import BackingServices
 from server.settings import Settings
 from tests.e2e.servers import Instance, instance
 from tests.factories import AgentHandle, error_details, raw_public_key, register, rotate_message
+from tests.presence_support import Beats
 
 
 def _settings(backing: BackingServices, **overrides: object) -> Settings:
@@ -68,11 +69,9 @@ async def _refused_beat(
 
 
 async def _refused_open(server: Instance, agent: AgentHandle) -> tuple[grpc.StatusCode, str]:
-    call = _presence(server).Heartbeat(metadata=agent.metadata)
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call.write(pb.HeartbeatRequest(sequence=1))
-        await call.read()
-    details = error_details(raised.value)
+    beats = Beats(_presence(server), agent.metadata)
+    beats.send(1)  # at once, racing the refusal, as an agent's client does
+    details = error_details(await beats.error())
     return details.code, details.reason
 
 

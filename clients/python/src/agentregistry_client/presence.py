@@ -7,8 +7,11 @@ the interval the server announces and adopts new ones it pushes. When the stream
 - a `Reconnect` push (a server shutting down): reopen after its delay plus jitter;
 - UNAVAILABLE or another transient end: reopen with jittered exponential backoff;
 - UNAUTHENTICATED: log in again with the key and reopen;
-- STREAM_SUPERSEDED, AGENT_DELETED or a refusal: stop, and raise `PresenceEnded`
-  from `events()` and `wait()`.
+- STREAM_SUPERSEDED, AGENT_DELETED, AGENT_SUSPENDED, AGENT_TAKEN_DOWN or a refusal:
+  stop, and raise `PresenceEnded` from `events()` and `wait()`.
+
+The ending is the server's status even when a beat was in flight as the server ended the
+stream (grpcio then reports an INTERNAL of its own; see stream_status.py).
 
 The session is renewed in the background before it expires, so a reopen never waits
 for a login.
@@ -31,6 +34,7 @@ import grpc
 from agentregistry_client import convert
 from agentregistry_client._proto import presence_service_pb2, resources_pb2
 from agentregistry_client.errors import PresenceEnded, RegistryError
+from agentregistry_client.stream_status import ServerStatus
 from agentregistry_client.watch import BACKOFF_BASE_S, BACKOFF_CAP_S, backoff_s
 
 if TYPE_CHECKING:
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 30.0  # until the server announces its own
-FINAL_REASONS = {"STREAM_SUPERSEDED", "AGENT_DELETED"}
+FINAL_REASONS = {"STREAM_SUPERSEDED", "AGENT_DELETED", "AGENT_SUSPENDED", "AGENT_TAKEN_DOWN"}
 FINAL_CODES = {
     grpc.StatusCode.ABORTED,
     grpc.StatusCode.NOT_FOUND,
@@ -232,7 +236,7 @@ class Presence:
         """One stream from open to end: the writer here, the reader in its own task."""
         state = _StreamState()
         call = self._client.presence_stub.Heartbeat(metadata=metadata)
-        reader = asyncio.create_task(self._read(call, state))
+        reader = asyncio.create_task(self._read(call, state, ServerStatus(call)))
         last_sent = float("-inf")
         try:
             while not reader.done() and not self._stop.is_set():
@@ -273,7 +277,12 @@ class Presence:
             return False  # the stream has ended; the reader reports how
         return True
 
-    async def _read(self, call: grpc.aio.StreamStreamCall, state: _StreamState) -> None:  # type: ignore[type-arg]
+    async def _read(
+        self,
+        call: grpc.aio.StreamStreamCall,  # type: ignore[type-arg]
+        state: _StreamState,
+        server: ServerStatus,
+    ) -> None:
         try:
             while (response := await call.read()) is not grpc.aio.EOF:
                 assert isinstance(response, presence_service_pb2.HeartbeatResponse)
@@ -287,8 +296,8 @@ class Presence:
                     self._put(response.event)
                 elif kind == "reconnect":
                     state.reconnect = self.last_reconnect = response.reconnect
-        except grpc.aio.AioRpcError as error:
-            state.error = RegistryError.from_rpc(error)
+        except grpc.aio.AioRpcError as error:  # the server's, even if a beat was in flight
+            state.error = RegistryError.from_rpc(await server.error(error))
         finally:
             self._connected.clear()
             self._wake.set()
