@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from db.repositories.outbox_reader import OutboxReader
 from db.uow import UnitOfWorkFactory
 
@@ -42,3 +44,27 @@ async def test_a_rolled_back_gap_is_passed(uow: UnitOfWorkFactory) -> None:
     async with uow() as unit:
         _, last = await OutboxReader(unit.session).settled_after(position, 100)
     assert last == kept
+
+
+async def test_a_writer_with_a_newer_transaction_id_is_waited_for(uow: UnitOfWorkFactory) -> None:
+    """The transaction that took the lower id may hold a *newer* xid than every finished one
+    (an older transaction took its xid first and committed a higher id): a snapshot's
+    xmax (one past the newest finished xid) does not cover it."""
+    async with uow() as unit:
+        position = await OutboxReader(unit.session).latest_id()
+    early, late = uow(), uow()
+    await early.__aenter__()
+    await late.__aenter__()
+    try:
+        await early.session.execute(text("SELECT pg_current_xact_id()"))  # the older xid
+        late_id = await late.events.add("AGENT_UPDATED", "ag_late", {})  # the newer xid
+        early_id = await early.events.add("AGENT_UPDATED", "ag_early", {})
+        await early.commit()
+        assert late_id < early_id
+        async with uow() as unit:
+            _, last = await OutboxReader(unit.session).settled_after(position, 100, max_wait_s=0.2)
+        assert last < late_id
+        await late.commit()
+    finally:
+        await late.__aexit__(None, None, None)
+        await early.__aexit__(None, None, None)
