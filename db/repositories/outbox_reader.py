@@ -78,11 +78,25 @@ class OutboxReader:
             prefix += 1
         if prefix == len(ids):
             return ids[0], ids[-1]
+        if not await self._outlive_writers(max_wait_s):
+            return (ids[0], ids[prefix - 1]) if prefix else (0, position)
+        # Everything up to ids[-1] is now final; the gaps that remain are rollbacks.
+        return ids[0], ids[-1]
+
+    async def settled_latest(self, *, max_wait_s: float = 10.0) -> int:
+        """The highest committed id, once every writer that could hold a lower one has
+        ended (or `max_wait_s` passed): where "from now on" starts without a gap."""
+        latest = await self.latest_id()
+        await self._outlive_writers(max_wait_s)
+        return latest
+
+    async def _outlive_writers(self, max_wait_s: float) -> bool:
+        """Waits until every transaction that holds an event id now has ended; False if
+        one still runs after `max_wait_s`."""
         fence = await self._fence()
         deadline = time.monotonic() + max_wait_s
         while int((await self._session.execute(_XMIN)).scalar_one()) <= fence:
             if time.monotonic() > deadline:
-                return (ids[0], ids[prefix - 1]) if prefix else (0, position)
+                return False
             await asyncio.sleep(0.01)
-        # Everything up to ids[-1] is now final; the gaps that remain are rollbacks.
-        return ids[0], ids[-1]
+        return True
