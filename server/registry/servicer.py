@@ -43,6 +43,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self._responses = responses
         self._watches = watches
         self._callers = callers or CallerKeys(0, ())
+        self._event_protos = event_convert.SharedEventProtos()
 
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: Context
@@ -154,5 +155,6 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             event_convert.type_filter(request.types),
             event_convert.agent_filter(request.agent),
         )
+        protos = self._event_protos
         async for event in events:
-            yield event_convert.event_to_proto(event)
+            yield protos.of(event)
