@@ -65,10 +65,12 @@ class OutboxReader:
     async def settled_after(
         self, position: int, limit: int, *, max_wait_s: float = 2.0
     ) -> tuple[int, int]:
-        """(first, last) ids of a settled range above `position`; (0, position) if none yet.
+        """(position + 1, last): a settled range above `position`; (0, position) if none yet.
 
-        Every committed event with first <= id <= last is visible to a later read,
-        and none will appear there afterwards: the caller may move to `last`.
+        Every committed event with position < id <= last is visible to a later read,
+        and none will appear there afterwards: the caller may move to `last`. The
+        range starts right above `position`, not at the lowest id this read saw: the
+        wait may have let a lower one commit.
         """
         ids = await self._ids_after(position, limit)
         if not ids:
@@ -77,11 +79,11 @@ class OutboxReader:
         while prefix < len(ids) and ids[prefix] == position + prefix + 1:
             prefix += 1
         if prefix == len(ids):
-            return ids[0], ids[-1]
+            return position + 1, ids[-1]
         if not await self._outlive_writers(max_wait_s):
-            return (ids[0], ids[prefix - 1]) if prefix else (0, position)
+            return (position + 1, ids[prefix - 1]) if prefix else (0, position)
         # Everything up to ids[-1] is now final; the gaps that remain are rollbacks.
-        return ids[0], ids[-1]
+        return position + 1, ids[-1]
 
     async def settled_latest(self, *, max_wait_s: float = 10.0) -> int:
         """The highest committed id, once every writer that could hold a lower one has

@@ -1,4 +1,5 @@
-"""Many writers committing out of id order: a consumer of settled ranges skips nothing.
+"""Many writers committing out of id order: neither a reader of settled ranges nor the
+webhook fan-out (whose cursor moves with the deliveries it writes) skips an event.
 
 Each writer is a real session: it may take its transaction id early (as an RPC that
 updates its agent row before writing the event), takes an event id, holds, and
@@ -10,14 +11,26 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
 from db.repositories.outbox_reader import OutboxReader
+from db.repositories.webhook_delivery import WebhookDeliveryRepository
+from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWork, UnitOfWorkFactory
+from scheduler.context import JobContext
+from scheduler.jobs.webhook_delivery import FAN_OUT_CURSOR, fan_out
+from server.domain.agents import AgentProfile, AgentType
+from server.domain.ids import AGENT_PREFIX, new_id
+from server.domain.webhooks import WEBHOOK_PREFIX
+from server.settings import Settings
 
 GROUPS = 3
 GROUP_SIZE = 10
@@ -34,13 +47,12 @@ async def writers(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
 
 
 class Consumer:
-    """Follows the outbox as the webhook fan-out and WatchEvents do: settle, read, move."""
+    """Calls `follow` (one pass: settle, read, move; returns the new position) again and
+    again, as the webhook fan-out and the outbox follower do."""
 
-    def __init__(self, uow: UnitOfWorkFactory, tag: str, position: int) -> None:
-        self._uow = uow
-        self._tag = tag
+    def __init__(self, follow: Callable[[], Awaitable[int]], position: int) -> None:
+        self._follow = follow
         self.position = position
-        self.seen: list[int] = []
         self.started = 0
         self.finished = 0
         self._progress = asyncio.Condition()
@@ -48,16 +60,7 @@ class Consumer:
     async def run(self) -> None:
         while True:
             self.started += 1
-            async with self._uow() as unit:
-                reader = OutboxReader(unit.session)
-                _, last = await reader.settled_after(self.position, 500, max_wait_s=0.2)
-                events = (
-                    await unit.events.list_after(self.position, 500, up_to=last)
-                    if last > self.position
-                    else []
-                )
-            self.seen.extend(e.event_id for e in events if e.agent_id == self._tag)
-            self.position = last
+            self.position = await self._follow()
             async with self._progress:
                 self.finished += 1
                 self._progress.notify_all()
@@ -132,14 +135,8 @@ async def _chaos_writer(uow: UnitOfWorkFactory, tag: str, rng: random.Random) ->
     return event_id, True
 
 
-async def test_no_committed_event_is_skipped_whatever_the_commit_order(
-    writers: UnitOfWorkFactory,
-) -> None:
-    uow = writers
-    tag = f"ag_{uuid.uuid4().hex[:16]}"
-    async with uow() as unit:
-        start = await OutboxReader(unit.session).latest_id()
-    consumer = Consumer(uow, tag, start)
+async def _write_out_of_order(uow: UnitOfWorkFactory, tag: str, consumer: Consumer) -> list[int]:
+    """The committed event ids, oldest first."""
     following = asyncio.create_task(consumer.run())
     outcome: dict[int, bool] = {}
     try:
@@ -148,9 +145,66 @@ async def test_no_committed_event_is_skipped_whatever_the_commit_order(
         rng = random.Random(7)
         chaos = [_chaos_writer(uow, tag, rng) for _ in range(CHAOS_WRITERS)]
         outcome |= dict(await asyncio.gather(*chaos))
-        await consumer.reach(max(outcome))
+        committed = sorted(event_id for event_id, kept in outcome.items() if kept)
+        await consumer.reach(committed[-1])
     finally:
         following.cancel()
         await asyncio.gather(following, return_exceptions=True)
-    committed = sorted(event_id for event_id, kept in outcome.items() if kept)
-    assert consumer.seen == committed
+    return committed
+
+
+async def test_a_reader_of_settled_ranges_skips_nothing(writers: UnitOfWorkFactory) -> None:
+    tag = f"ag_{uuid.uuid4().hex[:16]}"
+    async with writers() as unit:
+        start = await OutboxReader(unit.session).latest_id()
+    seen: list[int] = []
+    position = start
+
+    async def follow() -> int:
+        nonlocal position
+        async with writers() as unit:
+            reader = OutboxReader(unit.session)
+            _, last = await reader.settled_after(position, 500, max_wait_s=0.2)
+            events = (
+                await unit.events.list_after(position, 500, up_to=last) if last > position else []
+            )
+        seen.extend(e.event_id for e in events if e.agent_id == tag)
+        position = last
+        return last
+
+    committed = await _write_out_of_order(writers, tag, Consumer(follow, start))
+    assert seen == committed
+
+
+async def test_the_webhook_fan_out_skips_nothing(
+    writers: UnitOfWorkFactory, engine: AsyncEngine, settings: Settings
+) -> None:
+    agent_id = new_id(AGENT_PREFIX)
+    webhook_id = new_id(WEBHOOK_PREFIX)
+    async with writers() as unit:
+        key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        profile = AgentProfile(display_name="Fan-out", agent_type=AgentType.SERVICE)
+        await unit.agents.add(agent_id, profile, key, [])
+        await WebhookRepository(unit.session).add(
+            webhook_id, agent_id, "https://example.com/h", [], "enabled", "whsec_test"
+        )
+        await unit.commit()
+    # The fan-out only reads the database: no Redis behind this context.
+    context = JobContext(settings, engine, writers, Redis())
+
+    async def follow() -> int:
+        await fan_out(context, max_batches=1)
+        async with writers() as unit:
+            return await WebhookDeliveryRepository(unit.session).cursor(FAN_OUT_CURSOR)
+
+    async with writers() as unit:
+        start = await WebhookDeliveryRepository(unit.session).cursor(FAN_OUT_CURSOR)
+    committed = await _write_out_of_order(writers, agent_id, Consumer(follow, start))
+    async with writers() as unit:
+        delivered = await unit.session.scalars(
+            text(
+                "SELECT event_id FROM webhook_deliveries WHERE webhook_id = :id ORDER BY event_id"
+            ),
+            {"id": webhook_id},
+        )
+        assert list(delivered) == committed
