@@ -85,12 +85,12 @@ class OutboxReader:
         # Everything up to ids[-1] is now final; the gaps that remain are rollbacks.
         return position + 1, ids[-1]
 
-    async def settled_latest(self, *, max_wait_s: float = 10.0) -> int:
+    async def settled_latest(self, *, max_wait_s: float) -> int | None:
         """The highest committed id, once every writer that could hold a lower one has
-        ended (or `max_wait_s` passed): where "from now on" starts without a gap."""
+        ended: where "from now on" starts without a gap. None if one still runs after
+        `max_wait_s`."""
         latest = await self.latest_id()
-        await self._outlive_writers(max_wait_s)
-        return latest
+        return latest if await self._outlive_writers(max_wait_s) else None
 
     async def _outlive_writers(self, max_wait_s: float) -> bool:
         """Waits until every transaction that holds an event id now has ended; False if

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ChangeEvent], Awaitable[None]]
 _RETRY_S = 1.0
+# How long the start waits for writers in flight before it starts anyway.
+_START_WAIT_S = 10.0
 
 
 class OutboxFollower:
@@ -40,7 +42,11 @@ class OutboxFollower:
     async def position(self) -> int:
         """The settled outbox position now: state read after it is never older than what
         follows, and no event below it commits later."""
-        return await self._feed.settled_position()
+        position = await self._feed.settled_position(_START_WAIT_S)
+        if position is None:  # starting at all matters more: an event of it may be missed
+            log.warning("a writer held the outbox past %.0f s; following from now", _START_WAIT_S)
+            position = await self._feed.latest_event_id()
+        return position
 
     def start(self, position: int) -> None:
         self._task = asyncio.create_task(self._follow(position), name="outbox-follower")

@@ -36,11 +36,12 @@ class EventFeed:
         async with self._uow() as uow:
             return await OutboxReader(uow.session).latest_id()
 
-    async def settled_position(self) -> int:
+    async def settled_position(self, max_wait_s: float) -> int | None:
         """The highest committed event id once no writer can still commit a lower one:
-        following from it means "from now on", without a gap."""
+        following from it means "from now on", without a gap. None while a writer
+        still runs after `max_wait_s`."""
         async with self._uow() as uow:
-            return await OutboxReader(uow.session).settled_latest()
+            return await OutboxReader(uow.session).settled_latest(max_wait_s=max_wait_s)
 
     async def page(
         self, position: int, types: frozenset[str], agent_id: str | None

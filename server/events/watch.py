@@ -29,6 +29,8 @@ from server.events.service import EventFeed, keepalive
 
 # Streams of a process reading Postgres at once while they catch up.
 CATCH_UP_CONCURRENCY = 2
+# A watch from now on waits at most this long for writers in flight (see _Now).
+NOW_WAIT_S = 1.0
 # A refused watch is told to come back after this long: streams rarely end sooner.
 RETRY_AFTER_S = 5.0
 
@@ -59,15 +61,17 @@ class WatchQuota:
 
 class _Now:
     """Where "from now on" starts, coalesced: one settled read (a few statements, and a
-    wait for writers in flight) serves every watch that asked before it began."""
+    wait for writers in flight) serves every watch that asked before it began. None
+    when a writer holds it past NOW_WAIT_S: the hub's position (settled, and at most a
+    poll behind) serves then."""
 
     def __init__(self, feed: EventFeed) -> None:
         self._feed = feed
-        self._next: asyncio.Future[int] | None = None
+        self._next: asyncio.Future[int | None] | None = None
         self._one_at_a_time = asyncio.Lock()
         self._runs: set[asyncio.Task[None]] = set()
 
-    async def position(self) -> int:
+    async def position(self) -> int | None:
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
             self._next.add_done_callback(_retrieve)
@@ -76,16 +80,16 @@ class _Now:
             run.add_done_callback(self._runs.discard)
         return await asyncio.shield(self._next)
 
-    async def _run(self, answer: asyncio.Future[int]) -> None:
+    async def _run(self, answer: asyncio.Future[int | None]) -> None:
         async with self._one_at_a_time:
             self._next = None  # who asks from here on waits for the next read
             try:
-                answer.set_result(await self._feed.settled_position())
+                answer.set_result(await self._feed.settled_position(NOW_WAIT_S))
             except Exception as error:
                 answer.set_exception(error)
 
 
-def _retrieve(answer: asyncio.Future[int]) -> None:
+def _retrieve(answer: asyncio.Future[int | None]) -> None:
     """A read nobody waits for any more may fail unheard."""
     if not answer.cancelled():
         answer.exception()
@@ -125,7 +129,9 @@ class Watches:
             raise InvalidArgument.field("after_event_id", "must not be negative")
         with self._quota.hold(principal):
             hub_position = await self._hub.ready()
-            cursor = _Cursor(after_event_id or max(hub_position, await self._now.position()))
+            if not after_event_id:
+                after_event_id = max(hub_position, await self._now.position() or 0)
+            cursor = _Cursor(after_event_id)
             while True:  # each turn: subscribe, catch up, follow the queue until it lags
                 subscription = self._hub.subscribe(types, agent_id)
                 try:
