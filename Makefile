@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CLIENT := clients/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling backfill-embeddings bench clean
+.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench-trust: install
 ## bench-ceiling: hot calls vs a bare grpc.aio echo in one run (h2load; the `make bench` registry)
 bench-ceiling: install
 	$(PY) -m bench.ceiling $(BENCH_ARGS)
+## bench-watch: GetAgent p50/p99 alone, then beside 1,000 WatchEvents streams on the same server
+bench-watch: install
+	$(PY) -m bench.watch $(BENCH_ARGS)
 ## bench-trust-attacks: sybil, collusion, flooding and seed-compromise attacks on a 10k-agent graph
 bench-trust-attacks: install
 	$(PY) -m bench.trust_attacks $(BENCH_ARGS)

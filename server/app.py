@@ -58,11 +58,13 @@ from server.domains.servicer import DomainServicer
 from server.embeddings.model import load_embedder
 from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
+from server.events.hub import WatchHub
 from server.events.service import EventFeed
+from server.events.watch import Watches
 from server.health import HealthMonitor
 from server.interceptors.auth import Authenticator
 from server.interceptors.call import CallLayer
-from server.interceptors.rate_limit import Admission
+from server.interceptors.rate_limit import Admission, CallerKeys
 from server.method_table import MethodTable
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
@@ -223,16 +225,21 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     server = grpc.aio.server(options=_server_options())
     # Every service below registers here, each handler wrapped in the call layer once.
     table = MethodTable(layer.wrap)
-    feed = EventFeed(
-        uow,
-        poll_interval_s=settings.watch_poll_interval_s,
+    feed = EventFeed(uow, poll_interval_s=settings.watch_poll_interval_s)
+    hub = WatchHub()
+    watches = Watches(
+        feed,
+        hub,
         keepalive_s=settings.watch_keepalive_s,
+        poll_interval_s=settings.watch_poll_interval_s,
+        max_per_principal=settings.watch_max_per_principal,
     )
     presence = _build_presence(settings, uow, redis, channel)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
+    follower.subscribe(None, hub.publish)  # every WatchEvents stream of this process
     registry_cache = RegistryCache(cache)
     responses = CachedResponses(cache, presence.service, channel)
     point_reads = PointReads(backing.database_url, settings.db_pool_size)
@@ -255,7 +262,13 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         table,
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry_service, responses, feed), table
+        RegistryServicer(
+            registry_service,
+            responses,
+            watches,
+            CallerKeys(settings.trusted_proxy_hops, settings.trusted_proxies),
+        ),
+        table,
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(

@@ -95,8 +95,12 @@ class Settings(BaseSettings):
     webhook_disable_after_failures: int = Field(default=10, ge=1)
     webhook_max_per_agent: int = Field(default=20, ge=1)
     delivery_retention_days: int = Field(default=7, ge=1)
-    # WatchEvents: how often a caught-up stream looks for new events.
+    # How often the process's one outbox follower looks for new events (it feeds every
+    # WatchEvents stream of the process, typeahead names and heartbeat-stream pushes).
     watch_poll_interval_s: float = Field(default=0.2, gt=0)
+    # Concurrent WatchEvents streams one caller (agent, API key, else client address) may
+    # hold in one server process; past it RESOURCE_EXHAUSTED (TOO_MANY_WATCHES).
+    watch_max_per_principal: int = Field(default=16, ge=1)
     # A quiet WatchEvents stream sends a KEEPALIVE this often (below every proxy idle timeout).
     watch_keepalive_s: float = Field(default=30.0, gt=0)
     # Presence (heartbeats): beat interval and TTL announced to agents, the coalesced Redis

@@ -38,9 +38,9 @@ class EventRepository:
         """Events with after_id < id <= up_to, oldest first (pk index, or
         ix_events_agent_id_id), of the given types when any are given.
 
-        Identity values are handed out before commit, so a reader may briefly
-        see id N+1 before a slower transaction commits N; feeds that must not
-        skip should re-read a short window behind their position.
+        Ids are handed out before commit, so a reader may briefly see id N+1
+        before a slower transaction commits N; feeds that must not skip read only
+        up to a settled `up_to` (db/repositories/outbox_reader.py).
         """
         check_limit(limit)
         query = select(EventRow).where(EventRow.id > after_id)

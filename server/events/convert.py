@@ -10,6 +10,7 @@ from google.protobuf import struct_pb2
 from server.domain.changes import ChangeEvent
 from server.domain.errors import InvalidArgument
 from server.domain.names import agent_name, parse_agent_name
+from server.events.service import KEEPALIVE
 from server.registry.convert import timestamp
 
 
@@ -23,6 +24,26 @@ def event_to_proto(event: ChangeEvent) -> resources_pb2.Event:
         create_time=timestamp(event.created_at),
         data=data,
     )
+
+
+class SharedEventProtos:
+    """One proto per event for every stream that sends it: a process's watch streams get
+    the same events from its hub, and converting each (its Struct above all) once per
+    stream cost more than sending it. The protos are read-only once built."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._protos: dict[int, resources_pb2.Event] = {}
+
+    def of(self, event: ChangeEvent) -> resources_pb2.Event:
+        if event.event_type == KEEPALIVE:  # a stream's own position, made fresh
+            return event_to_proto(event)
+        proto = self._protos.get(event.event_id)
+        if proto is None:
+            proto = self._protos[event.event_id] = event_to_proto(event)
+            if len(self._protos) > self._size:
+                del self._protos[next(iter(self._protos))]  # the oldest
+        return proto
 
 
 def type_filter(values: Iterable[int]) -> frozenset[str]:

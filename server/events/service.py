@@ -1,19 +1,15 @@
-"""The change feed: committed events after an id, then new ones as they commit.
+"""The change feed in Postgres: committed events after an id, one settled page at a time.
 
-Services that keep a local copy of the registry resume from the last id they
-stored. Ids only move forward over *settled* ranges (db/repositories/outbox_reader.py),
-so a stream never skips an event that committed after a higher id. Caught up, the
-stream polls Postgres every `poll_interval_s`: the outbox is the single source of
-truth, and a poll costs one indexed range read per stream. A watch sends a
-KEEPALIVE carrying its position once it has caught up with nothing to send (as
-etcd's watch confirms its start), then after every `keepalive_s` without an
-event, so no proxy between it and its client sees an idle stream.
+Ids only move forward over *settled* ranges (db/repositories/outbox_reader.py), so
+a reader never skips an event that committed after a higher id. The process's one
+outbox follower (server/events/follower.py) follows the feed with `follow`, every
+`poll_interval_s`; WatchEvents streams catch up with `page` and are then fed by the
+follower in memory (server/events/watch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -21,7 +17,6 @@ from datetime import UTC, datetime
 from db.repositories.outbox_reader import OutboxReader
 from db.uow import UnitOfWorkFactory
 from server.domain.changes import ChangeEvent
-from server.domain.errors import InvalidArgument
 
 PAGE_SIZE = 500
 KEEPALIVE = "KEEPALIVE"
@@ -32,29 +27,38 @@ def keepalive(position: int) -> ChangeEvent:
 
 
 class EventFeed:
-    def __init__(
-        self, uow: UnitOfWorkFactory, *, poll_interval_s: float, keepalive_s: float | None = None
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, *, poll_interval_s: float) -> None:
         self._uow = uow
         self._poll_interval_s = poll_interval_s
-        self._keepalive_s = keepalive_s
 
     async def latest_event_id(self) -> int:
-        """The highest committed event id: following from it means "from now on"."""
+        """The highest committed event id."""
         async with self._uow() as uow:
             return await OutboxReader(uow.session).latest_id()
 
-    async def watch(
-        self, after_event_id: int, types: frozenset[str], agent_id: str | None
-    ) -> AsyncGenerator[ChangeEvent, None]:
-        """Yields forever (until cancelled); `after_event_id` 0 means events from now on."""
-        if after_event_id < 0:
-            raise InvalidArgument.field("after_event_id", "must not be negative")
-        position = after_event_id or await self.latest_event_id()
-        follow = self.follow(position, types, agent_id, keepalive_s=self._keepalive_s)
-        async with contextlib.aclosing(follow) as events:
-            async for event in events:
-                yield event
+    async def settled_position(self, max_wait_s: float) -> int | None:
+        """The highest committed event id once no writer can still commit a lower one:
+        following from it means "from now on", without a gap. None while a writer
+        still runs after `max_wait_s`."""
+        async with self._uow() as uow:
+            return await OutboxReader(uow.session).settled_latest(max_wait_s=max_wait_s)
+
+    async def page(
+        self, position: int, types: frozenset[str], agent_id: str | None
+    ) -> tuple[list[ChangeEvent], int]:
+        """(events, last): the wanted events of the settled range (position, last]."""
+        async with self._uow() as uow:
+            _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)
+            # Only the settled range, only the wanted types: a presence flush can add
+            # thousands of status events that a follower of other types never reads.
+            events = (
+                await uow.events.list_after(
+                    position, PAGE_SIZE, agent_id=agent_id, up_to=last, types=types
+                )
+                if last > position
+                else []
+            )
+        return events, last
 
     async def follow(
         self,
@@ -69,17 +73,7 @@ class EventFeed:
         sent yet, and after every `keepalive_s` without an event."""
         sent: float | None = None
         while True:
-            async with self._uow() as uow:
-                _, last = await OutboxReader(uow.session).settled_after(position, PAGE_SIZE)
-                # Only the settled range, only the wanted types: a presence flush can add
-                # thousands of status events that a follower of other types never reads.
-                events = (
-                    await uow.events.list_after(
-                        position, PAGE_SIZE, agent_id=agent_id, up_to=last, types=types
-                    )
-                    if last > position
-                    else []
-                )
+            events, last = await self.page(position, types, agent_id)
             for event in events:
                 yield event
                 sent = time.monotonic()

@@ -33,6 +33,33 @@ def caller_address(
     return client_ip(context.peer(), headers.forwarded_for, trusted_hops, trusted_proxies)
 
 
+class CallerKeys:
+    """The key the limiter counts a caller under (`agent:`, `key:` or `ip:` + whose), for
+    limits kept elsewhere (open watches, server/events/watch.py)."""
+
+    def __init__(self, trusted_hops: int, trusted_proxies: Iterable[Network]) -> None:
+        self._trusted_hops = trusted_hops
+        self._trusted_proxies = tuple(trusted_proxies)
+
+    def of(self, caller: Principal | None, context: Any) -> str:
+        if caller is None:
+            forwarded = [
+                str(value)
+                for name, value in context.invocation_metadata() or ()
+                if name == "x-forwarded-for"
+            ]
+            address = client_ip(
+                context.peer(),
+                ",".join(forwarded) or None,
+                self._trusted_hops,
+                self._trusted_proxies,
+            )
+            return "ip:" + address
+        if caller.api_key_id is not None:
+            return "key:" + caller.api_key_id
+        return "agent:" + caller.agent_id
+
+
 class Admission:
     def __init__(
         self, limiter: RateLimiter, trusted_hops: int, trusted_proxies: Iterable[Network]

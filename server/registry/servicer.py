@@ -9,11 +9,13 @@ from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
 from google.protobuf import empty_pb2
 
+from server.auth import principal
 from server.cache.responses import CachedResponses
 from server.domain.errors import Unavailable
 from server.domain.names import parse_agent_name, parse_capability_name
 from server.events import convert as event_convert
-from server.events.service import EventFeed
+from server.events.watch import Watches
+from server.interceptors.rate_limit import CallerKeys
 from server.registry import convert
 from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.registry.service import RegistryService
@@ -31,11 +33,17 @@ def _itself(agent: resources_pb2.Agent) -> tuple[resources_pb2.Agent]:
 
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     def __init__(
-        self, service: RegistryService, responses: CachedResponses, feed: EventFeed | None = None
+        self,
+        service: RegistryService,
+        responses: CachedResponses,
+        watches: Watches | None = None,
+        callers: CallerKeys | None = None,
     ) -> None:
         self._service = service
         self._responses = responses
-        self._feed = feed
+        self._watches = watches
+        self._callers = callers or CallerKeys(0, ())
+        self._event_protos = event_convert.SharedEventProtos()
 
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: Context
@@ -139,12 +147,14 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: Context
     ) -> AsyncIterator[resources_pb2.Event]:
-        if self._feed is None:
+        if self._watches is None:
             raise Unavailable("the change feed is not served here", reason="FEED_UNAVAILABLE")
-        events = self._feed.watch(
+        events = self._watches.watch(
+            self._callers.of(principal.current(), context),
             request.after_event_id,
             event_convert.type_filter(request.types),
             event_convert.agent_filter(request.agent),
         )
+        protos = self._event_protos
         async for event in events:
-            yield event_convert.event_to_proto(event)
+            yield protos.of(event)
