@@ -1,7 +1,7 @@
 """Trust model: operator verification alone seeds trust; explanations per agent.
 
-Revision ID: 0008_trust_identity_not_seed
-Revises: 0007_embeddings
+Revision ID: 0009_trust_identity_not_seed
+Revises: 0008_event_ids_after_xid
 Create Date: 2026-12-07
 
 A proven domain no longer makes an agent a seed, seeds are grouped by a keyed hash
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008_trust_identity_not_seed"
-down_revision: str | None = "0007_embeddings"
+revision: str = "0009_trust_identity_not_seed"
+down_revision: str | None = "0008_event_ids_after_xid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
