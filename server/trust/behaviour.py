@@ -113,7 +113,9 @@ def behaviour(
     if weights.shape[1] and mean.nnz:
         totals = np.asarray(indicator.T @ weights)
         factor = np.divide(1.0, totals, out=np.ones_like(totals), where=totals > 1.0)
-        weight = (totals * factor).sum(axis=1)
+        totals *= factor  # in place: (agents, groups) is large at scale
+        weight = totals.sum(axis=1)
+        del totals
         claim_weight = _claim_weights(mean, indicator, weights, factor)
         average = _central_mean(mean, claim_weight, n)
         has_standing = weights.sum(axis=1) > 0
@@ -154,15 +156,25 @@ def _central_mean(mean: sparse.csr_array, weight: FloatArray, n: int) -> FloatAr
     subject, value = mean.indices.astype(np.int64), mean.data
     order = np.lexsort((value, subject))
     subject, value, weight = subject[order], value[order], weight[order]
+    del order
     totals = np.bincount(subject, weights=weight, minlength=n)
-    cumulative = np.cumsum(weight)
+    after = np.cumsum(weight)
     starts = np.searchsorted(subject, np.arange(n), side="left")
-    offset = np.concatenate([[0.0], cumulative])[starts]
-    after = cumulative - offset[subject]
+    after -= np.concatenate([[0.0], after])[starts][subject]
     before = after - weight
+    # In place from here: one claim-sized array each, not one per step.
     total = totals[subject]
-    overlap = np.clip(np.minimum(after, 0.75 * total) - np.maximum(before, 0.25 * total), 0.0, None)
-    central = np.bincount(subject, weights=overlap * value, minlength=n)
+    overlap = total * 0.75
+    np.minimum(after, overlap, out=overlap)
+    del after
+    total *= 0.25
+    np.maximum(before, total, out=total)
+    del before
+    overlap -= total
+    del total
+    np.clip(overlap, 0.0, None, out=overlap)
+    overlap *= value
+    central = np.bincount(subject, weights=overlap, minlength=n)
     result: FloatArray = np.divide(central, 0.5 * totals, out=np.zeros(n), where=totals > 0)
     return result
 
