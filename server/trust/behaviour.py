@@ -24,6 +24,7 @@ from server.trust.graph import (
     IntArray,
     TrustGraph,
 )
+from server.trust.pairs import Pairs
 
 NEUTRAL_BEHAVIOUR = 50.0
 CHUNK = 200_000
@@ -74,21 +75,18 @@ def typical_standing(standing: FloatArray, verified: BoolArray, quantile: float)
 
 
 def _pairs(
-    graph: TrustGraph, rows: BoolArray, reciprocal: float
+    graph: TrustGraph, pairs: Pairs, rows: BoolArray, reciprocal: float
 ) -> tuple[sparse.csr_array, sparse.csr_array, IntArray]:
     """Mean value per (attester, subject) pair and the pair's weight (mutual pairs weigh
     `reciprocal` each way, as in the flow of standing); claims per subject."""
     n = graph.agents
-    attester, subject, value = graph.attester[rows], graph.subject[rows], graph.value[rows]
-    sums = sparse.csr_array((value, (attester, subject)), shape=(n, n))
-    counts = sparse.csr_array((np.ones(value.shape), (attester, subject)), shape=(n, n))
-    sums.sum_duplicates()
-    counts.sum_duplicates()
-    claims = np.bincount(counts.indices, minlength=n).astype(np.int64)
-    mean = sparse.csr_array((sums.data / counts.data, sums.indices, sums.indptr), shape=(n, n))
-    indicator = sparse.csr_array(
-        (np.ones(counts.data.shape), counts.indices, counts.indptr), shape=(n, n)
-    )
+    counts = pairs.counts(rows)
+    present = counts > 0
+    claims = np.bincount(pairs.subject[present], minlength=n).astype(np.int64)
+    sums = pairs.sums(graph.value[rows], rows)
+    mean = pairs.matrix(sums[present] / counts[present], present)
+    indicator = pairs.matrix(np.ones(int(present.sum())), present)
+    del counts, sums, present
     mutual = indicator.multiply(indicator.T)
     indicator = sparse.csr_array(indicator - mutual * (1.0 - reciprocal))
     indicator.sort_indices()
@@ -98,6 +96,7 @@ def _pairs(
 
 def behaviour(
     graph: TrustGraph,
+    pairs: Pairs,
     weights: FloatArray,
     typical: float,
     half: float,
@@ -105,7 +104,7 @@ def behaviour(
     top: int,
 ) -> BehaviourTally:
     n = graph.agents
-    mean, indicator, claims = _pairs(graph, graph.kind == KIND_BEHAVIOUR, reciprocal)
+    mean, indicator, claims = _pairs(graph, pairs, graph.kind == KIND_BEHAVIOUR, reciprocal)
     weight = np.zeros(n)
     average = np.zeros(n)
     held = np.zeros(n, dtype=np.int64)
@@ -114,7 +113,9 @@ def behaviour(
     if weights.shape[1] and mean.nnz:
         totals = np.asarray(indicator.T @ weights)
         factor = np.divide(1.0, totals, out=np.ones_like(totals), where=totals > 1.0)
-        weight = (totals * factor).sum(axis=1)
+        totals *= factor  # in place: (agents, groups) is large at scale
+        weight = totals.sum(axis=1)
+        del totals
         claim_weight = _claim_weights(mean, indicator, weights, factor)
         average = _central_mean(mean, claim_weight, n)
         has_standing = weights.sum(axis=1) > 0
@@ -155,15 +156,25 @@ def _central_mean(mean: sparse.csr_array, weight: FloatArray, n: int) -> FloatAr
     subject, value = mean.indices.astype(np.int64), mean.data
     order = np.lexsort((value, subject))
     subject, value, weight = subject[order], value[order], weight[order]
+    del order
     totals = np.bincount(subject, weights=weight, minlength=n)
-    cumulative = np.cumsum(weight)
+    after = np.cumsum(weight)
     starts = np.searchsorted(subject, np.arange(n), side="left")
-    offset = np.concatenate([[0.0], cumulative])[starts]
-    after = cumulative - offset[subject]
+    after -= np.concatenate([[0.0], after])[starts][subject]
     before = after - weight
+    # In place from here: one claim-sized array each, not one per step.
     total = totals[subject]
-    overlap = np.clip(np.minimum(after, 0.75 * total) - np.maximum(before, 0.25 * total), 0.0, None)
-    central = np.bincount(subject, weights=overlap * value, minlength=n)
+    overlap = total * 0.75
+    np.minimum(after, overlap, out=overlap)
+    del after
+    total *= 0.25
+    np.maximum(before, total, out=total)
+    del before
+    overlap -= total
+    del total
+    np.clip(overlap, 0.0, None, out=overlap)
+    overlap *= value
+    central = np.bincount(subject, weights=overlap, minlength=n)
     result: FloatArray = np.divide(central, 0.5 * totals, out=np.zeros(n), where=totals > 0)
     return result
 
@@ -211,14 +222,21 @@ def capability_tally(
     groups = weights.shape[1]
     net = np.zeros((size, groups), dtype=np.float32)
     attester = graph.attester[rows]
+    narrow = weights.astype(np.float32)  # once, not per sign: (agents, groups) is large
     for sign in (True, False):
         chosen = np.flatnonzero(positive == sign)
         pick = sparse.csr_array(
             (np.ones(chosen.size, dtype=np.float32), (inverse[chosen], attester[chosen])),
             shape=(size, graph.agents),
         )
-        summed = np.minimum(np.asarray(pick @ weights.astype(np.float32)), 1.0)
-        net += summed if sign else -summed
+        summed = np.asarray(pick @ narrow)
+        np.minimum(summed, 1.0, out=summed)  # in place: no second (rows, groups) copy
+        if sign:
+            net += summed
+        else:
+            net -= summed
+        del pick, summed
+    del narrow
     support = net.sum(axis=1)
     backing = (net > 0).sum(axis=1).astype(np.int64)
     rounded: FloatArray = np.round(support, 2).astype(np.float64)

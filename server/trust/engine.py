@@ -46,6 +46,7 @@ from server.trust.graph import (
     IntArray,
     TrustGraph,
 )
+from server.trust.pairs import Pairs, pairs_of
 from server.trust.standing import standing, to_standing_scores
 
 __all__ = [
@@ -119,18 +120,11 @@ def flow_weights(graph: TrustGraph) -> FloatArray:
     return weights
 
 
-def flow_matrix(graph: TrustGraph, budget: float, reciprocal: float) -> sparse.csr_array:
+def flow_matrix(
+    graph: TrustGraph, pairs: Pairs, budget: float, reciprocal: float
+) -> sparse.csr_array:
     """Mean pair weights, each row divided by max(row sum, budget)."""
-    n = graph.agents
-    shape = (n, n)
-    sums = sparse.csr_array((flow_weights(graph), (graph.attester, graph.subject)), shape=shape)
-    counts = sparse.csr_array(
-        (np.ones(graph.attester.shape, dtype=np.float64), (graph.attester, graph.subject)),
-        shape=shape,
-    )
-    sums.sum_duplicates()
-    counts.sum_duplicates()
-    mean = sparse.csr_array((sums.data / counts.data, sums.indices, sums.indptr), shape=shape)
+    mean = pairs.matrix(pairs.sums(flow_weights(graph)) / pairs.counts())
     mean.eliminate_zeros()
     mutual = mean.multiply(mean.T.astype(bool)).astype(bool)
     mean = sparse.csr_array(mean - mean.multiply(mutual) * (1.0 - reciprocal))
@@ -164,7 +158,8 @@ def top_contributors(
 def compute(graph: TrustGraph, params: TrustParameters | None = None) -> TrustResult:
     params = params or TrustParameters()
     n = graph.agents
-    matrix = flow_matrix(graph, params.attester_budget, params.reciprocal_weight)
+    pairs = pairs_of(graph)
+    matrix = flow_matrix(graph, pairs, params.attester_budget, params.reciprocal_weight)
     held = standing(
         matrix,
         graph,
@@ -179,6 +174,7 @@ def compute(graph: TrustGraph, params: TrustParameters | None = None) -> TrustRe
     weights = rater_weights(held.share, held.standing, typical)
     tally = behaviour(
         graph,
+        pairs,
         weights,
         typical,
         params.confidence_half,
@@ -190,12 +186,10 @@ def compute(graph: TrustGraph, params: TrustParameters | None = None) -> TrustRe
         standing_score**weight * tally.adjusted ** (1.0 - weight), 2
     ).astype(np.float64)
 
-    pairs = sparse.csr_array(
-        (np.ones(graph.attester.shape), (graph.attester, graph.subject)), shape=(n, n)
-    )
-    pairs.sum_duplicates()
-    distinct_attesters = np.bincount(pairs.indices, minlength=n).astype(np.int64)
-    _, labels = csgraph.connected_components(pairs, directed=True, connection="weak")
+    distinct_attesters = np.bincount(pairs.subject, minlength=n).astype(np.int64)
+    linked = pairs.matrix(np.ones(pairs.size))
+    _, labels = csgraph.connected_components(linked, directed=True, connection="weak")
+    del linked
     component_size = np.bincount(labels)[labels].astype(np.int64)
     component_seeded = np.bincount(labels, weights=graph.verified)[labels] > 0
     touched = np.zeros(n, dtype=bool)

@@ -16,7 +16,10 @@ Seeds hold r = 1.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
@@ -24,6 +27,7 @@ from scipy import sparse
 from server.trust.graph import BoolArray, FloatArray, IntArray, TrustGraph
 
 POINTS_PER_HALVING = 5.0
+WORKERS = min(os.cpu_count() or 1, 4)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,27 @@ class Standing:
         if self.groups == 0:
             return self.share
         return np.asarray(self.share / self.groups, dtype=np.float64)
+
+
+class RowBlocks:
+    """A CSR matrix times a dense one, its rows cut into blocks of equal nonzeros and
+    multiplied on several threads (scipy releases the GIL in the product). Each output
+    row is computed as in one product, so the result is bit for bit the same; the
+    propagation's 30 products are most of a recomputation's time at 10M claims."""
+
+    def __init__(self, matrix: sparse.csr_array, workers: int) -> None:
+        cuts = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, workers + 1)[1:-1])
+        self.bounds = sorted({0, matrix.shape[0], *(int(c) for c in cuts)})
+        self.blocks = [sparse.csr_array(matrix[lo:hi]) for lo, hi in pairwise(self.bounds)]
+
+    def times(self, dense: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:
+        out = np.empty((self.bounds[-1], dense.shape[1]), dtype=dense.dtype)
+
+        def run(index: int) -> None:
+            out[self.bounds[index] : self.bounds[index + 1]] = self.blocks[index] @ dense
+
+        list(pool.map(run, range(len(self.blocks))))
+        return out
 
 
 def group_of(graph: TrustGraph, groups: int) -> IntArray:
@@ -73,19 +98,22 @@ def propagate(
     from_seeds = sparse.csr_array(matrix[seeds].T.astype(np.float32))
     keep = np.ones(n, dtype=np.float32)
     keep[seeds] = 0.0
-    from_others = sparse.csr_array((sparse.diags_array(keep) @ matrix).T.astype(np.float32))
+    from_others = RowBlocks(
+        sparse.csr_array((sparse.diags_array(keep) @ matrix).T.astype(np.float32)), WORKERS
+    )
     constant = damping * (from_seeds @ teleport[seeds]) + (1.0 - damping) * teleport
     mass = teleport.copy()
     iterations = 0
     scale = float(seeds.size)
-    for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported
-        following = from_others @ mass
-        following *= damping
-        following += constant
-        mass, following = following, mass
-        following -= mass
-        if float(np.abs(following).sum()) / scale < tolerance:
-            break
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported
+            following = from_others.times(mass, pool)
+            following *= damping
+            following += constant
+            mass, following = following, mass
+            following -= mass
+            if float(np.abs(following).sum()) / scale < tolerance:
+                break
     return mass.astype(np.float64), iterations
 
 
