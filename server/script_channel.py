@@ -16,8 +16,8 @@ again. A Redis that stops answering without closing the connection (stalled,
 overloaded, paused) is found by one timer per connection, not one per call: when
 the oldest waiting call has had no reply for `reply_timeout_s`, every waiting call
 fails with a TimeoutError and the connection is dropped, so the next call connects
-anew. At most `max_waiting` calls wait on the connection; past that a call is
-refused at once rather than queued behind a Redis that does not answer.
+anew. Once `max_waiting` commands wait on the connection, a call is refused at
+once rather than queued behind a Redis that does not answer.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class ScriptChannel(asyncio.Protocol):
         A caller that stops waiting can still have the reply handed to it (`adopt`)."""
         if not self._ready:
             return None
-        self._admit(1)
+        self._admit()
         return self._send(_pack(("EVALSHA", script.sha, len(keys), *keys, *args)))
 
     def adopt(self, future: asyncio.Future[Any], on_reply: Callable[[Any], None]) -> None:
@@ -147,7 +147,7 @@ class ScriptChannel(asyncio.Protocol):
     async def call(self, *command: Arg) -> Any:
         if not self._ready:
             await self._connect()
-        self._admit(1)
+        self._admit()
         return self.answer(await self._send(_pack(command)))
 
     async def many(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
@@ -155,7 +155,7 @@ class ScriptChannel(asyncio.Protocol):
         An error reply raises once all are in, as a redis-py pipeline does."""
         if not self._ready:
             await self._connect()
-        self._admit(len(commands))
+        self._admit()  # one caller: a large batch (a presence tick) is not refused for its size
         futures = [self._send(_pack(command)) for command in commands]
         replies = [await future for future in futures]
         for reply in replies:
@@ -174,10 +174,10 @@ class ScriptChannel(asyncio.Protocol):
             raise ResponseError(message)
         return reply
 
-    def _admit(self, count: int) -> None:
-        if len(self._waiting) + count > self._max_waiting:
+    def _admit(self) -> None:
+        if len(self._waiting) >= self._max_waiting:
             raise TooManyWaiting(
-                f"{len(self._waiting)} calls already wait on Redis (bound {self._max_waiting})"
+                f"{len(self._waiting)} commands already wait on Redis (bound {self._max_waiting})"
             )
 
     def _send(self, packed: bytes) -> asyncio.Future[Any]:

@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=2, ge=2, le=60)
     db_statement_timeout_s: float = Field(default=5.0, gt=0)
     # Redis: a reply to the hot path's scripts (server/script_channel.py) and to any other
-    # command; opening a connection; waiting for a pooled one. At most redis_max_waiting
-    # calls wait on the scripts' connection; more are refused at once.
+    # command; opening a connection; waiting for a pooled one. Once redis_max_waiting
+    # commands wait on the scripts' connection, calls are refused at once.
     redis_reply_timeout_s: float = Field(default=1.0, gt=0)
     redis_socket_timeout_s: float = Field(default=1.0, gt=0)
     redis_connect_timeout_s: float = Field(default=1.0, gt=0)
