@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from db.deadlines import Deadlines
+from db.deadlines import BoundedConnection, Deadlines
 from db.engine import create_engine, libpq_url
 
 DEADLINES = Deadlines(pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=0.2)
@@ -18,6 +18,8 @@ async def test_engine_statements_are_cancelled_past_the_timeout(database_url: st
     engine = create_engine(database_url, pool_size=1, deadlines=DEADLINES)
     try:
         async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert isinstance(raw.driver_connection, BoundedConnection)  # replies bounded too
             with pytest.raises(sa_exc.OperationalError) as raised:
                 await connection.execute(text("SELECT pg_sleep(5)"))
             assert isinstance(raised.value.orig, psycopg.errors.QueryCanceled)
