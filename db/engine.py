@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from db.deadlines import Deadlines
 
 _PLAIN_SCHEMES = ("postgres://", "postgresql://")
 SQLALCHEMY_SCHEME = "postgresql+psycopg://"
@@ -34,7 +38,9 @@ def with_database(url: str, database: str) -> str:
     )
 
 
-def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 8, deadlines: Deadlines | None = None
+) -> AsyncEngine:
     """One pooled engine per process.
 
     Pre-ping: each checkout first makes sure its connection is alive, so after a
@@ -42,13 +48,23 @@ def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
     that died in the pool; a dead one is replaced before the call uses it. It costs one
     round trip per checkout, which the hottest reads skip (they run on db/point_reads.py
     or the cache).
+
+    `deadlines` (the server's) bound the wait for a pooled connection, a new connection
+    and every statement, so a stalled Postgres fails a call instead of hanging it
+    (db/deadlines.py); without them (jobs, tools) only SQLAlchemy's defaults apply.
     """
+    options: dict[str, Any] = {}
+    if deadlines is not None:
+        connect_args: dict[str, Any] = deadlines.connect_args(libpq_url(url))
+        connect_args["async_creator_fn"] = deadlines.connection_class().connect
+        options = {"pool_timeout": deadlines.pool_timeout_s, "connect_args": connect_args}
     return _create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
         pool_pre_ping=True,
+        **options,
     )
 
 

@@ -19,8 +19,9 @@ The pool (psycopg_pool) holds autocommit connections with statements prepared on
 use, and checks each one as it hands it out (`check_connection`, an empty round trip):
 after a Postgres restart a connection that died in the pool is replaced before a read
 uses it, so no call fails on one. While Postgres is down a batch waits at most
-CHECKOUT_TIMEOUT_S for a connection, then fails UNAVAILABLE (a read queued behind it,
-twice that).
+CHECKOUT_TIMEOUT_S (or the server's pool timeout) for a connection, then fails
+UNAVAILABLE (a read queued behind it, twice that). With the server's deadlines the
+connections are db/deadlines.py's: a stalled Postgres fails a read, never hangs it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
 
+from db.deadlines import Deadlines
 from db.engine import libpq_url
 from db.repositories.agents import AGENTS_BY_IDS
 from db.repositories.reputation import CAPABILITIES, STANDING, reputation_from
@@ -70,13 +73,20 @@ def _unanswered(
 
 
 class PointReads:
-    def __init__(self, database_url: str, size: int) -> None:
+    def __init__(self, database_url: str, size: int, deadlines: Deadlines | None = None) -> None:
+        url = libpq_url(database_url)
+        options: dict[str, Any] = {"autocommit": True}
+        connection_class: type[AsyncConnection[Any]] = AsyncConnection
+        if deadlines is not None:
+            options.update(deadlines.connect_args(url))
+            connection_class = deadlines.connection_class()
         self._pool = AsyncConnectionPool(
-            libpq_url(database_url),
+            url,
+            connection_class=connection_class,
             min_size=1,
             max_size=size,
-            timeout=CHECKOUT_TIMEOUT_S,
-            kwargs={"autocommit": True},
+            timeout=CHECKOUT_TIMEOUT_S if deadlines is None else deadlines.pool_timeout_s,
+            kwargs=options,
             check=AsyncConnectionPool.check_connection,
             open=False,
             name="point-reads",

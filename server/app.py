@@ -34,6 +34,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.deadlines import Deadlines
 from db.engine import create_engine, session_factory
 from db.point_reads import PointReads
 from db.probe import ping
@@ -188,9 +189,11 @@ def _server_options() -> list[tuple[str, int]]:
 async def build_server(settings: Settings, backing: BackingServices) -> tuple[RegistryServer, int]:
     if settings.page_token_secret is not None:
         paging.configure(settings.page_token_secret.get_secret_value().encode())
-    engine = create_engine(backing.database_url, pool_size=settings.db_pool_size)
-    # Blocking pool: a burst of stream opens waits for a connection instead of failing.
-    redis = Redis(connection_pool=BlockingConnectionPool.from_url(backing.redis_url, timeout=10))
+    deadlines = _deadlines(settings)
+    engine = create_engine(
+        backing.database_url, pool_size=settings.db_pool_size, deadlines=deadlines
+    )
+    redis = _redis(settings, backing.redis_url)
     uow = UnitOfWorkFactory(session_factory(engine))
     auth_store = AuthStore(redis)
     auth = AuthService(
@@ -202,7 +205,12 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
     # The scripts a call waits on go over one pipelined connection (script_channel.py).
-    channel = ScriptChannel.for_url(backing.redis_url)
+    channel = ScriptChannel.for_url(
+        backing.redis_url,
+        reply_timeout_s=settings.redis_reply_timeout_s,
+        connect_timeout_s=settings.redis_connect_timeout_s,
+        max_waiting=settings.redis_max_waiting,
+    )
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
@@ -242,7 +250,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     follower.subscribe(None, hub.publish)  # every WatchEvents stream of this process
     registry_cache = RegistryCache(cache)
     responses = CachedResponses(cache, presence.service, channel)
-    point_reads = PointReads(backing.database_url, settings.db_pool_size)
+    point_reads = PointReads(backing.database_url, settings.db_pool_size, deadlines)
     registry_service = RegistryService(
         uow, point_reads, auth_store, registry_cache, presence.service, names.index
     )
@@ -287,7 +295,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(webhooks), table)
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth, api_keys), table)
     read_url = backing.database_read_url or settings.database_read_url
-    read_engine = create_engine(read_url, pool_size=settings.db_pool_size) if read_url else None
+    read_engine = None
+    if read_url:
+        read_engine = create_engine(read_url, pool_size=settings.db_pool_size, deadlines=deadlines)
     search_reads = SearchReads(read_engine or engine)
     search_service_pb2_grpc.add_SearchServiceServicer_to_server(
         SearchServicer(
@@ -336,6 +346,27 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         point_reads=point_reads,
     )
     return app, port
+
+
+def _deadlines(settings: Settings) -> Deadlines:
+    """What a stalled Postgres may cost a call (db/deadlines.py)."""
+    return Deadlines(
+        pool_timeout_s=settings.db_pool_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        statement_timeout_s=settings.db_statement_timeout_s,
+    )
+
+
+def _redis(settings: Settings, url: str) -> Redis:
+    """redis-py for everything off the script channel, every wait bounded. A blocking pool:
+    a burst of stream opens waits (bounded) for a connection instead of failing."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        timeout=settings.redis_pool_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
+    )
+    return Redis(connection_pool=pool)
 
 
 def _query_vectors(settings: Settings) -> QueryVectors:

@@ -12,7 +12,12 @@ redis-py: `for_url` answers None and its users fall back to their redis-py clien
 
 A lost connection fails the calls waiting on it with redis-py's ConnectionError
 (UNAVAILABLE to the caller, as for any Redis outage) and the next call connects
-again.
+again. A Redis that stops answering without closing the connection (stalled,
+overloaded, paused) is found by one timer per connection, not one per call: when
+the oldest waiting call has had no reply for `reply_timeout_s`, every waiting call
+fails with a TimeoutError and the connection is dropped, so the next call connects
+anew. Once `max_waiting` commands wait on the connection, a call is refused at
+once rather than queued behind a Redis that does not answer.
 """
 
 from __future__ import annotations
@@ -28,10 +33,22 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import parse_url
 from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | bytes | int | float
 
-_CONNECT_TIMEOUT_S = 5.0
+REPLY_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 1.0
+MAX_WAITING = 10_000
+_RECHECK_S = 0.05  # an overdue connection's last look, after the loop has read its socket
+
+
+class NoReply(RedisTimeoutError):
+    """Redis kept the connection but sent no reply within the reply timeout."""
+
+
+class TooManyWaiting(RedisConnectionError):
+    """The connection already has its bound of calls waiting: refused, not queued."""
 
 
 def _pack(command: tuple[Arg, ...]) -> bytes:
@@ -50,8 +67,24 @@ class Script:
 
 
 class ScriptChannel(asyncio.Protocol):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        options: dict[str, Any],
+        *,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        max_waiting: int = MAX_WAITING,
+    ) -> None:
         self._options = options
+        self._reply_timeout_s = reply_timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._max_waiting = max_waiting
+        # When the connection last showed it was alive: a reply came, or a call was sent
+        # while none was waiting. The watchdog fails the waiting calls once it is too old.
+        self._progress_at = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._overdue_since = -1.0  # the `_progress_at` found overdue, given one more look
+        self._dropped = 0  # connections dropped here whose connection_lost is still due
         self._transport: asyncio.Transport | None = None
         self._ready = False  # connected, and past AUTH / SELECT
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -63,14 +96,26 @@ class ScriptChannel(asyncio.Protocol):
         self._adopted: dict[asyncio.Future[Any], Callable[[Any], None]] = {}
 
     @classmethod
-    def for_url(cls, url: str) -> ScriptChannel | None:
+    def for_url(
+        cls,
+        url: str,
+        *,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        max_waiting: int = MAX_WAITING,
+    ) -> ScriptChannel | None:
         """A channel for `redis://` and `unix://` URLs; None for anything else."""
         if not url.startswith(("redis://", "unix://")):
             return None
         options = parse_url(url)
         if options.get("ssl") or not ("path" in options or "host" in options):
             return None
-        return cls(dict(options))
+        return cls(
+            dict(options),
+            reply_timeout_s=reply_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_waiting=max_waiting,
+        )
 
     async def run(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """EVALSHA; on NOSCRIPT (a restarted or flushed Redis) load it and run it again."""
@@ -88,6 +133,7 @@ class ScriptChannel(asyncio.Protocol):
         A caller that stops waiting can still have the reply handed to it (`adopt`)."""
         if not self._ready:
             return None
+        self._admit()
         return self._send(_pack(("EVALSHA", script.sha, len(keys), *keys, *args)))
 
     def adopt(self, future: asyncio.Future[Any], on_reply: Callable[[Any], None]) -> None:
@@ -101,6 +147,7 @@ class ScriptChannel(asyncio.Protocol):
     async def call(self, *command: Arg) -> Any:
         if not self._ready:
             await self._connect()
+        self._admit()
         return self.answer(await self._send(_pack(command)))
 
     async def many(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
@@ -108,6 +155,7 @@ class ScriptChannel(asyncio.Protocol):
         An error reply raises once all are in, as a redis-py pipeline does."""
         if not self._ready:
             await self._connect()
+        self._admit()  # one caller: a large batch (a presence tick) is not refused for its size
         futures = [self._send(_pack(command)) for command in commands]
         replies = [await future for future in futures]
         for reply in replies:
@@ -126,6 +174,12 @@ class ScriptChannel(asyncio.Protocol):
             raise ResponseError(message)
         return reply
 
+    def _admit(self) -> None:
+        if len(self._waiting) >= self._max_waiting:
+            raise TooManyWaiting(
+                f"{len(self._waiting)} commands already wait on Redis (bound {self._max_waiting})"
+            )
+
     def _send(self, packed: bytes) -> asyncio.Future[Any]:
         # The connection's own loop, not asyncio.get_running_loop(): on Python 3.11 that is
         # a getpid() system call, which costs here about what the rest of a call does.
@@ -134,9 +188,45 @@ class ScriptChannel(asyncio.Protocol):
         future: asyncio.Future[Any] = loop.create_future()
         if not self._outgoing:
             loop.call_soon(self._flush)
+        if not self._waiting:  # the reply timeout runs from now
+            self._progress_at = loop.time()
+            if self._watchdog is None:
+                self._watchdog = loop.call_at(
+                    self._progress_at + self._reply_timeout_s, self._watch
+                )
         self._outgoing.append(packed)
         self._waiting.append(future)
         return future
+
+    def _watch(self) -> None:
+        """The one timer: fails everything waiting when the oldest call has waited too long.
+
+        Overdue, it looks once more after the loop has polled the socket: uvloop runs due
+        timers before reading, so after the loop itself was held up a reply already in
+        the socket would otherwise count as none."""
+        self._watchdog = None
+        if not self._waiting:
+            return  # rearmed by the next call sent
+        loop = self._loop
+        assert loop is not None
+        due = self._progress_at + self._reply_timeout_s
+        if loop.time() < due:
+            self._watchdog = loop.call_at(due, self._watch)
+        elif self._overdue_since != self._progress_at:
+            self._overdue_since = self._progress_at
+            self._watchdog = loop.call_later(_RECHECK_S, self._watch)
+        else:
+            self._drop(NoReply(f"no reply from Redis in {self._reply_timeout_s:g} s"))
+
+    def _drop(self, error: Exception) -> None:
+        """Give up on this connection: its replies, if they ever come, would be out of step
+        with the next call's, so it is closed and the next call connects anew."""
+        transport, self._transport = self._transport, None
+        self._ready = False
+        if transport is not None:
+            self._dropped += 1
+            transport.abort()
+        self._fail(error)
 
     def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
@@ -159,7 +249,7 @@ class ScriptChannel(asyncio.Protocol):
         loop = self._loop = asyncio.get_running_loop()
         options = self._options
         try:
-            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+            async with asyncio.timeout(self._connect_timeout_s):
                 if "path" in options:
                     await loop.create_unix_connection(lambda: self, options["path"])
                 else:
@@ -181,6 +271,8 @@ class ScriptChannel(asyncio.Protocol):
         self._reader = hiredis.Reader()
 
     def data_received(self, data: bytes) -> None:
+        assert self._loop is not None
+        self._progress_at = self._loop.time()
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
             future = self._waiting.popleft()
@@ -190,6 +282,9 @@ class ScriptChannel(asyncio.Protocol):
                 on_reply(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._dropped:  # a connection `_drop` already gave up on, not the current one
+            self._dropped -= 1
+            return
         self._transport = None
         self._ready = False
         self._fail(RedisConnectionError(f"Redis connection lost: {exc or 'closed'}"))

@@ -53,6 +53,21 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=16, ge=1, le=100)
+    # Deadlines on every wait for a backing service: a stalled Postgres or Redis (alive,
+    # connected, silent) costs a call at most these before it fails UNAVAILABLE.
+    # Postgres: wait for a pooled connection; open one (libpq's minimum is 2 s); a
+    # statement, which Postgres cancels past this and the server stops waiting for 1 s later.
+    db_pool_timeout_s: float = Field(default=3.0, gt=0)
+    db_connect_timeout_s: int = Field(default=2, ge=2, le=60)
+    db_statement_timeout_s: float = Field(default=5.0, gt=0)
+    # Redis: a reply to the hot path's scripts (server/script_channel.py) and to any other
+    # command; opening a connection; waiting for a pooled one. Once redis_max_waiting
+    # commands wait on the scripts' connection, calls are refused at once.
+    redis_reply_timeout_s: float = Field(default=1.0, gt=0)
+    redis_socket_timeout_s: float = Field(default=1.0, gt=0)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0)
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0)
+    redis_max_waiting: int = Field(default=10_000, ge=1)
 
     # Signs page tokens (HMAC): every instance serving the same clients must share it.
     # Unset, `python -m server` keeps one under DATA_DIR for its own workers.

