@@ -23,7 +23,7 @@ def raw_public_key(key: Ed25519PrivateKey) -> bytes:
 
 
 def register_signature(key: Ed25519PrivateKey) -> bytes:
-    return key.sign(b"agentregistry.v1.RegisterAgent\n" + raw_public_key(key))
+    return key.sign(b"agentregistry.v1.CreateAgent\n" + raw_public_key(key))
 
 
 def rotate_message(name: str, current: bytes, new: bytes) -> bytes:
@@ -49,9 +49,9 @@ def profile(**fields: object) -> resources_pb2.Agent:
 
 def register_request(
     key: Ed25519PrivateKey | None = None, capabilities: list[str] | None = None, **fields: object
-) -> registry_service_pb2.RegisterAgentRequest:
+) -> registry_service_pb2.CreateAgentRequest:
     key = key or Ed25519PrivateKey.generate()
-    return registry_service_pb2.RegisterAgentRequest(
+    return registry_service_pb2.CreateAgentRequest(
         agent=profile(**fields),
         public_key=raw_public_key(key),
         signature=register_signature(key),
@@ -91,7 +91,7 @@ async def login(auth: object, agent: AgentHandle) -> str:
 async def register(registry: object, auth: object | None = None, **fields: object) -> AgentHandle:
     key = Ed25519PrivateKey.generate()
     capabilities = fields.pop("capabilities", None)
-    agent = await registry.RegisterAgent(  # type: ignore[attr-defined]
+    agent = await registry.CreateAgent(  # type: ignore[attr-defined]
         register_request(key, capabilities=capabilities, **fields)  # type: ignore[arg-type]
     )
     test_agent = AgentHandle(key, agent)

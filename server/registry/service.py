@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -161,11 +162,17 @@ class RegistryService:
         return items, token
 
     async def update(
-        self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
+        self,
+        agent_id: str,
+        changes: dict[str, Any],
+        paths: list[str],
+        etag: str,
+        populated: Collection[str] = (),
     ) -> Agent:
-        """Apply the masked fields; `changes` maps proto field names to domain values."""
+        """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
+        field names to domain values."""
         require_agent(agent_id)
-        fields = masked_fields(paths, UPDATABLE_FIELDS)
+        fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
             current = await uow.agents.lock(agent_id)
             if current is None:

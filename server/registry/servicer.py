@@ -45,8 +45,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self._callers = callers or CallerKeys(0, ())
         self._event_protos = event_convert.SharedEventProtos()
 
-    async def RegisterAgent(
-        self, request: pb.RegisterAgentRequest, context: Context
+    async def CreateAgent(
+        self, request: pb.CreateAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         capabilities = convert.capability_ids(request.capabilities, "capabilities")
         agent = await self._service.register(
@@ -89,6 +89,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             convert.profile_changes(request.agent),
             list(request.update_mask.paths),
             request.agent.etag,
+            convert.populated_fields(request.agent),
         )
         return convert.agent_to_proto(agent)
 

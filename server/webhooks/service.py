@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
 from db.repositories.webhooks import WebhookRepository
@@ -118,11 +119,17 @@ class WebhookService:
         return page.items, encode_token(page.next_cursor, scope)
 
     async def update(
-        self, agent_id: str, webhook_id: str, changes: dict[str, Any], paths: list[str]
+        self,
+        agent_id: str,
+        webhook_id: str,
+        changes: dict[str, Any],
+        paths: list[str],
+        populated: Collection[str] = (),
     ) -> Webhook:
-        """`changes` maps proto field names to values; the mask picks among them."""
+        """`changes` maps proto field names to values; the mask (else `populated`) picks
+        among them."""
         require_agent(agent_id)
-        fields = masked_fields(paths, UPDATABLE_FIELDS)
+        fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         values: dict[str, Any] = {}
         problems: list[FieldViolation] = []
         if "state" in fields:
