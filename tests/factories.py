@@ -7,7 +7,7 @@ not from server code, so a server that drifts from its contract fails tests.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import auth_service_pb2, registry_service_pb2, resources_pb2
@@ -105,11 +105,13 @@ class ErrorDetails:
     code: grpc.StatusCode
     reason: str
     fields: list[str]
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def error_details(error: grpc.aio.AioRpcError) -> ErrorDetails:
-    """Decode google.rpc.Status from the trailers: ErrorInfo.reason and BadRequest fields."""
-    reason, fields = "", []
+    """Decode google.rpc.Status from the trailers: ErrorInfo (reason, metadata) and BadRequest
+    fields."""
+    reason, fields, metadata = "", [], {}
     for key, value in error.trailing_metadata() or ():
         if key != "grpc-status-details-bin":
             continue
@@ -118,7 +120,7 @@ def error_details(error: grpc.aio.AioRpcError) -> ErrorDetails:
             info = error_details_pb2.ErrorInfo()
             bad_request = error_details_pb2.BadRequest()
             if detail.Unpack(info):
-                reason = info.reason
+                reason, metadata = info.reason, dict(info.metadata)
             elif detail.Unpack(bad_request):
                 fields = [v.field for v in bad_request.field_violations]
-    return ErrorDetails(error.code(), reason, fields)
+    return ErrorDetails(error.code(), reason, fields, metadata)

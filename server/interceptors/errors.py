@@ -13,7 +13,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
-from server.domain.errors import DomainError, Unavailable
+from server.domain import refusals
+from server.domain.errors import DomainError
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
 from server.interceptors import response_metadata
 
@@ -48,10 +49,10 @@ def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, stat
         # Redis not answering (down, or overloaded past the socket timeout) is a condition
         # to retry, not a bug: UNAVAILABLE, as the health check would report it.
         log.warning("redis did not answer in %s: %r", method, error)
-        return to_status(Unavailable("a backing service did not answer; retry", reason=_NO_ANSWER))
+        return to_status(refusals.backend_unavailable())
     if _database_down(error):
         log.warning("postgres did not answer in %s: %r", method, error)
-        return to_status(Unavailable("the database did not answer; retry", reason=_NO_DATABASE))
+        return to_status(refusals.database_unavailable())
     log.exception("unhandled error in %s", method, exc_info=error)
     return internal_status()
 

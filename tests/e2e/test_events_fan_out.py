@@ -101,7 +101,7 @@ async def test_past_the_cap_a_watch_is_refused_until_one_closes(server: Instance
             await refused.read()
         details = error_details(caught.value)
         assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert details.reason == "TOO_MANY_WATCHES"
+        assert (details.reason, details.metadata) == ("TOO_MANY_WATCHES", {"limit": str(CAP)})
         assert _retry_delay_ms(caught.value) > 0
 
         # Another caller (the agent's own session) has a cap of its own.
