@@ -58,11 +58,15 @@ def _pack(detail: message.Message) -> any_pb2.Any:
 
 
 def error_info(reason: Reason, metadata: Mapping[str, str] | None = None) -> any_pb2.Any:
-    """The packed ErrorInfo of `reason`, taken from the proto's ErrorReason (a reason the
-    proto lacks is a KeyError here, and a unit test keeps the two lists equal)."""
-    info = error_details_pb2.ErrorInfo(
-        reason=_WIRE_REASONS[reason], domain=ERROR_DOMAIN, metadata=metadata or {}
-    )
+    """The packed ErrorInfo of `reason`, spelled as the proto's ErrorReason says. A unit
+    test keeps Reason and the proto equal; a reason the proto lacks (a bare string from
+    code not yet moved to Reason) is still sent, and logged, rather than failing the
+    error it reports."""
+    wire = _WIRE_REASONS.get(reason)
+    if wire is None:
+        log.error("error reason %s is not in error_reason.proto", reason)
+        wire = str(reason)
+    info = error_details_pb2.ErrorInfo(reason=wire, domain=ERROR_DOMAIN, metadata=metadata or {})
     return _pack(info)
 
 

@@ -9,6 +9,7 @@ from google.rpc import error_details_pb2
 
 from scripts import gen_error_table
 from server.domain import failures, refusals
+from server.domain.errors import NotFound
 from server.domain.reasons import Reason
 from server.errors import to_status
 
@@ -53,3 +54,9 @@ def test_the_reason_is_sent_without_its_prefix_with_the_resource_in_metadata() -
         "agent": "agents/ag_0000000000000000",
         "capability": "capabilities/travel-booking",
     }
+
+
+def test_a_reason_missing_from_the_proto_is_still_sent(caplog) -> None:  # type: ignore[no-untyped-def]
+    error = NotFound("gone", reason="NOT_IN_THE_PROTO")  # type: ignore[arg-type]
+    assert _info(error).reason == "NOT_IN_THE_PROTO"
+    assert "not in error_reason.proto" in caplog.text
