@@ -4,8 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CLIENT := clients/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | cksum | cut -d' ' -f1)
+# buf (pinned in tools/package-lock.json) and the googleapis protos it lints against.
+BUF := tools/node_modules/.bin/buf
+TOOLS_STAMP := tools/node_modules/.installed
+GOOGLEAPIS_STAMP := build/googleapis/.installed
+BASELINE := protos/v1-baseline.binpb
 
-.PHONY: install run test test-faults lint format proto migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
+.PHONY: install run test test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +19,15 @@ $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	$(PY) -m pip install --quiet -e $(CLIENT)
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	touch $@
+
+$(GOOGLEAPIS_STAMP): $(STAMP)
+	$(PY) scripts/buf_deps.py build/googleapis
+	touch $@
+
+install: $(STAMP) $(TOOLS_STAMP) $(GOOGLEAPIS_STAMP)
 
 ## run: the service on the embedded default (or DATABASE_URL / REDIS_URL)
 run: install
@@ -33,6 +46,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy server db scheduler
 	cd $(CLIENT) && $(abspath $(VENV))/bin/mypy
+	$(BUF) lint protos
+	$(BUF) breaking protos --against $(BASELINE)
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -41,6 +56,10 @@ format: install
 ## proto: regenerate generated/ (stubs, .pyi, descriptor set) from protos/
 proto: install
 	$(PY) scripts/gen_protos.py
+
+## proto-baseline: at a release, record the contracts `buf breaking` checks later changes against
+proto-baseline: install
+	$(BUF) build protos --exclude-source-info -o $(BASELINE)
 
 ## migrate: apply migrations to DATABASE_URL (production runs this as its own step)
 migrate: install

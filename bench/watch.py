@@ -111,7 +111,7 @@ async def watchers(port: int, count: int, seconds: float) -> None:
                     if not seen_any:
                         seen_any = True
                         first_at.append(time.monotonic() - started)
-                    if event.type == resources_pb2.KEEPALIVE:
+                    if event.type == resources_pb2.EVENT_TYPE_KEEPALIVE:
                         continue
                     received[index] += 1
                     if "t" in event.data:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import grpc
+from agentregistry.v1 import error_reason_pb2
 from google.protobuf import any_pb2, duration_pb2, message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -20,10 +22,19 @@ from server.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from server.domain.reasons import Reason
 
 log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "agentregistry.dev"
+REASON_PREFIX = "ERROR_REASON_"
+# ErrorInfo.reason as sent: the ErrorReason value's name without its prefix, as
+# google.api.ErrorReason spells reasons (error_reason.proto says why).
+_WIRE_REASONS: dict[str, str] = {
+    name.removeprefix(REASON_PREFIX): name.removeprefix(REASON_PREFIX)
+    for name in error_reason_pb2.ErrorReason.DESCRIPTOR.values_by_name
+    if name != "ERROR_REASON_UNSPECIFIED"
+}
 
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -46,6 +57,19 @@ def _pack(detail: message.Message) -> any_pb2.Any:
     return packed
 
 
+def error_info(reason: Reason, metadata: Mapping[str, str] | None = None) -> any_pb2.Any:
+    """The packed ErrorInfo of `reason`, spelled as the proto's ErrorReason says. A unit
+    test keeps Reason and the proto equal; a reason the proto lacks (a bare string from
+    code not yet moved to Reason) is still sent, and logged, rather than failing the
+    error it reports."""
+    wire = _WIRE_REASONS.get(reason)
+    if wire is None:
+        log.error("error reason %s is not in error_reason.proto", reason)
+        wire = str(reason)
+    info = error_details_pb2.ErrorInfo(reason=wire, domain=ERROR_DOMAIN, metadata=metadata or {})
+    return _pack(info)
+
+
 def code_for(error: DomainError) -> grpc.StatusCode:
     for cls in type(error).__mro__:
         if cls in _CODES:
@@ -56,7 +80,7 @@ def code_for(error: DomainError) -> grpc.StatusCode:
 def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, status_pb2.Status]:
     """Build the rich status: ErrorInfo always, plus BadRequest or RetryInfo where they apply."""
     code = code_for(error)
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))]
+    details = [error_info(error.reason, error.metadata)]
     if isinstance(error, InvalidArgument):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
@@ -78,14 +102,14 @@ def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, status_pb2.Stat
 def internal_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
     """Unknown failures say nothing about internals; the trace goes to the log."""
     message = "internal error"
-    info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN)
-    status = status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[_pack(info)])
+    info = error_info(Reason.INTERNAL)
+    status = status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[info])
     return grpc.StatusCode.INTERNAL, message, status
 
 
 def unimplemented_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
     """A declared RPC not served yet: UNIMPLEMENTED, so HTTP edges answer 501."""
     message = "method not implemented"
-    info = error_details_pb2.ErrorInfo(reason="NOT_IMPLEMENTED", domain=ERROR_DOMAIN)
-    status = status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message=message, details=[_pack(info)])
+    info = error_info(Reason.NOT_IMPLEMENTED)
+    status = status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message=message, details=[info])
     return grpc.StatusCode.UNIMPLEMENTED, message, status

@@ -7,7 +7,7 @@ not from server code, so a server that drifts from its contract fails tests.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from agentregistry.v1 import auth_service_pb2, registry_service_pb2, resources_pb2
@@ -23,7 +23,7 @@ def raw_public_key(key: Ed25519PrivateKey) -> bytes:
 
 
 def register_signature(key: Ed25519PrivateKey) -> bytes:
-    return key.sign(b"agentregistry.v1.RegisterAgent\n" + raw_public_key(key))
+    return key.sign(b"agentregistry.v1.CreateAgent\n" + raw_public_key(key))
 
 
 def rotate_message(name: str, current: bytes, new: bytes) -> bytes:
@@ -49,9 +49,9 @@ def profile(**fields: object) -> resources_pb2.Agent:
 
 def register_request(
     key: Ed25519PrivateKey | None = None, capabilities: list[str] | None = None, **fields: object
-) -> registry_service_pb2.RegisterAgentRequest:
+) -> registry_service_pb2.CreateAgentRequest:
     key = key or Ed25519PrivateKey.generate()
-    return registry_service_pb2.RegisterAgentRequest(
+    return registry_service_pb2.CreateAgentRequest(
         agent=profile(**fields),
         public_key=raw_public_key(key),
         signature=register_signature(key),
@@ -91,7 +91,7 @@ async def login(auth: object, agent: AgentHandle) -> str:
 async def register(registry: object, auth: object | None = None, **fields: object) -> AgentHandle:
     key = Ed25519PrivateKey.generate()
     capabilities = fields.pop("capabilities", None)
-    agent = await registry.RegisterAgent(  # type: ignore[attr-defined]
+    agent = await registry.CreateAgent(  # type: ignore[attr-defined]
         register_request(key, capabilities=capabilities, **fields)  # type: ignore[arg-type]
     )
     test_agent = AgentHandle(key, agent)
@@ -105,11 +105,13 @@ class ErrorDetails:
     code: grpc.StatusCode
     reason: str
     fields: list[str]
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def error_details(error: grpc.aio.AioRpcError) -> ErrorDetails:
-    """Decode google.rpc.Status from the trailers: ErrorInfo.reason and BadRequest fields."""
-    reason, fields = "", []
+    """Decode google.rpc.Status from the trailers: ErrorInfo (reason, metadata) and BadRequest
+    fields."""
+    reason, fields, metadata = "", [], {}
     for key, value in error.trailing_metadata() or ():
         if key != "grpc-status-details-bin":
             continue
@@ -118,7 +120,7 @@ def error_details(error: grpc.aio.AioRpcError) -> ErrorDetails:
             info = error_details_pb2.ErrorInfo()
             bad_request = error_details_pb2.BadRequest()
             if detail.Unpack(info):
-                reason = info.reason
+                reason, metadata = info.reason, dict(info.metadata)
             elif detail.Unpack(bad_request):
                 fields = [v.field for v in bad_request.field_violations]
-    return ErrorDetails(error.code(), reason, fields)
+    return ErrorDetails(error.code(), reason, fields, metadata)

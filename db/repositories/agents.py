@@ -18,18 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db.models import AgentCapabilityRow, AgentRow, CapabilityRow
 from db.repositories.keyset import after, build_page, check_limit, decode_timestamp_cursor
 from db.repositories.rows import AGENT_COLUMNS, agent_cursor, profile_values, to_agent
+from server.domain import failures
 from server.domain.agents import Agent, AgentProfile, AgentState, AgentType, Page
-from server.domain.errors import AlreadyExists, Conflict, NotFound
+from server.domain.errors import AlreadyExists, NotFound
 
 PUBLIC_KEY_CONSTRAINT = "uq_agents_public_key"
 
 
 def _agent_not_found(agent_id: str) -> NotFound:
-    return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+    return failures.agent_not_found(agent_id)
 
 
 def _key_taken() -> AlreadyExists:
-    return AlreadyExists("public key is registered to another agent", reason="PUBLIC_KEY_TAKEN")
+    return failures.public_key_taken()
 
 
 # Built once: constructing and cache-keying a select costs more than running it.
@@ -171,7 +172,7 @@ class AgentRepository:
         if not rotated:
             if await self.get(agent_id) is None:
                 raise _agent_not_found(agent_id)
-            raise Conflict("the key was rotated concurrently", reason="PUBLIC_KEY_MISMATCH")
+            raise failures.public_key_mismatch(agent_id)
         return await self._require(agent_id)
 
     async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
@@ -185,9 +186,7 @@ class AgentRepository:
             .returning(AgentCapabilityRow.capability_id)
         )
         if inserted.scalar_one_or_none() is None:
-            raise AlreadyExists(
-                f"agent already offers {capability_id}", reason="CAPABILITY_ALREADY_ADDED"
-            )
+            raise failures.capability_already_added(agent_id, capability_id)
         await self._adjust_counts([capability_id], +1)
         await self._refresh_capability_text(agent_id)
         return await self._require(agent_id)
@@ -205,7 +204,7 @@ class AgentRepository:
             .execution_options(synchronize_session=False)
         )
         if deleted.scalar_one_or_none() is None:
-            raise NotFound(f"agent does not offer {capability_id}", reason="CAPABILITY_NOT_OFFERED")
+            raise failures.capability_not_offered(agent_id, capability_id)
         await self._lock_capabilities([capability_id])
         await self._adjust_counts([capability_id], -1)
         await self._refresh_capability_text(agent_id)
@@ -237,10 +236,7 @@ class AgentRepository:
         )
         missing = set(capability_ids) - set(result.scalars())
         if missing:
-            raise NotFound(
-                f"unknown capabilities: {', '.join(sorted(missing))}",
-                reason="CAPABILITY_NOT_FOUND",
-            )
+            raise failures.capability_not_found(sorted(missing))
 
     async def _adjust_counts(self, capability_ids: list[str], delta: int) -> None:
         if not capability_ids:

@@ -12,9 +12,10 @@ from db.uow import UnitOfWorkFactory
 from server.auth.api_keys import ApiKeyService
 from server.auth.principal import require_operator
 from server.auth.store import DELETED_EPOCH, AuthStore
+from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
-from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.domain.errors import InvalidArgument
 from server.registry.cached import RegistryCache
 
 MAX_REASON = 500
@@ -76,11 +77,9 @@ class AdminService:
         async with self._uow() as uow:
             current = await uow.agents.get(agent_id)
             if current is None:
-                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+                raise failures.agent_not_found(agent_id)
             if verified and current.state is not AgentState.ACTIVE:
-                raise FailedPrecondition(
-                    "only active agents can be verified", reason="AGENT_NOT_ACTIVE"
-                )
+                raise refusals.agent_not_active(agent_id)
             agent = await uow.agents.moderate(agent_id, verified=verified, state=state)
             assert agent is not None
             key_hashes = await uow.api_keys.hashes_of_agent(agent_id)
@@ -108,7 +107,7 @@ class AdminService:
         async with self._uow() as uow:
             current = await uow.api_keys.get(key_id)
             if current is None or current.agent_id != agent_id:
-                raise NotFound(f"API key {key_id} not found", reason="API_KEY_NOT_FOUND")
+                raise failures.api_key_not_found(agent_id, key_id)
             changed = await uow.api_keys.set_plan(key_id, plan)
             assert changed is not None
             key, key_hash = changed

@@ -19,31 +19,31 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self._service = service
 
     async def VerifyAgent(
-        self, request: pb.ModerateAgentRequest, context: Context
+        self, request: pb.VerifyAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         agent_id = parse_agent_name(request.name, "name")
         return agent_to_proto(await self._service.verify(agent_id, request.reason))
 
     async def UnverifyAgent(
-        self, request: pb.ModerateAgentRequest, context: Context
+        self, request: pb.UnverifyAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         agent_id = parse_agent_name(request.name, "name")
         return agent_to_proto(await self._service.unverify(agent_id, request.reason))
 
     async def SuspendAgent(
-        self, request: pb.ModerateAgentRequest, context: Context
+        self, request: pb.SuspendAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         agent_id = parse_agent_name(request.name, "name")
         return agent_to_proto(await self._service.suspend(agent_id, request.reason))
 
     async def TakeDownAgent(
-        self, request: pb.ModerateAgentRequest, context: Context
+        self, request: pb.TakeDownAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         agent_id = parse_agent_name(request.name, "name")
         return agent_to_proto(await self._service.take_down(agent_id, request.reason))
 
     async def ReinstateAgent(
-        self, request: pb.ModerateAgentRequest, context: Context
+        self, request: pb.ReinstateAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         agent_id = parse_agent_name(request.name, "name")
         return agent_to_proto(await self._service.reinstate(agent_id, request.reason))

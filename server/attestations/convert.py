@@ -19,10 +19,10 @@ from server.domain.names import agent_name, capability_name, parse_agent_name, p
 from server.registry.convert import timestamp
 
 _STATE_TO_PROTO = {
-    AttestationState.ACTIVE: resources_pb2.Attestation.ACTIVE,
-    AttestationState.REPLACED: resources_pb2.Attestation.REPLACED,
-    AttestationState.REVOKED: resources_pb2.Attestation.REVOKED,
-    AttestationState.EXPIRED: resources_pb2.Attestation.EXPIRED,
+    AttestationState.ACTIVE: resources_pb2.Attestation.STATE_ACTIVE,
+    AttestationState.REPLACED: resources_pb2.Attestation.STATE_REPLACED,
+    AttestationState.REVOKED: resources_pb2.Attestation.STATE_REVOKED,
+    AttestationState.EXPIRED: resources_pb2.Attestation.STATE_EXPIRED,
 }
 PREFIX = "attestations/"
 
@@ -95,7 +95,7 @@ def attestation_to_proto(attestation: Attestation, now: datetime) -> resources_p
     if attestation.expires_at is not None:
         message.expire_time.CopyFrom(timestamp(attestation.expires_at))
     ended_at = attestation.ended_at
-    if ended_at is None and message.state == resources_pb2.Attestation.EXPIRED:
+    if ended_at is None and message.state == resources_pb2.Attestation.STATE_EXPIRED:
         ended_at = attestation.expires_at
     if ended_at is not None:
         message.end_time.CopyFrom(timestamp(ended_at))

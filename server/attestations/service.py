@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from db.uow import UnitOfWorkFactory
 from server.attestations import canonical
 from server.auth.principal import current
-from server.domain import signing
+from server.domain import failures, refusals, signing
 from server.domain.attestations import (
     Attestation,
     AttestationDraft,
@@ -21,12 +21,9 @@ from server.domain.attestations import (
     ClaimKind,
 )
 from server.domain.errors import (
-    FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
-    Unauthenticated,
 )
 from server.domain.ids import new_id
 from server.domain.names import agent_name
@@ -41,12 +38,12 @@ Clock = Callable[[], datetime]
 def _caller() -> str:
     principal = current()
     if principal is None:
-        raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+        raise refusals.session_required()
     return principal.agent_id
 
 
 def _attestation_not_found(attestation_id: str) -> NotFound:
-    return NotFound(f"attestation {attestation_id} not found", reason="ATTESTATION_NOT_FOUND")
+    return failures.attestation_not_found(attestation_id)
 
 
 def draft_violations(
@@ -104,30 +101,27 @@ class AttestationService:
         attester_id = _caller()
         problems = draft_violations(attester_id, draft, self._clock(), self._skew)
         if problems:
-            raise InvalidArgument(problems, reason=_reason(problems))
+            if any(p.field == "attestation.subject" for p in problems):
+                raise failures.self_attestation(problems, attester_id)
+            raise InvalidArgument(problems)
         async with self._uow() as uow:
             # The attester's row lock serialises its creates (replacement stays
             # one-active) and pins its key against a concurrent rotation.
             attester = await uow.agents.lock(attester_id)
             if attester is None:
-                raise Unauthenticated(
-                    "the session's agent no longer exists", reason="SESSION_REQUIRED"
-                )
+                raise refusals.session_required("the session's agent no longer exists")
             if not await uow.attestations.subject_exists(draft.subject_id):
-                raise NotFound(f"agent {draft.subject_id} not found", reason="AGENT_NOT_FOUND")
+                raise failures.agent_not_found(draft.subject_id)
             capability_id = draft.claim.capability_id
             if capability_id is not None and await uow.capabilities.get(capability_id) is None:
-                raise NotFound(
-                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
-                )
+                raise failures.capability_not_found(capability_id)
             message = canonical.encode(
                 attester_id, draft.subject_id, draft.claim, draft.issued_at, draft.expires_at
             )
             if not signing.verify(attester.public_key, draft.signature, message):
-                raise InvalidArgument.field(
+                raise failures.signature_invalid(
                     "attestation.signature",
                     "is not the attester's signature over the canonical encoding",
-                    reason="SIGNATURE_INVALID",
                 )
             attestation, replaced_id = await uow.attestations.replace_and_add(
                 new_id(ID_PREFIX), attester_id, draft
@@ -182,13 +176,10 @@ class AttestationService:
             if current_state is None:
                 raise _attestation_not_found(attestation_id)
             if current_state.attester_id != caller:
-                raise PermissionDenied(
-                    "only the attester may revoke an attestation", reason="NOT_ATTESTER"
-                )
+                raise refusals.not_attester(attestation_id)
             if current_state.state_at(self._clock()) is not AttestationState.ACTIVE:
-                raise FailedPrecondition(
-                    f"attestation is {current_state.state_at(self._clock()).value}, not active",
-                    reason="ATTESTATION_NOT_ACTIVE",
+                raise refusals.attestation_not_active(
+                    attestation_id, current_state.state_at(self._clock()).value
                 )
             revoked = await uow.attestations.revoke(attestation_id)
             await uow.events.add(
@@ -202,10 +193,3 @@ class AttestationService:
             await uow.commit()
         await self._signal.mark_dirty()
         return revoked
-
-
-def _reason(problems: list[FieldViolation]) -> str | None:
-    """A self-attestation gets its own stable reason; other field errors the generic one."""
-    if any(p.field == "attestation.subject" for p in problems):
-        return "SELF_ATTESTATION"
-    return None

@@ -23,13 +23,12 @@ from redis.asyncio import Redis
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal, require_session
 from server.auth.store import DELETED_EPOCH, EPOCH_KEY
+from server.domain import failures, refusals
 from server.domain.agents import AgentState, Page
 from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
 from server.domain.errors import (
     FieldViolation,
     InvalidArgument,
-    NotFound,
-    PermissionDenied,
     Unauthenticated,
 )
 from server.domain.ids import new_id
@@ -56,7 +55,7 @@ return {raw, redis.call('GET', ARGV[1] .. agent)}
 
 
 def _invalid() -> Unauthenticated:
-    return Unauthenticated("API key is invalid or revoked", reason="API_KEY_INVALID")
+    return refusals.api_key_invalid()
 
 
 def hash_secret(secret: str) -> bytes:
@@ -83,13 +82,9 @@ class ApiKeyService:
     ) -> tuple[ApiKey, str]:
         require_session(agent_id)
         if plan is not Plan.FREE:
-            raise PermissionDenied(
-                "new API keys are FREE; operators set plans", reason="PLAN_OPERATOR_ONLY"
-            )
+            raise refusals.plan_operator_only()
         if Scope.OPERATOR in scopes:
-            raise PermissionDenied(
-                "operator keys are minted by operators only", reason="SCOPE_OPERATOR_ONLY"
-            )
+            raise refusals.scope_operator_only()
         problems = display_name_violations("api_key.display_name", display_name)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             problems.append(FieldViolation("api_key.expire_time", "must be in the future"))
@@ -162,7 +157,7 @@ class ApiKeyService:
         async with self._uow() as uow:
             key = await uow.api_keys.get(key_id)
             if key is None or key.agent_id != agent_id:
-                raise NotFound(f"API key {key_id} not found", reason="API_KEY_NOT_FOUND")
+                raise failures.api_key_not_found(agent_id, key_id)
             key_hash = await uow.api_keys.delete(key_id)
             await uow.commit()
         if key_hash is not None:
@@ -208,9 +203,9 @@ class ApiKeyService:
             }
             await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S, nx=True)
         if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
-            raise Unauthenticated("API key has expired", reason="API_KEY_EXPIRED")
+            raise refusals.api_key_expired()
         if not data.get("active", True):
-            raise Unauthenticated("the key's agent is suspended", reason="AGENT_SUSPENDED")
+            raise refusals.suspended_agents_key(data["agent_id"])
         await self._touch(data["key_id"])
         return Principal(
             agent_id=data["agent_id"] or "",

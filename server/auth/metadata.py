@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from server.domain.errors import Unauthenticated
+from server.domain import refusals
 
 
 def bearer_token(metadata: Iterable[Any] | None) -> str | None:
@@ -14,9 +14,7 @@ def bearer_token(metadata: Iterable[Any] | None) -> str | None:
         if key == "authorization":
             scheme, _, token = str(value).partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated(
-                    "authorization must be 'Bearer <token>'", reason="MALFORMED_AUTHORIZATION"
-                )
+                raise refusals.malformed_authorization()
             return token.strip()
     return None
 

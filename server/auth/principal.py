@@ -6,8 +6,8 @@ import contextvars
 import enum
 from dataclasses import dataclass
 
+from server.domain import refusals
 from server.domain.api_keys import Plan, Scope, grants
-from server.domain.errors import PermissionDenied, Unauthenticated
 
 ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)  # what an agent's own session holds
 
@@ -61,20 +61,20 @@ def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
     """The caller must act for exactly this agent, holding `scope`."""
     principal = _current.get()
     if principal is None:
-        raise Unauthenticated("a session token or API key is required", reason="SESSION_REQUIRED")
+        raise refusals.session_required("a session token or API key is required")
     if principal.agent_id != agent_id:
-        raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
+        raise refusals.not_owner(agent_id)
     if not grants(principal.scopes, scope):
-        raise PermissionDenied(f"the API key lacks the {scope} scope", reason="SCOPE_MISSING")
+        raise refusals.scope_missing(str(scope))
     return principal
 
 
 def require_operator() -> Principal:
     principal = _current.get()
     if principal is None:
-        raise Unauthenticated("an operator API key is required", reason="SESSION_REQUIRED")
+        raise refusals.session_required("an operator API key is required")
     if not grants(principal.scopes, Scope.OPERATOR):
-        raise PermissionDenied("only operators may do this", reason="OPERATOR_REQUIRED")
+        raise refusals.operator_required()
     return principal
 
 

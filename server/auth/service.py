@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal
 from server.auth.store import AuthStore
-from server.domain import signing
+from server.domain import failures, refusals, signing
 from server.domain.agents import AgentState
-from server.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from server.registry.validation import raise_if, signature_violations
 
 
@@ -41,9 +40,9 @@ class AuthService:
         async with self._uow() as uow:
             agent = await uow.agents.get(agent_id)
             if agent is None or agent.state is AgentState.TAKEN_DOWN:
-                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+                raise failures.agent_not_found(agent_id)
             if agent.state is not AgentState.ACTIVE:
-                raise PermissionDenied("the agent is suspended", reason="AGENT_SUSPENDED")
+                raise refusals.agent_suspended(agent_id)
         challenge_id, nonce = await self._store.put_challenge(agent_id, self._challenge_ttl_s)
         expires_at = datetime.now(UTC) + timedelta(seconds=self._challenge_ttl_s)
         return IssuedChallenge(challenge_id, nonce, expires_at)
@@ -52,18 +51,14 @@ class AuthService:
         raise_if(signature_violations("signature", signature))
         challenge = await self._store.take_challenge(challenge_id) if challenge_id else None
         if challenge is None:
-            raise Unauthenticated(
-                "challenge is unknown, expired or already used", reason="CHALLENGE_INVALID"
-            )
+            raise refusals.challenge_invalid()
         async with self._uow() as uow:
             agent = await uow.agents.get(challenge.agent_id)
         message = signing.session_message(challenge.nonce)
         if agent is not None and agent.state is not AgentState.ACTIVE:
-            raise PermissionDenied("the agent is suspended", reason="AGENT_SUSPENDED")
+            raise refusals.agent_suspended(agent.agent_id)
         if agent is None or not signing.verify(agent.public_key, signature, message):
-            raise Unauthenticated(
-                "signature does not match the agent's key", reason="SIGNATURE_INVALID"
-            )
+            raise failures.session_signature_invalid()
         token = await self._store.put_session(
             agent.agent_id, agent.key_version, self._session_ttl_s, verified=agent.verified
         )
@@ -73,10 +68,10 @@ class AuthService:
     async def authenticate(self, token: str) -> Principal:
         session = await self._store.get_session(token)
         if session is None:
-            raise Unauthenticated("session token is invalid or expired", reason="SESSION_INVALID")
+            raise refusals.session_invalid()
         return Principal(agent_id=session.agent_id, verified=session.verified)
 
     async def end_session(self, token: str | None) -> None:
         if not token:
-            raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+            raise refusals.session_required()
         await self._store.delete_session(token)

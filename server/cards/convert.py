@@ -14,14 +14,15 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from server.domain import documents
-from server.domain.errors import InvalidArgument
+from server.domain import documents, failures
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.reasons import Reason
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _refused(field: str, description: str, reason: str) -> InvalidArgument:
-    return InvalidArgument.field(field, description, reason=reason)
+def _refused(field: str, description: str, reason: Reason) -> InvalidArgument:
+    return failures.document_refused([FieldViolation(field, description)], reason)
 
 
 def _member(path: str, key: str) -> str:

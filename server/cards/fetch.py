@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from server.cards.mapping import WELL_KNOWN_PATH
-from server.domain import documents
-from server.domain.errors import FailedPrecondition, InvalidArgument
+from server.domain import documents, failures, refusals
+from server.domain.errors import FailedPrecondition
 from server.webhooks import ssrf
 
 USER_AGENT = "agentregistry-cards/1"
@@ -31,7 +31,7 @@ def card_url(uri: str) -> str:
 
 
 def _failed(why: str) -> FailedPrecondition:
-    return FailedPrecondition(f"the card could not be fetched: {why}", reason="CARD_FETCH_FAILED")
+    return refusals.card_fetch_failed(why)
 
 
 async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
@@ -50,7 +50,7 @@ async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
                 deadline_s=documents.CARD_FETCH_DEADLINE_S,
             )
         except ssrf.RefusedUrl as exc:
-            raise InvalidArgument.field("card_uri", str(exc), reason="CARD_URL_REFUSED") from exc
+            raise failures.card_url_refused(str(exc)) from exc
         except ssrf.FetchFailed as exc:
             raise _failed(str(exc)) from exc
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.cards import shape
+from server.domain import failures
 from server.domain.agents import Agent, AgentProfile, AgentType, Capability
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.registry.validation import MAX_LABEL, MAX_TAGS
@@ -102,7 +103,7 @@ def card_violations(error: InvalidArgument) -> InvalidArgument:
         renamed.append(
             FieldViolation(CARD_FIELDS.get(head, violation.field), violation.description)
         )
-    return InvalidArgument(renamed, reason=error.reason)
+    return failures.document_refused(renamed, error.reason)
 
 
 def agent_to_card(agent: Agent, capabilities: Sequence[Capability]) -> dict[str, Any]:

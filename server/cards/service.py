@@ -10,6 +10,7 @@ from server.cards import shape
 from server.cards.fetch import fetch_card
 from server.cards.mapping import ImportedCard, agent_to_card, card_to_profile, card_violations
 from server.cards.signatures import SignatureStatus, verify_card
+from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
 from server.registry.service import RegistryService
@@ -21,12 +22,10 @@ _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
 def _checked(status: SignatureStatus) -> SignatureStatus:
     """A card whose signature fails is refused: it is forged, or changed since it was signed."""
     if status in _REFUSED:
-        raise InvalidArgument.field(
-            "card.signatures",
+        raise failures.card_signature_invalid(
             "no signature verifies against the agent's registered key"
             if status is SignatureStatus.SIGNATURE_INVALID
-            else "a signature is not a JWS (protected header and signature, base64url)",
-            reason="CARD_SIGNATURE_INVALID",
+            else "a signature is not a JWS (protected header and signature, base64url)"
         )
     return status
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain import documents
-from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain import documents, failures
+from server.domain.errors import FieldViolation
 
 # A2A 0.3 names the extra transports `additionalInterfaces`.
 _COUNTED = {
@@ -54,8 +54,8 @@ def check_limits(card: dict[str, Any]) -> None:
                         )
                     )
     if violations:
-        raise InvalidArgument(
-            violations, message="the card is over a limit", reason=documents.LIMIT_EXCEEDED
+        raise failures.document_refused(
+            violations, documents.LIMIT_EXCEEDED, message="the card is over a limit"
         )
 
 

@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any
 
+from server.domain.reasons import Reason
+
 # Nesting of arrays and objects in any document from outside.
 MAX_DEPTH = 32
 # Numbers must be finite and, if integers, exact in a double (I-JSON, RFC 7493).
@@ -37,10 +39,10 @@ PROOF_MAX_BYTES = 64 * 1024
 CARD_FETCH_DEADLINE_S = 5.0
 
 # Stable ErrorInfo reasons.
-LIMIT_EXCEEDED = "DOCUMENT_LIMIT_EXCEEDED"
-NUMBER_INVALID = "DOCUMENT_NUMBER_INVALID"
-NOT_JSON = "DOCUMENT_NOT_JSON"
-TEXT_INVALID = "DOCUMENT_TEXT_INVALID"
+LIMIT_EXCEEDED = Reason.DOCUMENT_LIMIT_EXCEEDED
+NUMBER_INVALID = Reason.DOCUMENT_NUMBER_INVALID
+NOT_JSON = Reason.DOCUMENT_NOT_JSON
+TEXT_INVALID = Reason.DOCUMENT_TEXT_INVALID
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
@@ -50,7 +52,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class DocumentRefused(ValueError):
     """A document breaks a limit or is not JSON: `path` names where, `reason` is stable."""
 
-    def __init__(self, path: str, description: str, reason: str) -> None:
+    def __init__(self, path: str, description: str, reason: Reason) -> None:
         super().__init__(f"{path}: {description}" if path else description)
         self.path = path
         self.description = description

@@ -1,8 +1,15 @@
-"""Domain errors. `server/errors.py` maps each to a gRPC status in one table."""
+"""Domain errors. `server/errors.py` maps each to a gRPC status in one table.
+
+Raise sites build them through server/domain/failures.py, one constructor per reason,
+so a reason's message and ErrorInfo.metadata are written once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from server.domain.reasons import Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,85 +19,113 @@ class FieldViolation:
 
 
 class DomainError(Exception):
-    """Base of every error a client may see; `reason` is a stable UPPER_SNAKE code."""
+    """Base of every error a client may see: a stable `reason` (ErrorInfo.reason) and the
+    `metadata` naming the resource, field or limit involved (ErrorInfo.metadata, AIP-193).
+    Only InvalidArgument and QuotaExceeded have a default reason; others must name one."""
 
-    reason: str = "DOMAIN_ERROR"
+    reason: Reason
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
+        elif not hasattr(self, "reason"):
+            raise TypeError(f"{type(self).__name__} needs a reason")
+        self.metadata: dict[str, str] = dict(metadata or {})
 
 
 class InvalidArgument(DomainError):
-    reason = "INVALID_ARGUMENT"
+    """Bad input; `metadata` names the field when only one is wrong (unless given)."""
+
+    reason = Reason.INVALID_ARGUMENT
 
     def __init__(
         self,
         violations: list[FieldViolation] | FieldViolation,
         *,
         message: str = "request has invalid fields",
-        reason: str | None = None,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message, reason=reason)
-        self.violations = [violations] if isinstance(violations, FieldViolation) else violations
+        listed = [violations] if isinstance(violations, FieldViolation) else violations
+        if metadata is None and len(listed) == 1 and listed[0].field:
+            metadata = {"field": listed[0].field}
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.violations = listed
 
     @classmethod
-    def field(cls, field: str, description: str, *, reason: str | None = None) -> InvalidArgument:
+    def field(
+        cls,
+        field: str,
+        description: str,
+        *,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> InvalidArgument:
         return cls(
-            FieldViolation(field, description), message=f"{field}: {description}", reason=reason
+            FieldViolation(field, description),
+            message=f"{field}: {description}",
+            reason=reason,
+            metadata=metadata,
         )
 
 
 class NotFound(DomainError):
-    reason = "NOT_FOUND"
+    """The resource does not exist (or the caller may not know it does)."""
 
 
 class AlreadyExists(DomainError):
-    reason = "ALREADY_EXISTS"
+    """The resource, or a unique part of it, exists already."""
 
 
 class Unauthenticated(DomainError):
-    reason = "UNAUTHENTICATED"
+    """Credentials are missing or do not hold."""
 
 
 class PermissionDenied(DomainError):
-    reason = "PERMISSION_DENIED"
+    """The caller is known but may not do this."""
 
 
 class FailedPrecondition(DomainError):
-    reason = "FAILED_PRECONDITION"
+    """The system is not in a state that allows the call."""
 
 
 class Conflict(DomainError):
     """Optimistic concurrency failure (etag mismatch); the client should re-read."""
 
-    reason = "CONFLICT"
-
 
 class QuotaExceeded(DomainError):
-    reason = "RATE_LIMITED"
+    reason = Reason.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after_s: float, reason: str | None = None) -> None:
-        super().__init__(message, reason=reason)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
         self.retry_after_s = retry_after_s
 
 
 class Unavailable(DomainError):
     """A backing service is down or overloaded: the client should retry after a pause."""
 
-    reason = "UNAVAILABLE"
-
     def __init__(
-        self, message: str, *, retry_after_s: float = 1.0, reason: str | None = None
+        self,
+        message: str,
+        *,
+        reason: Reason,
+        retry_after_s: float = 1.0,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message, reason=reason)
+        super().__init__(message, reason=reason, metadata=metadata)
         self.retry_after_s = retry_after_s
-
-
-class BackendUnavailable(Unavailable):
-    """Postgres or Redis did not answer in time (down, stalled, or with too many calls
-    already waiting on it): the same call succeeds once it answers again."""
-
-    reason = "BACKEND_UNAVAILABLE"

@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 
+from server.domain import failures
 from server.domain.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -59,9 +60,7 @@ def encode_token(cursor: tuple[str, ...] | None, scope: str) -> str:
 
 
 def _invalid() -> InvalidArgument:
-    return InvalidArgument.field(
-        "page_token", "is not a token from this query", reason="PAGE_TOKEN_INVALID"
-    )
+    return failures.page_token_invalid()
 
 
 def decode_token(token: str, scope: str) -> tuple[str, ...] | None:

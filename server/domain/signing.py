@@ -14,7 +14,7 @@ SIGNATURE_BYTES = 64
 
 
 def register_message(public_key: bytes) -> bytes:
-    return b"agentregistry.v1.RegisterAgent\n" + public_key
+    return b"agentregistry.v1.CreateAgent\n" + public_key
 
 
 def rotate_key_message(agent_name: str, current_key: bytes, new_key: bytes) -> bytes:

@@ -8,14 +8,15 @@ import httpx
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
+from server.domain import failures, refusals
 from server.domain.agents import Agent
-from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.domain.errors import InvalidArgument, NotFound
 from server.domains import proof
 from server.registry.cached import RegistryCache
 
 
 def _not_found(agent_id: str) -> NotFound:
-    return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+    return failures.agent_not_found(agent_id)
 
 
 class DomainService:
@@ -53,7 +54,7 @@ class DomainService:
         if current is None:
             raise _not_found(agent_id)
         if not current.domain:
-            raise FailedPrecondition("claim a domain first", reason="DOMAIN_NOT_CLAIMED")
+            raise refusals.domain_not_claimed(agent_id)
         async with httpx.AsyncClient(timeout=self._timeout_s, trust_env=False) as client:
             try:
                 await proof.check(
@@ -64,9 +65,7 @@ class DomainService:
                     deadline_s=self._timeout_s,
                 )
             except proof.ProofFailed as exc:
-                raise FailedPrecondition(
-                    f"domain proof failed: {exc}", reason="DOMAIN_PROOF_FAILED"
-                ) from exc
+                raise refusals.domain_proof_failed(agent_id, current.domain, str(exc)) from exc
         async with self._uow() as uow:
             if await uow.domains.proven(agent_id, current.domain, datetime.now(UTC)):
                 await uow.events.add("AGENT_DOMAIN_VERIFIED", agent_id, {"domain": current.domain})

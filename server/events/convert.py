@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from agentregistry.v1 import resources_pb2
 from google.protobuf import struct_pb2
@@ -13,13 +14,33 @@ from server.domain.names import agent_name, parse_agent_name
 from server.events.service import KEEPALIVE
 from server.registry.convert import timestamp
 
+# The store keeps event types by their bare names (`AGENT_REGISTERED`, in events.event_type
+# and webhooks.event_types) from before the proto enum values took their type's prefix;
+# the prefix is added and dropped here, at the edge, so stored rows never change.
+_PROTO_PREFIX = "EVENT_TYPE_"
+
+
+def event_type_to_proto(name: str) -> resources_pb2.EventType:
+    """A stored type name (`AGENT_REGISTERED`) as the proto enum value."""
+    return cast(resources_pb2.EventType, resources_pb2.EventType.Value(_PROTO_PREFIX + name))
+
+
+def event_type_json(name: str) -> str:
+    """A stored type name as JSON spells the enum (`EVENT_TYPE_AGENT_REGISTERED`)."""
+    return _PROTO_PREFIX + name
+
+
+def event_type_from_proto(value: int) -> str:
+    """The proto enum value as the stored type name; ValueError when unknown."""
+    return resources_pb2.EventType.Name(value).removeprefix(_PROTO_PREFIX)
+
 
 def event_to_proto(event: ChangeEvent) -> resources_pb2.Event:
     data = struct_pb2.Struct()
     data.update(event.data)
     return resources_pb2.Event(
         id=event.event_id,
-        type=event.event_type,
+        type=event_type_to_proto(event.event_type),
         agent=agent_name(event.agent_id) if event.agent_id else "",
         create_time=timestamp(event.created_at),
         data=data,
@@ -53,7 +74,7 @@ def type_filter(values: Iterable[int]) -> frozenset[str]:
         if value not in resources_pb2.EventType.values():
             raise InvalidArgument.field(f"types[{i}]", "must be a known event type")
         if value != resources_pb2.EVENT_TYPE_UNSPECIFIED:
-            names.add(resources_pb2.EventType.Name(value))
+            names.add(event_type_from_proto(value))
     return frozenset(names)
 
 

@@ -22,8 +22,9 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from server.domain import refusals
 from server.domain.changes import ChangeEvent
-from server.domain.errors import InvalidArgument, QuotaExceeded
+from server.domain.errors import InvalidArgument
 from server.events.hub import Subscription, WatchHub
 from server.events.service import EventFeed, keepalive
 
@@ -45,11 +46,7 @@ class WatchQuota:
     @contextmanager
     def hold(self, principal: str) -> Iterator[None]:
         if self._open[principal] >= self._max:
-            raise QuotaExceeded(
-                f"at most {self._max} concurrent watches per caller",
-                retry_after_s=RETRY_AFTER_S,
-                reason="TOO_MANY_WATCHES",
-            )
+            raise refusals.too_many_watches(self._max, RETRY_AFTER_S)
         self._open[principal] += 1
         try:
             yield

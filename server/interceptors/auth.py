@@ -26,6 +26,7 @@ from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
 from server.auth.store import AdmitCheck, admit_check
+from server.domain import refusals
 from server.domain.errors import Unauthenticated
 from server.interceptors import deferred
 from server.interceptors.rate_limit import Admission, caller_address
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 
 def _session_invalid() -> Unauthenticated:
-    return Unauthenticated("session token is invalid or expired", reason="SESSION_INVALID")
+    return refusals.session_invalid()
 
 
 class DeferredSession:

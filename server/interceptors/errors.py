@@ -13,13 +13,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
-from server.domain.errors import BackendUnavailable, DomainError
+from server.domain import refusals
+from server.domain.errors import DomainError
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
 from server.interceptors import response_metadata
 
 log = logging.getLogger("agentregistry.errors")
 
-_NO_DATABASE = "DATABASE_UNAVAILABLE"
 # Postgres down, restarting, refusing connections, or the pool exhausted: the same call
 # succeeds later, so the client is told to retry (the pool drops dead connections itself).
 _DATABASE_DOWN = (
@@ -44,16 +44,13 @@ def status_of(method: str, error: Exception) -> tuple[grpc.StatusCode, str, stat
     if isinstance(error, NotImplementedError):  # a declared RPC whose servicer has no body yet
         return unimplemented_status()
     if isinstance(error, RedisConnectionError | RedisTimeoutError):
-        # Redis not answering (down, stalled past the reply timeout, or with too many calls
-        # waiting) is a condition to retry, not a bug: UNAVAILABLE, as the health check
-        # would report it.
+        # Redis not answering (down, or overloaded past the socket timeout) is a condition
+        # to retry, not a bug: UNAVAILABLE, as the health check would report it.
         log.warning("redis did not answer in %s: %r", method, error)
-        return to_status(BackendUnavailable("a backing service did not answer; retry"))
+        return to_status(refusals.backend_unavailable())
     if _database_down(error):
         log.warning("postgres did not answer in %s: %r", method, error)
-        return to_status(
-            BackendUnavailable("the database did not answer; retry", reason=_NO_DATABASE)
-        )
+        return to_status(refusals.database_unavailable())
     log.exception("unhandled error in %s", method, exc_info=error)
     return internal_status()
 

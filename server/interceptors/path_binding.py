@@ -18,7 +18,8 @@ from typing import Any
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 
-from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain import failures
+from server.domain.errors import FieldViolation
 from server.edge.http_template import Template, parse_template
 
 ORIGINAL_PATH = "x-envoy-original-path"
@@ -59,11 +60,7 @@ def check(templates: tuple[Template, ...], original_path: str, request: Any) -> 
             if _value(request, field_path) != value
         ]
         if violations:
-            raise InvalidArgument(
-                violations,
-                message="the request body names another resource than the URL path",
-                reason="PATH_MISMATCH",
-            )
+            raise failures.path_mismatch(violations)
         return
 
 

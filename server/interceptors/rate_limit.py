@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.auth.principal import Principal, Tier
-from server.domain.errors import QuotaExceeded
+from server.domain import refusals
 from server.interceptors import deferred, response_metadata
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip
@@ -121,9 +121,8 @@ class Admission:
         response_metadata.add("x-ratelimit-reset", str(reset))
         if not decision.allowed:
             RATE_LIMITED.labels(tier, method_class).inc()
-            raise QuotaExceeded(
-                f"rate limit of {decision.limit} {method_class} calls exceeded for {tier}",
-                retry_after_s=max(decision.reset_after_s, 0.001),
+            raise refusals.rate_limited(
+                decision.limit, str(tier), str(method_class), decision.reset_after_s
             )
 
 

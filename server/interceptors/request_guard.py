@@ -21,7 +21,8 @@ from typing import Any
 from google.protobuf import message as pb_message
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain import failures
+from server.domain.errors import FieldViolation
 from server.domain.text import has_nul
 
 _TIMESTAMP = "google.protobuf.Timestamp"
@@ -112,17 +113,15 @@ def violations(message: pb_message.Message, prefix: str = "") -> list[FieldViola
 
 def check(request: Any) -> None:
     if isinstance(request, Undecodable):
-        raise InvalidArgument(
-            FieldViolation("", "the request message could not be decoded"),
-            message="the request message could not be decoded",
-            reason="MALFORMED_REQUEST",
-        )
+        raise failures.malformed_request()
     if isinstance(request, pb_message.Message):
         problems = violations(request)
         if problems:
             nul = any("NUL" in p.description for p in problems)
-            raise InvalidArgument(
-                problems, reason="TEXT_HAS_NUL" if nul else "TIMESTAMP_OUT_OF_RANGE"
+            raise (
+                failures.text_has_nul(problems)
+                if nul
+                else failures.timestamp_out_of_range(problems)
             )
 
 

@@ -32,12 +32,10 @@ from datetime import UTC, datetime
 from db.uow import UnitOfWorkFactory
 from server.auth import principal
 from server.auth.store import AdmitCheck
+from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
     InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
     Unavailable,
 )
 from server.interceptors import deferred
@@ -87,7 +85,7 @@ def _check_load(load: float) -> None:
 def _caller() -> principal.Principal:
     caller = principal.current()
     if caller is None:
-        raise Unauthenticated("a session token is required", reason="SESSION_REQUIRED")
+        raise refusals.session_required()
     return caller
 
 
@@ -96,7 +94,7 @@ async def _settle(pending: DeferredSession | None, admitted: Admitted) -> None:
     if pending is not None:
         await pending.settle(admitted.verdict, admitted.agent_id, admitted.verified, admitted.count)
     if admitted.verdict == "not_owner":
-        raise PermissionDenied("only the agent itself may do this", reason="NOT_OWNER")
+        raise refusals.not_owner(admitted.agent_id)
 
 
 class PresenceService:
@@ -234,7 +232,7 @@ class PresenceService:
         async with self._uow() as uow:
             agent = await uow.agents.get(agent_id)
         if agent is None:
-            raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+            raise failures.agent_not_found(agent_id)
         record = await self._store.read(agent_id)
         streaming = await self._store.has_stream(agent_id)
         if record is None:

@@ -17,12 +17,12 @@ from typing import cast
 import grpc
 from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import presence_service_pb2_grpc
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import status_pb2
 
 from server.domain.errors import DomainError
-from server.domain.names import parse_agent_name
-from server.errors import ERROR_DOMAIN, STATUS_DETAILS_KEY
+from server.domain.names import agent_name, parse_agent_name
+from server.domain.reasons import Reason
+from server.errors import STATUS_DETAILS_KEY, error_info
 from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
@@ -38,24 +38,24 @@ SESSION_IN_SCRIPT = frozenset(
     }
 )
 
-_ENDINGS: dict[EndKind, tuple[grpc.StatusCode, str]] = {
-    EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, "STREAM_SUPERSEDED"),
-    EndKind.SILENT: (grpc.StatusCode.DEADLINE_EXCEEDED, "HEARTBEAT_TIMEOUT"),
-    EndKind.DELETED: (grpc.StatusCode.NOT_FOUND, "AGENT_DELETED"),
+_ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
+    EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, Reason.STREAM_SUPERSEDED),
+    EndKind.SILENT: (grpc.StatusCode.DEADLINE_EXCEEDED, Reason.HEARTBEAT_TIMEOUT),
+    EndKind.DELETED: (grpc.StatusCode.NOT_FOUND, Reason.AGENT_DELETED),
     # As the agent's sign-in is refused (server/auth/service.py).
-    EndKind.SUSPENDED: (grpc.StatusCode.PERMISSION_DENIED, "AGENT_SUSPENDED"),
-    EndKind.TAKEN_DOWN: (grpc.StatusCode.NOT_FOUND, "AGENT_TAKEN_DOWN"),
-    EndKind.SHUTDOWN: (grpc.StatusCode.UNAVAILABLE, "SERVER_RESTARTING"),
+    EndKind.SUSPENDED: (grpc.StatusCode.PERMISSION_DENIED, Reason.AGENT_SUSPENDED),
+    EndKind.TAKEN_DOWN: (grpc.StatusCode.NOT_FOUND, Reason.AGENT_TAKEN_DOWN),
+    EndKind.SHUTDOWN: (grpc.StatusCode.UNAVAILABLE, Reason.SERVER_RESTARTING),
 }
 
 
-async def _end(context: Context, ending: StreamEnd) -> None:
+async def _end(context: Context, ending: StreamEnd, agent_id: str) -> None:
     """Finish the call with the ending's code and an ErrorInfo reason (OK needs none)."""
     if ending.kind not in _ENDINGS:
         return
     code, reason = _ENDINGS[ending.kind]
-    detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+    metadata = {} if reason is Reason.SERVER_RESTARTING else {"agent": agent_name(agent_id)}
+    detail = error_info(reason, metadata)
     status = status_pb2.Status(code=code.value[0], message=ending.message, details=[detail])
     await context.abort(code, ending.message, ((STATUS_DETAILS_KEY, status.SerializeToString()),))
 
@@ -122,7 +122,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             ending = await self._write_queued(stream, context)
             if ending is not None:
                 async with stream.lock:
-                    await _end(context, ending)
+                    await _end(context, ending, stream.agent_id)
         finally:
             stream.notify = None  # (it holds the call's context and task)
             if stream.writer is not None:

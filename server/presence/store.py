@@ -31,8 +31,8 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
+from server.domain import refusals
 from server.domain.agents import AgentStatus
-from server.domain.errors import Unavailable
 from server.script_channel import Script, ScriptChannel, run_script
 
 # Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
@@ -367,9 +367,7 @@ class PresenceStore:
             else:
                 raws = await self._redis.hmget(self.state_key, list(agent_ids))
         except RedisError as error:
-            raise Unavailable(
-                "presence store unreachable", reason="PRESENCE_UNAVAILABLE"
-            ) from error
+            raise refusals.presence_unavailable() from error
         return [decode(raw) for raw in raws]
 
     async def read(self, agent_id: str) -> PresenceRecord | None:

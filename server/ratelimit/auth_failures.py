@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from server.auth.principal import Tier
+from server.domain import refusals
 from server.domain.errors import QuotaExceeded
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.limiter import RateLimiter
@@ -22,11 +23,7 @@ _MAX_BLOCKED = 10_000  # addresses remembered per process; expired ones are prun
 
 
 def _refusal(retry_after_s: float) -> QuotaExceeded:
-    return QuotaExceeded(
-        "too many calls with invalid credentials from this address",
-        retry_after_s=max(retry_after_s, 0.001),
-        reason="AUTH_FAILURES_RATE_LIMITED",
-    )
+    return refusals.auth_failures_rate_limited(retry_after_s)
 
 
 class AuthFailureGate:

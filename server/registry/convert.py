@@ -7,6 +7,7 @@ from typing import Any
 
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from server.domain.agents import (
     Agent,
@@ -81,6 +82,12 @@ def profile_changes(agent: resources_pb2.Agent) -> dict[str, Any]:
         "protocols": profile.protocols,
         "metadata": profile.metadata,
     }
+
+
+def populated_fields(message: Message) -> list[str]:
+    """Names of the fields set in `message` (non-default scalars, non-empty lists and maps,
+    present messages): what an Update without update_mask changes (AIP-134)."""
+    return [field.name for field, _ in message.ListFields()]
 
 
 def capability_ids(names: list[str] | Any, field: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,7 +11,7 @@ from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
-from server.domain import signing
+from server.domain import failures, signing
 from server.domain.agents import (
     Agent,
     AgentProfile,
@@ -20,7 +21,7 @@ from server.domain.agents import (
     Capability,
     Page,
 )
-from server.domain.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from server.domain.errors import FieldViolation, NotFound
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.masks import masked_fields
 from server.domain.names import agent_name
@@ -52,7 +53,7 @@ def _normalised(profile: AgentProfile) -> AgentProfile:
 
 
 def _not_found(agent_id: str) -> NotFound:
-    return NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+    return failures.agent_not_found(agent_id)
 
 
 class LivePresence(Protocol):
@@ -111,10 +112,8 @@ class RegistryService:
             problems.append(FieldViolation("capabilities", f"at most {MAX_CAPABILITIES}"))
         raise_if(problems)
         if not signing.verify(public_key, signature, signing.register_message(public_key)):
-            raise InvalidArgument.field(
-                "signature",
-                "is not a signature of the registration message by public_key",
-                reason="SIGNATURE_INVALID",
+            raise failures.signature_invalid(
+                "signature", "is not a signature of the registration message by public_key"
             )
         async with self._uow() as uow:
             agent = await uow.agents.add(
@@ -161,17 +160,23 @@ class RegistryService:
         return items, token
 
     async def update(
-        self, agent_id: str, changes: dict[str, Any], paths: list[str], etag: str
+        self,
+        agent_id: str,
+        changes: dict[str, Any],
+        paths: list[str],
+        etag: str,
+        populated: Collection[str] = (),
     ) -> Agent:
-        """Apply the masked fields; `changes` maps proto field names to domain values."""
+        """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
+        field names to domain values."""
         require_agent(agent_id)
-        fields = masked_fields(paths, UPDATABLE_FIELDS)
+        fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
             current = await uow.agents.lock(agent_id)
             if current is None:
                 raise _not_found(agent_id)
             if etag and etag != agent_etag(current):
-                raise Conflict("the agent changed since it was read", reason="ETAG_MISMATCH")
+                raise failures.etag_mismatch(agent_id)
             replacement = {_PROFILE_ATTR.get(f, f): changes[f] for f in fields}
             profile = _normalised(dataclasses.replace(current.profile, **replacement))
             raise_if(profile_violations(profile))
@@ -208,14 +213,12 @@ class RegistryService:
                 raise _not_found(agent_id)
             message = signing.rotate_key_message(agent_name(agent_id), current.public_key, new_key)
             if not signing.verify(current.public_key, signature, message):
-                raise InvalidArgument.field(
-                    "signature", "is not a signature by the current key", reason="SIGNATURE_INVALID"
+                raise failures.signature_invalid(
+                    "signature", "is not a signature by the current key"
                 )
             if not signing.verify(new_key, new_key_signature, message):
-                raise InvalidArgument.field(
-                    "new_key_signature",
-                    "is not a signature by the new key",
-                    reason="SIGNATURE_INVALID",
+                raise failures.signature_invalid(
+                    "new_key_signature", "is not a signature by the new key"
                 )
             agent = await uow.agents.rotate_key(agent_id, current.public_key, new_key)
             await uow.events.add("AGENT_UPDATED", agent_id, {"fields": ["public_key"]})
@@ -263,5 +266,5 @@ class RegistryService:
 
         capability = await self._cache.capability(capability_id, load)
         if capability is None:
-            raise NotFound(f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND")
+            raise failures.capability_not_found(capability_id)
         return capability

@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 
 from server.auth import principal
 from server.cache.responses import CachedResponses
-from server.domain.errors import Unavailable
+from server.domain import refusals
 from server.domain.names import parse_agent_name, parse_capability_name
 from server.events import convert as event_convert
 from server.events.watch import Watches
@@ -45,8 +45,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self._callers = callers or CallerKeys(0, ())
         self._event_protos = event_convert.SharedEventProtos()
 
-    async def RegisterAgent(
-        self, request: pb.RegisterAgentRequest, context: Context
+    async def CreateAgent(
+        self, request: pb.CreateAgentRequest, context: Context
     ) -> resources_pb2.Agent:
         capabilities = convert.capability_ids(request.capabilities, "capabilities")
         agent = await self._service.register(
@@ -89,6 +89,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             convert.profile_changes(request.agent),
             list(request.update_mask.paths),
             request.agent.etag,
+            convert.populated_fields(request.agent),
         )
         return convert.agent_to_proto(agent)
 
@@ -148,7 +149,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.WatchEventsRequest, context: Context
     ) -> AsyncIterator[resources_pb2.Event]:
         if self._watches is None:
-            raise Unavailable("the change feed is not served here", reason="FEED_UNAVAILABLE")
+            raise refusals.feed_unavailable()
         events = self._watches.watch(
             self._callers.of(principal.current(), context),
             request.after_event_id,

@@ -48,7 +48,7 @@ def filter_from_proto(message: pb.AgentFilter) -> AgentFilter:
         raise InvalidArgument(problems)
     match = (
         CapabilityMatch.ALL
-        if message.capability_match == pb.AgentFilter.ALL
+        if message.capability_match == pb.AgentFilter.MATCH_ALL
         else CapabilityMatch.ANY
     )
     return AgentFilter(
@@ -65,9 +65,9 @@ def filter_from_proto(message: pb.AgentFilter) -> AgentFilter:
 
 
 _REASONS = {
-    MatchReason.TEXT: pb.SearchResult.TEXT,
-    MatchReason.SEMANTIC: pb.SearchResult.SEMANTIC,
-    MatchReason.CAPABILITY: pb.SearchResult.CAPABILITY,
+    MatchReason.TEXT: pb.SearchResult.MATCH_REASON_TEXT,
+    MatchReason.SEMANTIC: pb.SearchResult.MATCH_REASON_SEMANTIC,
+    MatchReason.CAPABILITY: pb.SearchResult.MATCH_REASON_CAPABILITY,
 }
 
 

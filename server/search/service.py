@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from server.domain import failures
 from server.domain.agents import Agent, Page
-from server.domain.errors import InvalidArgument, NotFound
 from server.domain.paging import decode_token, encode_token, page_limit
 from server.domain.search import (
     RANKING,
@@ -155,9 +155,7 @@ def _score_cursor(token: str, scope: str) -> ScoreCursor | None:
         score, agent_id, total = cursor
         return ScoreCursor(float(score), agent_id, int(total))
     except ValueError as exc:
-        raise InvalidArgument.field(
-            "page_token", "is not a token from this query", reason="PAGE_TOKEN_INVALID"
-        ) from exc
+        raise failures.page_token_invalid() from exc
 
 
 def _result_page_size(page_size: int) -> int:
@@ -267,18 +265,14 @@ class SearchService:
             try:
                 cursor = (float(raw[0]), raw[1])
             except (ValueError, IndexError) as exc:
-                raise InvalidArgument.field(
-                    "page_token", "is not a token from this query", reason="PAGE_TOKEN_INVALID"
-                ) from exc
+                raise failures.page_token_invalid() from exc
         async with self._reads() as store:
             page = await store.catalog.capability_agents(
                 capability_id, verified_only, limit, cursor
             )
             # Only an empty page can mean an unknown capability: one query, not two.
             if not page.items and not await store.catalog.capability_exists(capability_id):
-                raise NotFound(
-                    f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
-                )
+                raise failures.capability_not_found(capability_id)
         return [agent for agent, _ in page.items], encode_token(page.next_cursor, scope)
 
     async def stats(self) -> RegistryStats:

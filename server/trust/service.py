@@ -6,9 +6,9 @@ from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.cache import codec
 from server.cache.aside import CacheAside
+from server.domain import failures
 from server.domain.agents import Agent
 from server.domain.attestations import Reputation
-from server.domain.errors import NotFound
 from server.domain.paging import decode_token, encode_token, page_limit
 
 LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
@@ -28,7 +28,7 @@ class ReputationService:
     async def get(self, agent_id: str) -> Reputation:
         reputation = await self._reads.reputation(agent_id)
         if reputation is None:
-            raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+            raise failures.agent_not_found(agent_id)
         return reputation
 
     async def leaderboard(
@@ -41,9 +41,7 @@ class ReputationService:
         async def load() -> bytes:
             async with self._uow() as uow:
                 if capability_id is not None and await uow.capabilities.get(capability_id) is None:
-                    raise NotFound(
-                        f"capability {capability_id} not found", reason="CAPABILITY_NOT_FOUND"
-                    )
+                    raise failures.capability_not_found(capability_id)
                 page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
             return codec.encode_ranked_page(page.items, encode_token(page.next_cursor, scope))
 

@@ -11,19 +11,20 @@ from agentregistry.v1 import webhook_service_pb2 as pb
 from server.domain.errors import InvalidArgument
 from server.domain.names import parse_agent_name
 from server.domain.webhooks import WEBHOOK_ID, DeliveryState, Webhook, WebhookDelivery, WebhookState
+from server.events.convert import event_type_from_proto, event_type_to_proto
 from server.registry.convert import timestamp
 from server.webhooks.service import webhook_name
 
 _STATE_TO_PROTO = {
-    WebhookState.ENABLED: pb.Webhook.ENABLED,
-    WebhookState.PAUSED: pb.Webhook.PAUSED,
-    WebhookState.DISABLED: pb.Webhook.DISABLED,
+    WebhookState.ENABLED: pb.Webhook.STATE_ENABLED,
+    WebhookState.PAUSED: pb.Webhook.STATE_PAUSED,
+    WebhookState.DISABLED: pb.Webhook.STATE_DISABLED,
 }
 _STATE_FROM_PROTO = {v: k for k, v in _STATE_TO_PROTO.items()}
 _DELIVERY_STATE_TO_PROTO = {
-    DeliveryState.PENDING: pb.WebhookDelivery.PENDING,
-    DeliveryState.SUCCEEDED: pb.WebhookDelivery.SUCCEEDED,
-    DeliveryState.FAILED: pb.WebhookDelivery.FAILED,
+    DeliveryState.PENDING: pb.WebhookDelivery.STATE_PENDING,
+    DeliveryState.SUCCEEDED: pb.WebhookDelivery.STATE_SUCCEEDED,
+    DeliveryState.FAILED: pb.WebhookDelivery.STATE_FAILED,
 }
 
 
@@ -47,7 +48,7 @@ def event_types_from_proto(values: Iterable[int], field: str) -> list[str]:
             or value not in resources_pb2.EventType.values()
         ):
             raise InvalidArgument.field(f"{field}[{i}]", "must be a known event type")
-        names.append(resources_pb2.EventType.Name(value))
+        names.append(event_type_from_proto(value))
     return names
 
 
@@ -63,7 +64,7 @@ def webhook_to_proto(webhook: Webhook) -> pb.Webhook:
     return pb.Webhook(
         name=webhook_name(webhook.agent_id, webhook.webhook_id),
         url=webhook.url,
-        event_types=list(webhook.event_types),
+        event_types=[event_type_to_proto(name) for name in webhook.event_types],
         state=_STATE_TO_PROTO[webhook.state],
         secret=webhook.secret,
         consecutive_failures=webhook.consecutive_failures,
@@ -77,7 +78,7 @@ def delivery_to_proto(delivery: WebhookDelivery) -> pb.WebhookDelivery:
     message = pb.WebhookDelivery(
         name=f"{parent}/deliveries/{delivery.delivery_id}",
         event_id=delivery.event_id,
-        event_type=delivery.event_type,
+        event_type=event_type_to_proto(delivery.event_type),
         state=_DELIVERY_STATE_TO_PROTO[delivery.state],
         attempts=delivery.attempts,
         last_status_code=delivery.last_status_code or 0,

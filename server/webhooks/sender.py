@@ -20,6 +20,7 @@ import httpx
 from server.domain.changes import ChangeEvent
 from server.domain.names import agent_name
 from server.domain.webhooks import DueDelivery
+from server.events.convert import event_type_json
 from server.webhooks import signing, ssrf
 
 USER_AGENT = "agentregistry-webhooks/1"
@@ -33,10 +34,11 @@ class Outcome:
 
 
 def payload(event: ChangeEvent) -> bytes:
-    """The JSON body: event id, type, time (RFC 3339, UTC), the agent and the event's data."""
+    """The JSON body: event id, type (as the API's JSON spells it), time (RFC 3339, UTC),
+    the agent and the event's data."""
     document = {
         "id": event.event_id,
-        "type": event.event_type,
+        "type": event_type_json(event.event_type),
         "time": event.created_at.isoformat().replace("+00:00", "Z"),
         "agent": agent_name(event.agent_id),
         "data": event.data,

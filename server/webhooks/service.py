@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
 from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
+from server.domain import failures, refusals
 from server.domain.agents import Page
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from server.domain.errors import FieldViolation, InvalidArgument, NotFound
 from server.domain.ids import new_id
 from server.domain.masks import masked_fields
 from server.domain.paging import decode_token, encode_token, page_limit
@@ -41,8 +43,8 @@ def webhook_name(agent_id: str, webhook_id: str) -> str:
     return f"agents/{agent_id}/webhooks/{webhook_id}"
 
 
-def _not_found(webhook_id: str) -> NotFound:
-    return NotFound(f"webhook {webhook_id} not found", reason="WEBHOOK_NOT_FOUND")
+def _not_found(agent_id: str, webhook_id: str) -> NotFound:
+    return failures.webhook_not_found(agent_id, webhook_id)
 
 
 class WebhookService:
@@ -58,7 +60,7 @@ class WebhookService:
         try:
             await ssrf.resolve(url, self._allow_loopback)
         except ssrf.RefusedUrl as exc:
-            raise InvalidArgument.field(field, str(exc), reason="WEBHOOK_URL_REFUSED") from exc
+            raise failures.webhook_url_refused(field, str(exc)) from exc
 
     @staticmethod
     def _check_types(event_types: list[str], field: str) -> list[str]:
@@ -79,12 +81,9 @@ class WebhookService:
         async with self._uow() as uow:
             webhooks = WebhookRepository(uow.session)
             if await uow.agents.lock(agent_id) is None:
-                raise NotFound(f"agent {agent_id} not found", reason="AGENT_NOT_FOUND")
+                raise failures.agent_not_found(agent_id)
             if await webhooks.count(agent_id) >= self._max_per_agent:
-                raise FailedPrecondition(
-                    f"at most {self._max_per_agent} webhooks per agent",
-                    reason="WEBHOOK_LIMIT_REACHED",
-                )
+                raise refusals.webhook_limit_reached(agent_id, self._max_per_agent)
             webhook = await webhooks.add(
                 new_id(WEBHOOK_PREFIX),
                 agent_id,
@@ -101,7 +100,7 @@ class WebhookService:
         async with self._uow() as uow:
             webhook = await WebhookRepository(uow.session).get(agent_id, webhook_id)
         if webhook is None:
-            raise _not_found(webhook_id)
+            raise _not_found(agent_id, webhook_id)
         return webhook
 
     async def list_webhooks(
@@ -118,11 +117,17 @@ class WebhookService:
         return page.items, encode_token(page.next_cursor, scope)
 
     async def update(
-        self, agent_id: str, webhook_id: str, changes: dict[str, Any], paths: list[str]
+        self,
+        agent_id: str,
+        webhook_id: str,
+        changes: dict[str, Any],
+        paths: list[str],
+        populated: Collection[str] = (),
     ) -> Webhook:
-        """`changes` maps proto field names to values; the mask picks among them."""
+        """`changes` maps proto field names to values; the mask (else `populated`) picks
+        among them."""
         require_agent(agent_id)
-        fields = masked_fields(paths, UPDATABLE_FIELDS)
+        fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         values: dict[str, Any] = {}
         problems: list[FieldViolation] = []
         if "state" in fields:
@@ -143,7 +148,7 @@ class WebhookService:
         async with self._uow() as uow:
             webhooks = WebhookRepository(uow.session)
             if await webhooks.get(agent_id, webhook_id, lock=True) is None:
-                raise _not_found(webhook_id)
+                raise _not_found(agent_id, webhook_id)
             webhook = await webhooks.update(webhook_id, values)
             await uow.commit()
         return webhook
@@ -152,7 +157,7 @@ class WebhookService:
         require_agent(agent_id)
         async with self._uow() as uow:
             if not await WebhookRepository(uow.session).delete(agent_id, webhook_id):
-                raise _not_found(webhook_id)
+                raise _not_found(agent_id, webhook_id)
             await uow.commit()
 
     async def rotate_secret(self, agent_id: str, webhook_id: str) -> Webhook:
@@ -162,7 +167,7 @@ class WebhookService:
         async with self._uow() as uow:
             webhooks = WebhookRepository(uow.session)
             if await webhooks.get(agent_id, webhook_id, lock=True) is None:
-                raise _not_found(webhook_id)
+                raise _not_found(agent_id, webhook_id)
             webhook = await webhooks.update(webhook_id, {"secret": secret})
             await uow.commit()
         return _with_secret(webhook, secret)
@@ -177,7 +182,7 @@ class WebhookService:
         async with self._uow() as uow:
             webhooks = WebhookRepository(uow.session)
             if await webhooks.get(agent_id, webhook_id) is None:
-                raise _not_found(webhook_id)
+                raise _not_found(agent_id, webhook_id)
             page = await webhooks.list_deliveries_page(webhook_id, limit, cursor)
         return page.items, encode_token(page.next_cursor, scope)
 

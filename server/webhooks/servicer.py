@@ -8,6 +8,7 @@ from agentregistry.v1 import webhook_service_pb2_grpc
 from google.protobuf import empty_pb2
 
 from server.domain.names import parse_agent_name
+from server.registry.convert import populated_fields
 from server.webhooks import convert
 from server.webhooks.service import WebhookService
 
@@ -46,6 +47,7 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             *convert.parse_webhook_name(request.webhook.name, "webhook.name"),
             convert.webhook_changes(request.webhook),
             list(request.update_mask.paths),
+            populated_fields(request.webhook),
         )
         return convert.webhook_to_proto(webhook)
 

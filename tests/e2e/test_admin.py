@@ -21,6 +21,7 @@ from agentregistry.v1 import (
     search_service_pb2,
 )
 from google.protobuf import field_mask_pb2
+from google.protobuf.message import Message
 
 from db.repositories.events import EventRepository
 from scheduler.context import JobContext
@@ -49,10 +50,11 @@ async def operator(trust_context: JobContext) -> Metadata:  # noqa: F811
     return (("x-api-key", secret),)
 
 
-def _moderate(
-    agent: AgentHandle, reason: str = "ci check"
-) -> admin_service_pb2.ModerateAgentRequest:
-    return admin_service_pb2.ModerateAgentRequest(name=agent.name, reason=reason)
+def _moderate(verb: str, agent: AgentHandle, reason: str = "ci check") -> Message:
+    """The request of `<verb>Agent`: each moderation verb has its own message."""
+    request: Message = getattr(admin_service_pb2, f"{verb}AgentRequest")()
+    request.name, request.reason = agent.name, reason  # type: ignore[attr-defined]
+    return request
 
 
 async def _events(context: JobContext, agent_name: str, event_type: str) -> list[dict]:
@@ -72,11 +74,11 @@ async def _code(call) -> tuple[grpc.StatusCode, str]:
 
 async def test_only_operator_keys_moderate(admin, registry, auth, operator) -> None:
     agent = await register(registry, auth)
-    assert await _code(admin.VerifyAgent(_moderate(agent))) == (
+    assert await _code(admin.VerifyAgent(_moderate("Verify", agent))) == (
         grpc.StatusCode.UNAUTHENTICATED,
         "SESSION_REQUIRED",
     )
-    assert await _code(admin.VerifyAgent(_moderate(agent), metadata=agent.metadata)) == (
+    assert await _code(admin.VerifyAgent(_moderate("Verify", agent), metadata=agent.metadata)) == (
         grpc.StatusCode.PERMISSION_DENIED,
         "OPERATOR_REQUIRED",
     )
@@ -95,7 +97,7 @@ async def test_only_operator_keys_moderate(admin, registry, auth, operator) -> N
             grpc.StatusCode.PERMISSION_DENIED,
             reason,
         )
-    missing = admin_service_pb2.ModerateAgentRequest(name="agents/ag_0000000000000000", reason="x")
+    missing = admin_service_pb2.VerifyAgentRequest(name="agents/ag_0000000000000000", reason="x")
     assert (await _code(admin.VerifyAgent(missing, metadata=operator)))[0] == (
         grpc.StatusCode.NOT_FOUND
     )
@@ -103,7 +105,7 @@ async def test_only_operator_keys_moderate(admin, registry, auth, operator) -> N
 
 async def test_a_blank_reason_is_invalid(admin, registry, operator) -> None:
     agent = await register(registry)
-    code, _ = await _code(admin.SuspendAgent(_moderate(agent, "  "), metadata=operator))
+    code, _ = await _code(admin.SuspendAgent(_moderate("Suspend", agent, "  "), metadata=operator))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     fetched = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=agent.name))
     assert fetched.state == resources_pb2.AGENT_STATE_ACTIVE  # nothing half-written
@@ -124,7 +126,9 @@ async def test_verification_makes_a_seed_and_is_audited(
     before = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=subject.name))
     assert before.trust_score == 0.0  # an unverified attester confers nothing
 
-    verified = await admin.VerifyAgent(_moderate(seed, "known operator"), metadata=operator)
+    verified = await admin.VerifyAgent(
+        _moderate("Verify", seed, "known operator"), metadata=operator
+    )
     assert verified.verified
     await run_trust(trust_context)
     after = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=subject.name))
@@ -132,7 +136,7 @@ async def test_verification_makes_a_seed_and_is_audited(
     [event] = await _events(trust_context, seed.name, "AGENT_VERIFIED")
     assert event["reason"] == "known operator" and event["operator"].startswith("ak_")
 
-    unverified = await admin.UnverifyAgent(_moderate(seed), metadata=operator)
+    unverified = await admin.UnverifyAgent(_moderate("Unverify", seed), metadata=operator)
     assert not unverified.verified
     await run_trust(trust_context)
     dropped = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=subject.name))
@@ -161,7 +165,7 @@ async def test_suspension_hides_the_agent_and_ends_its_credentials(
     assert [r.agent.name for r in (await search.SearchAgents(query)).results] == [agent.name]
 
     before_suspension = agent.metadata
-    suspended = await admin.SuspendAgent(_moderate(agent, "spam"), metadata=operator)
+    suspended = await admin.SuspendAgent(_moderate("Suspend", agent, "spam"), metadata=operator)
     assert suspended.state == resources_pb2.AGENT_STATE_SUSPENDED
     shown = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=agent.name))
     assert shown.state == resources_pb2.AGENT_STATE_SUSPENDED
@@ -185,7 +189,9 @@ async def test_suspension_hides_the_agent_and_ends_its_credentials(
     [event] = await _events(trust_context, agent.name, "AGENT_SUSPENDED")
     assert event["reason"] == "spam"
 
-    reinstated = await admin.ReinstateAgent(_moderate(agent, "appeal"), metadata=operator)
+    reinstated = await admin.ReinstateAgent(
+        _moderate("Reinstate", agent, "appeal"), metadata=operator
+    )
     assert reinstated.state == resources_pb2.AGENT_STATE_ACTIVE
     # A session from before the suspension stays dead; the agent signs in again.
     assert (await _code(registry.UpdateAgent(update, metadata=before_suspension)))[0] == (
@@ -209,14 +215,14 @@ async def test_suspended_agents_stop_counting_in_trust(
 ) -> None:
     attestations = attestation_service_pb2_grpc.AttestationServiceStub(channel)
     seed, middle, subject = [await register(registry, auth) for _ in range(3)]
-    await admin.VerifyAgent(_moderate(seed), metadata=operator)
+    await admin.VerifyAgent(_moderate("Verify", seed), metadata=operator)
     await attest(attestations, seed, middle.name, behaviour=90)
     await attest(attestations, middle, subject.name, behaviour=90)
     await run_trust(trust_context)
     get = registry_service_pb2.GetAgentRequest(name=subject.name)
     assert (await registry.GetAgent(get)).trust_score > 0
 
-    await admin.SuspendAgent(_moderate(middle), metadata=operator)
+    await admin.SuspendAgent(_moderate("Suspend", middle), metadata=operator)
     await run_trust(trust_context)
     assert (await registry.GetAgent(get)).trust_score == 0.0
 
@@ -229,7 +235,7 @@ async def test_a_taken_down_agent_reads_as_not_found(
     trust_context,  # noqa: F811
 ) -> None:
     agent = await register(registry)
-    await admin.TakeDownAgent(_moderate(agent, "malware"), metadata=operator)
+    await admin.TakeDownAgent(_moderate("TakeDown", agent, "malware"), metadata=operator)
     get = registry_service_pb2.GetAgentRequest(name=agent.name)
     assert (await _code(registry.GetAgent(get)))[0] == grpc.StatusCode.NOT_FOUND
     reputation = attestation_service_pb2_grpc.ReputationServiceStub(channel)
@@ -237,11 +243,11 @@ async def test_a_taken_down_agent_reads_as_not_found(
     assert (await _code(reputation.GetReputation(request)))[0] == grpc.StatusCode.NOT_FOUND
     assert len(await _events(trust_context, agent.name, "AGENT_TAKEN_DOWN")) == 1
     # Verifying needs an active agent.
-    assert await _code(admin.VerifyAgent(_moderate(agent), metadata=operator)) == (
+    assert await _code(admin.VerifyAgent(_moderate("Verify", agent), metadata=operator)) == (
         grpc.StatusCode.FAILED_PRECONDITION,
         "AGENT_NOT_ACTIVE",
     )
-    await admin.ReinstateAgent(_moderate(agent), metadata=operator)
+    await admin.ReinstateAgent(_moderate("Reinstate", agent), metadata=operator)
     assert (await registry.GetAgent(get)).state == resources_pb2.AGENT_STATE_ACTIVE
 
 
@@ -299,13 +305,15 @@ async def test_operator_keys_come_from_the_command_line(admin, registry, backing
     key_id = header.split()[2]
     assert key_id.startswith("ak_") and secret.startswith("ak_")
     agent = await register(registry)
-    verified = await admin.VerifyAgent(_moderate(agent), metadata=(("x-api-key", secret),))
+    verified = await admin.VerifyAgent(
+        _moderate("Verify", agent), metadata=(("x-api-key", secret),)
+    )
     assert verified.verified
 
     revoked = _cli(backing, "revoke-operator-key", key_id)
     assert revoked.returncode == 0, revoked.stderr
     assert await _code(
-        admin.UnverifyAgent(_moderate(agent), metadata=(("x-api-key", secret),))
+        admin.UnverifyAgent(_moderate("Unverify", agent), metadata=(("x-api-key", secret),))
     ) == (
         grpc.StatusCode.UNAUTHENTICATED,
         "API_KEY_INVALID",

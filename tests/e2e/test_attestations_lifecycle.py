@@ -20,7 +20,7 @@ from tests.attestation_factories import (
 )
 from tests.factories import error_details, register
 
-ACTIVE = resources_pb2.Attestation.ACTIVE
+ACTIVE = resources_pb2.Attestation.STATE_ACTIVE
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ async def test_newer_claim_replaces_the_active_one(attestations, registry, auth)
     other_kind = await attest(attestations, attester, subject.name, identity="acme.example")
 
     old = await attestations.GetAttestation(pb.GetAttestationRequest(name=first.name))
-    assert old.state == resources_pb2.Attestation.REPLACED and old.HasField("end_time")
+    assert old.state == resources_pb2.Attestation.STATE_REPLACED and old.HasField("end_time")
     active = await attestations.ListAttestations(pb.ListAttestationsRequest(subject=subject.name))
     assert [a.name for a in active.attestations] == [other_kind.name, second.name]
     everything = await attestations.ListAttestations(
@@ -88,7 +88,7 @@ async def test_capability_claims_replace_per_capability(attestations, registry, 
         attestations, attester, subject.name, capability=("capabilities/translation", False)
     )
     old = await attestations.GetAttestation(pb.GetAttestationRequest(name=translation.name))
-    assert old.state == resources_pb2.Attestation.REPLACED
+    assert old.state == resources_pb2.Attestation.STATE_REPLACED
     active = await attestations.ListAttestations(pb.ListAttestationsRequest(subject=subject.name))
     claims = sorted((a.capability.capability, a.capability.value) for a in active.attestations)
     assert claims == [("capabilities/code-generation", True), ("capabilities/translation", False)]
@@ -134,7 +134,7 @@ async def test_revoke_is_for_the_attester_only_and_once(attestations, registry, 
     assert error_details(caught.value).code == grpc.StatusCode.UNAUTHENTICATED
 
     revoked = await attestations.RevokeAttestation(request, metadata=attester.metadata)
-    assert revoked.state == resources_pb2.Attestation.REVOKED and revoked.HasField("end_time")
+    assert revoked.state == resources_pb2.Attestation.STATE_REVOKED and revoked.HasField("end_time")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await attestations.RevokeAttestation(request, metadata=attester.metadata)
     assert (error_details(caught.value).code, error_details(caught.value).reason) == (
@@ -178,7 +178,7 @@ async def test_expired_claims_stop_counting(
     await asyncio.sleep(3.1)
     # Reads see it expired before any job ran ...
     fetched = await attestations.GetAttestation(pb.GetAttestationRequest(name=created.name))
-    assert fetched.state == resources_pb2.Attestation.EXPIRED
+    assert fetched.state == resources_pb2.Attestation.STATE_EXPIRED
     active = await attestations.ListAttestations(pb.ListAttestationsRequest(subject=subject.name))
     assert list(active.attestations) == []
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -190,7 +190,7 @@ async def test_expired_claims_stop_counting(
     figures = await run_trust_job(trust_context)
     assert figures.get("expired", 0) >= 1
     again = await attestations.GetAttestation(pb.GetAttestationRequest(name=created.name))
-    assert again.state == resources_pb2.Attestation.EXPIRED
+    assert again.state == resources_pb2.Attestation.STATE_EXPIRED
     assert again.end_time == created.expire_time
 
 

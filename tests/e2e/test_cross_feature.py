@@ -42,7 +42,7 @@ async def test_an_attestation_is_pushed_down_the_subjects_stream(backing) -> Non
             await asyncio.sleep(0.05)
         beats.close()
         assert event is not None, "no event pushed"
-        assert event.type == resources_pb2.ATTESTATION_RECEIVED
+        assert event.type == resources_pb2.EVENT_TYPE_ATTESTATION_RECEIVED
         assert event.agent == subject.name
         assert event.data["attestation"] == created.name
 

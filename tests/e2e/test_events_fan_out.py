@@ -44,7 +44,7 @@ async def _until(call: grpc.aio.UnaryStreamCall, agent: str, count: int) -> list
         while len(ids) < count:
             event = await call.read()
             assert event is not grpc.aio.EOF
-            if event.type != resources_pb2.KEEPALIVE:
+            if event.type != resources_pb2.EVENT_TYPE_KEEPALIVE:
                 assert event.agent == agent
                 ids.append(event.id)
     return ids
@@ -78,7 +78,7 @@ async def test_every_watcher_of_a_process_gets_a_write(
             # Each says where it stands once it has caught up: then it follows.
             async with asyncio.timeout(TIMEOUT_S):
                 firsts = await asyncio.gather(*(call.read() for call in calls))
-            assert {first.type for first in firsts} == {resources_pb2.KEEPALIVE}
+            assert {first.type for first in firsts} == {resources_pb2.EVENT_TYPE_KEEPALIVE}
             event.listen(server.app.engine.sync_engine, "before_cursor_execute", record)
             await update(server.registry, agent, "seen by all")
             received = await asyncio.gather(*(_until(call, agent.name, 1) for call in calls))
@@ -101,7 +101,7 @@ async def test_past_the_cap_a_watch_is_refused_until_one_closes(server: Instance
             await refused.read()
         details = error_details(caught.value)
         assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert details.reason == "TOO_MANY_WATCHES"
+        assert (details.reason, details.metadata) == ("TOO_MANY_WATCHES", {"limit": str(CAP)})
         assert _retry_delay_ms(caught.value) > 0
 
         # Another caller (the agent's own session) has a cap of its own.
@@ -109,7 +109,7 @@ async def test_past_the_cap_a_watch_is_refused_until_one_closes(server: Instance
             registry_service_pb2.WatchEventsRequest(agent=agent.name), metadata=agent.metadata
         )
         async with asyncio.timeout(TIMEOUT_S):
-            assert (await mine.read()).type == resources_pb2.KEEPALIVE
+            assert (await mine.read()).type == resources_pb2.EVENT_TYPE_KEEPALIVE
         mine.cancel()
 
         open_calls.pop().cancel()
@@ -123,7 +123,7 @@ async def test_past_the_cap_a_watch_is_refused_until_one_closes(server: Instance
                     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                     await asyncio.sleep(0.05)
                     continue
-                assert first.type == resources_pb2.KEEPALIVE
+                assert first.type == resources_pb2.EVENT_TYPE_KEEPALIVE
                 admitted = attempt
         open_calls.append(admitted)
     finally:

@@ -29,7 +29,7 @@ async def take(call, count: int) -> list[resources_pb2.Event]:
     events: list[resources_pb2.Event] = []
     async with asyncio.timeout(TIMEOUT_S):
         async for event in call:
-            if event.type == resources_pb2.KEEPALIVE:
+            if event.type == resources_pb2.EVENT_TYPE_KEEPALIVE:
                 continue
             events.append(event)
             if len(events) == count:
@@ -45,7 +45,7 @@ async def test_replay_then_resume_from_an_id(registry, auth) -> None:
     # after_event_id=1 replays (nearly) the whole retained feed; the filters keep our updates.
     replay = registry.WatchEvents(
         registry_service_pb2.WatchEventsRequest(
-            after_event_id=1, agent=agent.name, types=[resources_pb2.AGENT_UPDATED]
+            after_event_id=1, agent=agent.name, types=[resources_pb2.EVENT_TYPE_AGENT_UPDATED]
         )
     )
     events = await take(replay, 3)
@@ -67,7 +67,7 @@ async def test_from_now_on_with_a_type_filter(registry, auth) -> None:
     agent = await register(registry, auth)
     call = registry.WatchEvents(
         registry_service_pb2.WatchEventsRequest(
-            types=[resources_pb2.AGENT_UPDATED], agent=agent.name
+            types=[resources_pb2.EVENT_TYPE_AGENT_UPDATED], agent=agent.name
         )
     )
 
@@ -82,7 +82,7 @@ async def test_from_now_on_with_a_type_filter(registry, auth) -> None:
     finally:
         writer.cancel()
     # Registration happened before the stream: "from now on" skips it, the filter too.
-    assert (first.type, first.agent) == (resources_pb2.AGENT_UPDATED, agent.name)
+    assert (first.type, first.agent) == (resources_pb2.EVENT_TYPE_AGENT_UPDATED, agent.name)
 
 
 async def test_bad_filters_are_invalid(registry) -> None:
@@ -98,4 +98,4 @@ async def test_a_caught_up_stream_says_where_it_stands(registry, auth) -> None:
     async with asyncio.timeout(TIMEOUT_S):
         first = await call.read()
     call.cancel()
-    assert first.type == resources_pb2.KEEPALIVE and first.agent == "" and first.id > 0
+    assert first.type == resources_pb2.EVENT_TYPE_KEEPALIVE and first.agent == "" and first.id > 0

@@ -47,7 +47,7 @@ async def _fails(call, request, **kwargs):
     ],
 )
 async def test_nul_anywhere_in_a_profile_is_invalid(registry, fields, violation) -> None:
-    details = await _fails(registry.RegisterAgent, register_request(**fields))
+    details = await _fails(registry.CreateAgent, register_request(**fields))
     assert (details.code, details.reason) == (INVALID, "TEXT_HAS_NUL")
     assert violation in details.fields
 
@@ -68,7 +68,7 @@ async def test_nul_anywhere_in_a_profile_is_invalid(registry, fields, violation)
     ],
 )
 async def test_unreadable_display_names_are_refused(registry, auth, name) -> None:
-    details = await _fails(registry.RegisterAgent, register_request(display_name=name))
+    details = await _fails(registry.CreateAgent, register_request(display_name=name))
     assert (details.code, details.fields) == (INVALID, ["agent.display_name"])
     agent = await register(registry, auth)
     update = registry_service_pb2.UpdateAgentRequest(
@@ -80,7 +80,7 @@ async def test_unreadable_display_names_are_refused(registry, auth, name) -> Non
 
 
 async def test_readable_unicode_names_still_register(registry) -> None:
-    agent = await registry.RegisterAgent(register_request(display_name="Café Agent 東京 🤖"))
+    agent = await registry.CreateAgent(register_request(display_name="Café Agent 東京 🤖"))
     assert agent.display_name == "Café Agent 東京 🤖"
 
 
@@ -215,7 +215,7 @@ def _deep_groups(depth: int) -> bytes:
     "method",
     [
         "/agentregistry.v1.RegistryService/GetAgent",
-        "/agentregistry.v1.RegistryService/RegisterAgent",
+        "/agentregistry.v1.RegistryService/CreateAgent",
         "/agentregistry.v1.SearchService/SearchAgents",
         "/agentregistry.v1.RegistryService/WatchEvents",
     ],

@@ -118,7 +118,7 @@ async def test_query_parameters_fill_nested_repeated_enum_and_bool_fields(
             ("filter.types", "AGENT_TYPE_TOOL"),
             ("filter.types", "AGENT_TYPE_SERVICE"),
             ("filter.capabilities", "capabilities/travel-booking"),
-            ("filter.capability_match", "ALL"),
+            ("filter.capability_match", "MATCH_ALL"),
             ("filter.minTrustScore", "12.5"),
             ("filter.verifiedOnly", "true"),
             ("pageSize", "5"),
@@ -138,7 +138,7 @@ async def test_query_parameters_fill_nested_repeated_enum_and_bool_fields(
         resources_pb2.AGENT_TYPE_SERVICE,
     ]
     assert list(request.filter.capabilities) == ["capabilities/travel-booking"]
-    assert request.filter.capability_match == search_service_pb2.AgentFilter.ALL
+    assert request.filter.capability_match == search_service_pb2.AgentFilter.MATCH_ALL
     assert request.filter.min_trust_score == 12.5 and request.filter.verified_only
 
 

@@ -43,12 +43,12 @@ async def test_watch_streams_events_as_json_lines(http: httpx.AsyncClient) -> No
         async with asyncio.timeout(READ_TIMEOUT_S):
             async for event in _events(response):
                 seen.append(event)
-                if event["type"] == "AGENT_UPDATED":
+                if event["type"] == "EVENT_TYPE_AGENT_UPDATED":
                     break
     assert seen[-1]["agent"] == agent["name"]
     assert seen[-1]["data"]["fields"] == ["display_name"]
     # Event 1 may have been this agent's registration (a fresh database).
-    assert {e["type"] for e in seen[:-1]} <= {"AGENT_REGISTERED"}
+    assert {e["type"] for e in seen[:-1]} <= {"EVENT_TYPE_AGENT_REGISTERED"}
 
 
 async def test_bad_watch_filter_is_400(http: httpx.AsyncClient) -> None:
@@ -87,5 +87,5 @@ async def test_a_quiet_watch_outlives_the_idle_timeout(backing: BackingServices)
                     if time.monotonic() - started > 2.5:
                         break
         assert len(keepalives) >= 3
-        assert {e["type"] for e in keepalives} == {"KEEPALIVE"}
+        assert {e["type"] for e in keepalives} == {"EVENT_TYPE_KEEPALIVE"}
         assert all(e["agent"] == "" and int(e["id"]) > 0 for e in keepalives)

@@ -85,7 +85,9 @@ async def test_budget_headers_and_retry_info(backing: BackingServices, cache: bo
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await _get(server, agent.name, metadata)
         error = refused.value
-        assert error_details(error).reason == "RATE_LIMITED"
+        details = error_details(error)
+        assert details.reason == "RATE_LIMITED"
+        assert details.metadata == {"limit": "5", "tier": "anonymous", "methodClass": "read"}
         trailers = dict(error.trailing_metadata())
         assert trailers["x-ratelimit-remaining"] == "0"
         status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])

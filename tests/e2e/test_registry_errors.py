@@ -60,7 +60,7 @@ async def _count_agents(registry) -> int:
     ],
 )
 async def test_each_invalid_profile_field(registry, fields, violation) -> None:
-    details = await _fails(registry.RegisterAgent, register_request(**fields))
+    details = await _fails(registry.CreateAgent, register_request(**fields))
     assert details.code == INVALID
     assert details.reason == "INVALID_ARGUMENT"
     assert violation in details.fields
@@ -69,14 +69,14 @@ async def test_each_invalid_profile_field(registry, fields, violation) -> None:
 async def test_all_violations_reported_together(registry) -> None:
     request = register_request(display_name="", description="d" * 501)
     request.public_key = b"short"
-    details = await _fails(registry.RegisterAgent, request)
+    details = await _fails(registry.CreateAgent, request)
     assert {"agent.display_name", "agent.description", "public_key"} <= set(details.fields)
 
 
 async def test_public_key_must_be_32_bytes(registry) -> None:
     request = register_request()
     request.public_key = request.public_key + b"\x00"
-    details = await _fails(registry.RegisterAgent, request)
+    details = await _fails(registry.CreateAgent, request)
     assert (details.code, details.fields) == (INVALID, ["public_key"])
 
 
@@ -84,7 +84,7 @@ async def test_wrong_registration_signature_writes_nothing(registry) -> None:
     before = await _count_agents(registry)
     request = register_request()
     request.signature = Ed25519PrivateKey.generate().sign(b"something else")
-    details = await _fails(registry.RegisterAgent, request)
+    details = await _fails(registry.CreateAgent, request)
     assert (details.code, details.reason, details.fields) == (
         INVALID,
         "SIGNATURE_INVALID",
@@ -95,18 +95,18 @@ async def test_wrong_registration_signature_writes_nothing(registry) -> None:
 
 async def test_duplicate_public_key_is_already_exists(registry) -> None:
     key = Ed25519PrivateKey.generate()
-    await registry.RegisterAgent(register_request(key))
-    details = await _fails(registry.RegisterAgent, register_request(key))
+    await registry.CreateAgent(register_request(key))
+    details = await _fails(registry.CreateAgent, register_request(key))
     assert (details.code, details.reason) == (grpc.StatusCode.ALREADY_EXISTS, "PUBLIC_KEY_TAKEN")
 
 
 async def test_unknown_capability_at_registration_writes_nothing(registry) -> None:
     key = Ed25519PrivateKey.generate()
     request = register_request(key, capabilities=["capabilities/no-such-thing"])
-    details = await _fails(registry.RegisterAgent, request)
+    details = await _fails(registry.CreateAgent, request)
     assert (details.code, details.reason) == (grpc.StatusCode.NOT_FOUND, "CAPABILITY_NOT_FOUND")
     # The key is still free: the failed write left no agent behind.
-    agent = await registry.RegisterAgent(register_request(key))
+    agent = await registry.CreateAgent(register_request(key))
     assert agent.public_key == raw_public_key(key)
 
 

@@ -28,7 +28,7 @@ async def test_register_returns_the_stored_agent(registry) -> None:
         tags=["Python", "python", "ci"],
         metadata={"team": "blue"},
     )
-    agent = await registry.RegisterAgent(request)
+    agent = await registry.CreateAgent(request)
 
     assert agent.name.startswith("agents/ag_") and len(agent.name) == len("agents/ag_") + 16
     assert agent.public_key == raw_public_key(key)

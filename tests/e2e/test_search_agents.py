@@ -112,7 +112,7 @@ async def test_each_filter_alone_and_combined(registry, channel, database_url) -
     )
     assert await matching(
         capabilities=["capabilities/translation", "capabilities/summarization"],
-        capability_match=pb.AgentFilter.ALL,
+        capability_match=pb.AgentFilter.MATCH_ALL,
     ) == {tool.name}
     assert await matching(types=[resources_pb2.AGENT_TYPE_SERVICE]) == {service.name}
     assert await matching(protocols=["mcp"]) == {service.name, helper.name}

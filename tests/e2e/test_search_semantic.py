@@ -12,9 +12,9 @@ from tests.e2e.semantic_support import SemanticRegistry
 from tests.e2e.servers import instance
 from tests.factories import register
 
-TEXT = pb.SearchResult.TEXT
-SEMANTIC = pb.SearchResult.SEMANTIC
-CAPABILITY = pb.SearchResult.CAPABILITY
+TEXT = pb.SearchResult.MATCH_REASON_TEXT
+SEMANTIC = pb.SearchResult.MATCH_REASON_SEMANTIC
+CAPABILITY = pb.SearchResult.MATCH_REASON_CAPABILITY
 
 
 async def _agents(semantic: SemanticRegistry) -> dict[str, str]:

@@ -128,7 +128,7 @@ async def drain(context: JobContext, rounds: int = 20) -> None:
 
 async def test_delivery_is_signed_as_documented(stubs, job_context, receiver) -> None:
     agent, hook = await owner_with_hook(stubs, receiver.url("/signed"))
-    assert hook.secret.startswith("whsec_") and hook.state == pb.Webhook.ENABLED
+    assert hook.secret.startswith("whsec_") and hook.state == pb.Webhook.STATE_ENABLED
     await touch(stubs, agent, "first")
     await drain(job_context)
 
@@ -138,7 +138,7 @@ async def test_delivery_is_signed_as_documented(stubs, job_context, receiver) ->
     stale = {**request.headers, "webhook-timestamp": str(int(time.time()) - 3600)}
     assert not verify(hook.secret, stale, request.body)
     body = json.loads(request.body)
-    assert body["type"] == "AGENT_UPDATED" and body["agent"] == agent.name
+    assert body["type"] == "EVENT_TYPE_AGENT_UPDATED" and body["agent"] == agent.name
     assert request.headers["webhook-id"] == f"evt_{body['id']}"
     # The secret is shown once: reads never carry it.
     _, _, webhooks = stubs
@@ -162,8 +162,8 @@ async def test_retry_then_success_after_two_500s(stubs, job_context, receiver) -
         pb.ListWebhookDeliveriesRequest(parent=hook.name), metadata=agent.metadata
     )
     assert [(d.state, d.attempts) for d in listed.deliveries] == [
-        (pb.WebhookDelivery.SUCCEEDED, 1),
-        (pb.WebhookDelivery.SUCCEEDED, 3),
+        (pb.WebhookDelivery.STATE_SUCCEEDED, 1),
+        (pb.WebhookDelivery.STATE_SUCCEEDED, 3),
     ]
 
 
@@ -178,7 +178,7 @@ async def test_disabled_after_consecutive_failures_and_owner_notified(
         pb.CreateWebhookRequest(
             parent=agent.name,
             webhook=pb.Webhook(
-                url=receiver.url("/notice"), event_types=[resources_pb2.WEBHOOK_DISABLED]
+                url=receiver.url("/notice"), event_types=[resources_pb2.EVENT_TYPE_WEBHOOK_DISABLED]
             ),
         ),
         metadata=agent.metadata,
@@ -188,15 +188,15 @@ async def test_disabled_after_consecutive_failures_and_owner_notified(
 
     assert len(receiver.at("/down")) == DISABLE_AFTER
     read = await webhooks.GetWebhook(pb.GetWebhookRequest(name=hook.name), metadata=agent.metadata)
-    assert read.state == pb.Webhook.DISABLED and read.consecutive_failures == DISABLE_AFTER
+    assert read.state == pb.Webhook.STATE_DISABLED and read.consecutive_failures == DISABLE_AFTER
     [notified] = receiver.at("/notice")
     assert json.loads(notified.body)["data"]["webhook"] == hook.name
-    assert notice.state == pb.Webhook.ENABLED
+    assert notice.state == pb.Webhook.STATE_ENABLED
 
     # Re-enabling resets the count and resumes the pending delivery.
     await webhooks.UpdateWebhook(
         pb.UpdateWebhookRequest(
-            webhook=pb.Webhook(name=hook.name, state=pb.Webhook.ENABLED),
+            webhook=pb.Webhook(name=hook.name, state=pb.Webhook.STATE_ENABLED),
             update_mask=field_mask_pb2.FieldMask(paths=["state"]),
         ),
         metadata=agent.metadata,
@@ -222,3 +222,18 @@ async def test_webhooks_are_owner_only(stubs, receiver) -> None:
         pb.ListWebhooksRequest(parent=owner.name), metadata=owner.metadata
     )
     assert list(listed.webhooks) == []
+
+
+async def test_update_without_mask_changes_the_populated_fields(stubs, receiver) -> None:
+    """AIP-134: no update_mask means every field set in the body, here url alone."""
+    _, _, webhooks = stubs
+    owner, hook = await owner_with_hook(
+        stubs, receiver.url("/before"), [resources_pb2.EVENT_TYPE_AGENT_UPDATED]
+    )
+    updated = await webhooks.UpdateWebhook(
+        pb.UpdateWebhookRequest(webhook=pb.Webhook(name=hook.name, url=receiver.url("/after"))),
+        metadata=owner.metadata,
+    )
+    assert updated.url == receiver.url("/after")
+    assert list(updated.event_types) == [resources_pb2.EVENT_TYPE_AGENT_UPDATED]
+    assert updated.state == pb.Webhook.STATE_ENABLED

@@ -124,7 +124,7 @@ async def _write_until(
         if stop.is_set():
             return
         try:
-            agent = await registry.RegisterAgent(register_request(), timeout=5)
+            agent = await registry.CreateAgent(register_request(), timeout=5)
             acknowledged.append(agent.name)
         except grpc.aio.AioRpcError as error:
             failures.append(error.code())

@@ -75,7 +75,7 @@ def calls(server: Instance, owner: AgentHandle, seen: Seen) -> list[Callable[[],
     counter = itertools.count()
 
     async def write() -> None:
-        agent = await server.registry.RegisterAgent(register_request(), timeout=CALL_TIMEOUT_S)
+        agent = await server.registry.CreateAgent(register_request(), timeout=CALL_TIMEOUT_S)
         seen.registered.append(agent.name)
 
     async def read() -> None:

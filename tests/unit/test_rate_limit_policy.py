@@ -17,7 +17,7 @@ from server.ratelimit.policy import Budgets, MethodClass, classify
         ("/agentregistry.v1.RegistryService/ListAgents", MethodClass.READ),
         ("/agentregistry.v1.SearchService/SearchAgents", MethodClass.SEARCH),
         ("/agentregistry.v1.PresenceService/Heartbeat", MethodClass.HEARTBEAT),
-        ("/agentregistry.v1.RegistryService/RegisterAgent", MethodClass.WRITE),
+        ("/agentregistry.v1.RegistryService/CreateAgent", MethodClass.WRITE),
         ("/grpc.health.v1.Health/Check", None),
     ],
 )

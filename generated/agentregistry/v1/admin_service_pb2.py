@@ -29,7 +29,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$agentregistry/v1/admin_service.proto\x12\x10\x61gentregistry.v1\x1a#agentregistry/v1/auth_service.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\\\n\x14ModerateAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x92\x01\n\x17UpdateApiKeyPlanRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey\x12\x30\n\x04plan\x18\x02 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\x80\x06\n\x0c\x41\x64minService\x12u\n\x0bVerifyAgent\x12&.agentregistry.v1.ModerateAgentRequest\x1a\x17.agentregistry.v1.Agent\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=agents/*}:verify:\x01*\x12y\n\rUnverifyAgent\x12&.agentregistry.v1.ModerateAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:unverify:\x01*\x12w\n\x0cSuspendAgent\x12&.agentregistry.v1.ModerateAgentRequest\x1a\x17.agentregistry.v1.Agent\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=agents/*}:suspend:\x01*\x12y\n\rTakeDownAgent\x12&.agentregistry.v1.ModerateAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:takeDown:\x01*\x12{\n\x0eReinstateAgent\x12&.agentregistry.v1.ModerateAgentRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:reinstate:\x01*\x12\x8c\x01\n\x10UpdateApiKeyPlan\x12).agentregistry.v1.UpdateApiKeyPlanRequest\x1a\x18.agentregistry.v1.ApiKey\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$agentregistry/v1/admin_service.proto\x12\x10\x61gentregistry.v1\x1a#agentregistry/v1/auth_service.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"Z\n\x12VerifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14UnverifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x13SuspendAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14TakeDownAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"]\n\x15ReinstateAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x92\x01\n\x17UpdateApiKeyPlanRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey\x12\x30\n\x04plan\x18\x02 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xfe\x05\n\x0c\x41\x64minService\x12s\n\x0bVerifyAgent\x12$.agentregistry.v1.VerifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=agents/*}:verify:\x01*\x12y\n\rUnverifyAgent\x12&.agentregistry.v1.UnverifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:unverify:\x01*\x12v\n\x0cSuspendAgent\x12%.agentregistry.v1.SuspendAgentRequest\x1a\x17.agentregistry.v1.Agent\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=agents/*}:suspend:\x01*\x12y\n\rTakeDownAgent\x12&.agentregistry.v1.TakeDownAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:takeDown:\x01*\x12|\n\x0eReinstateAgent\x12\'.agentregistry.v1.ReinstateAgentRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:reinstate:\x01*\x12\x8c\x01\n\x10UpdateApiKeyPlan\x12).agentregistry.v1.UpdateApiKeyPlanRequest\x1a\x18.agentregistry.v1.ApiKey\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +37,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.admin_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\024dev.agentregistry.v1P\001ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1'
-  _globals['_MODERATEAGENTREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_MODERATEAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
-  _globals['_MODERATEAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
-  _globals['_MODERATEAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_VERIFYAGENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_VERIFYAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
+  _globals['_VERIFYAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_VERIFYAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_UNVERIFYAGENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_UNVERIFYAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
+  _globals['_UNVERIFYAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_UNVERIFYAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_SUSPENDAGENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_SUSPENDAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
+  _globals['_SUSPENDAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_SUSPENDAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_TAKEDOWNAGENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_TAKEDOWNAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
+  _globals['_TAKEDOWNAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_TAKEDOWNAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_REINSTATEAGENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_REINSTATEAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
+  _globals['_REINSTATEAGENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_REINSTATEAGENTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEAPIKEYPLANREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_UPDATEAPIKEYPLANREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030agentregistry.dev/ApiKey'
   _globals['_UPDATEAPIKEYPLANREQUEST'].fields_by_name['plan']._loaded_options = None
@@ -59,10 +75,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADMINSERVICE'].methods_by_name['ReinstateAgent']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/{name=agents/*}:reinstate:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['UpdateApiKeyPlan']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['UpdateApiKeyPlan']._serialized_options = b'\202\323\344\223\002-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\001*'
-  _globals['_MODERATEAGENTREQUEST']._serialized_start=219
-  _globals['_MODERATEAGENTREQUEST']._serialized_end=311
-  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_start=314
-  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_end=460
-  _globals['_ADMINSERVICE']._serialized_start=463
-  _globals['_ADMINSERVICE']._serialized_end=1231
+  _globals['_VERIFYAGENTREQUEST']._serialized_start=219
+  _globals['_VERIFYAGENTREQUEST']._serialized_end=309
+  _globals['_UNVERIFYAGENTREQUEST']._serialized_start=311
+  _globals['_UNVERIFYAGENTREQUEST']._serialized_end=403
+  _globals['_SUSPENDAGENTREQUEST']._serialized_start=405
+  _globals['_SUSPENDAGENTREQUEST']._serialized_end=496
+  _globals['_TAKEDOWNAGENTREQUEST']._serialized_start=498
+  _globals['_TAKEDOWNAGENTREQUEST']._serialized_end=590
+  _globals['_REINSTATEAGENTREQUEST']._serialized_start=592
+  _globals['_REINSTATEAGENTREQUEST']._serialized_end=685
+  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_start=688
+  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_end=834
+  _globals['_ADMINSERVICE']._serialized_start=837
+  _globals['_ADMINSERVICE']._serialized_end=1603
 # @@protoc_insertion_point(module_scope)

@@ -42,27 +42,27 @@ class AdminServiceStub:
         """
         self.VerifyAgent = channel.unary_unary(
                 '/agentregistry.v1.AdminService/VerifyAgent',
-                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.VerifyAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.UnverifyAgent = channel.unary_unary(
                 '/agentregistry.v1.AdminService/UnverifyAgent',
-                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.UnverifyAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.SuspendAgent = channel.unary_unary(
                 '/agentregistry.v1.AdminService/SuspendAgent',
-                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.SuspendAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.TakeDownAgent = channel.unary_unary(
                 '/agentregistry.v1.AdminService/TakeDownAgent',
-                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.TakeDownAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.ReinstateAgent = channel.unary_unary(
                 '/agentregistry.v1.AdminService/ReinstateAgent',
-                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+                request_serializer=agentregistry_dot_v1_dot_admin__service__pb2.ReinstateAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.UpdateApiKeyPlan = channel.unary_unary(
@@ -129,27 +129,27 @@ def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'VerifyAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.FromString,
+                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.VerifyAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'UnverifyAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.UnverifyAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.FromString,
+                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.UnverifyAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'SuspendAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.SuspendAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.FromString,
+                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.SuspendAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'TakeDownAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.TakeDownAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.FromString,
+                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.TakeDownAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'ReinstateAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.ReinstateAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.FromString,
+                    request_deserializer=agentregistry_dot_v1_dot_admin__service__pb2.ReinstateAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'UpdateApiKeyPlan': grpc.unary_unary_rpc_method_handler(
@@ -187,7 +187,7 @@ class AdminService:
             request,
             target,
             '/agentregistry.v1.AdminService/VerifyAgent',
-            agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+            agentregistry_dot_v1_dot_admin__service__pb2.VerifyAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,
@@ -214,7 +214,7 @@ class AdminService:
             request,
             target,
             '/agentregistry.v1.AdminService/UnverifyAgent',
-            agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+            agentregistry_dot_v1_dot_admin__service__pb2.UnverifyAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,
@@ -241,7 +241,7 @@ class AdminService:
             request,
             target,
             '/agentregistry.v1.AdminService/SuspendAgent',
-            agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+            agentregistry_dot_v1_dot_admin__service__pb2.SuspendAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,
@@ -268,7 +268,7 @@ class AdminService:
             request,
             target,
             '/agentregistry.v1.AdminService/TakeDownAgent',
-            agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+            agentregistry_dot_v1_dot_admin__service__pb2.TakeDownAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,
@@ -295,7 +295,7 @@ class AdminService:
             request,
             target,
             '/agentregistry.v1.AdminService/ReinstateAgent',
-            agentregistry_dot_v1_dot_admin__service__pb2.ModerateAgentRequest.SerializeToString,
+            agentregistry_dot_v1_dot_admin__service__pb2.ReinstateAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,

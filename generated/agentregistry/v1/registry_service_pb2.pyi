@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class RegisterAgentRequest(_message.Message):
+class CreateAgentRequest(_message.Message):
     __slots__ = ("agent", "public_key", "signature", "capabilities")
     AGENT_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]

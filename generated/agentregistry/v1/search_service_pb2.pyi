@@ -16,11 +16,11 @@ class AgentFilter(_message.Message):
     class Match(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MATCH_UNSPECIFIED: _ClassVar[AgentFilter.Match]
-        ANY: _ClassVar[AgentFilter.Match]
-        ALL: _ClassVar[AgentFilter.Match]
+        MATCH_ANY: _ClassVar[AgentFilter.Match]
+        MATCH_ALL: _ClassVar[AgentFilter.Match]
     MATCH_UNSPECIFIED: AgentFilter.Match
-    ANY: AgentFilter.Match
-    ALL: AgentFilter.Match
+    MATCH_ANY: AgentFilter.Match
+    MATCH_ALL: AgentFilter.Match
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_MATCH_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -58,13 +58,13 @@ class SearchResult(_message.Message):
     class MatchReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MATCH_REASON_UNSPECIFIED: _ClassVar[SearchResult.MatchReason]
-        TEXT: _ClassVar[SearchResult.MatchReason]
-        SEMANTIC: _ClassVar[SearchResult.MatchReason]
-        CAPABILITY: _ClassVar[SearchResult.MatchReason]
+        MATCH_REASON_TEXT: _ClassVar[SearchResult.MatchReason]
+        MATCH_REASON_SEMANTIC: _ClassVar[SearchResult.MatchReason]
+        MATCH_REASON_CAPABILITY: _ClassVar[SearchResult.MatchReason]
     MATCH_REASON_UNSPECIFIED: SearchResult.MatchReason
-    TEXT: SearchResult.MatchReason
-    SEMANTIC: SearchResult.MatchReason
-    CAPABILITY: SearchResult.MatchReason
+    MATCH_REASON_TEXT: SearchResult.MatchReason
+    MATCH_REASON_SEMANTIC: SearchResult.MatchReason
+    MATCH_REASON_CAPABILITY: SearchResult.MatchReason
     AGENT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     TEXT_RANK_FIELD_NUMBER: _ClassVar[int]

@@ -37,7 +37,7 @@ class WebhookServiceStub:
     specification defines them: the secret is `whsec_` + the base64 of the 32-byte
     HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
-    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    window; after repeated failures the webhook is STATE_DISABLED and an EVENT_TYPE_WEBHOOK_DISABLED
     event is written for its owner.
     """
 
@@ -95,7 +95,7 @@ class WebhookServiceServicer:
     specification defines them: the secret is `whsec_` + the base64 of the 32-byte
     HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
-    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    window; after repeated failures the webhook is STATE_DISABLED and an EVENT_TYPE_WEBHOOK_DISABLED
     event is written for its owner.
     """
 
@@ -122,7 +122,8 @@ class WebhookServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateWebhook(self, request, context):
-        """Changes url, event_types or state (re-enabling resets the failure count).
+        """Changes url, event_types or state (re-enabling resets the failure count):
+        those named in update_mask, or without a mask every one set in `webhook` (AIP-134).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -206,7 +207,7 @@ class WebhookService:
     specification defines them: the secret is `whsec_` + the base64 of the 32-byte
     HMAC key, and any Standard Webhooks library verifies a delivery with it.
     Failed attempts are retried with exponential backoff and jitter over a bounded
-    window; after repeated failures the webhook is DISABLED and a WEBHOOK_DISABLED
+    window; after repeated failures the webhook is STATE_DISABLED and an EVENT_TYPE_WEBHOOK_DISABLED
     event is written for its owner.
     """
 

@@ -106,7 +106,7 @@ async def test_register_login_get_search_find_as_json(cli: Cli, tmp_path: Path) 
         "--count",
         "1",
     )
-    assert events.json()["type"] == "AGENT_UPDATED"  # the update made with the token
+    assert events.json()["type"] == "EVENT_TYPE_AGENT_UPDATED"  # the update made with the token
 
 
 async def test_attest_verify_keys_and_webhooks(cli: Cli, tmp_path: Path) -> None:
@@ -117,11 +117,11 @@ async def test_attest_verify_keys_and_webhooks(cli: Cli, tmp_path: Path) -> None
     attested = await cli("--json", "attest", about.name, "--behaviour", "80")
     assert attested.code == 0, attested.stderr
     attestation = attested.json()
-    assert attestation["behaviour"]["score"] == 80 and attestation["state"] == "ACTIVE"
+    assert attestation["behaviour"]["score"] == 80 and attestation["state"] == "STATE_ACTIVE"
     verified = await cli("--json", "verify", attestation["name"])
     assert verified.code == 0 and verified.json()["valid"] is True
     revoked = (await cli("--json", "revoke", attestation["name"])).json()
-    assert revoked["state"] == "REVOKED"
+    assert revoked["state"] == "STATE_REVOKED"
 
     created = (
         await cli("--json", "keys", "api", "create", "ci", "--scope", "write", "--scope", "admin")

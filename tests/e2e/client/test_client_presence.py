@@ -71,7 +71,10 @@ async def test_pushed_events_arrive_and_timed_out_reads_leave_the_stream_alone(
         await attester.register(f"Attester {uuid.uuid4().hex[:8]}")
         await attester.attest(client.agent, Claim.for_behaviour(90))
         event = await asyncio.wait_for(anext(events), 10)
-        assert (event.type, event.agent) == (resources.ATTESTATION_RECEIVED, client.agent)
+        assert (event.type, event.agent) == (
+            resources.EVENT_TYPE_ATTESTATION_RECEIVED,
+            client.agent,
+        )
         assert presence.connections == 1
 
 

@@ -117,7 +117,7 @@ async def test_a_client_signed_attestation_is_accepted_and_verifies_offline(targ
         for claim in claims:
             created = await attester.attest(about.name, claim, valid_for=timedelta(days=30))
             assert created.attester == attester.agent
-            assert created.state == resources.Attestation.ACTIVE
+            assert created.state == resources.Attestation.STATE_ACTIVE
             stored = await attester.get_attestation(created.name)
             assert verify_attestation(stored, attester.key.public_key)  # type: ignore[union-attr]
             assert not verify_attestation(stored, subject.key.public_key)  # type: ignore[union-attr]
@@ -125,7 +125,7 @@ async def test_a_client_signed_attestation_is_accepted_and_verifies_offline(targ
         listed = await attester.list_attestations(subject=about.name)
         assert len(listed.attestations) == 3
         revoked = await attester.revoke(listed.attestations[0].name)
-        assert revoked.state == resources.Attestation.REVOKED
+        assert revoked.state == resources.Attestation.STATE_REVOKED
         # A tampered claim no longer verifies.
         tampered = resources.Attestation()
         tampered.CopyFrom(revoked)
@@ -142,7 +142,7 @@ async def test_watch_yields_the_agents_events(target: str) -> None:
         events = client.watch(after_event_id=1, agent=agent.name, types=["AGENT_UPDATED"])
         await client.update_agent(description="watched change")
         first = await asyncio.wait_for(anext(aiter(events)), 10)
-        assert (first.type, first.agent) == (resources.AGENT_UPDATED, agent.name)
+        assert (first.type, first.agent) == (resources.EVENT_TYPE_AGENT_UPDATED, agent.name)
         await events.aclose()  # type: ignore[attr-defined]
 
 

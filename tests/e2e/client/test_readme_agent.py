@@ -67,7 +67,7 @@ async def test_the_readme_agent_registers_once_stays_online_and_hears_attestatio
                     break
                 await asyncio.sleep(0.05)
             await attester.attest(name, Claim.for_behaviour(95))
-            assert await _line(agent.stdout) == f"ATTESTATION_RECEIVED {name}"
+            assert await _line(agent.stdout) == f"EVENT_TYPE_ATTESTATION_RECEIVED {name}"
     finally:
         await _stop(agent)
 

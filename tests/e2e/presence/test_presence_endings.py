@@ -83,10 +83,6 @@ async def _offline(server: Instance, agent: AgentHandle) -> pb.Presence:
     raise AssertionError(f"still present: {presence}")
 
 
-def _moderate(agent: AgentHandle) -> admin_service_pb2.ModerateAgentRequest:
-    return admin_service_pb2.ModerateAgentRequest(name=agent.name, reason="stream endings")
-
-
 async def test_a_newer_stream_on_another_instance_supersedes_a_beating_one(
     pair: tuple[Instance, Instance],
 ) -> None:
@@ -106,7 +102,10 @@ async def test_suspending_an_agent_ends_its_stream_everywhere_and_it_reads_offli
     agent = await register(a.registry, a.auth)
     beats = await _live(b, agent)
     admin = admin_service_pb2_grpc.AdminServiceStub(a.channel)
-    await admin.SuspendAgent(_moderate(agent), metadata=operator)
+    await admin.SuspendAgent(
+        admin_service_pb2.SuspendAgentRequest(name=agent.name, reason="stream endings"),
+        metadata=operator,
+    )
     assert await _ending(beats) == (grpc.StatusCode.PERMISSION_DENIED, "AGENT_SUSPENDED")
     for server in (a, b):
         await _offline(server, agent)
@@ -122,7 +121,10 @@ async def test_taking_an_agent_down_ends_its_stream_everywhere_and_it_reads_offl
     agent = await register(a.registry, a.auth)
     beats = await _live(b, agent)
     admin = admin_service_pb2_grpc.AdminServiceStub(a.channel)
-    await admin.TakeDownAgent(_moderate(agent), metadata=operator)
+    await admin.TakeDownAgent(
+        admin_service_pb2.TakeDownAgentRequest(name=agent.name, reason="stream endings"),
+        metadata=operator,
+    )
     assert await _ending(beats) == (grpc.StatusCode.NOT_FOUND, "AGENT_TAKEN_DOWN")
     await _offline(b, agent)
 

@@ -25,7 +25,7 @@ def _plan(value: str | int) -> int:
 
 
 def _webhook_state(value: str | int) -> int:
-    return convert._enum(webhook_service_pb2.Webhook.State, "", value)
+    return convert._enum(webhook_service_pb2.Webhook.State, "STATE_", value)
 
 
 class ApiKeys:
@@ -91,7 +91,7 @@ class Webhooks:
         return await self._client.call(lambda md: stub.ListWebhooks(request, metadata=md), True)
 
     async def set_state(self, name: str, state: str | int) -> webhook_service_pb2.Webhook:
-        """ENABLED (also re-enables a disabled one) or PAUSED."""
+        """`enabled` (also re-enables a disabled one) or `paused`, or the enum value."""
         request = webhook_service_pb2.UpdateWebhookRequest(
             webhook=webhook_service_pb2.Webhook(name=name, state=_webhook_state(state)),  # type: ignore[arg-type]
             update_mask=field_mask_pb2.FieldMask(paths=["state"]),

@@ -8,6 +8,7 @@ import base64
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -204,6 +205,11 @@ async def _api_keys(client: RegistryClient, args: argparse.Namespace, output: Ou
         output.emit({"deleted": args.name}, f"deleted {args.name}")
 
 
+def _state(message: Any) -> str:
+    """A webhook's or delivery's state as people read it: `enabled`, `succeeded`."""
+    return str(message.State.Name(message.state)).removeprefix("STATE_").lower()
+
+
 async def _webhooks(client: RegistryClient, args: argparse.Namespace, output: Output) -> None:
     action = args.webhooks_command
     if action == "create":
@@ -211,7 +217,7 @@ async def _webhooks(client: RegistryClient, args: argparse.Namespace, output: Ou
         output.message(hook, f"{hook.name}\nsecret {hook.secret}  (shown only once)")
     elif action == "list":
         listed = await client.webhooks.list()
-        lines = [f"{h.name}  {h.url}  {h.State.Name(h.state).lower()}" for h in listed.webhooks]
+        lines = [f"{h.name}  {h.url}  {_state(h)}" for h in listed.webhooks]
         output.lines(listed, lines, "no webhooks")
     elif action == "delete":
         await client.webhooks.delete(args.name)
@@ -220,11 +226,11 @@ async def _webhooks(client: RegistryClient, args: argparse.Namespace, output: Ou
         hook = await client.webhooks.set_state(
             args.name, "PAUSED" if action == "pause" else "ENABLED"
         )
-        output.message(hook, f"{hook.name}  {hook.State.Name(hook.state).lower()}")
+        output.message(hook, f"{hook.name}  {_state(hook)}")
     else:
         deliveries = await client.webhooks.deliveries(args.name)
         lines = [
-            f"{d.name}  event {d.event_id}  {d.State.Name(d.state).lower()}  attempts {d.attempts}"
+            f"{d.name}  event {d.event_id}  {_state(d)}  attempts {d.attempts}"
             for d in deliveries.deliveries
         ]
         output.lines(deliveries, lines, "no deliveries")

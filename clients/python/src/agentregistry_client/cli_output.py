@@ -31,7 +31,7 @@ def agent_line(agent: resources_pb2.Agent) -> str:
 
 def event_line(event: resources_pb2.Event) -> str:
     when = event.create_time.ToDatetime().isoformat(timespec="seconds")
-    kind = resources_pb2.EventType.Name(event.type)
+    kind = resources_pb2.EventType.Name(event.type).removeprefix("EVENT_TYPE_")
     return f"{event.id}  {when}Z  {kind}  {event.agent}"
 
 

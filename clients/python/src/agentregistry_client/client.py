@@ -136,18 +136,18 @@ class RegistryClient(TrustCalls):
         capabilities: Iterable[str] = (),
         **profile: object,
     ) -> resources_pb2.Agent:
-        """RegisterAgent with the key's proof of possession; the key remembers the name."""
+        """CreateAgent with the key's proof of possession; the key remembers the name."""
         if self.key is None:
             raise NotRegistered()
         agent, _ = convert.agent_profile(display_name, type, **profile)  # type: ignore[arg-type]
-        request = registry_service_pb2.RegisterAgentRequest(
+        request = registry_service_pb2.CreateAgentRequest(
             agent=agent,
             public_key=self.key.public_key,
             signature=self.key.sign(register_message(self.key.public_key)),
             capabilities=[convert.capability_name(c) for c in capabilities],
         )
         registered: resources_pb2.Agent = await self.call(
-            lambda md: self.registry.RegisterAgent(request, metadata=md)
+            lambda md: self.registry.CreateAgent(request, metadata=md)
         )
         self.key.remember(registered.name)
         return registered

@@ -37,7 +37,7 @@ def agent_status(value: StatusLike) -> int:
 
 
 def event_type(value: int | str) -> int:
-    return _enum(resources_pb2.EventType, "", value)
+    return _enum(resources_pb2.EventType, "EVENT_TYPE_", value)
 
 
 def capability_name(value: str) -> str:
@@ -100,7 +100,7 @@ def agent_filter(
     match = search_service_pb2.AgentFilter.Match
     return search_service_pb2.AgentFilter(
         capabilities=[capability_name(c) for c in capabilities],
-        capability_match=match.ALL if match_all else match.ANY,
+        capability_match=match.MATCH_ALL if match_all else match.MATCH_ANY,
         types=[agent_type(t) for t in types],  # type: ignore[misc]
         protocols=list(protocols),
         tags=list(tags),

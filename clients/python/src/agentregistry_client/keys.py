@@ -97,7 +97,7 @@ class AgentKey:
 
     @property
     def public_key(self) -> bytes:
-        """The raw 32-byte public key, as RegisterAgent takes it."""
+        """The raw 32-byte public key, as CreateAgent takes it."""
         return self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     @property

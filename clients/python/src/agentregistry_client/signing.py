@@ -19,8 +19,8 @@ ATTESTATION_DOMAIN = "agentregistry.v1.Attestation"
 
 
 def register_message(public_key: bytes) -> bytes:
-    """Proof of possession sent with RegisterAgent."""
-    return b"agentregistry.v1.RegisterAgent\n" + public_key
+    """Proof of possession sent with CreateAgent."""
+    return b"agentregistry.v1.CreateAgent\n" + public_key
 
 
 def session_message(nonce: bytes) -> bytes:

@@ -89,7 +89,7 @@ class AgentCardServiceServicer:
         the agent's key is refused, so a forged card never changes the registry; an
         unsigned card is accepted and reported as UNSIGNED.
         Errors: INVALID_ARGUMENT (bad card, refused URL, reason CARD_SIGNATURE_INVALID
-        for a bad signature, and RegisterAgent's errors), FAILED_PRECONDITION
+        for a bad signature, and CreateAgent's errors), FAILED_PRECONDITION
         (CARD_FETCH_FAILED: the URL did not answer with a JSON card), NOT_FOUND,
         UNAUTHENTICATED, PERMISSION_DENIED, ALREADY_EXISTS.
         """
@@ -101,6 +101,13 @@ class AgentCardServiceServicer:
         """The agent as an A2A Agent Card (JSON), built from its registry profile: skills
         are the catalog capabilities it offers. Unsigned: the registry holds no private
         keys. Errors: NOT_FOUND.
+
+        Returns a `google.protobuf.Struct`, not a message of ours, on purpose: the Agent
+        Card is A2A's JSON format, not this API's. A Struct is transcoded to JSON as is,
+        so the response keeps A2A's own field names (`protocolVersion`, `defaultInputModes`,
+        ...) and any field a later A2A version adds, which a proto message would rename
+        to our conventions or drop. ImportAgentCardRequest.card and VerifyAgentCardRequest.card
+        take a Struct for the same reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -31,7 +31,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n\x14RegisterAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x18\n\npublic_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63\x61pabilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\"A\n\x0fGetAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"w\n\x11ListAgentsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\"V\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12UpdateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"D\n\x12\x44\x65leteAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x9f\x01\n\x15RotateAgentKeyRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x1c\n\x0enew_public_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1f\n\x11new_key_signature\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"\x87\x01\n\x19\x41\x64\x64\x41gentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x8a\x01\n\x1cRemoveAgentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"L\n\x17ListCapabilitiesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"g\n\x18ListCapabilitiesResponse\x12\x32\n\x0c\x63\x61pabilities\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Capability\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"K\n\x14GetCapabilityRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"y\n\x12WatchEventsRequest\x12\x1c\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x30\n\x05types\x18\x02 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61gent\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x32\xf7\n\n\x0fRegistryService\x12g\n\rRegisterAgent\x12&.agentregistry.v1.RegisterAgentRequest\x1a\x17.agentregistry.v1.Agent\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/agents:\x01*\x12j\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\x17.agentregistry.v1.Agent\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=agents/*}\x12k\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12\x8a\x01\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a\x17.agentregistry.v1.Agent\"<\xda\x41\x11\x61gent,update_mask\x82\xd3\xe4\x93\x02\"2\x19/v1/{agent.name=agents/*}:\x05\x61gent\x12o\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=agents/*}\x12|\n\x0eRotateAgentKey\x12\'.agentregistry.v1.RotateAgentKeyRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:rotateKey:\x01*\x12\x89\x01\n\x12\x41\x64\x64\x41gentCapability\x12+.agentregistry.v1.AddAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/{agent=agents/*}:addCapability:\x01*\x12\x92\x01\n\x15RemoveAgentCapability\x12..agentregistry.v1.RemoveAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"0\x82\xd3\xe4\x93\x02*\"%/v1/{agent=agents/*}:removeCapability:\x01*\x12\x83\x01\n\x10ListCapabilities\x12).agentregistry.v1.ListCapabilitiesRequest\x1a*.agentregistry.v1.ListCapabilitiesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/capabilities\x12\x7f\n\rGetCapability\x12&.agentregistry.v1.GetCapabilityRequest\x1a\x1c.agentregistry.v1.Capability\"(\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=capabilities/*}\x12h\n\x0bWatchEvents\x12$.agentregistry.v1.WatchEventsRequest\x1a\x17.agentregistry.v1.Event\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x1a\x14\xca\x41\x11\x61gentregistry.devBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x91\x01\n\x12\x43reateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x18\n\npublic_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63\x61pabilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\"A\n\x0fGetAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"w\n\x11ListAgentsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\"V\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12UpdateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"D\n\x12\x44\x65leteAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x9f\x01\n\x15RotateAgentKeyRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x1c\n\x0enew_public_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1f\n\x11new_key_signature\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"\x87\x01\n\x19\x41\x64\x64\x41gentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x8a\x01\n\x1cRemoveAgentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"L\n\x17ListCapabilitiesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"g\n\x18ListCapabilitiesResponse\x12\x32\n\x0c\x63\x61pabilities\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Capability\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"K\n\x14GetCapabilityRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"y\n\x12WatchEventsRequest\x12\x1c\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x30\n\x05types\x18\x02 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61gent\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x32\xf3\n\n\x0fRegistryService\x12\x63\n\x0b\x43reateAgent\x12$.agentregistry.v1.CreateAgentRequest\x1a\x17.agentregistry.v1.Agent\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/agents:\x01*\x12j\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\x17.agentregistry.v1.Agent\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=agents/*}\x12k\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12\x8a\x01\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a\x17.agentregistry.v1.Agent\"<\xda\x41\x11\x61gent,update_mask\x82\xd3\xe4\x93\x02\"2\x19/v1/{agent.name=agents/*}:\x05\x61gent\x12o\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=agents/*}\x12|\n\x0eRotateAgentKey\x12\'.agentregistry.v1.RotateAgentKeyRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:rotateKey:\x01*\x12\x89\x01\n\x12\x41\x64\x64\x41gentCapability\x12+.agentregistry.v1.AddAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/{agent=agents/*}:addCapability:\x01*\x12\x92\x01\n\x15RemoveAgentCapability\x12..agentregistry.v1.RemoveAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"0\x82\xd3\xe4\x93\x02*\"%/v1/{agent=agents/*}:removeCapability:\x01*\x12\x83\x01\n\x10ListCapabilities\x12).agentregistry.v1.ListCapabilitiesRequest\x1a*.agentregistry.v1.ListCapabilitiesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/capabilities\x12\x7f\n\rGetCapability\x12&.agentregistry.v1.GetCapabilityRequest\x1a\x1c.agentregistry.v1.Capability\"(\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=capabilities/*}\x12h\n\x0bWatchEvents\x12$.agentregistry.v1.WatchEventsRequest\x1a\x17.agentregistry.v1.Event\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x1a\x14\xca\x41\x11\x61gentregistry.devBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,14 +39,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.registry_s
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\024dev.agentregistry.v1P\001ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1'
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['agent']._loaded_options = None
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['public_key']._loaded_options = None
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['public_key']._serialized_options = b'\342A\001\002'
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['signature']._loaded_options = None
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['signature']._serialized_options = b'\342A\001\002'
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['capabilities']._loaded_options = None
-  _globals['_REGISTERAGENTREQUEST'].fields_by_name['capabilities']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['agent']._loaded_options = None
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['public_key']._loaded_options = None
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['public_key']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['signature']._loaded_options = None
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['signature']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['capabilities']._loaded_options = None
+  _globals['_CREATEAGENTREQUEST'].fields_by_name['capabilities']._serialized_options = b'\342A\001\001'
   _globals['_GETAGENTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
   _globals['_LISTAGENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
@@ -58,7 +58,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEAGENTREQUEST'].fields_by_name['agent']._loaded_options = None
   _globals['_UPDATEAGENTREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEAGENTREQUEST'].fields_by_name['update_mask']._loaded_options = None
-  _globals['_UPDATEAGENTREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEAGENTREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\001'
   _globals['_DELETEAGENTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_DELETEAGENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
   _globals['_ROTATEAGENTKEYREQUEST'].fields_by_name['name']._loaded_options = None
@@ -91,8 +91,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHEVENTSREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\001'
   _globals['_REGISTRYSERVICE']._loaded_options = None
   _globals['_REGISTRYSERVICE']._serialized_options = b'\312A\021agentregistry.dev'
-  _globals['_REGISTRYSERVICE'].methods_by_name['RegisterAgent']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['RegisterAgent']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/agents:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateAgent']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/agents:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetAgent']._loaded_options = None
   _globals['_REGISTRYSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\332A\004name\202\323\344\223\002\025\022\023/v1/{name=agents/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListAgents']._loaded_options = None
@@ -113,32 +113,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYSERVICE'].methods_by_name['GetCapability']._serialized_options = b'\332A\004name\202\323\344\223\002\033\022\031/v1/{name=capabilities/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._loaded_options = None
   _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/events:watch'
-  _globals['_REGISTERAGENTREQUEST']._serialized_start=274
-  _globals['_REGISTERAGENTREQUEST']._serialized_end=421
-  _globals['_GETAGENTREQUEST']._serialized_start=423
-  _globals['_GETAGENTREQUEST']._serialized_end=488
-  _globals['_LISTAGENTSREQUEST']._serialized_start=490
-  _globals['_LISTAGENTSREQUEST']._serialized_end=609
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=611
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=697
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=699
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=820
-  _globals['_DELETEAGENTREQUEST']._serialized_start=822
-  _globals['_DELETEAGENTREQUEST']._serialized_end=890
-  _globals['_ROTATEAGENTKEYREQUEST']._serialized_start=893
-  _globals['_ROTATEAGENTKEYREQUEST']._serialized_end=1052
-  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_start=1055
-  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_end=1190
-  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_start=1193
-  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_end=1331
-  _globals['_LISTCAPABILITIESREQUEST']._serialized_start=1333
-  _globals['_LISTCAPABILITIESREQUEST']._serialized_end=1409
-  _globals['_LISTCAPABILITIESRESPONSE']._serialized_start=1411
-  _globals['_LISTCAPABILITIESRESPONSE']._serialized_end=1514
-  _globals['_GETCAPABILITYREQUEST']._serialized_start=1516
-  _globals['_GETCAPABILITYREQUEST']._serialized_end=1591
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=1593
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=1714
-  _globals['_REGISTRYSERVICE']._serialized_start=1717
-  _globals['_REGISTRYSERVICE']._serialized_end=3116
+  _globals['_CREATEAGENTREQUEST']._serialized_start=274
+  _globals['_CREATEAGENTREQUEST']._serialized_end=419
+  _globals['_GETAGENTREQUEST']._serialized_start=421
+  _globals['_GETAGENTREQUEST']._serialized_end=486
+  _globals['_LISTAGENTSREQUEST']._serialized_start=488
+  _globals['_LISTAGENTSREQUEST']._serialized_end=607
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=609
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=695
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=697
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=818
+  _globals['_DELETEAGENTREQUEST']._serialized_start=820
+  _globals['_DELETEAGENTREQUEST']._serialized_end=888
+  _globals['_ROTATEAGENTKEYREQUEST']._serialized_start=891
+  _globals['_ROTATEAGENTKEYREQUEST']._serialized_end=1050
+  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_start=1053
+  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_end=1188
+  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_start=1191
+  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_end=1329
+  _globals['_LISTCAPABILITIESREQUEST']._serialized_start=1331
+  _globals['_LISTCAPABILITIESREQUEST']._serialized_end=1407
+  _globals['_LISTCAPABILITIESRESPONSE']._serialized_start=1409
+  _globals['_LISTCAPABILITIESRESPONSE']._serialized_end=1512
+  _globals['_GETCAPABILITYREQUEST']._serialized_start=1514
+  _globals['_GETCAPABILITYREQUEST']._serialized_end=1589
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=1591
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=1712
+  _globals['_REGISTRYSERVICE']._serialized_start=1715
+  _globals['_REGISTRYSERVICE']._serialized_end=3110
 # @@protoc_insertion_point(module_scope)

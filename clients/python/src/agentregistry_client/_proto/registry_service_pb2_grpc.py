@@ -31,7 +31,7 @@ class RegistryServiceStub:
     """Registers agents and manages their profiles, keys and capabilities.
 
     Reads are public. Writes to an agent need a session token of that agent
-    (`authorization: Bearer <token>`, see AuthService), except RegisterAgent,
+    (`authorization: Bearer <token>`, see AuthService), except CreateAgent,
     which is proved by a signature, and RotateAgentKey, signed by the current key.
     """
 
@@ -41,9 +41,9 @@ class RegistryServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.RegisterAgent = channel.unary_unary(
-                '/agentregistry.v1.RegistryService/RegisterAgent',
-                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.RegisterAgentRequest.SerializeToString,
+        self.CreateAgent = channel.unary_unary(
+                '/agentregistry.v1.RegistryService/CreateAgent',
+                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.CreateAgentRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
                 _registered_method=True)
         self.GetAgent = channel.unary_unary(
@@ -102,12 +102,13 @@ class RegistryServiceServicer:
     """Registers agents and manages their profiles, keys and capabilities.
 
     Reads are public. Writes to an agent need a session token of that agent
-    (`authorization: Bearer <token>`, see AuthService), except RegisterAgent,
+    (`authorization: Bearer <token>`, see AuthService), except CreateAgent,
     which is proved by a signature, and RotateAgentKey, signed by the current key.
     """
 
-    def RegisterAgent(self, request, context):
-        """Registers a new agent. The request proves possession of the private key.
+    def CreateAgent(self, request, context):
+        """Registers a new agent (AIP-133 Create; the server assigns the id). The request
+        proves possession of the private key.
         Errors: INVALID_ARGUMENT (field violations, bad signature),
         ALREADY_EXISTS (the public key is already registered), NOT_FOUND (an
         unknown capability).
@@ -131,7 +132,8 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateAgent(self, request, context):
-        """Changes the fields named in update_mask. Owner only.
+        """Changes the fields named in update_mask, or without a mask every field set
+        in `agent` (AIP-134). Owner only.
         Errors: INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND,
         ABORTED (etag mismatch).
         """
@@ -190,7 +192,7 @@ class RegistryServiceServicer:
         for services that keep a local copy of the registry. Server streaming.
 
         Once caught up with nothing to send, and after every keepalive interval
-        (30 s) without an event, the stream gets a KEEPALIVE event whose id is the
+        (30 s) without an event, the stream gets an EVENT_TYPE_KEEPALIVE event whose id is the
         position to resume from, so proxies and load balancers never see it idle
         and cut it; consumers skip them. Over HTTP (`GET /v1/events:watch`) the
         response is newline-delimited JSON: one Event object per line.
@@ -202,9 +204,9 @@ class RegistryServiceServicer:
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'RegisterAgent': grpc.unary_unary_rpc_method_handler(
-                    servicer.RegisterAgent,
-                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.RegisterAgentRequest.FromString,
+            'CreateAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAgent,
+                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.CreateAgentRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_resources__pb2.Agent.SerializeToString,
             ),
             'GetAgent': grpc.unary_unary_rpc_method_handler(
@@ -269,12 +271,12 @@ class RegistryService:
     """Registers agents and manages their profiles, keys and capabilities.
 
     Reads are public. Writes to an agent need a session token of that agent
-    (`authorization: Bearer <token>`, see AuthService), except RegisterAgent,
+    (`authorization: Bearer <token>`, see AuthService), except CreateAgent,
     which is proved by a signature, and RotateAgentKey, signed by the current key.
     """
 
     @staticmethod
-    def RegisterAgent(request,
+    def CreateAgent(request,
             target,
             options=(),
             channel_credentials=None,
@@ -287,8 +289,8 @@ class RegistryService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agentregistry.v1.RegistryService/RegisterAgent',
-            agentregistry_dot_v1_dot_registry__service__pb2.RegisterAgentRequest.SerializeToString,
+            '/agentregistry.v1.RegistryService/CreateAgent',
+            agentregistry_dot_v1_dot_registry__service__pb2.CreateAgentRequest.SerializeToString,
             agentregistry_dot_v1_dot_resources__pb2.Agent.FromString,
             options,
             channel_credentials,

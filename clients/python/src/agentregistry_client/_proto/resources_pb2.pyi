@@ -48,23 +48,23 @@ class ReputationFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
-    AGENT_REGISTERED: _ClassVar[EventType]
-    AGENT_UPDATED: _ClassVar[EventType]
-    AGENT_DELETED: _ClassVar[EventType]
-    AGENT_STATUS_CHANGED: _ClassVar[EventType]
-    ATTESTATION_RECEIVED: _ClassVar[EventType]
-    ATTESTATION_REVOKED: _ClassVar[EventType]
-    CAPABILITY_VERIFIED: _ClassVar[EventType]
-    WEBHOOK_DISABLED: _ClassVar[EventType]
-    KEEPALIVE: _ClassVar[EventType]
-    AGENT_VERIFIED: _ClassVar[EventType]
-    AGENT_UNVERIFIED: _ClassVar[EventType]
-    AGENT_SUSPENDED: _ClassVar[EventType]
-    AGENT_TAKEN_DOWN: _ClassVar[EventType]
-    AGENT_REINSTATED: _ClassVar[EventType]
-    API_KEY_PLAN_CHANGED: _ClassVar[EventType]
-    AGENT_DOMAIN_VERIFIED: _ClassVar[EventType]
-    AGENT_DOMAIN_LOST: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_REGISTERED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_UPDATED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_DELETED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_STATUS_CHANGED: _ClassVar[EventType]
+    EVENT_TYPE_ATTESTATION_RECEIVED: _ClassVar[EventType]
+    EVENT_TYPE_ATTESTATION_REVOKED: _ClassVar[EventType]
+    EVENT_TYPE_CAPABILITY_VERIFIED: _ClassVar[EventType]
+    EVENT_TYPE_WEBHOOK_DISABLED: _ClassVar[EventType]
+    EVENT_TYPE_KEEPALIVE: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_VERIFIED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_UNVERIFIED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_SUSPENDED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_TAKEN_DOWN: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_REINSTATED: _ClassVar[EventType]
+    EVENT_TYPE_API_KEY_PLAN_CHANGED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_DOMAIN_VERIFIED: _ClassVar[EventType]
+    EVENT_TYPE_AGENT_DOMAIN_LOST: _ClassVar[EventType]
 AGENT_TYPE_UNSPECIFIED: AgentType
 AGENT_TYPE_ASSISTANT: AgentType
 AGENT_TYPE_AUTONOMOUS: AgentType
@@ -86,23 +86,23 @@ REPUTATION_FLAG_STANDING_FROM_ONE_GROUP: ReputationFlag
 REPUTATION_FLAG_BEHAVIOUR_FROM_ONE_RATER: ReputationFlag
 REPUTATION_FLAG_SCORE_MOVED_SHARPLY: ReputationFlag
 EVENT_TYPE_UNSPECIFIED: EventType
-AGENT_REGISTERED: EventType
-AGENT_UPDATED: EventType
-AGENT_DELETED: EventType
-AGENT_STATUS_CHANGED: EventType
-ATTESTATION_RECEIVED: EventType
-ATTESTATION_REVOKED: EventType
-CAPABILITY_VERIFIED: EventType
-WEBHOOK_DISABLED: EventType
-KEEPALIVE: EventType
-AGENT_VERIFIED: EventType
-AGENT_UNVERIFIED: EventType
-AGENT_SUSPENDED: EventType
-AGENT_TAKEN_DOWN: EventType
-AGENT_REINSTATED: EventType
-API_KEY_PLAN_CHANGED: EventType
-AGENT_DOMAIN_VERIFIED: EventType
-AGENT_DOMAIN_LOST: EventType
+EVENT_TYPE_AGENT_REGISTERED: EventType
+EVENT_TYPE_AGENT_UPDATED: EventType
+EVENT_TYPE_AGENT_DELETED: EventType
+EVENT_TYPE_AGENT_STATUS_CHANGED: EventType
+EVENT_TYPE_ATTESTATION_RECEIVED: EventType
+EVENT_TYPE_ATTESTATION_REVOKED: EventType
+EVENT_TYPE_CAPABILITY_VERIFIED: EventType
+EVENT_TYPE_WEBHOOK_DISABLED: EventType
+EVENT_TYPE_KEEPALIVE: EventType
+EVENT_TYPE_AGENT_VERIFIED: EventType
+EVENT_TYPE_AGENT_UNVERIFIED: EventType
+EVENT_TYPE_AGENT_SUSPENDED: EventType
+EVENT_TYPE_AGENT_TAKEN_DOWN: EventType
+EVENT_TYPE_AGENT_REINSTATED: EventType
+EVENT_TYPE_API_KEY_PLAN_CHANGED: EventType
+EVENT_TYPE_AGENT_DOMAIN_VERIFIED: EventType
+EVENT_TYPE_AGENT_DOMAIN_LOST: EventType
 
 class Agent(_message.Message):
     __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag", "state", "domain", "domain_verify_time")
@@ -176,15 +176,15 @@ class Attestation(_message.Message):
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Attestation.State]
-        ACTIVE: _ClassVar[Attestation.State]
-        REPLACED: _ClassVar[Attestation.State]
-        REVOKED: _ClassVar[Attestation.State]
-        EXPIRED: _ClassVar[Attestation.State]
+        STATE_ACTIVE: _ClassVar[Attestation.State]
+        STATE_REPLACED: _ClassVar[Attestation.State]
+        STATE_REVOKED: _ClassVar[Attestation.State]
+        STATE_EXPIRED: _ClassVar[Attestation.State]
     STATE_UNSPECIFIED: Attestation.State
-    ACTIVE: Attestation.State
-    REPLACED: Attestation.State
-    REVOKED: Attestation.State
-    EXPIRED: Attestation.State
+    STATE_ACTIVE: Attestation.State
+    STATE_REPLACED: Attestation.State
+    STATE_REVOKED: Attestation.State
+    STATE_EXPIRED: Attestation.State
     NAME_FIELD_NUMBER: _ClassVar[int]
     ATTESTER_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]

@@ -21,13 +21,13 @@ class Webhook(_message.Message):
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Webhook.State]
-        ENABLED: _ClassVar[Webhook.State]
-        PAUSED: _ClassVar[Webhook.State]
-        DISABLED: _ClassVar[Webhook.State]
+        STATE_ENABLED: _ClassVar[Webhook.State]
+        STATE_PAUSED: _ClassVar[Webhook.State]
+        STATE_DISABLED: _ClassVar[Webhook.State]
     STATE_UNSPECIFIED: Webhook.State
-    ENABLED: Webhook.State
-    PAUSED: Webhook.State
-    DISABLED: Webhook.State
+    STATE_ENABLED: Webhook.State
+    STATE_PAUSED: Webhook.State
+    STATE_DISABLED: Webhook.State
     NAME_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -51,13 +51,13 @@ class WebhookDelivery(_message.Message):
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[WebhookDelivery.State]
-        PENDING: _ClassVar[WebhookDelivery.State]
-        SUCCEEDED: _ClassVar[WebhookDelivery.State]
-        FAILED: _ClassVar[WebhookDelivery.State]
+        STATE_PENDING: _ClassVar[WebhookDelivery.State]
+        STATE_SUCCEEDED: _ClassVar[WebhookDelivery.State]
+        STATE_FAILED: _ClassVar[WebhookDelivery.State]
     STATE_UNSPECIFIED: WebhookDelivery.State
-    PENDING: WebhookDelivery.State
-    SUCCEEDED: WebhookDelivery.State
-    FAILED: WebhookDelivery.State
+    STATE_PENDING: WebhookDelivery.State
+    STATE_SUCCEEDED: WebhookDelivery.State
+    STATE_FAILED: WebhookDelivery.State
     NAME_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
