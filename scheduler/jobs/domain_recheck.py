@@ -1,5 +1,5 @@
-"""Rechecks proven domains; a proof that no longer holds is dropped (and the agent stops
-seeding trust at the next recomputation).
+"""Rechecks proven domains; a proof that no longer holds is dropped (the agent's
+`domain_verify_time` is cleared, and domain-proven searches stop finding it).
 
 Each run takes the `domain_recheck_batch` proofs checked longest ago, if older than
 `domain_recheck_interval_s`; a failed fetch counts as a failed proof, so a domain that

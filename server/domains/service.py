@@ -1,4 +1,5 @@
-"""Domain claims and proofs: an agent shows it speaks for a domain; a proven domain seeds trust."""
+"""Domain claims and proofs: an agent shows it speaks for a domain. A proven domain is
+identity, shown and searchable; it confers no trust (a domain costs an attacker little)."""
 
 from __future__ import annotations
 
