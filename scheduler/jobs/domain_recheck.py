@@ -16,6 +16,7 @@ import httpx
 
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
+from server.domain.events import AgentDomainLost
 from server.domains import proof
 from server.registry.cached import RegistryCache
 
@@ -58,9 +59,7 @@ async def domain_recheck(context: JobContext) -> dict[str, Any]:
             if error is None:
                 await uow.domains.rechecked(agent_id, now)
             elif await uow.domains.lost(agent_id, domain, now):
-                await uow.events.add(
-                    "AGENT_DOMAIN_LOST", agent_id, {"domain": domain, "error": error}
-                )
+                await uow.events.add(AgentDomainLost(agent_id=agent_id, domain=domain, error=error))
                 lost.append(agent_id)
         await uow.commit()
     cache = RegistryCache(CacheAside(context.redis))

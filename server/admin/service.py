@@ -16,6 +16,7 @@ from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
 from server.domain.errors import InvalidArgument
+from server.domain.events import AgentModerated, ApiKeyPlanChanged, EventType
 from server.registry.cached import RegistryCache
 
 MAX_REASON = 500
@@ -49,25 +50,29 @@ class AdminService:
         self._presence = presence
 
     async def verify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_VERIFIED", verified=True)
+        return await self._moderate(agent_id, reason, EventType.AGENT_VERIFIED, verified=True)
 
     async def unverify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_UNVERIFIED", verified=False)
+        return await self._moderate(agent_id, reason, EventType.AGENT_UNVERIFIED, verified=False)
 
     async def suspend(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_SUSPENDED", AgentState.SUSPENDED)
+        return await self._moderate(
+            agent_id, reason, EventType.AGENT_SUSPENDED, AgentState.SUSPENDED
+        )
 
     async def take_down(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_TAKEN_DOWN", AgentState.TAKEN_DOWN)
+        return await self._moderate(
+            agent_id, reason, EventType.AGENT_TAKEN_DOWN, AgentState.TAKEN_DOWN
+        )
 
     async def reinstate(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_REINSTATED", AgentState.ACTIVE)
+        return await self._moderate(agent_id, reason, EventType.AGENT_REINSTATED, AgentState.ACTIVE)
 
     async def _moderate(
         self,
         agent_id: str,
         reason: str,
-        event_type: str,
+        event_type: EventType,
         state: AgentState | None = None,
         *,
         verified: bool | None = None,
@@ -84,7 +89,12 @@ class AdminService:
             assert agent is not None
             key_hashes = await uow.api_keys.hashes_of_agent(agent_id)
             await uow.events.add(
-                event_type, agent_id, {"operator": operator.api_key_id or "", "reason": reason}
+                AgentModerated(
+                    agent_id=agent_id,
+                    action=event_type,
+                    operator=operator.api_key_id or "",
+                    reason=reason,
+                )
             )
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
@@ -112,14 +122,13 @@ class AdminService:
             assert changed is not None
             key, key_hash = changed
             await uow.events.add(
-                "API_KEY_PLAN_CHANGED",
-                agent_id,
-                {
-                    "operator": operator.api_key_id or "",
-                    "reason": reason,
-                    "api_key": key_id,
-                    "plan": str(plan),
-                },
+                ApiKeyPlanChanged(
+                    agent_id=agent_id,
+                    key_id=key_id,
+                    plan=plan,
+                    operator=operator.api_key_id or "",
+                    reason=reason,
+                )
             )
             await uow.commit()
         await self._api_keys.forget_cached([key_hash])

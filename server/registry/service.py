@@ -11,7 +11,7 @@ from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
-from server.domain import failures, signing
+from server.domain import events, failures, signing
 from server.domain.agents import (
     Agent,
     AgentProfile,
@@ -119,7 +119,14 @@ class RegistryService:
             agent = await uow.agents.add(
                 new_id(AGENT_PREFIX), profile, public_key, sorted(set(capability_ids))
             )
-            await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
+            await uow.events.add(
+                events.AgentRegistered(
+                    agent_id=agent.agent_id,
+                    display_name=agent.profile.display_name,
+                    agent_type=str(agent.profile.agent_type or ""),
+                    capability_ids=agent.capabilities,
+                )
+            )
             await uow.commit()
         await self._changed(agent, catalog=bool(capability_ids))
         return agent
@@ -181,7 +188,7 @@ class RegistryService:
             profile = _normalised(dataclasses.replace(current.profile, **replacement))
             raise_if(profile_violations(profile))
             agent = await uow.agents.update(agent_id, profile)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
+            await uow.events.add(events.AgentUpdated(agent_id=agent_id, fields=tuple(fields)))
             await uow.commit()
         await self._changed(agent)
         return agent
@@ -191,7 +198,7 @@ class RegistryService:
         async with self._uow() as uow:
             if not await uow.agents.delete(agent_id):
                 raise _not_found(agent_id)
-            await uow.events.add("AGENT_DELETED", agent_id, {})
+            await uow.events.add(events.AgentDeleted(agent_id=agent_id))
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
         if self._names is not None:
@@ -221,7 +228,7 @@ class RegistryService:
                     "new_key_signature", "is not a signature by the new key"
                 )
             agent = await uow.agents.rotate_key(agent_id, current.public_key, new_key)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": ["public_key"]})
+            await uow.events.add(events.AgentUpdated(agent_id=agent_id, fields=("public_key",)))
             await uow.commit()
         await self._cache.agent_changed(agent_id)
         await self._auth_store.set_epoch(agent_id, agent.key_version)
@@ -240,8 +247,11 @@ class RegistryService:
                 raise _not_found(agent_id)
             change = uow.agents.add_capability if added else uow.agents.remove_capability
             agent = await change(agent_id, capability_id)
-            detail = "capability_added" if added else "capability_removed"
-            await uow.events.add("AGENT_UPDATED", agent_id, {detail: capability_id})
+            await uow.events.add(
+                events.AgentUpdated(agent_id=agent_id, capability_added=capability_id)
+                if added
+                else events.AgentUpdated(agent_id=agent_id, capability_removed=capability_id)
+            )
             await uow.commit()
         await self._cache.agent_changed(agent_id, catalog=True)
         return agent
