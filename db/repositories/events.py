@@ -16,6 +16,9 @@ from server.domain.events import DomainEvent
 class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # What this unit of work recorded, for the effects that follow its commit
+        # (server/events/dispatch.py).
+        self.recorded: list[DomainEvent] = []
 
     async def add(self, event: DomainEvent) -> int:
         """Record a change; it becomes visible to the feed and webhooks only if the UoW commits."""
@@ -24,6 +27,7 @@ class EventRepository:
             .values(event_type=str(event.event_type), agent_id=event.agent_id, data=event.data())
             .returning(EventRow.id)
         )
+        self.recorded.append(event)
         return int(result.scalar_one())
 
     async def list_after(

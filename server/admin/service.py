@@ -17,6 +17,7 @@ from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
 from server.domain.errors import InvalidArgument
 from server.domain.events import AgentModerated, ApiKeyPlanChanged, EventType
+from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 
 MAX_REASON = 500
@@ -48,6 +49,27 @@ class AdminService:
         self._api_keys = api_keys
         self._cache = cache
         self._presence = presence
+        self._effects = (
+            PostCommit()
+            .on(AgentModerated, self._moderated)
+            .on(ApiKeyPlanChanged, self._plan_changed)
+        )
+
+    async def _moderated(self, event: AgentModerated) -> None:
+        """Cached reads retire; a suspension or take-down ends sessions, keys and streams
+        at once, a reinstatement lets the current key's sessions work again."""
+        agent_id = event.agent_id
+        await self._cache.agent_changed(agent_id, catalog=True)
+        await self._api_keys.forget_cached(list(event.key_hashes))
+        if event.state is not None and event.state is not AgentState.ACTIVE:
+            await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
+            if self._presence is not None:  # and so does the stream a session opened
+                await self._presence.withdraw(agent_id, event.state)
+        elif event.state is AgentState.ACTIVE:
+            await self._auth_store.renew_epoch(agent_id, event.key_version)
+
+    async def _plan_changed(self, event: ApiKeyPlanChanged) -> None:
+        await self._api_keys.forget_cached([event.key_hash])
 
     async def verify(self, agent_id: str, reason: str) -> Agent:
         return await self._moderate(agent_id, reason, EventType.AGENT_VERIFIED, verified=True)
@@ -94,17 +116,12 @@ class AdminService:
                     action=event_type,
                     operator=operator.api_key_id or "",
                     reason=reason,
+                    state=state,
+                    key_version=agent.key_version,
+                    key_hashes=tuple(key_hashes),
                 )
             )
-            await uow.commit()
-        await self._cache.agent_changed(agent_id, catalog=True)
-        await self._api_keys.forget_cached(key_hashes)
-        if state is not None and state is not AgentState.ACTIVE:
-            await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
-            if self._presence is not None:  # and so does the stream a session opened
-                await self._presence.withdraw(agent_id, state)
-        elif state is AgentState.ACTIVE:
-            await self._auth_store.renew_epoch(agent_id, agent.key_version)
+            await self._effects.commit(uow)
         return agent
 
     async def update_plan(
@@ -128,8 +145,8 @@ class AdminService:
                     plan=plan,
                     operator=operator.api_key_id or "",
                     reason=reason,
+                    key_hash=key_hash,
                 )
             )
-            await uow.commit()
-        await self._api_keys.forget_cached([key_hash])
+            await self._effects.commit(uow)
         return key

@@ -27,6 +27,7 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.events.dispatch import PostCommit
 from server.trust.signal import TrustSignal
 
 ID_PREFIX = "at_"
@@ -95,6 +96,15 @@ class AttestationService:
         self._signal = signal
         self._skew = timedelta(seconds=clock_skew_s)
         self._clock = clock
+        # A claim added or withdrawn: the trust job recomputes at its next run.
+        self._effects = (
+            PostCommit()
+            .on(events.AttestationReceived, self._trust_changed)
+            .on(events.AttestationRevoked, self._trust_changed)
+        )
+
+    async def _trust_changed(self, _: events.DomainEvent) -> None:
+        await self._signal.mark_dirty()
 
     async def create(self, draft: AttestationDraft) -> Attestation:
         attester_id = _caller()
@@ -134,8 +144,7 @@ class AttestationService:
                     replaced_id=replaced_id,
                 )
             )
-            await uow.commit()
-        await self._signal.mark_dirty()
+            await self._effects.commit(uow)
         return attestation
 
     async def get(self, attestation_id: str) -> Attestation:
@@ -190,6 +199,5 @@ class AttestationService:
                     kind=revoked.claim.kind,
                 )
             )
-            await uow.commit()
-        await self._signal.mark_dirty()
+            await self._effects.commit(uow)
         return revoked

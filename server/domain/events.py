@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from server.domain.agents import AgentStatus
+from server.domain.agents import AgentState, AgentStatus
 from server.domain.api_keys import Plan
 from server.domain.attestations import ClaimKind
 from server.domain.names import agent_name, capability_name
@@ -88,12 +88,17 @@ class AgentRegistered(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentUpdated(DomainEvent):
-    """Profile fields (proto field names), or one capability added or removed."""
+    """Profile fields (proto field names), or one capability added or removed.
+
+    `display_name` (the name after an update) and `key_version` (after a key rotation)
+    are for this process's effects after commit only; they are not stored."""
 
     TYPE = EventType.AGENT_UPDATED
     fields: tuple[str, ...] = ()
     capability_added: str | None = None
     capability_removed: str | None = None
+    display_name: str | None = None
+    key_version: int | None = None
 
     def data(self) -> dict[str, Any]:
         if self.capability_added is not None:
@@ -188,12 +193,19 @@ class WebhookDisabled(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentModerated(DomainEvent):
-    """An operator action; `action` is one of MODERATION and is the stored type."""
+    """An operator action; `action` is one of MODERATION and is the stored type.
+
+    `state` (the agent's state the action set, if any), `key_version` and `key_hashes`
+    (the agent's API keys) are for this process's effects after commit only; they are
+    not stored."""
 
     TYPE = EventType.AGENT_VERIFIED  # overridden per instance by `action`
     action: EventType
     operator: str
     reason: str
+    state: AgentState | None = None
+    key_version: int = 0
+    key_hashes: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action not in MODERATION:
@@ -209,11 +221,14 @@ class AgentModerated(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApiKeyPlanChanged(DomainEvent):
+    """`key_hash` is for this process's effects after commit only; it is not stored."""
+
     TYPE = EventType.API_KEY_PLAN_CHANGED
     key_id: str
     plan: Plan
     operator: str
     reason: str
+    key_hash: bytes = b""
 
     def data(self) -> dict[str, Any]:
         return {
