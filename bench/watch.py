@@ -20,6 +20,7 @@ import random
 import subprocess
 import sys
 import time
+from datetime import UTC
 
 import grpc
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc, resources_pb2
@@ -39,6 +40,7 @@ from bench.harness import (
 from db.engine import create_engine, session_factory
 from db.uow import UnitOfWorkFactory
 from server.domain.agents import AgentProfile, AgentType
+from server.domain.events import AgentUpdated
 from server.domain.ids import AGENT_PREFIX, new_id
 
 AGENTS = 300
@@ -63,11 +65,13 @@ async def agents(uow: UnitOfWorkFactory) -> list[str]:
 
 
 async def write(uow: UnitOfWorkFactory, ids: list[str], per_s: float, stop_at: float) -> int:
-    """`per_s` events a second, each carrying its commit time, until `stop_at`."""
+    """`per_s` events a second until `stop_at` (each stamped with its transaction's time)."""
     written = 0
     while time.monotonic() < stop_at:
         async with uow() as unit:
-            await unit.events.add("AGENT_UPDATED", random.choice(ids), {"t": time.time()})
+            await unit.events.add(
+                AgentUpdated(agent_id=random.choice(ids), fields=("description",))
+            )
             await unit.commit()
         written += 1
         await asyncio.sleep(1 / per_s)
@@ -114,8 +118,8 @@ async def watchers(port: int, count: int, seconds: float) -> None:
                     if event.type == resources_pb2.EVENT_TYPE_KEEPALIVE:
                         continue
                     received[index] += 1
-                    if "t" in event.data:
-                        delays_ms.append((time.time() - event.data["t"]) * 1000)
+                    written_at = event.create_time.ToDatetime(tzinfo=UTC).timestamp()
+                    delays_ms.append((time.time() - written_at) * 1000)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.CANCELLED:
                     errors += 1

@@ -31,6 +31,7 @@ from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWorkFactory
 from server.backing import start_embedded_redis
 from server.domain.agents import AgentProfile, AgentType
+from server.domain.events import AgentUpdated
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.webhooks import WEBHOOK_PREFIX
 from tests.webhook_receiver import Receiver
@@ -72,7 +73,9 @@ async def produce(uow: UnitOfWorkFactory, agents: list[str]) -> dict[int, float]
     for start in range(0, EVENTS, PER_COMMIT):
         async with uow() as unit:
             ids = [
-                await unit.events.add("AGENT_UPDATED", agents[n % WEBHOOKS], {"n": n})
+                await unit.events.add(
+                    AgentUpdated(agent_id=agents[n % WEBHOOKS], fields=("description",))
+                )
                 for n in range(start, start + PER_COMMIT)
             ]
             await unit.commit()
@@ -121,7 +124,7 @@ async def main() -> None:
         redis_handle.shutdown()
     first_arrival: dict[int, float] = {}
     for request in receiver.requests:
-        event_id = json.loads(request.body)["id"]
+        event_id = int(json.loads(request.body)["id"])
         first_arrival.setdefault(event_id, request.at)
     delivered = [first_arrival[i] - committed[i] for i in committed if i in first_arrival]
     lost = len(committed) - len(delivered)

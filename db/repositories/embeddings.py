@@ -17,10 +17,11 @@ from db.models import (
     CapabilityRow,
     EventRow,
 )
+from server.domain.events import EventType
 from server.embeddings.source import agent_text, capability_text, source_hash
 
 # Events after which an agent's text may have changed (deletions cascade).
-EMBEDDED_EVENTS = ("AGENT_REGISTERED", "AGENT_UPDATED")
+EMBEDDED_EVENTS = (EventType.AGENT_REGISTERED, EventType.AGENT_UPDATED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,19 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import EventRow
 from db.repositories.keyset import check_limit
 from server.domain.changes import ChangeEvent
+from server.domain.events import DomainEvent
 
 
 class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # What this unit of work recorded, for the effects that follow its commit
+        # (server/events/dispatch.py).
+        self.recorded: list[DomainEvent] = []
 
-    async def add(self, event_type: str, agent_id: str, data: dict[str, Any]) -> int:
+    async def add(self, event: DomainEvent) -> int:
         """Record a change; it becomes visible to the feed and webhooks only if the UoW commits."""
         result = await self._session.execute(
             insert(EventRow)
-            .values(event_type=event_type, agent_id=agent_id, data=data)
+            .values(event_type=str(event.event_type), agent_id=event.agent_id, data=event.data())
             .returning(EventRow.id)
         )
+        self.recorded.append(event)
         return int(result.scalar_one())
 
     async def list_after(

@@ -20,6 +20,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.domain.events import EventType
+
 # Rows are locked in id order so two overlapping batches (flush and sweep) never deadlock;
 # `previous` reads the status before this statement's own update (one snapshot for all CTEs).
 _APPLY = text(
@@ -44,7 +46,7 @@ _APPLY = text(
     ),
     changed AS (
         INSERT INTO events (event_type, agent_id, data)
-        SELECT 'AGENT_STATUS_CHANGED', i.id, jsonb_build_object(
+        SELECT :event_type, i.id, jsonb_build_object(
             'status', i.status, 'previous_status', p.status, 'last_seen_time', i.seen
         )
         FROM incoming i JOIN previous p ON p.id = i.id
@@ -84,6 +86,7 @@ class PresenceRepository:
                 "statuses": [c.status for c in changes],
                 "seen": [c.last_seen_at for c in changes],
                 "stale_after_s": stale_after_s,
+                "event_type": str(EventType.AGENT_STATUS_CHANGED),
             },
         )
         updated, events = result.one()

@@ -16,7 +16,9 @@ import httpx
 
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
+from server.domain.events import AgentDomainLost
 from server.domains import proof
+from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 
 CONCURRENCY = 20
@@ -52,18 +54,19 @@ async def domain_recheck(context: JobContext) -> dict[str, Any]:
         timeout=settings.domain_fetch_timeout_s, trust_env=False
     ) as client:
         errors = await asyncio.gather(*(one(domain, key) for _, domain, key in due))
+    cache = RegistryCache(CacheAside(context.redis))
+
+    async def retire(event: AgentDomainLost) -> None:  # its profile shows the proof no more
+        await cache.agent_changed(event.agent_id)
+
+    effects = PostCommit().on(AgentDomainLost, retire)
     lost: list[str] = []
     async with context.uow() as uow:
         for (agent_id, domain, _), error in zip(due, errors, strict=True):
             if error is None:
                 await uow.domains.rechecked(agent_id, now)
             elif await uow.domains.lost(agent_id, domain, now):
-                await uow.events.add(
-                    "AGENT_DOMAIN_LOST", agent_id, {"domain": domain, "error": error}
-                )
+                await uow.events.add(AgentDomainLost(agent_id=agent_id, domain=domain, error=error))
                 lost.append(agent_id)
-        await uow.commit()
-    cache = RegistryCache(CacheAside(context.redis))
-    for agent_id in lost:
-        await cache.agent_changed(agent_id)
+        await effects.commit(uow)
     return {"checked": len(due), "lost": len(lost)}

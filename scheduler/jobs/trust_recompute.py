@@ -19,7 +19,7 @@ import numpy as np
 
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
-from server.domain.names import capability_name
+from server.domain.events import CapabilityVerified
 from server.registry.cached import AGENTS_CHANGED, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
 from server.trust.explain import flag_names, sharp_moves
@@ -125,9 +125,9 @@ async def recompute(context: JobContext) -> dict[str, Any]:
         await uow.trust.delete_capability_trust(gone_pairs)
         for agent_id, capability_id, support in newly_verified:
             await uow.events.add(
-                "CAPABILITY_VERIFIED",
-                agent_id,
-                {"capability": capability_name(capability_id), "weighted_support": support},
+                CapabilityVerified(
+                    agent_id=agent_id, capability_id=capability_id, weighted_support=support
+                )
             )
         await uow.trust.record_run(
             started,

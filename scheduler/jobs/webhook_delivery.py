@@ -29,11 +29,11 @@ from db.repositories.outbox_reader import OutboxReader
 from db.repositories.webhook_delivery import WebhookDeliveryRepository
 from db.repositories.webhooks import WebhookRepository
 from scheduler.context import JobContext
+from server.domain.events import WebhookDisabled
 from server.domain.webhooks import DeliveryState, DueDelivery
 from server.observability.metrics import WEBHOOK_BACKLOG
 from server.webhooks import sender
 from server.webhooks.retry import backoff_s
-from server.webhooks.service import webhook_name
 
 FAN_OUT_CURSOR = "webhooks.fan_out"
 FAN_OUT_BATCH = 5000
@@ -97,9 +97,7 @@ async def _record(
             if tripped and await deliveries.disable(webhook_id):
                 disabled += 1
                 await uow.events.add(
-                    "WEBHOOK_DISABLED",
-                    agent_id,
-                    {"webhook": webhook_name(agent_id, webhook_id), "failures": failures},
+                    WebhookDisabled(agent_id=agent_id, webhook_id=webhook_id, failures=failures)
                 )
         await uow.commit()
     return states.count(DeliveryState.FAILED), disabled

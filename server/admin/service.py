@@ -16,6 +16,8 @@ from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
 from server.domain.errors import InvalidArgument
+from server.domain.events import AgentModerated, ApiKeyPlanChanged, EventType
+from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 
 MAX_REASON = 500
@@ -47,27 +49,52 @@ class AdminService:
         self._api_keys = api_keys
         self._cache = cache
         self._presence = presence
+        self._effects = (
+            PostCommit()
+            .on(AgentModerated, self._moderated)
+            .on(ApiKeyPlanChanged, self._plan_changed)
+        )
+
+    async def _moderated(self, event: AgentModerated) -> None:
+        """Cached reads retire; a suspension or take-down ends sessions, keys and streams
+        at once, a reinstatement lets the current key's sessions work again."""
+        agent_id = event.agent_id
+        await self._cache.agent_changed(agent_id, catalog=True)
+        await self._api_keys.forget_cached(list(event.key_hashes))
+        if event.state is not None and event.state is not AgentState.ACTIVE:
+            await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
+            if self._presence is not None:  # and so does the stream a session opened
+                await self._presence.withdraw(agent_id, event.state)
+        elif event.state is AgentState.ACTIVE:
+            await self._auth_store.renew_epoch(agent_id, event.key_version)
+
+    async def _plan_changed(self, event: ApiKeyPlanChanged) -> None:
+        await self._api_keys.forget_cached([event.key_hash])
 
     async def verify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_VERIFIED", verified=True)
+        return await self._moderate(agent_id, reason, EventType.AGENT_VERIFIED, verified=True)
 
     async def unverify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_UNVERIFIED", verified=False)
+        return await self._moderate(agent_id, reason, EventType.AGENT_UNVERIFIED, verified=False)
 
     async def suspend(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_SUSPENDED", AgentState.SUSPENDED)
+        return await self._moderate(
+            agent_id, reason, EventType.AGENT_SUSPENDED, AgentState.SUSPENDED
+        )
 
     async def take_down(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_TAKEN_DOWN", AgentState.TAKEN_DOWN)
+        return await self._moderate(
+            agent_id, reason, EventType.AGENT_TAKEN_DOWN, AgentState.TAKEN_DOWN
+        )
 
     async def reinstate(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, "AGENT_REINSTATED", AgentState.ACTIVE)
+        return await self._moderate(agent_id, reason, EventType.AGENT_REINSTATED, AgentState.ACTIVE)
 
     async def _moderate(
         self,
         agent_id: str,
         reason: str,
-        event_type: str,
+        event_type: EventType,
         state: AgentState | None = None,
         *,
         verified: bool | None = None,
@@ -84,17 +111,17 @@ class AdminService:
             assert agent is not None
             key_hashes = await uow.api_keys.hashes_of_agent(agent_id)
             await uow.events.add(
-                event_type, agent_id, {"operator": operator.api_key_id or "", "reason": reason}
+                AgentModerated(
+                    agent_id=agent_id,
+                    action=event_type,
+                    operator=operator.api_key_id or "",
+                    reason=reason,
+                    state=state,
+                    key_version=agent.key_version,
+                    key_hashes=tuple(key_hashes),
+                )
             )
-            await uow.commit()
-        await self._cache.agent_changed(agent_id, catalog=True)
-        await self._api_keys.forget_cached(key_hashes)
-        if state is not None and state is not AgentState.ACTIVE:
-            await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)  # sessions end now
-            if self._presence is not None:  # and so does the stream a session opened
-                await self._presence.withdraw(agent_id, state)
-        elif state is AgentState.ACTIVE:
-            await self._auth_store.renew_epoch(agent_id, agent.key_version)
+            await self._effects.commit(uow)
         return agent
 
     async def update_plan(
@@ -112,15 +139,14 @@ class AdminService:
             assert changed is not None
             key, key_hash = changed
             await uow.events.add(
-                "API_KEY_PLAN_CHANGED",
-                agent_id,
-                {
-                    "operator": operator.api_key_id or "",
-                    "reason": reason,
-                    "api_key": key_id,
-                    "plan": str(plan),
-                },
+                ApiKeyPlanChanged(
+                    agent_id=agent_id,
+                    key_id=key_id,
+                    plan=plan,
+                    operator=operator.api_key_id or "",
+                    reason=reason,
+                    key_hash=key_hash,
+                )
             )
-            await uow.commit()
-        await self._api_keys.forget_cached([key_hash])
+            await self._effects.commit(uow)
         return key

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from db.uow import UnitOfWorkFactory
 from server.attestations import canonical
 from server.auth.principal import current
-from server.domain import failures, refusals, signing
+from server.domain import events, failures, refusals, signing
 from server.domain.attestations import (
     Attestation,
     AttestationDraft,
@@ -26,8 +26,8 @@ from server.domain.errors import (
     NotFound,
 )
 from server.domain.ids import new_id
-from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.events.dispatch import PostCommit
 from server.trust.signal import TrustSignal
 
 ID_PREFIX = "at_"
@@ -96,6 +96,15 @@ class AttestationService:
         self._signal = signal
         self._skew = timedelta(seconds=clock_skew_s)
         self._clock = clock
+        # A claim added or withdrawn: the trust job recomputes at its next run.
+        self._effects = (
+            PostCommit()
+            .on(events.AttestationReceived, self._trust_changed)
+            .on(events.AttestationRevoked, self._trust_changed)
+        )
+
+    async def _trust_changed(self, _: events.DomainEvent) -> None:
+        await self._signal.mark_dirty()
 
     async def create(self, draft: AttestationDraft) -> Attestation:
         attester_id = _caller()
@@ -126,16 +135,16 @@ class AttestationService:
             attestation, replaced_id = await uow.attestations.replace_and_add(
                 new_id(ID_PREFIX), attester_id, draft
             )
-            data: dict[str, object] = {
-                "attestation": f"attestations/{attestation.attestation_id}",
-                "attester": agent_name(attester_id),
-                "kind": draft.claim.kind.value,
-            }
-            if replaced_id is not None:
-                data["replaced"] = f"attestations/{replaced_id}"
-            await uow.events.add("ATTESTATION_RECEIVED", draft.subject_id, data)
-            await uow.commit()
-        await self._signal.mark_dirty()
+            await uow.events.add(
+                events.AttestationReceived(
+                    agent_id=draft.subject_id,
+                    attestation_id=attestation.attestation_id,
+                    attester_id=attester_id,
+                    kind=draft.claim.kind,
+                    replaced_id=replaced_id,
+                )
+            )
+            await self._effects.commit(uow)
         return attestation
 
     async def get(self, attestation_id: str) -> Attestation:
@@ -183,13 +192,12 @@ class AttestationService:
                 )
             revoked = await uow.attestations.revoke(attestation_id)
             await uow.events.add(
-                "ATTESTATION_REVOKED",
-                revoked.subject_id,
-                {
-                    "attestation": f"attestations/{attestation_id}",
-                    "attester": agent_name(caller),
-                },
+                events.AttestationRevoked(
+                    agent_id=revoked.subject_id,
+                    attestation_id=attestation_id,
+                    attester_id=caller,
+                    kind=revoked.claim.kind,
+                )
             )
-            await uow.commit()
-        await self._signal.mark_dirty()
+            await self._effects.commit(uow)
         return revoked

@@ -38,6 +38,10 @@ def scopes_from_proto(values: Iterable[str]) -> tuple[Scope, ...]:
     return tuple(scopes)
 
 
+def plan_to_proto(plan: Plan) -> pb.ApiKeyPlan:
+    return _PLAN_TO_PROTO[plan]
+
+
 def plan_from_proto(value: int) -> Plan:
     plan = _PLAN_FROM_PROTO.get(value)  # type: ignore[call-overload]
     if plan is None:

@@ -12,6 +12,7 @@ from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Agent
 from server.domain.errors import InvalidArgument, NotFound
+from server.domain.events import AgentDomainVerified
 from server.domains import proof
 from server.registry.cached import RegistryCache
 
@@ -69,7 +70,7 @@ class DomainService:
                 raise refusals.domain_proof_failed(agent_id, current.domain, str(exc)) from exc
         async with self._uow() as uow:
             if await uow.domains.proven(agent_id, current.domain, datetime.now(UTC)):
-                await uow.events.add("AGENT_DOMAIN_VERIFIED", agent_id, {"domain": current.domain})
+                await uow.events.add(AgentDomainVerified(agent_id=agent_id, domain=current.domain))
             agent = await uow.agents.get(agent_id)
             await uow.commit()
         assert agent is not None

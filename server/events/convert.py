@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import cast
 
 from agentregistry.v1 import resources_pb2
-from google.protobuf import struct_pb2
+from google.protobuf import json_format
 
 from server.domain.changes import ChangeEvent
 from server.domain.errors import InvalidArgument
 from server.domain.names import agent_name, parse_agent_name
+from server.events.payloads import fill_payload
 from server.events.service import KEEPALIVE
 from server.registry.convert import timestamp
 
@@ -25,32 +27,36 @@ def event_type_to_proto(name: str) -> resources_pb2.EventType:
     return cast(resources_pb2.EventType, resources_pb2.EventType.Value(_PROTO_PREFIX + name))
 
 
-def event_type_json(name: str) -> str:
-    """A stored type name as JSON spells the enum (`EVENT_TYPE_AGENT_REGISTERED`)."""
-    return _PROTO_PREFIX + name
-
-
 def event_type_from_proto(value: int) -> str:
     """The proto enum value as the stored type name; ValueError when unknown."""
     return resources_pb2.EventType.Name(value).removeprefix(_PROTO_PREFIX)
 
 
 def event_to_proto(event: ChangeEvent) -> resources_pb2.Event:
-    data = struct_pb2.Struct()
-    data.update(event.data)
-    return resources_pb2.Event(
+    """The API's Event for a stored one, its payload typed (server/events/payloads.py)."""
+    proto = resources_pb2.Event(
         id=event.event_id,
         type=event_type_to_proto(event.event_type),
         agent=agent_name(event.agent_id) if event.agent_id else "",
         create_time=timestamp(event.created_at),
-        data=data,
     )
+    fill_payload(proto, event)
+    return proto
+
+
+def event_json(event: ChangeEvent) -> bytes:
+    """The Event as the JSON API prints it (Envoy's print options: camelCase names, enums
+    by name, int64 as strings, zero values included): a webhook delivery's body."""
+    document = json_format.MessageToDict(
+        event_to_proto(event), always_print_fields_with_no_presence=True
+    )
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 class SharedEventProtos:
     """One proto per event for every stream that sends it: a process's watch streams get
-    the same events from its hub, and converting each (its Struct above all) once per
-    stream cost more than sending it. The protos are read-only once built."""
+    the same events from its hub, and converting each once per stream cost more than
+    sending it. The protos are read-only once built."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from db.repositories.outbox_reader import OutboxReader
 from db.uow import UnitOfWorkFactory
 from server.domain.changes import ChangeEvent
+from server.domain.events import EventType
 
 PAGE_SIZE = 500
-KEEPALIVE = "KEEPALIVE"
+KEEPALIVE = EventType.KEEPALIVE
 
 
 def keepalive(position: int) -> ChangeEvent:

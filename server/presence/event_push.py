@@ -9,12 +9,18 @@ nothing: webhooks and WatchEvents carry the same events durably.
 from __future__ import annotations
 
 from server.domain.changes import ChangeEvent
+from server.domain.events import EventType
 from server.events.convert import event_to_proto
 from server.presence.streams import StreamRegistry
 
 # What an agent hears about itself on its stream (its own status changes it already knows).
 PUSHED = frozenset(
-    {"ATTESTATION_RECEIVED", "ATTESTATION_REVOKED", "CAPABILITY_VERIFIED", "WEBHOOK_DISABLED"}
+    {
+        EventType.ATTESTATION_RECEIVED,
+        EventType.ATTESTATION_REVOKED,
+        EventType.CAPABILITY_VERIFIED,
+        EventType.WEBHOOK_DISABLED,
+    }
 )
 
 

@@ -54,6 +54,10 @@ def type_from_proto(value: int) -> AgentType | None:
     return _TYPE_FROM_PROTO.get(value)  # type: ignore[call-overload, no-any-return]
 
 
+def type_to_proto(agent_type: AgentType) -> resources_pb2.AgentType:
+    return _TYPE_TO_PROTO[agent_type]
+
+
 def status_to_proto(status: AgentStatus) -> resources_pb2.AgentStatus:
     return _STATUS_TO_PROTO[status]
 

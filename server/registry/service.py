@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import require_agent
-from server.auth.store import DELETED_EPOCH, AuthStore
-from server.domain import failures, signing
+from server.auth.store import AuthStore
+from server.domain import events, failures, signing
 from server.domain.agents import (
     Agent,
     AgentProfile,
     AgentState,
-    AgentStatus,
     AgentType,
     Capability,
     Page,
@@ -27,6 +25,7 @@ from server.domain.masks import masked_fields
 from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
 from server.registry.cached import RegistryCache
+from server.registry.effects import AgentNames, LivePresence, registry_effects
 from server.registry.etag import agent_etag
 from server.registry.validation import (
     MAX_CAPABILITIES,
@@ -56,24 +55,6 @@ def _not_found(agent_id: str) -> NotFound:
     return failures.agent_not_found(agent_id)
 
 
-class LivePresence(Protocol):
-    """Live status and last-seen from the presence store, merged into every read."""
-
-    async def overlay(self, agents: list[Agent]) -> list[Agent]: ...
-
-    async def live(self, agent_ids: list[str]) -> list[tuple[AgentStatus, datetime] | None]: ...
-
-    async def forget(self, agent_id: str) -> None: ...
-
-
-class AgentNames(Protocol):
-    """Typeahead's in-memory names (server.search.names), told of this process's writes."""
-
-    def put(self, agent_id: str, display_name: str) -> None: ...
-
-    def drop(self, agent_id: str) -> None: ...
-
-
 class RegistryService:
     def __init__(
         self,
@@ -90,12 +71,7 @@ class RegistryService:
         self._cache = cache
         self._presence = presence
         self._names = names
-
-    async def _changed(self, agent: Agent, *, catalog: bool = False) -> None:
-        """After commit: cached reads and typeahead names follow the write."""
-        await self._cache.agent_changed(agent.agent_id, catalog=catalog)
-        if self._names is not None:
-            self._names.put(agent.agent_id, agent.profile.display_name)
+        self._effects = registry_effects(cache, auth_store, presence, names)
 
     async def register(
         self,
@@ -119,9 +95,15 @@ class RegistryService:
             agent = await uow.agents.add(
                 new_id(AGENT_PREFIX), profile, public_key, sorted(set(capability_ids))
             )
-            await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
-            await uow.commit()
-        await self._changed(agent, catalog=bool(capability_ids))
+            await uow.events.add(
+                events.AgentRegistered(
+                    agent_id=agent.agent_id,
+                    display_name=agent.profile.display_name,
+                    agent_type=str(agent.profile.agent_type or ""),
+                    capability_ids=agent.capabilities,
+                )
+            )
+            await self._effects.commit(uow)
         return agent
 
     async def get(self, agent_id: str) -> Agent:
@@ -181,9 +163,12 @@ class RegistryService:
             profile = _normalised(dataclasses.replace(current.profile, **replacement))
             raise_if(profile_violations(profile))
             agent = await uow.agents.update(agent_id, profile)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
-            await uow.commit()
-        await self._changed(agent)
+            await uow.events.add(
+                events.AgentUpdated(
+                    agent_id=agent_id, fields=tuple(fields), display_name=agent.profile.display_name
+                )
+            )
+            await self._effects.commit(uow)
         return agent
 
     async def delete(self, agent_id: str) -> None:
@@ -191,14 +176,8 @@ class RegistryService:
         async with self._uow() as uow:
             if not await uow.agents.delete(agent_id):
                 raise _not_found(agent_id)
-            await uow.events.add("AGENT_DELETED", agent_id, {})
-            await uow.commit()
-        await self._cache.agent_changed(agent_id, catalog=True)
-        if self._names is not None:
-            self._names.drop(agent_id)
-        await self._auth_store.set_epoch(agent_id, DELETED_EPOCH)
-        if self._presence is not None:
-            await self._presence.forget(agent_id)
+            await uow.events.add(events.AgentDeleted(agent_id=agent_id))
+            await self._effects.commit(uow)
 
     async def rotate_key(
         self, agent_id: str, new_key: bytes, signature: bytes, new_key_signature: bytes
@@ -221,10 +200,12 @@ class RegistryService:
                     "new_key_signature", "is not a signature by the new key"
                 )
             agent = await uow.agents.rotate_key(agent_id, current.public_key, new_key)
-            await uow.events.add("AGENT_UPDATED", agent_id, {"fields": ["public_key"]})
-            await uow.commit()
-        await self._cache.agent_changed(agent_id)
-        await self._auth_store.set_epoch(agent_id, agent.key_version)
+            await uow.events.add(
+                events.AgentUpdated(
+                    agent_id=agent_id, fields=("public_key",), key_version=agent.key_version
+                )
+            )
+            await self._effects.commit(uow)
         return agent
 
     async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
@@ -240,10 +221,12 @@ class RegistryService:
                 raise _not_found(agent_id)
             change = uow.agents.add_capability if added else uow.agents.remove_capability
             agent = await change(agent_id, capability_id)
-            detail = "capability_added" if added else "capability_removed"
-            await uow.events.add("AGENT_UPDATED", agent_id, {detail: capability_id})
-            await uow.commit()
-        await self._cache.agent_changed(agent_id, catalog=True)
+            await uow.events.add(
+                events.AgentUpdated(agent_id=agent_id, capability_added=capability_id)
+                if added
+                else events.AgentUpdated(agent_id=agent_id, capability_removed=capability_id)
+            )
+            await self._effects.commit(uow)
         return agent
 
     async def list_capabilities(

@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from server.domain.changes import ChangeEvent
+from server.domain.events import EventType
 from server.domain.search import Suggestion
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ _TYPED = frozenset(string.ascii_lowercase + string.digits + " -_.'&")
 _SEPARATOR = "\x00"  # sorts before every character a name can hold
 # How many positions before the first mismatch a typo is looked for (within its word).
 TYPO_LOOKBACK = 3
-NAME_EVENTS = frozenset({"AGENT_REGISTERED", "AGENT_UPDATED", "AGENT_DELETED"})
+NAME_EVENTS = frozenset(
+    {EventType.AGENT_REGISTERED, EventType.AGENT_UPDATED, EventType.AGENT_DELETED}
+)
 
 
 def _key(agent_id: str, display_name: str) -> str:
@@ -169,10 +172,10 @@ class NameFollower:
 
     async def apply(self, event: ChangeEvent) -> None:
         """Idempotent: a name is re-read, never taken from the event."""
-        if event.event_type == "AGENT_DELETED":
+        if event.event_type == EventType.AGENT_DELETED:
             self.index.drop(event.agent_id)
             return
-        if event.event_type == "AGENT_UPDATED" and "display_name" not in event.data.get(
+        if event.event_type == EventType.AGENT_UPDATED and "display_name" not in event.data.get(
             "fields", ()
         ):
             return

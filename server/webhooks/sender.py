@@ -11,16 +11,14 @@ would otherwise hold a delivery slot for hours.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass
 
 import httpx
 
 from server.domain.changes import ChangeEvent
-from server.domain.names import agent_name
 from server.domain.webhooks import DueDelivery
-from server.events.convert import event_type_json
+from server.events.convert import event_json
 from server.webhooks import signing, ssrf
 
 USER_AGENT = "agentregistry-webhooks/1"
@@ -34,16 +32,9 @@ class Outcome:
 
 
 def payload(event: ChangeEvent) -> bytes:
-    """The JSON body: event id, type (as the API's JSON spells it), time (RFC 3339, UTC),
-    the agent and the event's data."""
-    document = {
-        "id": event.event_id,
-        "type": event_type_json(event.event_type),
-        "time": event.created_at.isoformat().replace("+00:00", "Z"),
-        "agent": agent_name(event.agent_id),
-        "data": event.data,
-    }
-    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    """The JSON body: the Event exactly as WatchEvents prints it over HTTP (its id, type,
+    agent, createTime and typed payload, e.g. `agentUpdated`)."""
+    return event_json(event)
 
 
 def message_id(event: ChangeEvent) -> str:

@@ -12,6 +12,7 @@ from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Page
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound
+from server.domain.events import EventType
 from server.domain.ids import new_id
 from server.domain.masks import masked_fields
 from server.domain.paging import decode_token, encode_token, page_limit
@@ -27,14 +28,14 @@ UPDATABLE_FIELDS = frozenset({"url", "event_types", "state"})
 # Event types an agent may subscribe to (resources.proto EventType names).
 EVENT_TYPES = frozenset(
     {
-        "AGENT_REGISTERED",
-        "AGENT_UPDATED",
-        "AGENT_DELETED",
-        "AGENT_STATUS_CHANGED",
-        "ATTESTATION_RECEIVED",
-        "ATTESTATION_REVOKED",
-        "CAPABILITY_VERIFIED",
-        "WEBHOOK_DISABLED",
+        EventType.AGENT_REGISTERED,
+        EventType.AGENT_UPDATED,
+        EventType.AGENT_DELETED,
+        EventType.AGENT_STATUS_CHANGED,
+        EventType.ATTESTATION_RECEIVED,
+        EventType.ATTESTATION_REVOKED,
+        EventType.CAPABILITY_VERIFIED,
+        EventType.WEBHOOK_DISABLED,
     }
 )
 

@@ -44,7 +44,10 @@ async def test_an_attestation_is_pushed_down_the_subjects_stream(backing) -> Non
         assert event is not None, "no event pushed"
         assert event.type == resources_pb2.EVENT_TYPE_ATTESTATION_RECEIVED
         assert event.agent == subject.name
-        assert event.data["attestation"] == created.name
+        assert event.WhichOneof("payload") == "attestation_received"
+        assert event.attestation_received.attestation == created.name
+        assert event.attestation_received.attester == attester.name
+        assert event.attestation_received.kind == resources_pb2.ATTESTATION_KIND_BEHAVIOUR
 
 
 async def test_recomputed_trust_is_not_served_from_a_stale_cache(

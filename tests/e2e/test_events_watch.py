@@ -51,7 +51,8 @@ async def test_replay_then_resume_from_an_id(registry, auth) -> None:
     events = await take(replay, 3)
     assert [e.agent for e in events] == [agent.name] * 3
     assert [e.id for e in events] == sorted(e.id for e in events)
-    assert list(events[0].data["fields"]) == ["description"]
+    assert all(e.WhichOneof("payload") == "agent_updated" for e in events)
+    assert list(events[0].agent_updated.update_mask.paths) == ["description"]
 
     # A consumer that stored events[0].id resumes after it, then follows new commits.
     resumed = registry.WatchEvents(

@@ -46,7 +46,13 @@ async def test_watch_streams_events_as_json_lines(http: httpx.AsyncClient) -> No
                 if event["type"] == "EVENT_TYPE_AGENT_UPDATED":
                     break
     assert seen[-1]["agent"] == agent["name"]
-    assert seen[-1]["data"]["fields"] == ["display_name"]
+    # The typed payload, in the API's JSON spelling (a FieldMask prints as camelCase paths).
+    assert seen[-1]["agentUpdated"] == {
+        "updateMask": "displayName",
+        "capabilityAdded": "",
+        "capabilityRemoved": "",
+    }
+    assert "data" not in seen[-1]
     # Event 1 may have been this agent's registration (a fresh database).
     assert {e["type"] for e in seen[:-1]} <= {"EVENT_TYPE_AGENT_REGISTERED"}
 

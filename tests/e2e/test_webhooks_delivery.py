@@ -154,7 +154,7 @@ async def test_retry_then_success_after_two_500s(stubs, job_context, receiver) -
     await drain(job_context)
 
     bodies = [json.loads(r.body) for r in receiver.at("/flaky")]
-    ids = [b["id"] for b in bodies]
+    ids = [int(b["id"]) for b in bodies]  # int64: a string in JSON
     # Ordered per webhook: the first event is retried until it succeeds, then the second.
     assert len(ids) == 4 and ids[0] == ids[1] == ids[2] < ids[3]
     _, _, webhooks = stubs
@@ -190,7 +190,12 @@ async def test_disabled_after_consecutive_failures_and_owner_notified(
     read = await webhooks.GetWebhook(pb.GetWebhookRequest(name=hook.name), metadata=agent.metadata)
     assert read.state == pb.Webhook.STATE_DISABLED and read.consecutive_failures == DISABLE_AFTER
     [notified] = receiver.at("/notice")
-    assert json.loads(notified.body)["data"]["webhook"] == hook.name
+    notified_body = json.loads(notified.body)
+    assert notified_body["type"] == "EVENT_TYPE_WEBHOOK_DISABLED"
+    assert notified_body["webhookDisabled"] == {
+        "webhook": hook.name,
+        "failures": str(DISABLE_AFTER),
+    }
     assert notice.state == pb.Webhook.STATE_ENABLED
 
     # Re-enabling resets the count and resumes the pending delivery.

@@ -9,6 +9,7 @@ from db.models import AgentRow
 from db.uow import UnitOfWorkFactory
 from server.domain.agents import AgentType
 from server.domain.errors import AlreadyExists, Conflict, NotFound
+from server.domain.events import AgentDeleted
 from server.domain.ids import AGENT_PREFIX, new_id
 from tests.integration.builders import agent_count, profile, public_key, register
 
@@ -155,7 +156,7 @@ async def test_delete_cascades_and_decrements(uow: UnitOfWorkFactory) -> None:
     agent = await register(uow, ("weather",))
     async with uow() as work:
         assert await work.agents.delete(agent.agent_id)
-        await work.events.add("AGENT_DELETED", agent.agent_id, {})
+        await work.events.add(AgentDeleted(agent_id=agent.agent_id))
         await work.commit()
     assert await agent_count(uow, "weather") == before
     async with uow() as work:

@@ -28,6 +28,7 @@ from db.uow import UnitOfWork, UnitOfWorkFactory
 from scheduler.context import JobContext
 from scheduler.jobs.webhook_delivery import FAN_OUT_CURSOR, fan_out
 from server.domain.agents import AgentProfile, AgentType
+from server.domain.events import AgentUpdated
 from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.webhooks import WEBHOOK_PREFIX
 from server.settings import Settings
@@ -102,7 +103,7 @@ async def _group(uow: UnitOfWorkFactory, tag: str, consumer: Consumer) -> dict[i
             await _take_xid(unit)
         ids = [0] * GROUP_SIZE
         for i in reversed(range(GROUP_SIZE)):
-            ids[i] = await units[i].events.add("AGENT_UPDATED", tag, {"writer": i})
+            ids[i] = await units[i].events.add(AgentUpdated(agent_id=tag))
         await units[0].commit()
         outcome[ids[0]] = True
         await consumer.one_pass_after_now()
@@ -127,7 +128,7 @@ async def _chaos_writer(uow: UnitOfWorkFactory, tag: str, rng: random.Random) ->
         if rng.random() < 0.5:
             await _take_xid(unit)
         await asyncio.sleep(rng.uniform(0, 0.05))
-        event_id = await unit.events.add("AGENT_UPDATED", tag, {})
+        event_id = await unit.events.add(AgentUpdated(agent_id=tag))
         await asyncio.sleep(rng.uniform(0, 0.3))
         if rng.random() < 0.1:
             return event_id, False  # rolled back on exit

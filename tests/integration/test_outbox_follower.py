@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 from db.uow import UnitOfWorkFactory
+from server.domain.agents import AgentStatus
+from server.domain.attestations import ClaimKind
 from server.domain.changes import ChangeEvent
+from server.domain.events import (
+    AgentDeleted,
+    AgentRegistered,
+    AgentStatusChanged,
+    AttestationReceived,
+)
 from server.events.follower import OutboxFollower
 from server.events.service import EventFeed
 
@@ -39,9 +48,23 @@ async def test_each_subscriber_gets_its_types_in_order_even_if_another_fails(
     follower.start(await follower.position())
     try:
         async with uow() as unit:
-            for event_type in ("AGENT_REGISTERED", "ATTESTATION_RECEIVED", "AGENT_STATUS_CHANGED"):
-                await unit.events.add(event_type, agent, {})
-            await unit.events.add("AGENT_DELETED", agent, {})
+            for event in (
+                AgentRegistered(agent_id=agent, display_name="Follower", agent_type="service"),
+                AttestationReceived(
+                    agent_id=agent,
+                    attestation_id="at_0000000000000000",
+                    attester_id="ag_0000000000000000",
+                    kind=ClaimKind.BEHAVIOUR,
+                ),
+                AgentStatusChanged(
+                    agent_id=agent,
+                    status=AgentStatus.ONLINE,
+                    previous_status=AgentStatus.OFFLINE,
+                    last_seen_at=datetime.now(UTC),
+                ),
+                AgentDeleted(agent_id=agent),
+            ):
+                await unit.events.add(event)
             await unit.commit()
         await asyncio.wait_for(deleted.wait(), 10)
     finally:

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from db.repositories.outbox_reader import OutboxReader
 from db.uow import UnitOfWorkFactory
+from server.domain.events import AgentUpdated
 
 
 async def _until_reader_waits(
@@ -36,9 +37,9 @@ async def test_a_late_commit_below_a_visible_id_is_not_skipped(uow: UnitOfWorkFa
     slow = uow()
     await slow.__aenter__()
     try:
-        late_id = await slow.events.add("AGENT_UPDATED", "ag_late", {})
+        late_id = await slow.events.add(AgentUpdated(agent_id="ag_late"))
         async with uow() as fast:
-            early_id = await fast.events.add("AGENT_UPDATED", "ag_fast", {})
+            early_id = await fast.events.add(AgentUpdated(agent_id="ag_fast"))
             await fast.commit()
         assert late_id < early_id
         async with uow() as unit:
@@ -59,9 +60,9 @@ async def test_a_rolled_back_gap_is_passed(uow: UnitOfWorkFactory) -> None:
     async with uow() as unit:
         position = await OutboxReader(unit.session).latest_id()
     async with uow() as aborted:
-        await aborted.events.add("AGENT_UPDATED", "ag_gone", {})  # never committed
+        await aborted.events.add(AgentUpdated(agent_id="ag_gone"))  # never committed
     async with uow() as unit:
-        kept = await unit.events.add("AGENT_UPDATED", "ag_kept", {})
+        kept = await unit.events.add(AgentUpdated(agent_id="ag_kept"))
         await unit.commit()
     async with uow() as unit:
         _, last = await OutboxReader(unit.session).settled_after(position, 100)
@@ -79,8 +80,8 @@ async def test_a_writer_with_a_newer_transaction_id_is_waited_for(uow: UnitOfWor
     await late.__aenter__()
     try:
         await early.session.execute(text("SELECT pg_current_xact_id()"))  # the older xid
-        late_id = await late.events.add("AGENT_UPDATED", "ag_late", {})  # the newer xid
-        early_id = await early.events.add("AGENT_UPDATED", "ag_early", {})
+        late_id = await late.events.add(AgentUpdated(agent_id="ag_late"))  # the newer xid
+        early_id = await early.events.add(AgentUpdated(agent_id="ag_early"))
         await early.commit()
         assert late_id < early_id
         async with uow() as unit:
@@ -101,9 +102,9 @@ async def test_a_gap_that_commits_during_the_wait_is_inside_the_range(
     slow = uow()
     await slow.__aenter__()
     try:
-        late_id = await slow.events.add("AGENT_UPDATED", "ag_late", {})
+        late_id = await slow.events.add(AgentUpdated(agent_id="ag_late"))
         async with uow() as fast:
-            early_id = await fast.events.add("AGENT_UPDATED", "ag_fast", {})
+            early_id = await fast.events.add(AgentUpdated(agent_id="ag_fast"))
             await fast.commit()
         async with uow() as unit:
             settling = asyncio.create_task(

@@ -1,8 +1,9 @@
 import datetime
 
+from agentregistry.v1 import auth_service_pb2 as _auth_service_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
-from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -65,6 +66,13 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_API_KEY_PLAN_CHANGED: _ClassVar[EventType]
     EVENT_TYPE_AGENT_DOMAIN_VERIFIED: _ClassVar[EventType]
     EVENT_TYPE_AGENT_DOMAIN_LOST: _ClassVar[EventType]
+
+class AttestationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ATTESTATION_KIND_UNSPECIFIED: _ClassVar[AttestationKind]
+    ATTESTATION_KIND_CAPABILITY: _ClassVar[AttestationKind]
+    ATTESTATION_KIND_IDENTITY: _ClassVar[AttestationKind]
+    ATTESTATION_KIND_BEHAVIOUR: _ClassVar[AttestationKind]
 AGENT_TYPE_UNSPECIFIED: AgentType
 AGENT_TYPE_ASSISTANT: AgentType
 AGENT_TYPE_AUTONOMOUS: AgentType
@@ -103,6 +111,10 @@ EVENT_TYPE_AGENT_REINSTATED: EventType
 EVENT_TYPE_API_KEY_PLAN_CHANGED: EventType
 EVENT_TYPE_AGENT_DOMAIN_VERIFIED: EventType
 EVENT_TYPE_AGENT_DOMAIN_LOST: EventType
+ATTESTATION_KIND_UNSPECIFIED: AttestationKind
+ATTESTATION_KIND_CAPABILITY: AttestationKind
+ATTESTATION_KIND_IDENTITY: AttestationKind
+ATTESTATION_KIND_BEHAVIOUR: AttestationKind
 
 class Agent(_message.Message):
     __slots__ = ("name", "display_name", "description", "type", "endpoint_uri", "public_key", "tags", "protocols", "capabilities", "metadata", "status", "last_seen_time", "trust_score", "verified", "key_version", "create_time", "update_time", "etag", "state", "domain", "domain_verify_time")
@@ -324,15 +336,183 @@ class RankedAgent(_message.Message):
     def __init__(self, rank: _Optional[int] = ..., agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "type", "agent", "create_time", "data")
+    __slots__ = ("id", "type", "agent", "create_time", "agent_registered", "agent_updated", "agent_deleted", "agent_status_changed", "attestation_received", "attestation_revoked", "capability_verified", "webhook_disabled", "agent_verified", "agent_unverified", "agent_suspended", "agent_taken_down", "agent_reinstated", "api_key_plan_changed", "agent_domain_verified", "agent_domain_lost")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
-    DATA_FIELD_NUMBER: _ClassVar[int]
+    AGENT_REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_DELETED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_DISABLED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_UNVERIFIED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_TAKEN_DOWN_FIELD_NUMBER: _ClassVar[int]
+    AGENT_REINSTATED_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_PLAN_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_DOMAIN_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_DOMAIN_LOST_FIELD_NUMBER: _ClassVar[int]
     id: int
     type: EventType
     agent: str
     create_time: _timestamp_pb2.Timestamp
-    data: _struct_pb2.Struct
-    def __init__(self, id: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., agent: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    agent_registered: AgentRegistered
+    agent_updated: AgentUpdated
+    agent_deleted: AgentDeleted
+    agent_status_changed: AgentStatusChanged
+    attestation_received: AttestationReceived
+    attestation_revoked: AttestationRevoked
+    capability_verified: CapabilityVerified
+    webhook_disabled: WebhookDisabled
+    agent_verified: AgentVerified
+    agent_unverified: AgentUnverified
+    agent_suspended: AgentSuspended
+    agent_taken_down: AgentTakenDown
+    agent_reinstated: AgentReinstated
+    api_key_plan_changed: ApiKeyPlanChanged
+    agent_domain_verified: AgentDomainVerified
+    agent_domain_lost: AgentDomainLost
+    def __init__(self, id: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., agent: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_registered: _Optional[_Union[AgentRegistered, _Mapping]] = ..., agent_updated: _Optional[_Union[AgentUpdated, _Mapping]] = ..., agent_deleted: _Optional[_Union[AgentDeleted, _Mapping]] = ..., agent_status_changed: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., attestation_received: _Optional[_Union[AttestationReceived, _Mapping]] = ..., attestation_revoked: _Optional[_Union[AttestationRevoked, _Mapping]] = ..., capability_verified: _Optional[_Union[CapabilityVerified, _Mapping]] = ..., webhook_disabled: _Optional[_Union[WebhookDisabled, _Mapping]] = ..., agent_verified: _Optional[_Union[AgentVerified, _Mapping]] = ..., agent_unverified: _Optional[_Union[AgentUnverified, _Mapping]] = ..., agent_suspended: _Optional[_Union[AgentSuspended, _Mapping]] = ..., agent_taken_down: _Optional[_Union[AgentTakenDown, _Mapping]] = ..., agent_reinstated: _Optional[_Union[AgentReinstated, _Mapping]] = ..., api_key_plan_changed: _Optional[_Union[ApiKeyPlanChanged, _Mapping]] = ..., agent_domain_verified: _Optional[_Union[AgentDomainVerified, _Mapping]] = ..., agent_domain_lost: _Optional[_Union[AgentDomainLost, _Mapping]] = ...) -> None: ...
+
+class AgentRegistered(_message.Message):
+    __slots__ = ("display_name", "type", "capabilities")
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    display_name: str
+    type: AgentType
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, display_name: _Optional[str] = ..., type: _Optional[_Union[AgentType, str]] = ..., capabilities: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AgentUpdated(_message.Message):
+    __slots__ = ("update_mask", "capability_added", "capability_removed")
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_ADDED_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    update_mask: _field_mask_pb2.FieldMask
+    capability_added: str
+    capability_removed: str
+    def __init__(self, update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., capability_added: _Optional[str] = ..., capability_removed: _Optional[str] = ...) -> None: ...
+
+class AgentDeleted(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AgentStatusChanged(_message.Message):
+    __slots__ = ("status", "previous_status", "last_seen_time")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    status: AgentStatus
+    previous_status: AgentStatus
+    last_seen_time: _timestamp_pb2.Timestamp
+    def __init__(self, status: _Optional[_Union[AgentStatus, str]] = ..., previous_status: _Optional[_Union[AgentStatus, str]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AttestationReceived(_message.Message):
+    __slots__ = ("attestation", "attester", "kind", "replaced")
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    ATTESTER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    attestation: str
+    attester: str
+    kind: AttestationKind
+    replaced: str
+    def __init__(self, attestation: _Optional[str] = ..., attester: _Optional[str] = ..., kind: _Optional[_Union[AttestationKind, str]] = ..., replaced: _Optional[str] = ...) -> None: ...
+
+class AttestationRevoked(_message.Message):
+    __slots__ = ("attestation", "attester", "kind")
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    ATTESTER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    attestation: str
+    attester: str
+    kind: AttestationKind
+    def __init__(self, attestation: _Optional[str] = ..., attester: _Optional[str] = ..., kind: _Optional[_Union[AttestationKind, str]] = ...) -> None: ...
+
+class CapabilityVerified(_message.Message):
+    __slots__ = ("capability", "weighted_support")
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_SUPPORT_FIELD_NUMBER: _ClassVar[int]
+    capability: str
+    weighted_support: float
+    def __init__(self, capability: _Optional[str] = ..., weighted_support: _Optional[float] = ...) -> None: ...
+
+class WebhookDisabled(_message.Message):
+    __slots__ = ("webhook", "failures")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    webhook: str
+    failures: int
+    def __init__(self, webhook: _Optional[str] = ..., failures: _Optional[int] = ...) -> None: ...
+
+class AgentVerified(_message.Message):
+    __slots__ = ("operator", "reason")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    reason: str
+    def __init__(self, operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentUnverified(_message.Message):
+    __slots__ = ("operator", "reason")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    reason: str
+    def __init__(self, operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentSuspended(_message.Message):
+    __slots__ = ("operator", "reason")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    reason: str
+    def __init__(self, operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentTakenDown(_message.Message):
+    __slots__ = ("operator", "reason")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    reason: str
+    def __init__(self, operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentReinstated(_message.Message):
+    __slots__ = ("operator", "reason")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    reason: str
+    def __init__(self, operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ApiKeyPlanChanged(_message.Message):
+    __slots__ = ("api_key", "plan", "operator", "reason")
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    api_key: str
+    plan: _auth_service_pb2.ApiKeyPlan
+    operator: str
+    reason: str
+    def __init__(self, api_key: _Optional[str] = ..., plan: _Optional[_Union[_auth_service_pb2.ApiKeyPlan, str]] = ..., operator: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentDomainVerified(_message.Message):
+    __slots__ = ("domain",)
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    def __init__(self, domain: _Optional[str] = ...) -> None: ...
+
+class AgentDomainLost(_message.Message):
+    __slots__ = ("domain", "error")
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    error: str
+    def __init__(self, domain: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...

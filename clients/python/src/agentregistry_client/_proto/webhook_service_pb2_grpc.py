@@ -29,7 +29,8 @@ if _version_not_supported:
 class WebhookServiceStub:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    Deliveries are POSTs whose body is the Event as JSON (as the JSON API prints it:
+    `{"id", "type", "agent", "createTime"}` and the typed payload, e.g. "agentUpdated"), at least
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
@@ -87,7 +88,8 @@ class WebhookServiceStub:
 class WebhookServiceServicer:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    Deliveries are POSTs whose body is the Event as JSON (as the JSON API prints it:
+    `{"id", "type", "agent", "createTime"}` and the typed payload, e.g. "agentUpdated"), at least
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
@@ -199,7 +201,8 @@ def add_WebhookServiceServicer_to_server(servicer, server):
 class WebhookService:
     """Manages an agent's webhooks. Every call needs the owning agent's session.
 
-    Deliveries are JSON `{"id", "type", "time", "agent", "data"}` POSTs, at least
+    Deliveries are POSTs whose body is the Event as JSON (as the JSON API prints it:
+    `{"id", "type", "agent", "createTime"}` and the typed payload, e.g. "agentUpdated"), at least
     once and in order per webhook, with headers `webhook-id` (idempotency key
     `evt_{event id}`, the same on every retry), `webhook-timestamp` (Unix seconds)
     and `webhook-signature` (`v1,<base64 HMAC-SHA256 over
