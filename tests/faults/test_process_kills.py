@@ -200,7 +200,8 @@ async def _update(server: Instance, owner: AgentHandle, description: str) -> Non
 
 
 def _delivered_ids(sink: Receiver, path: str) -> set[int]:
-    return {json.loads(r.body)["id"] for r in sink.at(path)}
+    # The body is the Event's proto3 JSON, which prints int64 ids as strings.
+    return {int(json.loads(r.body)["id"]) for r in sink.at(path)}
 
 
 async def test_scheduler_killed_during_writes_resumes_delivery_and_trust(
