@@ -8,8 +8,8 @@ from typing import Any
 from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
-from server.cards.mapping import ImportedCard, agent_to_card, card_to_profile, card_violations
-from server.cards.signatures import SignatureStatus, verify_card
+from server.cards.mapping import agent_to_card, card_to_profile, card_violations
+from server.cards.signatures import SignatureStatus, Verification, verify_card
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
@@ -19,15 +19,16 @@ from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_i
 _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
 
 
-def _checked(status: SignatureStatus) -> SignatureStatus:
+def _checked(verification: Verification) -> Verification:
     """A card whose signature fails is refused: it is forged, or changed since it was signed."""
+    status = verification.status
     if status in _REFUSED:
         raise failures.card_signature_invalid(
             "no signature verifies against the agent's registered key"
             if status is SignatureStatus.SIGNATURE_INVALID
             else "a signature is not a JWS (protected header and signature, base64url)"
         )
-    return status
+    return verification
 
 
 class CardService:
@@ -58,25 +59,28 @@ class CardService:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
         shape.check_limits(document)
-        imported = card_to_profile(document, agent_type or AgentType.SERVICE)
+        kind = agent_type or AgentType.SERVICE
+        card_to_profile(document, kind)  # every problem of the card as received, at once
         try:
             if agent_id is not None:
-                return await self._update(agent_id, document, imported)
-            status = _checked(verify_card(document, public_key))
+                return await self._update(agent_id, document, kind)
+            verification = _checked(verify_card(document, public_key))
+            # Only what the signature covers counts (a 1.x card's 1.x fields).
+            imported = card_to_profile(verification.card, kind)
             capabilities = await self._catalog_ids(imported.skill_ids)
             agent = await self._registry.register(
                 imported.profile, public_key, signature, capabilities
             )
         except InvalidArgument as exc:
             raise card_violations(exc) from exc
-        return agent, True, status
+        return agent, True, verification.status
 
     async def _update(
-        self, agent_id: str, card: dict[str, Any], imported: ImportedCard
+        self, agent_id: str, card: dict[str, Any], kind: AgentType
     ) -> tuple[Agent, bool, SignatureStatus]:
         current = await self._registry.get(agent_id)
-        status = _checked(verify_card(card, current.public_key))
-        profile, before = imported.profile, current.profile
+        verification = _checked(verify_card(card, current.public_key))
+        profile, before = card_to_profile(verification.card, kind).profile, current.profile
         changes = {
             "display_name": profile.display_name,
             "description": profile.description,
@@ -87,7 +91,7 @@ class CardService:
             "metadata": {**before.metadata, **profile.metadata},
         }
         agent = await self._registry.update(agent_id, changes, list(changes), "")
-        return agent, False, status
+        return agent, False, verification.status
 
     async def _catalog_ids(self, skill_ids: tuple[str, ...]) -> list[str]:
         """The skill ids that name catalog capabilities (the catalog is cached)."""
@@ -111,4 +115,4 @@ class CardService:
         if not isinstance(signatures, list):
             raise InvalidArgument.field("card.signatures", "must be a list of JWS objects")
         agent = await self._registry.get(agent_id)
-        return verify_card(card, agent.public_key)
+        return verify_card(card, agent.public_key).status
