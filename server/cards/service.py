@@ -8,8 +8,9 @@ from typing import Any
 from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
-from server.cards.mapping import agent_to_card, card_to_profile, card_violations
+from server.cards.mapping import card_to_profile, card_violations
 from server.cards.signatures import SignatureStatus, Verification, verify_card
+from server.cards.versions import CURRENT, agent_to_card
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
@@ -60,7 +61,8 @@ class CardService:
         document = await self._card(card, card_uri)
         shape.check_limits(document)
         kind = agent_type or AgentType.SERVICE
-        card_to_profile(document, kind)  # every problem of the card as received, at once
+        # Every problem of the card as received, at once.
+        endpoint_field = card_to_profile(document, kind).endpoint_field
         try:
             if agent_id is not None:
                 return await self._update(agent_id, document, kind)
@@ -72,7 +74,7 @@ class CardService:
                 imported.profile, public_key, signature, capabilities
             )
         except InvalidArgument as exc:
-            raise card_violations(exc) from exc
+            raise card_violations(exc, endpoint_field) from exc
         return agent, True, verification.status
 
     async def _update(
@@ -104,10 +106,11 @@ class CardService:
             found.append(skill_id)
         return found
 
-    async def card(self, agent_id: str) -> dict[str, Any]:
+    async def card(self, agent_id: str, version: str = CURRENT) -> dict[str, Any]:
+        """The agent's card in the A2A line `version` (server.cards.versions)."""
         agent = await self._registry.get(agent_id)
         capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
-        return agent_to_card(agent, capabilities)
+        return agent_to_card(agent, capabilities, version)
 
     async def verify(self, agent_id: str, card: dict[str, Any]) -> SignatureStatus:
         shape.check_limits(card)

@@ -69,6 +69,7 @@ async def test_a_signed_card_registers_an_agent(channel, registry) -> None:
         "a2a.version": "2.1.0",
         "a2a.protocol_version": "0.3.0",
         "a2a.provider": "Example Ltd",
+        "a2a.provider_url": "https://example.com",
     }
 
 
@@ -140,7 +141,7 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
         verdicts.append(response.signature_status)
 
     assert exported["name"] == agent.agent.display_name
-    assert exported["url"] == agent.agent.endpoint_uri
+    assert exported["supportedInterfaces"][0]["url"] == agent.agent.endpoint_uri
     assert [s["id"] for s in exported["skills"]] == ["summarization"]
     assert exported["skills"][0]["tags"] == ["fast"]
     assert "signatures" not in exported
