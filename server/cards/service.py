@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.uow import UnitOfWork, UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
 from server.cards.mapping import card_to_profile, card_violations
 from server.cards.signatures import SignatureStatus, Verification, verify_card
-from server.cards.versions import CURRENT, agent_to_card
+from server.cards.versions import CURRENT, agent_to_card, line_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
-from server.registry.service import RegistryService
+from server.registry.service import RegistryService, WithAgent
 from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_if
 
 _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
@@ -32,9 +33,21 @@ def _checked(verification: Verification) -> Verification:
     return verification
 
 
+def _keep(card: dict[str, Any]) -> WithAgent:
+    """Stores the card as received, in the agent's own transaction."""
+
+    async def write(uow: UnitOfWork, agent_id: str) -> None:
+        await uow.cards.put(agent_id, card)
+
+    return write
+
+
 class CardService:
-    def __init__(self, registry: RegistryService, *, allow_loopback: bool) -> None:
+    def __init__(
+        self, registry: RegistryService, uow: UnitOfWorkFactory, *, allow_loopback: bool
+    ) -> None:
         self._registry = registry
+        self._uow = uow
         self._allow_loopback = allow_loopback
 
     async def _card(self, card: dict[str, Any] | None, card_uri: str) -> dict[str, Any]:
@@ -71,7 +84,7 @@ class CardService:
             imported = card_to_profile(verification.card, kind)
             capabilities = await self._catalog_ids(imported.skill_ids)
             agent = await self._registry.register(
-                imported.profile, public_key, signature, capabilities
+                imported.profile, public_key, signature, capabilities, _keep(document)
             )
         except InvalidArgument as exc:
             raise card_violations(exc, endpoint_field) from exc
@@ -92,7 +105,9 @@ class CardService:
             "protocols": tuple(dict.fromkeys((*before.protocols, *profile.protocols))),
             "metadata": {**before.metadata, **profile.metadata},
         }
-        agent = await self._registry.update(agent_id, changes, list(changes), "")
+        agent = await self._registry.update(
+            agent_id, changes, list(changes), "", with_agent=_keep(card)
+        )
         return agent, False, verification.status
 
     async def _catalog_ids(self, skill_ids: tuple[str, ...]) -> list[str]:
@@ -107,8 +122,14 @@ class CardService:
         return found
 
     async def card(self, agent_id: str, version: str = CURRENT) -> dict[str, Any]:
-        """The agent's card in the A2A line `version` (server.cards.versions)."""
+        """The card the agent published, unchanged (signatures still verify), if it is in
+        the A2A line `version`; otherwise the registry's card of the agent in that line
+        (server.cards.versions)."""
         agent = await self._registry.get(agent_id)
+        async with self._uow() as uow:
+            published = await uow.cards.get(agent_id)
+        if published is not None and line_of(published) == version:
+            return published
         capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
         return agent_to_card(agent, capabilities, version)
 

@@ -37,6 +37,11 @@ def requested(value: str | None) -> str:
     raise InvalidArgument.field("A2A-Version", f"must be {CURRENT} or {LEGACY}, not {text!r}")
 
 
+def line_of(card: dict[str, Any]) -> str:
+    """The A2A line a card is written in: 1.x lists `supportedInterfaces`."""
+    return CURRENT if isinstance(card.get("supportedInterfaces"), list) else LEGACY
+
+
 def _skills(agent: Agent, capabilities: Sequence[Capability]) -> list[dict[str, Any]]:
     tags = list(agent.profile.tags)
     return [

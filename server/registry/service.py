@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any, Protocol
 
 from db.point_reads import PointReads
-from db.uow import UnitOfWorkFactory
+from db.uow import UnitOfWork, UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import DELETED_EPOCH, AuthStore
 from server.domain import failures, signing
@@ -36,6 +36,9 @@ from server.registry.validation import (
     raise_if,
     signature_violations,
 )
+
+# A write of the caller's, made in the agent's transaction (so both commit or neither).
+WithAgent = Callable[[UnitOfWork, str], Awaitable[None]]
 
 UPDATABLE_FIELDS = frozenset(
     {"display_name", "description", "type", "endpoint_uri", "tags", "protocols", "metadata"}
@@ -103,7 +106,9 @@ class RegistryService:
         public_key: bytes,
         signature: bytes,
         capability_ids: list[str],
+        with_agent: WithAgent | None = None,
     ) -> Agent:
+        """`with_agent` writes what belongs with the agent (its card) in the same transaction."""
         profile = _normalised(profile)
         problems = profile_violations(profile)
         problems += key_violations("public_key", public_key)
@@ -120,6 +125,8 @@ class RegistryService:
                 new_id(AGENT_PREFIX), profile, public_key, sorted(set(capability_ids))
             )
             await uow.events.add("AGENT_REGISTERED", agent.agent_id, {})
+            if with_agent is not None:
+                await with_agent(uow, agent.agent_id)
             await uow.commit()
         await self._changed(agent, catalog=bool(capability_ids))
         return agent
@@ -166,9 +173,10 @@ class RegistryService:
         paths: list[str],
         etag: str,
         populated: Collection[str] = (),
+        with_agent: WithAgent | None = None,
     ) -> Agent:
         """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
-        field names to domain values."""
+        field names to domain values; `with_agent` as for `register`."""
         require_agent(agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
@@ -182,6 +190,10 @@ class RegistryService:
             raise_if(profile_violations(profile))
             agent = await uow.agents.update(agent_id, profile)
             await uow.events.add("AGENT_UPDATED", agent_id, {"fields": sorted(fields)})
+            if with_agent is not None:
+                await with_agent(uow, agent_id)
+            else:  # the card the agent published no longer says what the profile says
+                await uow.cards.forget(agent_id)
             await uow.commit()
         await self._changed(agent)
         return agent
