@@ -8,10 +8,11 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from a2a.client.card_resolver import parse_agent_card
+from a2a.client.card_resolver import A2ACardResolver, parse_agent_card
 from a2a.compat.v0_3 import types as v03
 from a2a.types import AgentCard
 from a2a.utils.proto_utils import validate_proto_required_fields
+from a2a.utils.signing import create_signature_verifier
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -158,3 +159,29 @@ async def test_bad_interfaces_name_the_card_fields(channel) -> None:
         "DOCUMENT_LIMIT_EXCEEDED",
         ["card.supportedInterfaces"],
     )
+
+
+async def test_each_agent_has_a_cacheable_well_known_card_url(
+    channel, http: httpx.AsyncClient
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    card = served_v1(sign_v1(v1_card(f"Lusitano {word()}", legacy_interface=False), key))
+    name = (await _import(channel, card, key)).agent.name
+    path = f"/{name}/.well-known/agent-card.json"
+
+    first = await http.get(path)
+    again = await http.get(path, headers={"if-none-match": first.headers["etag"]})
+    legacy = await http.get(path, headers={"A2A-Version": "0.3"})
+    missing = await http.get("/agents/ag_0000000000000000/.well-known/agent-card.json")
+
+    assert first.status_code == 200 and first.json() == card
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert "A2A-Version" in first.headers["vary"]
+    assert again.status_code == 304
+    v03.AgentCard.model_validate(legacy.json())
+    assert missing.status_code == 404
+    # The SDK's own resolver finds it as at any agent's base URL, and verifies it.
+    resolver = A2ACardResolver(http, f"{str(http.base_url).rstrip('/')}/{name}")
+    verify = create_signature_verifier(lambda kid, jku: key.public_key(), ["EdDSA"])
+    resolved = await resolver.get_agent_card(signature_verifier=verify)
+    assert resolved.supported_interfaces[0].url == "https://translator.example.com/a2a"
