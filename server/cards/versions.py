@@ -14,12 +14,16 @@ from typing import Any
 
 from server.domain.agents import Agent, Capability
 from server.domain.errors import InvalidArgument
+from server.domain.names import agent_name, capability_name
 
 CURRENT = "1.0"
 LEGACY = "0.3"
 _LEGACY_CARD_VERSION = "0.3.0"
 _DEFAULT_BINDING = "JSONRPC"
 VERSION_HEADER = "a2a-version"
+# The registry's own view of an agent, carried in the cards it builds (README: "A2A Agent
+# Cards"); never written into a card an agent published, whose signatures it would break.
+REGISTRY_EXTENSION = "https://agentregistry.dev/a2a/extensions/registry/v1"
 
 
 def requested(value: str | None) -> str:
@@ -55,6 +59,23 @@ def _skills(agent: Agent, capabilities: Sequence[Capability]) -> list[dict[str, 
     ]
 
 
+def _registry_extension(agent: Agent) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "agent": agent_name(agent.agent_id),
+        "trustScore": agent.trust_score,
+        "verified": agent.verified,
+        "status": agent.status.value,
+        "capabilities": [capability_name(c) for c in agent.capabilities],
+    }
+    if agent.domain and agent.domain_verified_at is not None:
+        params["provenDomain"] = agent.domain
+    return {
+        "uri": REGISTRY_EXTENSION,
+        "description": "The registry's view of this agent: trust, presence, capabilities.",
+        "params": params,
+    }
+
+
 def agent_to_card(
     agent: Agent, capabilities: Sequence[Capability], version: str = CURRENT
 ) -> dict[str, Any]:
@@ -65,7 +86,7 @@ def agent_to_card(
         "name": profile.display_name,
         "description": profile.description,
         "version": metadata.get("a2a.version", "1.0.0"),
-        "capabilities": {},
+        "capabilities": {"extensions": [_registry_extension(agent)]},
         "defaultInputModes": ["text/plain"],
         "defaultOutputModes": ["text/plain"],
         "skills": _skills(agent, capabilities),

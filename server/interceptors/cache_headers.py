@@ -49,6 +49,7 @@ LIVE_PRESENCE = frozenset(
     {
         _REGISTRY + "GetAgent",
         _REGISTRY + "ListAgents",
+        "/agentregistry.v1.AgentCardService/GetAgentCard",  # the registry extension's status
         _SEARCH + "SearchAgents",
         _SEARCH + "FindAgents",
         _SEARCH + "ListCapabilityAgents",

@@ -101,6 +101,19 @@ async def test_an_agent_without_an_endpoint_exports_no_empty_url(channel, regist
     assert "supportedInterfaces" not in current and "url" not in current
     assert "url" not in legacy and legacy["protocolVersion"] == "0.3.0"
     assert "provider" not in current and "provider" not in legacy
+    # The registry's own view goes in its extension, in both lines.
+    for card in (current, legacy):
+        (extension,) = card["capabilities"]["extensions"]
+        assert extension["uri"] == "https://agentregistry.dev/a2a/extensions/registry/v1"
+        assert extension["params"]["agent"] == agent.name
+        assert extension["params"]["status"] == "offline"
+        assert extension["params"]["capabilities"] == ["capabilities/summarization"]
+    interface = {
+        "url": "https://x.example/a2a",
+        "protocolBinding": "JSONRPC",
+        "protocolVersion": "1.0",
+    }
+    _valid_v1({**current, "supportedInterfaces": [interface]})  # the rest is valid 1.x
 
 
 async def test_an_unknown_version_is_refused(channel, registry) -> None:
@@ -175,7 +188,7 @@ async def test_each_agent_has_a_cacheable_well_known_card_url(
     missing = await http.get("/agents/ag_0000000000000000/.well-known/agent-card.json")
 
     assert first.status_code == 200 and first.json() == card
-    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["cache-control"].startswith("public, max-age=")
     assert "A2A-Version" in first.headers["vary"]
     assert again.status_code == 304
     v03.AgentCard.model_validate(legacy.json())

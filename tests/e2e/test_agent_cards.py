@@ -134,7 +134,8 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
         await cards.GetAgentCard(pb.GetAgentCardRequest(name=agent.name))
     )
     verdicts = []
-    for card in (exported, signed(exported, agent.key), {**signed(exported, agent.key), "x": 1}):
+    changed = {**signed(exported, agent.key), "description": "Changed after signing."}
+    for card in (exported, signed(exported, agent.key), changed):
         response = await cards.VerifyAgentCard(
             pb.VerifyAgentCardRequest(agent=agent.name, card=_struct(card))
         )
