@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from a2a.client.card_resolver import parse_agent_card
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -84,3 +86,38 @@ def test_none_and_shared_secret_algorithms_are_never_checked() -> None:
     status = verify_with(served, lambda header: b"secret-secret-secret-secret-32b!").status
     assert status is SignatureStatus.UNSUPPORTED_ALGORITHM
     assert verify_card(served, raw_public_key(key)).status is SignatureStatus.UNSUPPORTED_ALGORITHM
+
+
+def test_a_hand_written_1x_card_with_its_defaults_spelled_out_verifies() -> None:
+    """Written by hand with `false` and empty fields the SDK leaves out, signed by the SDK
+    after parsing it (as an agent built on the SDK would load its card from a file)."""
+    key = Ed25519PrivateKey.generate()
+    written: dict[str, Any] = {
+        "name": "Lusitano",
+        "description": "Translates.",
+        "version": "1.0.0",
+        "iconUrl": "",
+        "supportedInterfaces": [
+            {"url": "https://t.example.com/a2a", "protocolBinding": "JSONRPC",
+             "protocolVersion": "1.0", "tenant": ""}
+        ],
+        "capabilities": {
+            "streaming": False,
+            "extensions": [{"uri": "https://ext.example/v1", "required": False, "params": {}}],
+        },
+        "securitySchemes": {
+            "oauth": {"oauth2SecurityScheme": {"flows": {"authorizationCode": {
+                "authorizationUrl": "https://auth.example/a", "tokenUrl": "https://auth.example/t",
+                "scopes": {"read": "Read"}, "pkceRequired": False}}}}
+        },
+        "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [{"id": "t", "name": "T", "description": "D", "tags": ["x"], "examples": []}],
+    }  # fmt: skip
+    signed = sign_v1(parse_agent_card(json.loads(json.dumps(written))), key)
+    served = {**written, "signatures": served_v1(signed)["signatures"]}
+
+    assert verify_card(served, raw_public_key(key)).status is VERIFIED
+    # `streaming` has presence in 1.x: `false` is signed, and `true` is another card.
+    flipped = {**served, "capabilities": {**served["capabilities"], "streaming": True}}
+    assert verify_card(flipped, raw_public_key(key)).status is INVALID
