@@ -14,6 +14,7 @@ from db.repositories import (
     EventRepository,
 )
 from db.repositories.attestations import AttestationRepository
+from db.repositories.cards import CardRepository
 from db.repositories.domains import DomainRepository
 from db.repositories.reputation import ReputationRepository
 from db.repositories.trust import TrustRepository
@@ -31,6 +32,7 @@ class UnitOfWork:
     trust: TrustRepository
     reputation: ReputationRepository
     domains: DomainRepository
+    cards: CardRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -57,6 +59,7 @@ class UnitOfWork:
         self.trust = TrustRepository(self._session)
         self.reputation = ReputationRepository(self._session)
         self.domains = DomainRepository(self._session)
+        self.cards = CardRepository(self._session)
         return self
 
     async def __aexit__(

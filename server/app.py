@@ -280,7 +280,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(
-            CardService(registry_service, allow_loopback=settings.webhook_allow_loopback)
+            CardService(registry_service, uow, allow_loopback=settings.webhook_allow_loopback)
         ),
         table,
     )

@@ -4,6 +4,7 @@ from db.models.agents import AGENT_STATUSES, AGENT_TYPES, AgentRow
 from db.models.api_keys import API_KEY_PLANS, ApiKeyRow
 from db.models.attestations import ATTESTATION_KINDS, ATTESTATION_STATES, AttestationRow
 from db.models.capabilities import AgentCapabilityRow, CapabilityRow
+from db.models.cards import AgentCardRow
 from db.models.counters import AgentCountRow
 from db.models.embeddings import AgentEmbeddingRow, CapabilityEmbeddingRow
 from db.models.events import EventRow
@@ -20,6 +21,7 @@ __all__ = [
     "DELIVERY_STATES",
     "WEBHOOK_STATES",
     "AgentCapabilityRow",
+    "AgentCardRow",
     "AgentCountRow",
     "AgentEmbeddingRow",
     "AgentRow",

@@ -1,29 +1,27 @@
 """A2A Agent Card <-> registry profile: what each card field becomes, and back.
 
-Cards are JSON objects as A2A defines them (name, description, url, version,
-protocolVersion, provider, capabilities, defaultInputModes/OutputModes, skills
-[{id, name, description, tags}], signatures). Unknown fields are ignored on import;
-registry limits (profile validation) apply to what a card maps to.
+Cards are JSON objects as A2A defines them, in either protocol line: 0.3 (top-level
+`url`, `preferredTransport`, `protocolVersion`) or 1.x (`supportedInterfaces[]`, each
+with its `url`, `protocolBinding` and `protocolVersion`; the first is the preferred
+one). The endpoint is the 0.3 `url`, else the first interface with a URL. Unknown
+fields are ignored on import; registry limits (profile validation) apply to what a
+card maps to. Exports speak the line the caller asks for (server.cards.versions).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from server.cards import shape
 from server.domain import failures
-from server.domain.agents import Agent, AgentProfile, AgentType, Capability
+from server.domain.agents import AgentProfile, AgentType
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.registry.validation import MAX_LABEL, MAX_TAGS
 
-# The A2A protocol version exported cards declare.
-PROTOCOL_VERSION = "0.3.0"
 WELL_KNOWN_PATH = "/.well-known/agent-card.json"
 _LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_METADATA = {"version": "a2a.version", "protocolVersion": "a2a.protocol_version"}
 # Profile field → the card field it came from, for violations a client can act on.
 CARD_FIELDS = {
     "display_name": "card.name",
@@ -36,10 +34,33 @@ CARD_FIELDS = {
 
 @dataclass(frozen=True, slots=True)
 class ImportedCard:
-    """What a card maps to: the profile, and the skill ids that may be catalog ids."""
+    """What a card maps to: the profile, the skill ids that may be catalog ids, and the
+    card field the endpoint came from (for violations)."""
 
     profile: AgentProfile
     skill_ids: tuple[str, ...]
+    endpoint_field: str = "card.url"
+
+
+def _endpoint(card: dict[str, Any], problems: list[FieldViolation]) -> tuple[str, str, str, str]:
+    """(url, binding, protocol version, the field the url came from): the 0.3 top-level
+    url, else the first 1.x interface that has one."""
+    url = _text(card, "url", problems)
+    if url:
+        return url, _str(card.get("preferredTransport")), _str(card.get("protocolVersion")), "url"
+    for index, interface in enumerate(card.get("supportedInterfaces") or []):
+        if isinstance(interface, dict) and _str(interface.get("url")).strip():
+            return (
+                _str(interface["url"]).strip(),
+                _str(interface.get("protocolBinding")),
+                _str(interface.get("protocolVersion")),
+                f"supportedInterfaces[{index}].url",
+            )
+    return "", "", _str(card.get("protocolVersion")), "url"
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _text(card: dict[str, Any], key: str, problems: list[FieldViolation]) -> str:
@@ -63,7 +84,7 @@ def card_to_profile(card: dict[str, Any], agent_type: AgentType) -> ImportedCard
     if not name and not problems:
         problems.append(FieldViolation("card.name", "is required"))
     description = _text(card, "description", problems)
-    url = _text(card, "url", problems)
+    url, binding, protocol_version, url_field = _endpoint(card, problems)
     problems.extend(shape.problems(card))
     if problems:
         raise InvalidArgument(problems)
@@ -76,12 +97,15 @@ def card_to_profile(card: dict[str, Any], agent_type: AgentType) -> ImportedCard
             tag = _tag(raw) if isinstance(raw, str) else None
             if tag is not None and len(tags) < MAX_TAGS:
                 tags.setdefault(tag)
-    metadata = {
-        target: card[key] for key, target in _METADATA.items() if isinstance(card.get(key), str)
-    }
+    metadata = {"a2a.protocol_version": protocol_version, "a2a.protocol_binding": binding}
+    metadata = {k: v for k, v in metadata.items() if v}
+    if isinstance(card.get("version"), str):
+        metadata["a2a.version"] = card["version"]
     provider = card.get("provider")
     if isinstance(provider, dict) and isinstance(provider.get("organization"), str):
         metadata["a2a.provider"] = provider["organization"]
+        if isinstance(provider.get("url"), str) and provider["url"]:
+            metadata["a2a.provider_url"] = provider["url"]
     profile = AgentProfile(
         display_name=name,
         agent_type=agent_type,
@@ -91,43 +115,15 @@ def card_to_profile(card: dict[str, Any], agent_type: AgentType) -> ImportedCard
         protocols=("a2a",),
         metadata=metadata,
     )
-    return ImportedCard(profile, tuple(dict.fromkeys(skill_ids)))
+    return ImportedCard(profile, tuple(dict.fromkeys(skill_ids)), f"card.{url_field}")
 
 
-def card_violations(error: InvalidArgument) -> InvalidArgument:
+def card_violations(error: InvalidArgument, endpoint_field: str = "card.url") -> InvalidArgument:
     """The registry's profile violations, named by the card fields they came from."""
+    fields = {**CARD_FIELDS, "endpoint_uri": endpoint_field}
     renamed = []
     for violation in error.violations:
         field = violation.field.removeprefix("agent.")
         head = field.split("[", 1)[0].split(".", 1)[0]
-        renamed.append(
-            FieldViolation(CARD_FIELDS.get(head, violation.field), violation.description)
-        )
+        renamed.append(FieldViolation(fields.get(head, violation.field), violation.description))
     return failures.document_refused(renamed, error.reason)
-
-
-def agent_to_card(agent: Agent, capabilities: Sequence[Capability]) -> dict[str, Any]:
-    """An A2A card of the agent as registered: its catalog capabilities are its skills."""
-    profile = agent.profile
-    card: dict[str, Any] = {
-        "protocolVersion": profile.metadata.get("a2a.protocol_version", PROTOCOL_VERSION),
-        "name": profile.display_name,
-        "description": profile.description,
-        "url": profile.endpoint_uri,
-        "version": profile.metadata.get("a2a.version", "1.0.0"),
-        "capabilities": {},
-        "defaultInputModes": ["text/plain"],
-        "defaultOutputModes": ["text/plain"],
-        "skills": [
-            {
-                "id": c.capability_id,
-                "name": c.display_name,
-                "description": c.description,
-                "tags": list(profile.tags),
-            }
-            for c in capabilities
-        ],
-    }
-    if "a2a.provider" in profile.metadata:
-        card["provider"] = {"organization": profile.metadata["a2a.provider"]}
-    return card

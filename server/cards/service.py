@@ -5,34 +5,49 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.uow import UnitOfWork, UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
-from server.cards.mapping import ImportedCard, agent_to_card, card_to_profile, card_violations
-from server.cards.signatures import SignatureStatus, verify_card
+from server.cards.mapping import card_to_profile, card_violations
+from server.cards.signatures import SignatureStatus, Verification, verify_card
+from server.cards.versions import CURRENT, agent_to_card, line_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
-from server.registry.service import RegistryService
+from server.registry.service import RegistryService, WithAgent
 from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_if
 
 _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
 
 
-def _checked(status: SignatureStatus) -> SignatureStatus:
+def _checked(verification: Verification) -> Verification:
     """A card whose signature fails is refused: it is forged, or changed since it was signed."""
+    status = verification.status
     if status in _REFUSED:
         raise failures.card_signature_invalid(
             "no signature verifies against the agent's registered key"
             if status is SignatureStatus.SIGNATURE_INVALID
             else "a signature is not a JWS (protected header and signature, base64url)"
         )
-    return status
+    return verification
+
+
+def _keep(card: dict[str, Any]) -> WithAgent:
+    """Stores the card as received, in the agent's own transaction."""
+
+    async def write(uow: UnitOfWork, agent_id: str) -> None:
+        await uow.cards.put(agent_id, card)
+
+    return write
 
 
 class CardService:
-    def __init__(self, registry: RegistryService, *, allow_loopback: bool) -> None:
+    def __init__(
+        self, registry: RegistryService, uow: UnitOfWorkFactory, *, allow_loopback: bool
+    ) -> None:
         self._registry = registry
+        self._uow = uow
         self._allow_loopback = allow_loopback
 
     async def _card(self, card: dict[str, Any] | None, card_uri: str) -> dict[str, Any]:
@@ -58,25 +73,29 @@ class CardService:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
         shape.check_limits(document)
-        imported = card_to_profile(document, agent_type or AgentType.SERVICE)
+        kind = agent_type or AgentType.SERVICE
+        # Every problem of the card as received, at once.
+        endpoint_field = card_to_profile(document, kind).endpoint_field
         try:
             if agent_id is not None:
-                return await self._update(agent_id, document, imported)
-            status = _checked(verify_card(document, public_key))
+                return await self._update(agent_id, document, kind)
+            verification = _checked(verify_card(document, public_key))
+            # Only what the signature covers counts (a 1.x card's 1.x fields).
+            imported = card_to_profile(verification.card, kind)
             capabilities = await self._catalog_ids(imported.skill_ids)
             agent = await self._registry.register(
-                imported.profile, public_key, signature, capabilities
+                imported.profile, public_key, signature, capabilities, _keep(document)
             )
         except InvalidArgument as exc:
-            raise card_violations(exc) from exc
-        return agent, True, status
+            raise card_violations(exc, endpoint_field) from exc
+        return agent, True, verification.status
 
     async def _update(
-        self, agent_id: str, card: dict[str, Any], imported: ImportedCard
+        self, agent_id: str, card: dict[str, Any], kind: AgentType
     ) -> tuple[Agent, bool, SignatureStatus]:
         current = await self._registry.get(agent_id)
-        status = _checked(verify_card(card, current.public_key))
-        profile, before = imported.profile, current.profile
+        verification = _checked(verify_card(card, current.public_key))
+        profile, before = card_to_profile(verification.card, kind).profile, current.profile
         changes = {
             "display_name": profile.display_name,
             "description": profile.description,
@@ -86,8 +105,10 @@ class CardService:
             "protocols": tuple(dict.fromkeys((*before.protocols, *profile.protocols))),
             "metadata": {**before.metadata, **profile.metadata},
         }
-        agent = await self._registry.update(agent_id, changes, list(changes), "")
-        return agent, False, status
+        agent = await self._registry.update(
+            agent_id, changes, list(changes), "", with_agent=_keep(card)
+        )
+        return agent, False, verification.status
 
     async def _catalog_ids(self, skill_ids: tuple[str, ...]) -> list[str]:
         """The skill ids that name catalog capabilities (the catalog is cached)."""
@@ -100,10 +121,17 @@ class CardService:
             found.append(skill_id)
         return found
 
-    async def card(self, agent_id: str) -> dict[str, Any]:
+    async def card(self, agent_id: str, version: str = CURRENT) -> dict[str, Any]:
+        """The card the agent published, unchanged (signatures still verify), if it is in
+        the A2A line `version`; otherwise the registry's card of the agent in that line
+        (server.cards.versions)."""
         agent = await self._registry.get(agent_id)
+        async with self._uow() as uow:
+            published = await uow.cards.get(agent_id)
+        if published is not None and line_of(published) == version:
+            return published
         capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
-        return agent_to_card(agent, capabilities)
+        return agent_to_card(agent, capabilities, version)
 
     async def verify(self, agent_id: str, card: dict[str, Any]) -> SignatureStatus:
         shape.check_limits(card)
@@ -111,4 +139,4 @@ class CardService:
         if not isinstance(signatures, list):
             raise InvalidArgument.field("card.signatures", "must be a list of JWS objects")
         agent = await self._registry.get(agent_id)
-        return verify_card(card, agent.public_key)
+        return verify_card(card, agent.public_key).status

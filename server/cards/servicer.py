@@ -7,6 +7,7 @@ from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
 from google.protobuf import struct_pb2
 
+from server.cards import versions
 from server.cards.convert import card_from_struct
 from server.cards.service import CardService
 from server.cards.signatures import SignatureStatus
@@ -46,8 +47,11 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
     async def GetAgentCard(
         self, request: pb.GetAgentCardRequest, context: Context
     ) -> struct_pb2.Struct:
+        agent_id = parse_agent_name(request.name, "name")
+        asked = dict(context.invocation_metadata() or ()).get(versions.VERSION_HEADER)
         card = struct_pb2.Struct()
-        card.update(await self._service.card(parse_agent_name(request.name, "name")))
+        version = versions.requested(asked if isinstance(asked, str) else None)
+        card.update(await self._service.card(agent_id, version))
         return card
 
     async def VerifyAgentCard(

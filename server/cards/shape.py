@@ -13,13 +13,16 @@ from typing import Any
 from server.domain import documents, failures
 from server.domain.errors import FieldViolation
 
-# A2A 0.3 names the extra transports `additionalInterfaces`.
+# A2A 0.3 names the extra transports `additionalInterfaces`; 1.x lists them all in
+# `supportedInterfaces`.
 _COUNTED = {
     "skills": documents.CARD_MAX_SKILLS,
     "additionalInterfaces": documents.CARD_MAX_INTERFACES,
+    "supportedInterfaces": documents.CARD_MAX_INTERFACES,
     "signatures": documents.CARD_MAX_SIGNATURES,
 }
 _SKILL_TEXT = ("id", "name", "description")
+_INTERFACE_TEXT = ("url", "protocolBinding", "protocolVersion")
 _JWS_LENGTHS = {
     "protected": documents.JWS_MAX_HEADER_CHARS,
     "signature": documents.JWS_MAX_SIGNATURE_CHARS,
@@ -67,7 +70,7 @@ def _objects(card: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def problems(card: dict[str, Any]) -> list[FieldViolation]:
-    """Type problems in skills and signatures, each named by its card field."""
+    """Type problems in skills, interfaces and signatures, each named by its card field."""
     found: list[FieldViolation] = []
     skills = card.get("skills", [])
     if not isinstance(skills, list) or not all(isinstance(s, dict) for s in skills):
@@ -80,6 +83,15 @@ def problems(card: dict[str, Any]) -> list[FieldViolation]:
         tags = skill.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             found.append(FieldViolation(f"card.skills[{index}].tags", "must be a list of strings"))
+    interfaces = card.get("supportedInterfaces", [])
+    if not isinstance(interfaces, list) or not all(isinstance(i, dict) for i in interfaces):
+        found.append(FieldViolation("card.supportedInterfaces", "must be a list of objects"))
+        interfaces = []
+    for index, interface in enumerate(interfaces):
+        for key in _INTERFACE_TEXT:
+            if interface.get(key) is not None and not isinstance(interface[key], str):
+                field = f"card.supportedInterfaces[{index}].{key}"
+                found.append(FieldViolation(field, "must be a string"))
     signatures = card.get("signatures", [])
     if not isinstance(signatures, list) or not all(isinstance(e, dict) for e in signatures):
         found.append(FieldViolation("card.signatures", "must be a list of JWS objects"))

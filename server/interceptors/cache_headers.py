@@ -38,6 +38,9 @@ PUBLIC_MAX_AGE_S: dict[str, int] = {
     _SEARCH + "GetRegistryStats": 60,
     "/agentregistry.v1.ReputationService/ListLeaderboard": 300,
     "/agentregistry.v1.ReputationService/GetReputation": 300,
+    # Also /agents/{id}/.well-known/agent-card.json; the answer varies with A2A-Version
+    # (Envoy adds `vary: A2A-Version` to HTTP responses).
+    "/agentregistry.v1.AgentCardService/GetAgentCard": 60,
 }
 # Reads whose agents carry live presence (status, last seen) merged on every serve: a
 # copy may not outlive one heartbeat interval, or an agent that came online still shows
@@ -46,6 +49,7 @@ LIVE_PRESENCE = frozenset(
     {
         _REGISTRY + "GetAgent",
         _REGISTRY + "ListAgents",
+        "/agentregistry.v1.AgentCardService/GetAgentCard",  # the registry extension's status
         _SEARCH + "SearchAgents",
         _SEARCH + "FindAgents",
         _SEARCH + "ListCapabilityAgents",

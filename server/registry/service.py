@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from db.point_reads import PointReads
-from db.uow import UnitOfWorkFactory
+from db.uow import UnitOfWork, UnitOfWorkFactory
 from server.auth.principal import require_agent
 from server.auth.store import AuthStore
 from server.domain import events, failures, signing
@@ -35,6 +35,9 @@ from server.registry.validation import (
     raise_if,
     signature_violations,
 )
+
+# A write of the caller's, made in the agent's transaction (so both commit or neither).
+WithAgent = Callable[[UnitOfWork, str], Awaitable[None]]
 
 UPDATABLE_FIELDS = frozenset(
     {"display_name", "description", "type", "endpoint_uri", "tags", "protocols", "metadata"}
@@ -79,7 +82,9 @@ class RegistryService:
         public_key: bytes,
         signature: bytes,
         capability_ids: list[str],
+        with_agent: WithAgent | None = None,
     ) -> Agent:
+        """`with_agent` writes what belongs with the agent (its card) in the same transaction."""
         profile = _normalised(profile)
         problems = profile_violations(profile)
         problems += key_violations("public_key", public_key)
@@ -103,6 +108,8 @@ class RegistryService:
                     capability_ids=agent.capabilities,
                 )
             )
+            if with_agent is not None:
+                await with_agent(uow, agent.agent_id)
             await self._effects.commit(uow)
         return agent
 
@@ -148,9 +155,10 @@ class RegistryService:
         paths: list[str],
         etag: str,
         populated: Collection[str] = (),
+        with_agent: WithAgent | None = None,
     ) -> Agent:
         """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
-        field names to domain values."""
+        field names to domain values; `with_agent` as for `register`."""
         require_agent(agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
@@ -168,6 +176,10 @@ class RegistryService:
                     agent_id=agent_id, fields=tuple(fields), display_name=agent.profile.display_name
                 )
             )
+            if with_agent is not None:
+                await with_agent(uow, agent_id)
+            else:  # the card the agent published no longer says what the profile says
+                await uow.cards.forget(agent_id)
             await self._effects.commit(uow)
         return agent
 

@@ -69,6 +69,7 @@ async def test_a_signed_card_registers_an_agent(channel, registry) -> None:
         "a2a.version": "2.1.0",
         "a2a.protocol_version": "0.3.0",
         "a2a.provider": "Example Ltd",
+        "a2a.provider_url": "https://example.com",
     }
 
 
@@ -133,14 +134,15 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
         await cards.GetAgentCard(pb.GetAgentCardRequest(name=agent.name))
     )
     verdicts = []
-    for card in (exported, signed(exported, agent.key), {**signed(exported, agent.key), "x": 1}):
+    changed = {**signed(exported, agent.key), "description": "Changed after signing."}
+    for card in (exported, signed(exported, agent.key), changed):
         response = await cards.VerifyAgentCard(
             pb.VerifyAgentCardRequest(agent=agent.name, card=_struct(card))
         )
         verdicts.append(response.signature_status)
 
     assert exported["name"] == agent.agent.display_name
-    assert exported["url"] == agent.agent.endpoint_uri
+    assert exported["supportedInterfaces"][0]["url"] == agent.agent.endpoint_uri
     assert [s["id"] for s in exported["skills"]] == ["summarization"]
     assert exported["skills"][0]["tags"] == ["fast"]
     assert "signatures" not in exported

@@ -20,16 +20,16 @@ def test_statuses() -> None:
     card = sample_card("Card")
     reordered = dict(reversed(list(signed(card, key).items())))
 
-    assert verify_card(card, public) is SignatureStatus.UNSIGNED
-    assert verify_card(signed(card, key), public) is SignatureStatus.VERIFIED
+    assert verify_card(card, public).status is SignatureStatus.UNSIGNED
+    assert verify_card(signed(card, key), public).status is SignatureStatus.VERIFIED
     # Key order and other signers do not matter: one good signature is enough.
-    assert verify_card(reordered, public) is SignatureStatus.VERIFIED
-    assert verify_card(signed(signed(card, other), key), public) is SignatureStatus.VERIFIED
-    assert verify_card(signed(card, other), public) is SignatureStatus.SIGNATURE_INVALID
+    assert verify_card(reordered, public).status is SignatureStatus.VERIFIED
+    assert verify_card(signed(signed(card, other), key), public).status is SignatureStatus.VERIFIED
+    assert verify_card(signed(card, other), public).status is SignatureStatus.SIGNATURE_INVALID
     changed = {**signed(card, key), "name": "Other"}
-    assert verify_card(changed, public) is SignatureStatus.SIGNATURE_INVALID
+    assert verify_card(changed, public).status is SignatureStatus.SIGNATURE_INVALID
     es256 = signed(card, key, alg="ES256")
-    assert verify_card(es256, public) is SignatureStatus.UNSUPPORTED_ALGORITHM
+    assert verify_card(es256, public).status is SignatureStatus.UNSUPPORTED_ALGORITHM
     for entry in ({"protected": "!!", "signature": "AA"}, {"signature": "AA"}, "jws"):
         garbled = {**card, "signatures": [entry]}
-        assert verify_card(garbled, public) is SignatureStatus.MALFORMED
+        assert verify_card(garbled, public).status is SignatureStatus.MALFORMED

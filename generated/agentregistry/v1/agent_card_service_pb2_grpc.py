@@ -98,9 +98,12 @@ class AgentCardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetAgentCard(self, request, context):
-        """The agent as an A2A Agent Card (JSON), built from its registry profile: skills
-        are the catalog capabilities it offers. Unsigned: the registry holds no private
-        keys. Errors: NOT_FOUND.
+        """The agent as an A2A Agent Card (JSON) in the A2A line the `A2A-Version` header
+        asks for (1.x by default, or 0.3): the card the agent published, unchanged (its
+        signatures still verify), if it is in that line and the profile was not edited
+        since; otherwise built from its registry profile, skills being the catalog
+        capabilities it offers, unsigned (the registry holds no private keys).
+        Errors: INVALID_ARGUMENT (unknown A2A-Version), NOT_FOUND.
 
         Returns a `google.protobuf.Struct`, not a message of ours, on purpose: the Agent
         Card is A2A's JSON format, not this API's. A Struct is transcoded to JSON as is,

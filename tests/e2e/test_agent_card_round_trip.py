@@ -1,0 +1,93 @@
+"""The card an agent published comes back unchanged: skills in its own words, capabilities,
+security, interfaces, provider and signatures, which the SDK's verifier still accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+from a2a.client.card_resolver import parse_agent_card
+from a2a.utils.signing import create_signature_verifier
+from agentregistry.v1 import agent_card_service_pb2 as pb
+from agentregistry.v1 import agent_card_service_pb2_grpc, registry_service_pb2, resources_pb2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import field_mask_pb2, json_format, struct_pb2
+
+from tests.e2e.search_support import word
+from tests.factories import register, register_signature
+from tests.sdk_cards import served_v03, served_v1, sign_v03, sign_v1, v03_card, v1_card
+
+
+def _struct(card: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(card)
+    return message
+
+
+async def _export(cards: Any, name: str, version: str | None = None) -> dict[str, Any]:
+    metadata = (("a2a-version", version),) if version else None
+    response = await cards.GetAgentCard(pb.GetAgentCardRequest(name=name), metadata=metadata)
+    return json_format.MessageToDict(response)
+
+
+async def test_published_cards_come_back_unchanged_and_still_verify(channel) -> None:
+    cards = agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
+    key, old_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    current = served_v1(sign_v1(v1_card(f"Lusitano {word()}"), key))
+    legacy = served_v03(sign_v03(v03_card(f"Lusitano {word()}"), old_key))
+    names = []
+    for card, signer in ((current, key), (legacy, old_key)):
+        request = pb.ImportAgentCardRequest(
+            card=_struct(card),
+            public_key=signer.public_key().public_bytes_raw(),
+            signature=register_signature(signer),
+        )
+        names.append((await cards.ImportAgentCard(request)).agent.name)
+
+    exported = await _export(cards, names[0])
+    exported_legacy = await _export(cards, names[1], "0.3")
+    # Asked for the other line, the registry's own card of the agent.
+    other_line = await _export(cards, names[1])
+
+    assert exported == current and exported_legacy == legacy
+    # Skills outside the catalog, in the agent's words, with examples and modes.
+    assert exported["skills"][0]["name"] == "Translate contracts"
+    assert exported["skills"][0]["inputModes"] == ["application/pdf"]
+    verify = create_signature_verifier(lambda kid, jku: key.public_key(), ["EdDSA"])
+    verify(parse_agent_card(dict(exported)))  # raises if no signature verifies
+    assert "signatures" not in other_line
+    assert other_line["supportedInterfaces"][0]["url"] == legacy["url"]
+
+
+async def test_a_refused_card_keeps_the_published_one_and_a_profile_edit_drops_it(
+    channel, registry, auth
+) -> None:
+    cards = agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
+    owner = await register(registry, auth, display_name=f"Owner {word()}")
+    card = served_v1(sign_v1(v1_card(f"Lusitano {word()}"), owner.key))
+    await cards.ImportAgentCard(
+        pb.ImportAgentCardRequest(agent=owner.name, card=_struct(card)), metadata=owner.metadata
+    )
+    forged = served_v1(sign_v1(v1_card("Hijacked"), Ed25519PrivateKey.generate()))
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await cards.ImportAgentCard(
+            pb.ImportAgentCardRequest(agent=owner.name, card=_struct(forged)),
+            metadata=owner.metadata,
+        )
+    kept = await _export(cards, owner.name)
+    await registry.UpdateAgent(
+        registry_service_pb2.UpdateAgentRequest(
+            agent=resources_pb2.Agent(name=owner.name, description="Edited in the registry."),
+            update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+        ),
+        metadata=owner.metadata,
+    )
+    edited = await _export(cards, owner.name)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert kept == card
+    # The published card no longer says what the profile says: the registry's card instead.
+    assert edited["description"] == "Edited in the registry."
+    assert "signatures" not in edited

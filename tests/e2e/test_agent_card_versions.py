@@ -1,0 +1,200 @@
+"""A2A 1.x and 0.3 cards: a 1.x card's endpoint comes from `supportedInterfaces`, and
+exports speak the line asked for (`A2A-Version`), valid under the SDK's own models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from a2a.client.card_resolver import A2ACardResolver, parse_agent_card
+from a2a.compat.v0_3 import types as v03
+from a2a.types import AgentCard
+from a2a.utils.proto_utils import validate_proto_required_fields
+from a2a.utils.signing import create_signature_verifier
+from agentregistry.v1 import agent_card_service_pb2 as pb
+from agentregistry.v1 import agent_card_service_pb2_grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import json_format, struct_pb2
+
+from tests.e2e.search_support import word
+from tests.factories import error_details, raw_public_key, register, register_signature
+from tests.sdk_cards import served_v1, sign_v1, v1_card
+
+
+def _cards(channel: grpc.aio.Channel) -> agent_card_service_pb2_grpc.AgentCardServiceStub:
+    return agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
+
+
+def _valid_v1(card: dict[str, Any]) -> AgentCard:
+    """Parsed strictly (no unknown field) and every REQUIRED field present."""
+    message = json_format.ParseDict(card, AgentCard())
+    validate_proto_required_fields(message)
+    return message
+
+
+async def _import(channel: grpc.aio.Channel, card: dict[str, Any], key: Ed25519PrivateKey) -> Any:
+    request = pb.ImportAgentCardRequest(
+        public_key=raw_public_key(key), signature=register_signature(key)
+    )
+    request.card.CopyFrom(struct_pb2.Struct())
+    request.card.update(card)
+    return await _cards(channel).ImportAgentCard(request)
+
+
+async def _export(channel: grpc.aio.Channel, name: str, version: str | None) -> dict[str, Any]:
+    metadata = (("a2a-version", version),) if version is not None else None
+    card = await _cards(channel).GetAgentCard(pb.GetAgentCardRequest(name=name), metadata=metadata)
+    return json_format.MessageToDict(card)
+
+
+async def test_a_1x_card_gives_its_interface_and_round_trips_in_both_lines(channel) -> None:
+    key = Ed25519PrivateKey.generate()
+    card = served_v1(sign_v1(v1_card(f"Lusitano {word()}", legacy_interface=False), key))
+
+    response = await _import(channel, card, key)
+    name = response.agent.name
+    current, explicit, legacy = [
+        await _export(channel, name, version) for version in (None, "1.0", "0.3.0")
+    ]
+
+    assert response.agent.endpoint_uri == "https://translator.example.com/a2a"
+    assert dict(response.agent.metadata) == {
+        "a2a.version": "2.1.0",
+        "a2a.protocol_version": "1.0",
+        "a2a.protocol_binding": "JSONRPC",
+        "a2a.provider": "Example Ltd",
+        "a2a.provider_url": "https://example.com",
+    }
+    assert current == explicit
+    assert current["supportedInterfaces"] == [
+        {
+            "url": "https://translator.example.com/a2a",
+            "protocolBinding": "JSONRPC",
+            "protocolVersion": "1.0",
+        }
+    ]
+    assert "url" not in current and "protocolVersion" not in current
+    assert current["provider"] == {"organization": "Example Ltd", "url": "https://example.com"}
+    _valid_v1(current)
+    v03.AgentCard.model_validate(legacy)
+    assert legacy["url"] == "https://translator.example.com/a2a"
+    assert (legacy["protocolVersion"], legacy["preferredTransport"]) == ("0.3.0", "JSONRPC")
+    # The 1.x SDK's resolver finds the interface to call in either line's export.
+    for exported in (current, legacy):
+        resolved = parse_agent_card(dict(exported))
+        assert resolved.supported_interfaces[0].url == "https://translator.example.com/a2a"
+
+
+async def test_an_agent_without_an_endpoint_exports_no_empty_url(channel, registry) -> None:
+    agent = await register(
+        registry,
+        display_name=f"Nowhere {word()}",
+        endpoint_uri="",
+        capabilities=["capabilities/summarization"],
+    )
+
+    current = await _export(channel, agent.name, None)
+    legacy = await _export(channel, agent.name, "0.3")
+
+    assert "supportedInterfaces" not in current and "url" not in current
+    assert "url" not in legacy and legacy["protocolVersion"] == "0.3.0"
+    assert "provider" not in current and "provider" not in legacy
+    # The registry's own view goes in its extension, in both lines.
+    for card in (current, legacy):
+        (extension,) = card["capabilities"]["extensions"]
+        assert extension["uri"] == "https://agentregistry.dev/a2a/extensions/registry/v1"
+        assert extension["params"]["agent"] == agent.name
+        assert extension["params"]["status"] == "offline"
+        assert extension["params"]["capabilities"] == ["capabilities/summarization"]
+    interface = {
+        "url": "https://x.example/a2a",
+        "protocolBinding": "JSONRPC",
+        "protocolVersion": "1.0",
+    }
+    _valid_v1({**current, "supportedInterfaces": [interface]})  # the rest is valid 1.x
+
+
+async def test_an_unknown_version_is_refused(channel, registry) -> None:
+    agent = await register(registry, display_name=f"Versioned {word()}")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _export(channel, agent.name, "2.0")
+    details = error_details(caught.value)
+    assert (details.code, details.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["A2A-Version"])
+
+
+async def test_the_version_header_reaches_the_export_through_envoy(
+    registry, http: httpx.AsyncClient
+) -> None:
+    agent = await register(
+        registry,
+        display_name=f"Edge {word()}",
+        endpoint_uri="https://edge.example.com/a2a",
+        capabilities=["capabilities/summarization"],
+    )
+    path = f"/v1/{agent.name}/card"
+
+    current = (await http.get(path)).json()
+    legacy = (await http.get(path, headers={"A2A-Version": "0.3"})).json()
+    refused = await http.get(path, headers={"A2A-Version": "9"})
+
+    _valid_v1(current)
+    v03.AgentCard.model_validate(legacy)
+    assert legacy["url"] == current["supportedInterfaces"][0]["url"]
+    assert refused.status_code == 400
+
+
+async def test_bad_interfaces_name_the_card_fields(channel) -> None:
+    key = Ed25519PrivateKey.generate()
+    base = served_v1(v1_card(f"Interfaces {word()}", legacy_interface=False))
+    interface = base["supportedInterfaces"][0]
+    cases = [
+        ("card.supportedInterfaces", {**base, "supportedInterfaces": "https://x"}),
+        (
+            "card.supportedInterfaces[0].protocolVersion",
+            {**base, "supportedInterfaces": [{**interface, "protocolVersion": 1}]},
+        ),
+        (
+            "card.supportedInterfaces[1].url",
+            {**base, "supportedInterfaces": [{"url": ""}, {**interface, "url": "ftp://x"}]},
+        ),
+    ]
+    for field, card in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await _import(channel, card, key)
+        details = error_details(caught.value)
+        assert (details.code, details.fields[:1]) == (grpc.StatusCode.INVALID_ARGUMENT, [field])
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _import(channel, {**base, "supportedInterfaces": [interface] * 17}, key)
+    details = error_details(caught.value)
+    assert (details.reason, details.fields) == (
+        "DOCUMENT_LIMIT_EXCEEDED",
+        ["card.supportedInterfaces"],
+    )
+
+
+async def test_each_agent_has_a_cacheable_well_known_card_url(
+    channel, http: httpx.AsyncClient
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    card = served_v1(sign_v1(v1_card(f"Lusitano {word()}", legacy_interface=False), key))
+    name = (await _import(channel, card, key)).agent.name
+    path = f"/{name}/.well-known/agent-card.json"
+
+    first = await http.get(path)
+    again = await http.get(path, headers={"if-none-match": first.headers["etag"]})
+    legacy = await http.get(path, headers={"A2A-Version": "0.3"})
+    missing = await http.get("/agents/ag_0000000000000000/.well-known/agent-card.json")
+
+    assert first.status_code == 200 and first.json() == card
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    assert "A2A-Version" in first.headers["vary"]
+    assert again.status_code == 304
+    v03.AgentCard.model_validate(legacy.json())
+    assert missing.status_code == 404
+    # The SDK's own resolver finds it as at any agent's base URL, and verifies it.
+    resolver = A2ACardResolver(http, f"{str(http.base_url).rstrip('/')}/{name}")
+    verify = create_signature_verifier(lambda kid, jku: key.public_key(), ["EdDSA"])
+    resolved = await resolver.get_agent_card(signature_verifier=verify)
+    assert resolved.supported_interfaces[0].url == "https://translator.example.com/a2a"
