@@ -10,8 +10,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 import rfc8785
+from agentregistry.v1 import agent_card_service_pb2_grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import struct_pb2
 
 
 def sample_card(name: str, **fields: Any) -> dict[str, Any]:
@@ -78,3 +81,14 @@ async def card_server(documents: dict[str, bytes]) -> AsyncIterator[str]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def cards_stub(channel: grpc.aio.Channel) -> agent_card_service_pb2_grpc.AgentCardServiceStub:
+    return agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
+
+
+def card_struct(card: dict[str, Any]) -> struct_pb2.Struct:
+    """A card as the Struct the card RPCs take (JSON in, JSON out)."""
+    message = struct_pb2.Struct()
+    message.update(card)
+    return message

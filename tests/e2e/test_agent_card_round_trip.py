@@ -12,17 +12,12 @@ from a2a.utils.signing import create_signature_verifier
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc, registry_service_pb2, resources_pb2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from google.protobuf import field_mask_pb2, json_format, struct_pb2
+from google.protobuf import field_mask_pb2, json_format
 
+from tests.card_support import card_struct
 from tests.e2e.search_support import word
 from tests.factories import register, register_signature
 from tests.sdk_cards import served_v03, served_v1, sign_v03, sign_v1, v03_card, v1_card
-
-
-def _struct(card: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(card)
-    return message
 
 
 async def _export(cards: Any, name: str, version: str | None = None) -> dict[str, Any]:
@@ -39,7 +34,7 @@ async def test_published_cards_come_back_unchanged_and_still_verify(channel) -> 
     names = []
     for card, signer in ((current, key), (legacy, old_key)):
         request = pb.ImportAgentCardRequest(
-            card=_struct(card),
+            card=card_struct(card),
             public_key=signer.public_key().public_bytes_raw(),
             signature=register_signature(signer),
         )
@@ -67,13 +62,13 @@ async def test_a_refused_card_keeps_the_published_one_and_a_profile_edit_drops_i
     owner = await register(registry, auth, display_name=f"Owner {word()}")
     card = served_v1(sign_v1(v1_card(f"Lusitano {word()}"), owner.key))
     await cards.ImportAgentCard(
-        pb.ImportAgentCardRequest(agent=owner.name, card=_struct(card)), metadata=owner.metadata
+        pb.ImportAgentCardRequest(agent=owner.name, card=card_struct(card)), metadata=owner.metadata
     )
     forged = served_v1(sign_v1(v1_card("Hijacked"), Ed25519PrivateKey.generate()))
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await cards.ImportAgentCard(
-            pb.ImportAgentCardRequest(agent=owner.name, card=_struct(forged)),
+            pb.ImportAgentCardRequest(agent=owner.name, card=card_struct(forged)),
             metadata=owner.metadata,
         )
     kept = await _export(cards, owner.name)

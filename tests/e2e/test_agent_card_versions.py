@@ -14,17 +14,13 @@ from a2a.types import AgentCard
 from a2a.utils.proto_utils import validate_proto_required_fields
 from a2a.utils.signing import create_signature_verifier
 from agentregistry.v1 import agent_card_service_pb2 as pb
-from agentregistry.v1 import agent_card_service_pb2_grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import json_format, struct_pb2
 
+from tests.card_support import cards_stub
 from tests.e2e.search_support import word
 from tests.factories import error_details, raw_public_key, register, register_signature
 from tests.sdk_cards import served_v1, sign_v1, v1_card
-
-
-def _cards(channel: grpc.aio.Channel) -> agent_card_service_pb2_grpc.AgentCardServiceStub:
-    return agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
 
 
 def _valid_v1(card: dict[str, Any]) -> AgentCard:
@@ -40,12 +36,14 @@ async def _import(channel: grpc.aio.Channel, card: dict[str, Any], key: Ed25519P
     )
     request.card.CopyFrom(struct_pb2.Struct())
     request.card.update(card)
-    return await _cards(channel).ImportAgentCard(request)
+    return await cards_stub(channel).ImportAgentCard(request)
 
 
 async def _export(channel: grpc.aio.Channel, name: str, version: str | None) -> dict[str, Any]:
     metadata = (("a2a-version", version),) if version is not None else None
-    card = await _cards(channel).GetAgentCard(pb.GetAgentCardRequest(name=name), metadata=metadata)
+    card = await cards_stub(channel).GetAgentCard(
+        pb.GetAgentCardRequest(name=name), metadata=metadata
+    )
     return json_format.MessageToDict(card)
 
 

@@ -8,30 +8,20 @@ from typing import Any
 import grpc
 import pytest
 from agentregistry.v1 import agent_card_service_pb2 as pb
-from agentregistry.v1 import agent_card_service_pb2_grpc, registry_service_pb2
+from agentregistry.v1 import registry_service_pb2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.api import annotations_pb2
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 
 from server.backing import BackingServices
 from server.settings import Settings
-from tests.card_support import card_server, sample_card, signed
+from tests.card_support import card_server, card_struct, cards_stub, sample_card, signed
 from tests.e2e.search_support import word
 from tests.e2e.servers import instance
 from tests.factories import error_details, raw_public_key, register, register_signature
 
 VERIFIED = pb.CARD_SIGNATURE_STATUS_VERIFIED
 UNSIGNED = pb.CARD_SIGNATURE_STATUS_UNSIGNED
-
-
-def _cards(channel: grpc.aio.Channel) -> agent_card_service_pb2_grpc.AgentCardServiceStub:
-    return agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
-
-
-def _struct(card: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(card)
-    return message
 
 
 def _new_agent_request(
@@ -41,7 +31,7 @@ def _new_agent_request(
         public_key=raw_public_key(key), signature=register_signature(key), **fields
     )
     if card is not None:
-        request.card.CopyFrom(_struct(card))
+        request.card.CopyFrom(card_struct(card))
     return request
 
 
@@ -55,7 +45,7 @@ async def test_a_signed_card_registers_an_agent(channel, registry) -> None:
     key = Ed25519PrivateKey.generate()
     card = signed(sample_card(f"Lusitano {word()}"), key)
 
-    response = await _cards(channel).ImportAgentCard(_new_agent_request(card, key))
+    response = await cards_stub(channel).ImportAgentCard(_new_agent_request(card, key))
 
     assert response.created and response.signature_status == VERIFIED
     agent = await registry.GetAgent(registry_service_pb2.GetAgentRequest(name=response.agent.name))
@@ -76,7 +66,7 @@ async def test_a_signed_card_registers_an_agent(channel, registry) -> None:
 async def test_a_forged_or_changed_card_writes_nothing(channel) -> None:
     key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     card = sample_card(f"Forged {word()}")
-    cards = _cards(channel)
+    cards = cards_stub(channel)
 
     by_other = await _refused(cards.ImportAgentCard(_new_agent_request(signed(card, other), key)))
     changed = {**signed(card, key), "url": "https://attacker.example.net/a2a"}
@@ -94,7 +84,7 @@ async def test_a_forged_or_changed_card_writes_nothing(channel) -> None:
 
 
 async def test_unsigned_and_unsupported_cards_are_accepted_and_labelled(channel) -> None:
-    cards = _cards(channel)
+    cards = cards_stub(channel)
     key, es_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     plain = await cards.ImportAgentCard(_new_agent_request(sample_card(f"P {word()}"), key))
     # A signature under another algorithm cannot be checked against an Ed25519 key.
@@ -107,7 +97,7 @@ async def test_unsigned_and_unsupported_cards_are_accepted_and_labelled(channel)
 
 async def test_bad_cards_name_the_card_fields(channel) -> None:
     key = Ed25519PrivateKey.generate()
-    cards = _cards(channel)
+    cards = cards_stub(channel)
     card = sample_card("", url="ftp://nowhere", skills="none")
 
     details = await _refused(cards.ImportAgentCard(_new_agent_request(card, key)))
@@ -128,7 +118,7 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
         tags=["fast"],
         capabilities=["capabilities/summarization"],
     )
-    cards = _cards(channel)
+    cards = cards_stub(channel)
 
     exported = json_format.MessageToDict(
         await cards.GetAgentCard(pb.GetAgentCardRequest(name=agent.name))
@@ -137,7 +127,7 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
     changed = {**signed(exported, agent.key), "description": "Changed after signing."}
     for card in (exported, signed(exported, agent.key), changed):
         response = await cards.VerifyAgentCard(
-            pb.VerifyAgentCardRequest(agent=agent.name, card=_struct(card))
+            pb.VerifyAgentCardRequest(agent=agent.name, card=card_struct(card))
         )
         verdicts.append(response.signature_status)
 
@@ -155,9 +145,9 @@ async def test_export_sign_and_verify_round_trip(channel, registry) -> None:
 
 async def test_the_owner_updates_its_profile_from_a_card(channel, registry, auth) -> None:
     agent = await register(registry, auth, display_name=f"Before {word()}", protocols=["grpc"])
-    cards = _cards(channel)
+    cards = cards_stub(channel)
     card = signed(sample_card(f"After {word()}"), agent.key)
-    request = pb.ImportAgentCardRequest(agent=agent.name, card=_struct(card))
+    request = pb.ImportAgentCardRequest(agent=agent.name, card=card_struct(card))
 
     anonymous = await _refused(cards.ImportAgentCard(request))
     response = await cards.ImportAgentCard(request, metadata=agent.metadata)
@@ -171,7 +161,7 @@ async def test_the_owner_updates_its_profile_from_a_card(channel, registry, auth
     other = signed(sample_card("Hijacked"), Ed25519PrivateKey.generate())
     forged = await _refused(
         cards.ImportAgentCard(
-            pb.ImportAgentCardRequest(agent=agent.name, card=_struct(other)),
+            pb.ImportAgentCardRequest(agent=agent.name, card=card_struct(other)),
             metadata=agent.metadata,
         )
     )
@@ -188,14 +178,14 @@ async def test_a_card_is_fetched_from_its_well_known_url(
     documents = {"/.well-known/agent-card.json": json.dumps(card).encode()}
     local = settings.model_copy(update={"webhook_allow_loopback": True})
     async with card_server(documents) as base, instance(local, backing) as server:
-        cards = _cards(server.channel)
+        cards = cards_stub(server.channel)
         response = await cards.ImportAgentCard(_new_agent_request(None, key, card_uri=base))
         missing = await _refused(
             cards.ImportAgentCard(_new_agent_request(None, key, card_uri=f"{base}/nothing.json"))
         )
         # The suite's server refuses loopback, as production refuses private addresses.
         refused = await _refused(
-            _cards(channel).ImportAgentCard(_new_agent_request(None, key, card_uri=base))
+            cards_stub(channel).ImportAgentCard(_new_agent_request(None, key, card_uri=base))
         )
 
     assert response.created and response.signature_status == VERIFIED

@@ -11,12 +11,10 @@ import grpc
 import httpx
 import pytest
 from agentregistry.v1 import agent_card_service_pb2 as pb
-from agentregistry.v1 import agent_card_service_pb2_grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from google.protobuf import struct_pb2
 
 from server.domain import documents
-from tests.card_support import sample_card, signed
+from tests.card_support import card_struct, cards_stub, sample_card, signed
 from tests.e2e.search_support import word
 from tests.factories import error_details, raw_public_key, register, register_signature
 
@@ -25,21 +23,11 @@ LIMIT = "DOCUMENT_LIMIT_EXCEEDED"
 NUMBER = "DOCUMENT_NUMBER_INVALID"
 
 
-def _cards(channel: grpc.aio.Channel) -> agent_card_service_pb2_grpc.AgentCardServiceStub:
-    return agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
-
-
-def _struct(card: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(card)
-    return message
-
-
 def _import(card: dict[str, Any], key: Ed25519PrivateKey) -> pb.ImportAgentCardRequest:
     request = pb.ImportAgentCardRequest(
         public_key=raw_public_key(key), signature=register_signature(key)
     )
-    request.card.CopyFrom(_struct(card))
+    request.card.CopyFrom(card_struct(card))
     return request
 
 
@@ -156,7 +144,7 @@ async def test_hostile_inline_cards_are_invalid_and_write_nothing(channel, case)
     change, reason, field = HOSTILE[case]
     key = Ed25519PrivateKey.generate()
     card = sample_card(f"Hostile {word()}")
-    cards = _cards(channel)
+    cards = cards_stub(channel)
 
     details = await _refused(cards.ImportAgentCard(_import(change(card), key)))
 
@@ -170,7 +158,7 @@ async def test_hostile_inline_cards_are_invalid_and_write_nothing(channel, case)
 
 async def test_verifying_a_hostile_card_is_invalid(channel, registry) -> None:
     agent = await register(registry)
-    cards = _cards(channel)
+    cards = cards_stub(channel)
     card = sample_card(f"Verified {word()}")
 
     for signatures, reason in [
@@ -178,11 +166,11 @@ async def test_verifying_a_hostile_card_is_invalid(channel, registry) -> None:
         ([_deep_header(1)] * (documents.CARD_MAX_SIGNATURES + 1), LIMIT),
     ]:
         request = pb.VerifyAgentCardRequest(agent=agent.name)
-        request.card.CopyFrom(_struct({**card, "signatures": signatures}))
+        request.card.CopyFrom(card_struct({**card, "signatures": signatures}))
         details = await _refused(cards.VerifyAgentCard(request))
         assert (details.code, details.reason) == (INVALID, reason)
     nan = pb.VerifyAgentCardRequest(agent=agent.name)
-    nan.card.CopyFrom(_struct({**card, "rating": float("nan")}))
+    nan.card.CopyFrom(card_struct({**card, "rating": float("nan")}))
     details = await _refused(cards.VerifyAgentCard(nan))
     assert (details.code, details.reason, details.fields) == (INVALID, NUMBER, ["card.rating"])
 
@@ -193,10 +181,10 @@ async def test_a_deep_header_within_the_size_limit_is_malformed(channel, registr
     assert len(entry["protected"]) <= documents.JWS_MAX_HEADER_CHARS
     agent = await register(registry)
     card = {**sample_card(f"Deep {word()}"), "signatures": [entry]}
-    cards = _cards(channel)
+    cards = cards_stub(channel)
 
     request = pb.VerifyAgentCardRequest(agent=agent.name)
-    request.card.CopyFrom(_struct(card))
+    request.card.CopyFrom(card_struct(card))
     verified = await cards.VerifyAgentCard(request)
     key = Ed25519PrivateKey.generate()
     imported = await _refused(cards.ImportAgentCard(_import(card, key)))
