@@ -40,3 +40,20 @@ async def test_url_options_are_kept_beside_the_statement_timeout(database_url: s
         assert await cursor.fetchone() == ("deadlines-test",)
         cursor = await connection.execute("SHOW statement_timeout")
         assert await cursor.fetchone() == ("200ms",)
+
+
+async def test_the_ping_bound_is_the_pings_alone(database_url: str) -> None:
+    """A statement may take longer than a liveness ping's bound: only the ping is cut
+    short, and an answered ping leaves the breaker closed."""
+    deadlines = Deadlines(
+        pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=5.0, ping_timeout_s=0.05
+    )
+    engine = create_engine(database_url, pool_size=1, deadlines=deadlines)
+    try:
+        for _ in range(2):  # the second checkout pings a pooled connection
+            async with engine.connect() as connection:
+                slept = await connection.execute(text("SELECT pg_sleep(0.3), 1"))
+                assert slept.one()[1] == 1
+        assert not deadlines.breaker.is_open
+    finally:
+        await engine.dispose()
