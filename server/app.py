@@ -195,7 +195,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         backing.database_url, pool_size=settings.db_pool_size, deadlines=deadlines
     )
     redis = _redis(settings, backing.redis_url)
-    uow = UnitOfWorkFactory(session_factory(engine))
+    uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
     auth_store = AuthStore(redis)
     auth = AuthService(
         uow,
