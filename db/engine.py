@@ -81,7 +81,8 @@ def _ping_on_checkout(
 ) -> None:
     """SQLAlchemy's pre-ping, on the bounded ping (SQLAlchemy's documented checkout-event
     form). A dead connection is replaced (DisconnectionError: the pool opens another);
-    a refusal by the open breaker fails the call at once."""
+    a refusal by the open breaker fails the call at once (SQLAlchemy drops that
+    connection too; units of work are refused earlier, before checkout: db/uow.py)."""
     connection = dbapi_connection.driver_connection
     assert isinstance(connection, BoundedConnection)
     try:
