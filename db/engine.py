@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import await_only
 
-from db.deadlines import Deadlines
+from db.breaker import NotAnswering
+from db.deadlines import BoundedConnection, Deadlines
 
 _PLAIN_SCHEMES = ("postgres://", "postgresql://")
 SQLALCHEMY_SCHEME = "postgresql+psycopg://"
@@ -51,21 +55,44 @@ def create_engine(
 
     `deadlines` (the server's) bound the wait for a pooled connection, a new connection
     and every statement, so a stalled Postgres fails a call instead of hanging it
-    (db/deadlines.py); without them (jobs, tools) only SQLAlchemy's defaults apply.
+    (db/deadlines.py); the pre-ping is then the connection's own short-bounded `ping`,
+    through the breaker. Without them (jobs, tools) only SQLAlchemy's defaults apply.
     """
     options: dict[str, Any] = {}
     if deadlines is not None:
         connect_args: dict[str, Any] = deadlines.connect_args(libpq_url(url))
         connect_args["async_creator_fn"] = deadlines.connection_class().connect
         options = {"pool_timeout": deadlines.pool_timeout_s, "connect_args": connect_args}
-    return _create_async_engine(
+    engine = _create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        pool_pre_ping=True,
+        pool_pre_ping=deadlines is None,
         **options,
     )
+    if deadlines is not None:
+        event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """SQLAlchemy's pre-ping, on the bounded ping (SQLAlchemy's documented checkout-event
+    form). A dead connection is replaced (DisconnectionError: the pool opens another);
+    a refusal by the open breaker fails the call at once (SQLAlchemy drops that
+    connection too; units of work are refused earlier, before checkout: db/uow.py)."""
+    connection = dbapi_connection.driver_connection
+    assert isinstance(connection, BoundedConnection)
+    try:
+        await_only(connection.ping())
+    except NotAnswering:
+        raise
+    except Exception as error:
+        if connection.closed:
+            raise exc.DisconnectionError(str(error)) from error
+        raise
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,26 +16,32 @@ Serving GetAgent with its cache off on 2 workers, batches averaged 1.6 agents, a
 workers' CPU per call fell by about a seventh.
 
 The pool (psycopg_pool) holds autocommit connections with statements prepared on first
-use, and checks each one as it hands it out (`check_connection`, an empty round trip):
-after a Postgres restart a connection that died in the pool is replaced before a read
-uses it, so no call fails on one. While Postgres is down a batch waits at most
-CHECKOUT_TIMEOUT_S (or the server's pool timeout) for a connection, then fails
-UNAVAILABLE (a read queued behind it, twice that). With the server's deadlines the
-connections are db/deadlines.py's: a stalled Postgres fails a read, never hangs it.
+use, and each is checked as it is handed out (an empty round trip): after a Postgres
+restart a connection that died in the pool is replaced before a read uses it, so no call
+fails on one. While Postgres is down a batch waits at most CHECKOUT_TIMEOUT_S (or the
+server's pool timeout) for a connection, then fails UNAVAILABLE (a read queued behind
+it, twice that). With the server's deadlines the connections are db/deadlines.py's and
+the check is their short-bounded `ping`, done here rather than as the pool's `check`
+(whose loop would keep a read trying other connections for its whole pool timeout):
+a stalled Postgres fails a read within the ping's bound, and at once while the breaker
+is open.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
 
-from db.deadlines import Deadlines
+from db.deadlines import BoundedConnection, Deadlines
 from db.engine import libpq_url
 from db.repositories.agents import AGENTS_BY_IDS
 from db.repositories.reputation import CAPABILITIES, STANDING, reputation_from
@@ -77,9 +83,11 @@ class PointReads:
         url = libpq_url(database_url)
         options: dict[str, Any] = {"autocommit": True}
         connection_class: type[AsyncConnection[Any]] = AsyncConnection
+        self._deadlines = deadlines
         if deadlines is not None:
             options.update(deadlines.connect_args(url))
             connection_class = deadlines.connection_class()
+        self._size = size
         self._pool = AsyncConnectionPool(
             url,
             connection_class=connection_class,
@@ -87,7 +95,7 @@ class PointReads:
             max_size=size,
             timeout=CHECKOUT_TIMEOUT_S if deadlines is None else deadlines.pool_timeout_s,
             kwargs=options,
-            check=AsyncConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection if deadlines is None else None,
             open=False,
             name="point-reads",
         )
@@ -104,6 +112,35 @@ class PointReads:
         if self._batch is not None:
             await asyncio.wait([self._batch])
         await self._pool.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection, pinged first under the server's deadlines; a dead one is
+        put back (the pool drops it) and the next tried, a silent server ends the read."""
+        if self._deadlines is None:
+            async with self._pool.connection() as conn:
+                yield conn
+            return
+        for _ in range(self._size + 1):  # each dead connection leaves the pool
+            self._deadlines.breaker.refuse_if_open()
+            conn = await self._pool.getconn()
+            assert isinstance(conn, BoundedConnection)
+            try:
+                await conn.ping()
+            except psycopg.OperationalError:
+                await self._pool.putconn(conn)
+                if conn.closed and not self._deadlines.breaker.is_open:
+                    continue
+                raise
+            except BaseException:
+                await self._pool.putconn(conn)
+                raise
+            try:
+                yield conn
+            finally:
+                await self._pool.putconn(conn)
+            return
+        raise psycopg.OperationalError("no live connection to Postgres")
 
     async def agent(self, agent_id: str) -> Agent | None:
         loop = self._loop
@@ -127,7 +164,7 @@ class PointReads:
     async def _read_agents(self, wanted: dict[str, list[asyncio.Future[Agent | None]]]) -> None:
         """Every waiter gets its agent (None when there is none), or the batch's error."""
         try:
-            async with self._pool.connection() as conn:
+            async with self._connection() as conn:
                 cursor = conn.cursor(row_factory=namedtuple_row)
                 await cursor.execute(
                     _AGENTS.sql, _AGENTS.bind(agent_ids=list(wanted)), prepare=True
@@ -153,7 +190,7 @@ class PointReads:
         """Its two statements may see two moments: a trust run commits standing and
         capability rows together, then retires cached reputations, so a response that
         mixes the two is not served past that run."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = conn.cursor(row_factory=namedtuple_row)
             await cursor.execute(_STANDING.sql, _STANDING.bind(agent_id=agent_id), prepare=True)
             row = await cursor.fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -34,8 +35,11 @@ class UnitOfWork:
     domains: DomainRepository
     cards: CardRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], refuse: Callable[[], None] | None = None
+    ) -> None:
         self._sessions = sessions
+        self._refuse = refuse
         self._session: AsyncSession | None = None
         self._committed = False
 
@@ -49,6 +53,8 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
+        if self._refuse is not None:
+            self._refuse()
         self._session = self._sessions()
         self._committed = False
         self.agents = AgentRepository(self._session)
@@ -84,10 +90,17 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    """What services hold: each call gives a fresh unit of work (never shared across tasks)."""
+    """What services hold: each call gives a fresh unit of work (never shared across tasks).
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    `refuse` (the server's breaker, db/breaker.py) raises before a unit of work waits for
+    a pooled connection while Postgres is known not to answer: with every connection held
+    by a statement on a silent server, a call would otherwise queue its pool timeout."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], refuse: Callable[[], None] | None = None
+    ) -> None:
         self._sessions = sessions
+        self._refuse = refuse
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions)
+        return UnitOfWork(self._sessions, self._refuse)

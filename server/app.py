@@ -34,6 +34,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.breaker import Breaker
 from db.deadlines import Deadlines
 from db.engine import create_engine, session_factory
 from db.point_reads import PointReads
@@ -194,7 +195,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         backing.database_url, pool_size=settings.db_pool_size, deadlines=deadlines
     )
     redis = _redis(settings, backing.redis_url)
-    uow = UnitOfWorkFactory(session_factory(engine))
+    uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
     auth_store = AuthStore(redis)
     auth = AuthService(
         uow,
@@ -354,6 +355,8 @@ def _deadlines(settings: Settings) -> Deadlines:
         pool_timeout_s=settings.db_pool_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
         statement_timeout_s=settings.db_statement_timeout_s,
+        ping_timeout_s=settings.db_ping_timeout_s,
+        breaker=Breaker(settings.db_breaker_cool_down_s),
     )
 
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=3.0, gt=0)
     db_connect_timeout_s: int = Field(default=2, ge=2, le=60)
     db_statement_timeout_s: float = Field(default=5.0, gt=0)
+    # The liveness ping before a pooled connection is used: unanswered this long, Postgres
+    # counts as not answering, and calls are then refused at once for the cool-down, after
+    # which one probe at a time asks again (db/breaker.py).
+    db_ping_timeout_s: float = Field(default=0.5, gt=0)
+    db_breaker_cool_down_s: float = Field(default=1.0, gt=0)
     # Redis: a reply to the hot path's scripts (server/script_channel.py) and to any other
     # command; opening a connection; waiting for a pooled one. Once redis_max_waiting
     # commands wait on the scripts' connection, calls are refused at once.

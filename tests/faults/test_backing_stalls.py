@@ -28,6 +28,10 @@ from tests.faults.traffic import Seen, until_ok
 
 # Far beyond any backend timeout: a call still waiting at its deadline has hung.
 CLIENT_DEADLINE_S = 20.0
+# A stalled Postgres must cost a call about a second (a liveness ping's bound, then the
+# "not answering" breaker refuses at once); three leaves room for a loaded machine and
+# is still well under what waiting out a statement's reply bound plus a reconnect costs.
+STALLED_POSTGRES_DEADLINE_S = 3.0
 # The stable reasons a client sees when a backing service does not answer.
 BACKEND_REASONS = {"BACKEND_UNAVAILABLE", "DATABASE_UNAVAILABLE", "PRESENCE_UNAVAILABLE"}
 
@@ -48,9 +52,9 @@ async def _outcome(call: Call) -> str:
     return "OK"
 
 
-def _get(server: Instance, owner: AgentHandle) -> Call:
+def _get(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLINE_S) -> Call:
     request = registry_service_pb2.GetAgentRequest(name=owner.name)
-    return lambda: server.registry.GetAgent(request, timeout=CLIENT_DEADLINE_S)
+    return lambda: server.registry.GetAgent(request, timeout=deadline_s)
 
 
 def _beat(server: Instance, owner: AgentHandle) -> Call:
@@ -79,15 +83,13 @@ def _stream(server: Instance, owner: AgentHandle) -> Call:
     return call
 
 
-def _update(server: Instance, owner: AgentHandle) -> Call:
+def _update(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLINE_S) -> Call:
     def call() -> Awaitable[object]:
         request = registry_service_pb2.UpdateAgentRequest(
             agent=resources_pb2.Agent(name=owner.name, description="after a stall"),
             update_mask=field_mask_pb2.FieldMask(paths=["description"]),
         )
-        return server.registry.UpdateAgent(
-            request, metadata=owner.metadata, timeout=CLIENT_DEADLINE_S
-        )
+        return server.registry.UpdateAgent(request, metadata=owner.metadata, timeout=deadline_s)
 
     return call
 
@@ -113,16 +115,26 @@ async def test_stalled_redis_gives_unavailable_then_recovers(
 async def test_stalled_postgres_gives_unavailable_then_recovers(
     fault_backing: BackingServices, fault_postgres: FaultPostgres
 ) -> None:
-    """A point read (uncached GetAgent) and a write (UpdateAgent, through SQLAlchemy)."""
+    """A point read (uncached GetAgent) and a write (UpdateAgent, through SQLAlchemy),
+    each within STALLED_POSTGRES_DEADLINE_S: the liveness check at checkout gives up on
+    a silent server after its short ping bound, and the breaker then refuses at once
+    instead of trying a new connection (before, a call waited out the statement's reply
+    bound and a connect timeout, and ended DEADLINE_EXCEEDED at this deadline). Calls
+    made while the breaker is open fail at once too; after SIGCONT a probe finds
+    Postgres answering and calls succeed again (polled, no fixed wait)."""
     settings = fault_settings(fault_backing, cache_enabled=False)
     async with instance(settings, fault_backing) as server:
         owner = await register(server.registry, server.auth)
-        calls = [_get(server, owner), _update(server, owner)]
+        deadline = STALLED_POSTGRES_DEADLINE_S
+        calls = [_get(server, owner, deadline), _update(server, owner, deadline)]
         for call in calls:
             await call()
         with fault_postgres.stalled():
             reasons = await asyncio.gather(*(_outcome(call) for call in calls))
             assert set(reasons) <= BACKEND_REASONS  # neither can be answered without it
+            # Refused while it stays silent, each again within the short deadline.
+            reasons = await asyncio.gather(*(_outcome(call) for call in calls * 4))
+            assert set(reasons) <= BACKEND_REASONS
         for call in calls:
             await until_ok(call)
 

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from db.breaker import Breaker, NotAnswering
 from db.deadlines import BoundedConnection, Deadlines
-from db.engine import create_engine, libpq_url
+from db.engine import create_engine, libpq_url, session_factory
+from db.uow import UnitOfWorkFactory
 
 DEADLINES = Deadlines(pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=0.2)
 
@@ -40,3 +42,45 @@ async def test_url_options_are_kept_beside_the_statement_timeout(database_url: s
         assert await cursor.fetchone() == ("deadlines-test",)
         cursor = await connection.execute("SHOW statement_timeout")
         assert await cursor.fetchone() == ("200ms",)
+
+
+async def test_the_ping_bound_is_the_pings_alone(database_url: str) -> None:
+    """A statement may take longer than a liveness ping's bound: only the ping is cut
+    short, and an answered ping leaves the breaker closed."""
+    deadlines = Deadlines(
+        pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=5.0, ping_timeout_s=0.05
+    )
+    engine = create_engine(database_url, pool_size=1, deadlines=deadlines)
+    try:
+        for _ in range(2):  # the second checkout pings a pooled connection
+            async with engine.connect() as connection:
+                slept = await connection.execute(text("SELECT pg_sleep(0.3), 1"))
+                assert slept.one()[1] == 1
+        assert not deadlines.breaker.is_open
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_of_work_does_not_queue_for_a_connection_while_the_breaker_is_open(
+    database_url: str,
+) -> None:
+    """Every connection held (as by statements on a silent server): with the breaker open
+    a unit of work is refused at once, not left waiting for the pool's timeout (which
+    would end in SQLAlchemy's TimeoutError instead)."""
+    breaker = Breaker(cool_down_s=60.0)
+    deadlines = Deadlines(
+        pool_timeout_s=30.0, connect_timeout_s=2, statement_timeout_s=5.0, breaker=breaker
+    )
+    engine = create_engine(database_url, pool_size=1, deadlines=deadlines)
+    uow = UnitOfWorkFactory(session_factory(engine), breaker.refuse_if_open)
+    try:
+        async with engine.connect(), engine.connect():  # the pool and its overflow
+            breaker.silent()
+            with pytest.raises(NotAnswering):
+                async with uow() as work:
+                    await work.session.execute(text("SELECT 1"))
+        breaker.answered()
+        async with uow() as work:
+            assert (await work.session.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
