@@ -33,3 +33,5 @@ def configure(level: str, fmt: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # APScheduler logs every job added, started and finished at INFO; run_job reports runs.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
