@@ -32,6 +32,7 @@ def build_scheduler(context: JobContext) -> AsyncIOScheduler:
             seconds=job.interval_s(context.settings),
             args=(job, context),
             id=job.name,
+            name=job.name,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,

@@ -15,12 +15,25 @@ from server.observability.metrics import JOB_DURATION, JOB_RUNS
 log = logging.getLogger("agentregistry.scheduler")
 
 
+# Figures that describe the state a job found, not work it did.
+_STATE_FIGURES = frozenset({"present", "due", "backlog", "skipped"})
+
+
 @dataclass(frozen=True)
 class Outcome:
     job: str
     status: str  # "ok", "skipped" (another instance holds the lease) or "failed"
     duration_s: float
     figures: dict[str, Any]
+
+    @property
+    def did_work(self) -> bool:
+        """A count above zero other than a state figure (timings and flags do not count)."""
+        return any(
+            type(value) is int and value > 0
+            for name, value in self.figures.items()
+            if name not in _STATE_FIGURES
+        )
 
 
 async def run_job(job: Job, context: JobContext) -> Outcome:
@@ -39,7 +52,10 @@ async def run_job(job: Job, context: JobContext) -> Outcome:
     JOB_RUNS.labels(job.name, status).inc()
     if status != "skipped":
         JOB_DURATION.labels(job.name).observe(outcome.duration_s)
-    log.info(
+    # Idle runs every second or so would drown the log: they go to DEBUG.
+    level = logging.INFO if status == "failed" or outcome.did_work else logging.DEBUG
+    log.log(
+        level,
         "job=%s status=%s duration_ms=%.1f %s",
         job.name,
         status,

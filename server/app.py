@@ -41,6 +41,7 @@ from db.point_reads import PointReads
 from db.probe import ping
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
+from server import reflection_v1
 from server.admin.service import AdminService
 from server.admin.servicer import AdminServicer
 from server.attestations.service import AttestationService
@@ -320,9 +321,11 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, table)
     health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
-        ReflectionServicer([*SERVICE_NAMES, health_name, reflection.SERVICE_NAME]), table
+    reflector = ReflectionServicer(
+        [*SERVICE_NAMES, health_name, reflection.SERVICE_NAME, reflection_v1.SERVICE_NAME]
     )
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflector, table)
+    reflection_v1.add_v1_reflection(reflector, table)
     server.add_generic_rpc_handlers((table,))
     monitor = HealthMonitor(
         health_servicer,

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import uvloop
@@ -27,6 +28,7 @@ from server.edge.config import render
 from server.edge.process import EnvoyProcess
 from server.observability import logs
 from server.observability.metrics_http import serve_metrics
+from server.readiness import wait_until_serving
 from server.settings import Settings, load_settings
 
 log = logging.getLogger("agentregistry")
@@ -125,6 +127,8 @@ def _child_env(settings: Settings, backing: BackingServices, metrics_dir: Path) 
 async def serve(settings: Settings) -> None:
     if settings.grpc_port == 0:
         raise SystemExit("GRPC_PORT must be fixed when workers share it (SO_REUSEPORT)")
+    log.info("agent registry starting… (URLs follow once it answers)")
+    started = time.monotonic()
     backing = resolve(
         settings.database_url, settings.redis_url, settings.data_dir, settings.database_read_url
     )
@@ -142,33 +146,53 @@ async def serve(settings: Settings) -> None:
         metrics_server, metrics_port = serve_metrics(settings.metrics_host, settings.metrics_port)
         supervisor = Supervisor(settings, backing, _child_env(settings, backing, metrics_dir))
         supervisor.start()
-        log.info(
-            "agent registry: %d workers on %s:%d, metrics on http://%s:%d/metrics",
-            settings.workers,
-            settings.grpc_host,
-            settings.grpc_port,
-            settings.metrics_host,
-            metrics_port,
-        )
         try:
             await supervisor.envoy.ready()
         except RuntimeError as failed:
             await supervisor.stop()
             metrics_server.shutdown()
             raise SystemExit(f"the JSON edge did not start: {failed}") from None
-        log.info("JSON over HTTP (Envoy) on http://%s:%d", settings.http_host, settings.http_port)
         watcher = asyncio.create_task(supervisor.watch())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        if await _serving_or_stopped(settings, stop):
+            _announce(settings, metrics_port, time.monotonic() - started)
+            await stop.wait()
         log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
         await supervisor.stop()
         watcher.cancel()
         metrics_server.shutdown()
     finally:
         backing.close()
+
+
+async def _serving_or_stopped(settings: Settings, stop: asyncio.Event) -> bool:
+    """True once a call through either URL would be answered; False if told to stop first."""
+    serving = asyncio.create_task(
+        wait_until_serving(
+            settings.grpc_host, settings.grpc_port, settings.http_host, settings.http_port
+        )
+    )
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    serving.cancel()
+    stopped.cancel()
+    return not stop.is_set()
+
+
+def _announce(settings: Settings, metrics_port: int, took_s: float) -> None:
+    log.info(
+        "agent registry serving after %.1f s: %d workers, gRPC on %s:%d, metrics on http://%s:%d/metrics",
+        took_s,
+        settings.workers,
+        settings.grpc_host,
+        settings.grpc_port,
+        settings.metrics_host,
+        metrics_port,
+    )
+    log.info("JSON over HTTP (Envoy) on http://%s:%d", settings.http_host, settings.http_port)
 
 
 def main() -> None:

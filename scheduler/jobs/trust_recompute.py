@@ -238,6 +238,8 @@ def _fingerprint(
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """A 64-bit hash per agent of every column (FNV-style over each value's bits), never 0:
     the migration's rows hold 0, so the first run writes them all."""
+    if n == 0:  # a registry with no agents yet: reshape(0, -1) cannot infer a width
+        return np.zeros(0, dtype=np.int64)
     state = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
     for column in columns:

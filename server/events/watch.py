@@ -119,14 +119,25 @@ class Watches:
         self._now = _Now(feed)
 
     async def watch(
-        self, principal: str, after_event_id: int, types: frozenset[str], agent_id: str | None
+        self,
+        principal: str,
+        after_event_id: int,
+        types: frozenset[str],
+        agent_id: str | None,
+        *,
+        from_oldest: bool = False,
     ) -> AsyncGenerator[ChangeEvent, None]:
-        """Yields forever (until cancelled); `after_event_id` 0 means events from now on."""
+        """Yields forever (until cancelled); `after_event_id` 0 means events from now on,
+        unless `from_oldest` asks for every event still retained first."""
         if after_event_id < 0:
             raise InvalidArgument.field("after_event_id", "must not be negative")
+        if from_oldest and after_event_id:
+            raise InvalidArgument.field(
+                "start_from_oldest", "cannot be combined with after_event_id"
+            )
         with self._quota.hold(principal):
             hub_position = await self._hub.ready()
-            if not after_event_id:
+            if not after_event_id and not from_oldest:
                 after_event_id = max(hub_position, await self._now.position() or 0)
             cursor = _Cursor(after_event_id)
             while True:  # each turn: subscribe, catch up, follow the queue until it lags

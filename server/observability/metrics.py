@@ -18,8 +18,8 @@ RPC_REQUESTS = Counter(
 )
 RPC_LATENCY = Histogram(
     "agentregistry_rpc_duration_seconds",
-    "RPC duration by method (streams: their whole life).",
-    ["method"],
+    "RPC duration by method and status code (streams: their whole life).",
+    ["method", "code"],
     buckets=_LATENCY_BUCKETS,
 )
 HEARTBEAT_STREAMS = Gauge(

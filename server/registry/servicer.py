@@ -155,6 +155,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             request.after_event_id,
             event_convert.type_filter(request.types),
             event_convert.agent_filter(request.agent),
+            from_oldest=request.start_from_oldest,
         )
         protos = self._event_protos
         async for event in events:

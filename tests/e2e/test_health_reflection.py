@@ -53,3 +53,33 @@ async def test_unknown_method_is_unimplemented(channel) -> None:
         assert error.code() == grpc.StatusCode.UNIMPLEMENTED
     else:
         raise AssertionError("expected UNIMPLEMENTED")
+
+
+async def test_reflection_v1_lists_and_describes_services(channel) -> None:
+    """Clients that speak v1 first (grpcurl, Postman) get answers on the v1 path; its
+    messages are v1alpha's, field for field."""
+    call = channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+
+    async def requests():
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+        yield reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="grpc.reflection.v1.ServerReflection"
+        )
+        yield reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="agentregistry.v1.RegistryService"
+        )
+
+    responses = [response async for response in call(requests())]
+    names = {s.name for s in responses[0].list_services_response.service}
+    assert set(SERVICE_NAMES) <= names
+    assert {
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    for described in responses[1:]:
+        assert described.WhichOneof("message_response") == "file_descriptor_response"
+        assert described.file_descriptor_response.file_descriptor_proto

@@ -114,11 +114,13 @@ class GetCapabilityRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("after_event_id", "types", "agent")
+    __slots__ = ("after_event_id", "types", "agent", "start_from_oldest")
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
+    START_FROM_OLDEST_FIELD_NUMBER: _ClassVar[int]
     after_event_id: int
     types: _containers.RepeatedScalarFieldContainer[_resources_pb2.EventType]
     agent: str
-    def __init__(self, after_event_id: _Optional[int] = ..., types: _Optional[_Iterable[_Union[_resources_pb2.EventType, str]]] = ..., agent: _Optional[str] = ...) -> None: ...
+    start_from_oldest: bool
+    def __init__(self, after_event_id: _Optional[int] = ..., types: _Optional[_Iterable[_Union[_resources_pb2.EventType, str]]] = ..., agent: _Optional[str] = ..., start_from_oldest: _Optional[bool] = ...) -> None: ...
