@@ -195,14 +195,6 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     redis = _redis(settings, backing.redis_url)
     uow = UnitOfWorkFactory(session_factory(engine))
-    auth_store = AuthStore(redis)
-    auth = AuthService(
-        uow,
-        auth_store,
-        challenge_ttl_s=settings.challenge_ttl_s,
-        session_ttl_s=settings.session_ttl_s,
-    )
-    api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
     # The scripts a call waits on go over one pipelined connection (script_channel.py).
     channel = ScriptChannel.for_url(
@@ -211,6 +203,17 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         connect_timeout_s=settings.redis_connect_timeout_s,
         max_waiting=settings.redis_max_waiting,
     )
+    presence = _build_presence(settings, uow, redis, channel)
+    auth_store = AuthStore(redis)
+    # Ending a session or deleting an API key ends the heartbeat stream it opened.
+    auth = AuthService(
+        uow,
+        auth_store,
+        challenge_ttl_s=settings.challenge_ttl_s,
+        session_ttl_s=settings.session_ttl_s,
+        streams=presence.service,
+    )
+    api_keys = ApiKeyService(uow, redis, presence.service)
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
@@ -242,7 +245,6 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         poll_interval_s=settings.watch_poll_interval_s,
         max_per_principal=settings.watch_max_per_principal,
     )
-    presence = _build_presence(settings, uow, redis, channel)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)
