@@ -102,6 +102,23 @@ async def test_deleting_the_agent_ends_presence_and_its_events(client: RegistryC
         assert ended.value.reason == "AGENT_DELETED"
 
 
+async def test_signing_out_ends_the_stream_and_the_client_signs_in_again_and_reopens(
+    client: RegistryClient,
+) -> None:
+    """The stream ends UNAUTHENTICATED (CREDENTIALS_REVOKED) as the session it was opened
+    with is ended; the client logs in again and holds presence on a new stream."""
+    async with client.presence() as presence:
+        await presence.wait_connected(10)
+        await client.logout()
+        for _ in range(200):
+            if presence.connections >= 2 and presence.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert presence.connections == 2 and presence.connected
+        assert presence.error is None
+        assert (await client.get_presence()).streaming
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
