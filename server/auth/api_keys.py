@@ -207,7 +207,8 @@ class ApiKeyService:
                 or (agent is not None and agent.state is AgentState.ACTIVE),
             }
             await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S, nx=True)
-        if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
+        expires_at = datetime.fromisoformat(data["expires_at"]) if data["expires_at"] else None
+        if expires_at is not None and expires_at <= datetime.now(UTC):
             raise refusals.api_key_expired()
         if not data.get("active", True):
             raise refusals.suspended_agents_key(data["agent_id"])
@@ -218,6 +219,7 @@ class ApiKeyService:
             api_key_id=data["key_id"],
             scopes=tuple(Scope(s) for s in data["scopes"]),
             plan=Plan(data["plan"]),
+            expires_at=expires_at.timestamp() if expires_at is not None else None,
         )
 
     async def _touch(self, key_id: str) -> None:

@@ -124,6 +124,7 @@ class PresenceService:
         at once; a claim whose call ended meanwhile is released again."""
         pending = deferred.take(DeferredSession)
         check, agent_id, credential = AdmitCheck.none(), "", ""
+        expires_in: float | None = None  # seconds its credential has left, if it expires
         if pending is not None:
             check = pending.check
             credential = session_credential(check.session_key)
@@ -132,6 +133,8 @@ class PresenceService:
             agent_id = caller.agent_id
             if caller.api_key_id is not None:
                 credential = api_key_credential(caller.api_key_id)
+            if caller.expires_at is not None:
+                expires_in = caller.expires_at - time.time()
         stream_id = _stream_id()
         release = functools.partial(self._release_claim, stream_id)
         claimed = await self._store.claim(check, agent_id, stream_id, release)
@@ -144,7 +147,9 @@ class PresenceService:
             raise
         stream = OpenStream(agent_id, stream_id, replaced=replaced, credential=credential)
         if claimed.session_left_s is not None:
-            stream.expires = time.monotonic() + claimed.session_left_s
+            expires_in = claimed.session_left_s
+        if expires_in is not None:
+            stream.expires = time.monotonic() + expires_in
         previous_here = self.streams.add(stream)
         if previous_here is not None:
             if previous_here.replaced == stream_id:  # that one claimed after this one

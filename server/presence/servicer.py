@@ -49,6 +49,7 @@ _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
     # As a reopen with that credential is refused: the agent signs in again and reopens.
     EndKind.REVOKED: (grpc.StatusCode.UNAUTHENTICATED, Reason.CREDENTIALS_REVOKED),
     EndKind.EXPIRED: (grpc.StatusCode.UNAUTHENTICATED, Reason.SESSION_EXPIRED),
+    EndKind.KEY_EXPIRED: (grpc.StatusCode.UNAUTHENTICATED, Reason.API_KEY_EXPIRED),
 }
 
 

@@ -34,6 +34,7 @@ class EndKind(enum.StrEnum):
     INVALID = "invalid"  # a malformed beat
     REVOKED = "revoked"  # the credential it was opened with was revoked
     EXPIRED = "expired"  # the session it was opened with expired
+    KEY_EXPIRED = "key_expired"  # the API key it was opened with expired
     SHUTDOWN = "shutdown"  # the server is stopping
 
 
@@ -73,7 +74,7 @@ class OpenStream:
     stream_id: str
     replaced: str | None = None  # the agent's stream this one's claim replaced in Redis
     # The credential it was opened with (server/auth/store.py), which revoking it names,
-    # and when (monotonic) that session expires, if it does.
+    # and when (monotonic) that session or API key expires, if it does.
     credential: str = ""
     expires: float | None = None
     status: AgentStatus = AgentStatus.ONLINE
@@ -160,7 +161,7 @@ class StreamRegistry:
 
     def end_silent(self, ttl_s: float) -> int:
         """One scan over the process's streams ends those silent past the TTL, and those
-        whose session has expired (a scan, not a timer per stream)."""
+        whose session or API key has expired (a scan, not a timer per stream)."""
         now = time.monotonic()
         cutoff = now - ttl_s
         silent = 0
@@ -168,7 +169,10 @@ class StreamRegistry:
             if stream.ended:
                 continue
             if stream.expires is not None and stream.expires <= now:
-                stream.end(EndKind.EXPIRED, "the session this stream was opened with expired")
+                if stream.credential.startswith(SESSION_CREDENTIAL):
+                    stream.end(EndKind.EXPIRED, "the session this stream was opened with expired")
+                else:
+                    stream.end(EndKind.KEY_EXPIRED, "the API key it was opened with expired")
             elif stream.last_beat < cutoff:
                 stream.end(EndKind.SILENT, f"no heartbeat for {ttl_s:g} s")
                 silent += 1

@@ -1,8 +1,8 @@
 """A live heartbeat stream ends when the credential it was opened with stops being valid:
 UNAUTHENTICATED with CREDENTIALS_REVOKED at once when its session is ended, the agent's key
 rotated or its API key deleted (on another instance than the one holding the stream), and
-with SESSION_EXPIRED when its session expires. Streams keep beating meanwhile, as an
-agent's do, so only the credential can end them."""
+with SESSION_EXPIRED (API_KEY_EXPIRED) when its session (API key) expires. Streams keep
+beating meanwhile, as an agent's do, so only the credential can end them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from agentregistry.v1 import auth_service_pb2, registry_service_pb2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import timestamp_pb2
 
 from tests.e2e.presence.test_presence_endings import (
     WAIT_S,
@@ -165,3 +167,19 @@ async def test_a_stream_ends_when_its_session_expires(pair: tuple[Instance, Inst
     assert await a.app.redis.pexpire(session_key, 1500)
     async with _beating(b, agent.metadata) as beats:
         assert await _ending(beats) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_EXPIRED")
+
+
+async def test_a_stream_ends_when_its_api_key_expires(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    agent = await register(a.registry, a.auth)
+    expire_time = timestamp_pb2.Timestamp()
+    expire_time.FromDatetime(datetime.now(UTC) + timedelta(seconds=3))
+    key = await a.auth.CreateApiKey(
+        auth_service_pb2.CreateApiKeyRequest(
+            parent=agent.name,
+            api_key=auth_service_pb2.ApiKey(display_name="brief", expire_time=expire_time),
+        ),
+        metadata=agent.metadata,
+    )
+    async with _beating(b, (("x-api-key", key.key),)) as beats:
+        assert await _ending(beats) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_EXPIRED")

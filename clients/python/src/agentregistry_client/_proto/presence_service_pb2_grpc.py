@@ -85,7 +85,8 @@ class PresenceServiceServicer:
         the credential it was opened with stops being valid: CREDENTIALS_REVOKED
         at once when its session is ended (DeleteSession), the agent's key is
         rotated (sessions only) or its API key is deleted; SESSION_EXPIRED when
-        its session expires. The agent signs in again and reopens. A beat is acknowledged once it is queued for
+        its session expires (API_KEY_EXPIRED when its API key does). The agent
+        signs in again and reopens. A beat is acknowledged once it is queued for
         the next batched presence write (tens of milliseconds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
