@@ -197,14 +197,6 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     redis = _redis(settings, backing.redis_url)
     uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
-    auth_store = AuthStore(redis)
-    auth = AuthService(
-        uow,
-        auth_store,
-        challenge_ttl_s=settings.challenge_ttl_s,
-        session_ttl_s=settings.session_ttl_s,
-    )
-    api_keys = ApiKeyService(uow, redis)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
     # The scripts a call waits on go over one pipelined connection (script_channel.py).
     channel = ScriptChannel.for_url(
@@ -213,6 +205,17 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         connect_timeout_s=settings.redis_connect_timeout_s,
         max_waiting=settings.redis_max_waiting,
     )
+    presence = _build_presence(settings, uow, redis, channel)
+    auth_store = AuthStore(redis)
+    # Ending a session or deleting an API key ends the heartbeat stream it opened.
+    auth = AuthService(
+        uow,
+        auth_store,
+        challenge_ttl_s=settings.challenge_ttl_s,
+        session_ttl_s=settings.session_ttl_s,
+        streams=presence.service,
+    )
+    api_keys = ApiKeyService(uow, redis, presence.service)
     limiter = None
     if settings.rate_limit_enabled:
         limiter = RateLimiter(
@@ -244,7 +247,6 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         poll_interval_s=settings.watch_poll_interval_s,
         max_per_principal=settings.watch_max_per_principal,
     )
-    presence = _build_presence(settings, uow, redis, channel)
     names = NameFollower(NameIndex(), SearchReads(engine))
     follower = OutboxFollower(feed)
     follower.subscribe(NAME_EVENTS, names.apply)

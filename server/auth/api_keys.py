@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal, require_session
-from server.auth.store import DELETED_EPOCH, EPOCH_KEY
+from server.auth.store import DELETED_EPOCH, EPOCH_KEY, StreamRevoker, api_key_credential
 from server.domain import failures, refusals
 from server.domain.agents import AgentState, Page
 from server.domain.api_keys import DEFAULT_SCOPES, ApiKey, Plan, Scope
@@ -67,9 +67,12 @@ def looks_like_key(token: str) -> bool:
 
 
 class ApiKeyService:
-    def __init__(self, uow: UnitOfWorkFactory, redis: Redis) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, redis: Redis, streams: StreamRevoker | None = None
+    ) -> None:
         self._uow = uow
         self._redis = redis
+        self._streams = streams
         self._read_key = redis.register_script(_READ_KEY)
 
     async def create(
@@ -162,6 +165,8 @@ class ApiKeyService:
             await uow.commit()
         if key_hash is not None:
             await self._redis.set(_CACHE.format(key_hash.hex()), _TOMBSTONE, ex=_CACHE_TTL_S)
+        if self._streams is not None:  # and a stream it opened ends now
+            await self._streams.revoke(agent_id, api_key_credential(key_id))
 
     async def _cached(self, cache_key: str) -> dict[str, Any] | None:
         """The cached entry; raises for a tombstone or a deleted agent's key."""
@@ -202,7 +207,8 @@ class ApiKeyService:
                 or (agent is not None and agent.state is AgentState.ACTIVE),
             }
             await self._redis.set(cache_key, json.dumps(data), ex=_CACHE_TTL_S, nx=True)
-        if data["expires_at"] and datetime.fromisoformat(data["expires_at"]) <= datetime.now(UTC):
+        expires_at = datetime.fromisoformat(data["expires_at"]) if data["expires_at"] else None
+        if expires_at is not None and expires_at <= datetime.now(UTC):
             raise refusals.api_key_expired()
         if not data.get("active", True):
             raise refusals.suspended_agents_key(data["agent_id"])
@@ -213,6 +219,7 @@ class ApiKeyService:
             api_key_id=data["key_id"],
             scopes=tuple(Scope(s) for s in data["scopes"]),
             plan=Plan(data["plan"]),
+            expires_at=expires_at.timestamp() if expires_at is not None else None,
         )
 
     async def _touch(self, key_id: str) -> None:

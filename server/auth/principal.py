@@ -36,6 +36,7 @@ class Principal:
     api_key_id: str | None = None
     scopes: tuple[Scope, ...] = ALL_SCOPES
     plan: Plan | None = None
+    expires_at: float | None = None  # an API key's expire_time (unix seconds), if it has one
 
     @property
     def tier(self) -> Tier:

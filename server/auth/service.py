@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from db.uow import UnitOfWorkFactory
 from server.auth.principal import Principal
-from server.auth.store import AuthStore
+from server.auth.store import AuthStore, StreamRevoker
 from server.domain import failures, refusals, signing
 from server.domain.agents import AgentState
 from server.registry.validation import raise_if, signature_violations
@@ -29,10 +29,17 @@ class IssuedSession:
 
 class AuthService:
     def __init__(
-        self, uow: UnitOfWorkFactory, store: AuthStore, *, challenge_ttl_s: int, session_ttl_s: int
+        self,
+        uow: UnitOfWorkFactory,
+        store: AuthStore,
+        *,
+        challenge_ttl_s: int,
+        session_ttl_s: int,
+        streams: StreamRevoker | None = None,
     ) -> None:
         self._uow = uow
         self._store = store
+        self._streams = streams
         self._challenge_ttl_s = challenge_ttl_s
         self._session_ttl_s = session_ttl_s
 
@@ -74,4 +81,6 @@ class AuthService:
     async def end_session(self, token: str | None) -> None:
         if not token:
             raise refusals.session_required()
-        await self._store.delete_session(token)
+        ended = await self._store.delete_session(token)
+        if ended is not None and self._streams is not None:  # its live stream ends now
+            await self._streams.revoke(*ended)

@@ -20,6 +20,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -123,6 +124,27 @@ def _token_key(token: str) -> str:
     return _SESSION.format(digest.hexdigest())
 
 
+# How a heartbeat stream remembers the credential it was opened with, so that revoking
+# that credential names it (server/presence/streams.py): a session by its key's digest
+# (never the token), an API key by its id. ANY_SESSION names every session-opened stream.
+SESSION_CREDENTIAL = "session:"
+ANY_SESSION = SESSION_CREDENTIAL + "*"
+
+
+class StreamRevoker(Protocol):
+    """Live heartbeat streams (server/presence), ended when their credential is revoked."""
+
+    async def revoke(self, agent_id: str, credential: str) -> None: ...
+
+
+def session_credential(session_key: str) -> str:
+    return SESSION_CREDENTIAL + session_key.rsplit(":", 1)[-1]
+
+
+def api_key_credential(key_id: str) -> str:
+    return f"key:{key_id}"
+
+
 def admit_check(token: str, counter: Sequence[str | int] | None) -> AdmitCheck:
     """The check of `token`; `counter` is (prefix, suffix, budget, verified suffix,
     verified budget, window s) of the caller's budget, None when calls are not counted."""
@@ -175,8 +197,14 @@ class AuthStore:
         raw = await self._read_session(keys=[check.session_key], args=list(check.args))
         return None if not raw else _session(json.loads(raw))
 
-    async def delete_session(self, token: str) -> None:
-        await self._redis.delete(_token_key(token))
+    async def delete_session(self, token: str) -> tuple[str, str] | None:
+        """Ends the session; (its agent, its credential id) if it was alive."""
+        key = _token_key(token)
+        raw = await self._redis.getdel(key)
+        if raw is None:
+            return None
+        agent_id = json.loads(raw).get("agent_id")
+        return (agent_id, session_credential(key)) if isinstance(agent_id, str) else None
 
     async def set_epoch(self, agent_id: str, epoch: int) -> None:
         """Called after a key rotation, delete or suspension commits: older sessions stop

@@ -1,6 +1,7 @@
 """The per-process background work of presence: the coalesced writer, one periodic
-scan for silent streams (not a timer per stream), and the control channel that
-lets another process end a stream held here."""
+scan for silent streams and streams whose session or API key expired (not a timer per
+stream), and the control channel that lets another process end a stream held here
+(an operator's action, a newer stream, a revoked credential)."""
 
 from __future__ import annotations
 

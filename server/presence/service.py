@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from db.uow import UnitOfWorkFactory
 from server.auth import principal
-from server.auth.store import AdmitCheck
+from server.auth.store import AdmitCheck, api_key_credential, session_credential
 from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
@@ -43,7 +43,7 @@ from server.interceptors.auth import DeferredSession
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode
-from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry
+from server.presence.streams import Ack, EndKind, OpenStream, StreamRegistry, names, revoked_message
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +123,33 @@ class PresenceService:
         The claim (and, for a session token, the caller's check) is one script, written
         at once; a claim whose call ended meanwhile is released again."""
         pending = deferred.take(DeferredSession)
-        check, agent_id = AdmitCheck.none(), ""
+        check, agent_id, credential = AdmitCheck.none(), "", ""
+        expires_in: float | None = None  # seconds its credential has left, if it expires
         if pending is not None:
             check = pending.check
+            credential = session_credential(check.session_key)
         else:
-            agent_id = _caller().agent_id
+            caller = _caller()
+            agent_id = caller.agent_id
+            if caller.api_key_id is not None:
+                credential = api_key_credential(caller.api_key_id)
+            if caller.expires_at is not None:
+                expires_in = caller.expires_at - time.time()
         stream_id = _stream_id()
         release = functools.partial(self._release_claim, stream_id)
-        admitted, agent_id, replaced = await self._store.claim(check, agent_id, stream_id, release)
+        claimed = await self._store.claim(check, agent_id, stream_id, release)
+        admitted, agent_id, replaced = claimed.admitted, claimed.agent_id, claimed.replaced
         try:
             await _settle(pending, admitted)
         except BaseException:  # refused after the claim (a budget counted the ordinary way)
             if admitted.verdict == "ok":
                 self._coalescer.release(agent_id, stream_id)
             raise
-        stream = OpenStream(agent_id, stream_id, replaced=replaced)
+        stream = OpenStream(agent_id, stream_id, replaced=replaced, credential=credential)
+        if claimed.session_left_s is not None:
+            expires_in = claimed.session_left_s
+        if expires_in is not None:
+            stream.expires = time.monotonic() + expires_in
         previous_here = self.streams.add(stream)
         if previous_here is not None:
             if previous_here.replaced == stream_id:  # that one claimed after this one
@@ -180,7 +192,8 @@ class PresenceService:
         self._coalescer.release(stream.agent_id, stream.stream_id)
 
     def end_stream(self, agent_id: str, stream_id: str, kind: EndKind) -> bool:
-        """End a local stream named by a control notice (`*` means whichever is open)."""
+        """End a local stream named by a control notice: its id, `*` (whichever is open)
+        or the credential it was opened with (streams.names)."""
         stream = self.streams.get(agent_id)
         if kind in _GONE:
             queued = self._coalescer.discard(agent_id)
@@ -188,9 +201,12 @@ class PresenceService:
                 self._coalescer.submit(
                     PresenceWrite(agent_id, AgentStatus.OFFLINE, 0.0, time.time())
                 )
-        if stream is None or (stream_id != "*" and stream.stream_id != stream_id):
+        if stream is None or not names(stream_id, stream):
             return False
-        stream.end(kind, _END_MESSAGES.get(kind, "the server ended the stream"))
+        message = _END_MESSAGES.get(kind, "the server ended the stream")
+        if kind is EndKind.REVOKED:
+            message = revoked_message(stream_id)
+        stream.end(kind, message)
         return True
 
     # Unary calls.
@@ -296,6 +312,15 @@ class PresenceService:
         self.end_stream(agent_id, "*", kind)
         await self._store.end_presence(agent_id, time.time())
         await self._store.publish_control(f"{agent_id} * {kind.value}")
+
+    async def revoke(self, agent_id: str, credential: str) -> None:
+        """After a credential is revoked (server/auth/store.py names it): the agent's stream
+        opened with it ends at once, here and on every other process. Its presence stays:
+        the agent signs in again and reopens."""
+        self.end_stream(agent_id, credential, EndKind.REVOKED)
+        # Published even when it ended here: a stream of the same credential may be opening
+        # elsewhere as this one went (ending twice is harmless).
+        await self._store.publish_control(f"{agent_id} {credential} {EndKind.REVOKED.value}")
 
     async def forget(self, agent_id: str) -> None:
         """After a delete commits: presence removed, the stream ended wherever it is open."""

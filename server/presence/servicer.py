@@ -46,6 +46,10 @@ _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
     EndKind.SUSPENDED: (grpc.StatusCode.PERMISSION_DENIED, Reason.AGENT_SUSPENDED),
     EndKind.TAKEN_DOWN: (grpc.StatusCode.NOT_FOUND, Reason.AGENT_TAKEN_DOWN),
     EndKind.SHUTDOWN: (grpc.StatusCode.UNAVAILABLE, Reason.SERVER_RESTARTING),
+    # As a reopen with that credential is refused: the agent signs in again and reopens.
+    EndKind.REVOKED: (grpc.StatusCode.UNAUTHENTICATED, Reason.CREDENTIALS_REVOKED),
+    EndKind.EXPIRED: (grpc.StatusCode.UNAUTHENTICATED, Reason.SESSION_EXPIRED),
+    EndKind.KEY_EXPIRED: (grpc.StatusCode.UNAUTHENTICATED, Reason.API_KEY_EXPIRED),
 }
 
 

@@ -125,12 +125,15 @@ return {verdict, owner, verified, count, status}
 """
 )
 
-# A stream opening: the stream becomes the agent's live one; answers the one it replaced.
+# A stream opening: the stream becomes the agent's live one; answers the one it replaced
+# and the milliseconds its session has left (-1 without a session), when the stream ends.
 _CLAIM_SCRIPT = (
     _ADMITTED
     + """
 local previous = redis.call('SET', ARGV[A + 2] .. agent, ARGV[A + 3], 'GET')
-return {verdict, owner, verified, count, agent, previous or ''}
+local left = -1
+if KEYS[1] ~= '' then left = redis.call('PTTL', KEYS[1]) end
+return {verdict, owner, verified, count, agent, previous or '', left}
 """
 )
 
@@ -176,19 +179,31 @@ def _admitted(reply: list[bytes | int]) -> Admitted:
     return Admitted(verdict.decode(), agent_id.decode(), verified == 1, count)
 
 
-def _claimed(reply: list[Any], agent_id: str) -> tuple[Admitted, str, str | None]:
+class Claimed(NamedTuple):
+    """A stream opening's answer: the check's, the agent, the stream it replaced, and the
+    seconds its session has left (None without a session, or one that never expires)."""
+
+    admitted: Admitted
+    agent_id: str
+    replaced: str | None
+    session_left_s: float | None
+
+
+def _claimed(reply: list[Any], agent_id: str) -> Claimed:
     admitted = _admitted(reply)
     if admitted.verdict != "ok":
-        return admitted, agent_id, None
+        return Claimed(admitted, agent_id, None, None)
     previous = _text(reply[5])
-    return admitted, _text(reply[4]), previous or None
+    left = reply[6] if len(reply) > 6 else -1
+    left_s = left / 1000 if isinstance(left, int) and left >= 0 else None
+    return Claimed(admitted, _text(reply[4]), previous or None, left_s)
 
 
 def _hand_over(agent_id: str, abandoned: Callable[[Admitted, str], None], reply: Any) -> None:
     """The reply of a claim whose caller stopped waiting (an error reply claimed nothing)."""
     if isinstance(reply, list):
-        admitted, agent, _ = _claimed(reply, agent_id)
-        abandoned(admitted, agent)
+        claimed = _claimed(reply, agent_id)
+        abandoned(claimed.admitted, claimed.agent_id)
 
 
 def _hand_over_task(
@@ -319,9 +334,9 @@ class PresenceStore:
         agent_id: str,
         stream_id: str,
         abandoned: Callable[[Admitted, str], None],
-    ) -> tuple[Admitted, str, str | None]:
-        """A stream opening in one round trip, behind the caller's check: (answer, the
-        agent, the stream it replaced). `agent_id` '' is the session's agent.
+    ) -> Claimed:
+        """A stream opening in one round trip, behind the caller's check. `agent_id` ''
+        is the session's agent.
 
         A caller that stops waiting (its call ended) still learns what the script did:
         `abandoned` gets its answer and agent once it has run, to give the stream up. Over

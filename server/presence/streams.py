@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from server.auth.store import ANY_SESSION, SESSION_CREDENTIAL
 from server.domain.agents import AgentStatus
 from server.observability.metrics import HEARTBEAT_STREAMS
 
@@ -31,6 +32,9 @@ class EndKind(enum.StrEnum):
     SUSPENDED = "suspended"  # an operator suspended the agent
     TAKEN_DOWN = "taken_down"  # an operator took the agent down
     INVALID = "invalid"  # a malformed beat
+    REVOKED = "revoked"  # the credential it was opened with was revoked
+    EXPIRED = "expired"  # the session it was opened with expired
+    KEY_EXPIRED = "key_expired"  # the API key it was opened with expired
     SHUTDOWN = "shutdown"  # the server is stopping
 
 
@@ -69,6 +73,10 @@ class OpenStream:
     agent_id: str
     stream_id: str
     replaced: str | None = None  # the agent's stream this one's claim replaced in Redis
+    # The credential it was opened with (server/auth/store.py), which revoking it names,
+    # and when (monotonic) that session or API key expires, if it does.
+    credential: str = ""
+    expires: float | None = None
     status: AgentStatus = AgentStatus.ONLINE
     last_beat: float = field(default_factory=time.monotonic)
     beats: int = 0
@@ -98,6 +106,27 @@ class OpenStream:
             self.ended = True
             if self.notify is not None:
                 self.notify()
+
+
+def names(selector: str, stream: OpenStream) -> bool:
+    """Whether a control notice's selector (a stream id, `*`, a credential id or
+    ANY_SESSION) names this stream."""
+    if selector in ("*", stream.stream_id):
+        return True
+    if not stream.credential:
+        return False
+    if selector == ANY_SESSION:
+        return stream.credential.startswith(SESSION_CREDENTIAL)
+    return selector == stream.credential
+
+
+def revoked_message(selector: str) -> str:
+    """Which revocation ended a stream, by how its notice named the credential."""
+    if selector == ANY_SESSION:
+        return "the agent's key was rotated, which ended the session this stream was opened with"
+    if selector.startswith(SESSION_CREDENTIAL):
+        return "the session this stream was opened with was ended"
+    return "the API key this stream was opened with was deleted"
 
 
 class StreamRegistry:
@@ -131,12 +160,23 @@ class StreamRegistry:
         return True
 
     def end_silent(self, ttl_s: float) -> int:
-        """One scan over the process's streams ends those silent past the TTL."""
-        cutoff = time.monotonic() - ttl_s
-        silent = [s for s in self._by_agent.values() if s.last_beat < cutoff and not s.ended]
-        for stream in silent:
-            stream.end(EndKind.SILENT, f"no heartbeat for {ttl_s:g} s")
-        return len(silent)
+        """One scan over the process's streams ends those silent past the TTL, and those
+        whose session or API key has expired (a scan, not a timer per stream)."""
+        now = time.monotonic()
+        cutoff = now - ttl_s
+        silent = 0
+        for stream in list(self._by_agent.values()):
+            if stream.ended:
+                continue
+            if stream.expires is not None and stream.expires <= now:
+                if stream.credential.startswith(SESSION_CREDENTIAL):
+                    stream.end(EndKind.EXPIRED, "the session this stream was opened with expired")
+                else:
+                    stream.end(EndKind.KEY_EXPIRED, "the API key it was opened with expired")
+            elif stream.last_beat < cutoff:
+                stream.end(EndKind.SILENT, f"no heartbeat for {ttl_s:g} s")
+                silent += 1
+        return silent
 
     def end_all(self, kind: EndKind, message: str) -> None:
         for stream in list(self._by_agent.values()):

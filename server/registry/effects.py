@@ -1,7 +1,8 @@
 """What follows a committed change to an agent, declared per event (server/events/dispatch.py).
 
 Cached reads are retired, this process's typeahead names follow the write, and a
-key rotation or deletion ends the sessions that the old key (or the agent) opened.
+key rotation or deletion ends the sessions that the old key (or the agent) opened, and
+the heartbeat streams they hold.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from server.auth.store import DELETED_EPOCH, AuthStore
+from server.auth.store import ANY_SESSION, DELETED_EPOCH, AuthStore
 from server.domain.agents import Agent, AgentStatus
 from server.domain.events import AgentDeleted, AgentRegistered, AgentUpdated
 from server.events.dispatch import PostCommit
@@ -24,6 +25,8 @@ class LivePresence(Protocol):
     async def live(self, agent_ids: list[str]) -> list[tuple[AgentStatus, datetime] | None]: ...
 
     async def forget(self, agent_id: str) -> None: ...
+
+    async def revoke(self, agent_id: str, credential: str) -> None: ...
 
 
 class AgentNames(Protocol):
@@ -52,6 +55,8 @@ def registry_effects(
             names.put(event.agent_id, event.display_name)
         if event.key_version is not None:  # sessions of the old key end now
             await auth_store.set_epoch(event.agent_id, event.key_version)
+            if presence is not None:  # and so does a stream a session opened (not a key's)
+                await presence.revoke(event.agent_id, ANY_SESSION)
 
     async def deleted(event: AgentDeleted) -> None:
         await cache.agent_changed(event.agent_id, catalog=True)

@@ -81,7 +81,12 @@ class PresenceServiceServicer:
         NOT_FOUND (AGENT_DELETED); a server shutting down ends it with UNAVAILABLE
         (SERVER_RESTARTING), and the agent reconnects with jitter. Missing or
         invalid tokens end the stream with UNAUTHENTICATED at once, a malformed
-        beat with INVALID_ARGUMENT. A beat is acknowledged once it is queued for
+        beat with INVALID_ARGUMENT. A live stream ends with UNAUTHENTICATED when
+        the credential it was opened with stops being valid: CREDENTIALS_REVOKED
+        at once when its session is ended (DeleteSession), the agent's key is
+        rotated (sessions only) or its API key is deleted; SESSION_EXPIRED when
+        its session expires (API_KEY_EXPIRED when its API key does). The agent
+        signs in again and reopens. A beat is acknowledged once it is queued for
         the next batched presence write (tens of milliseconds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -4,6 +4,7 @@ and a server restart that it survives."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -100,6 +101,45 @@ async def test_deleting_the_agent_ends_presence_and_its_events(client: RegistryC
             async for _ in presence.events():
                 pass
         assert ended.value.reason == "AGENT_DELETED"
+
+
+async def test_signing_out_ends_the_stream_and_the_client_signs_in_again_and_reopens(
+    client: RegistryClient,
+) -> None:
+    """The stream ends UNAUTHENTICATED (CREDENTIALS_REVOKED) as the session it was opened
+    with is ended; the client logs in again and holds presence on a new stream."""
+    async with client.presence() as presence:
+        await presence.wait_connected(10)
+        await client.logout()
+        for _ in range(200):
+            if presence.connections >= 2 and presence.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert presence.connections == 2 and presence.connected
+        assert presence.error is None
+        assert (await client.get_presence()).streaming
+
+
+async def test_an_expiring_session_ends_the_stream_and_the_renewed_one_reopens_it(
+    client: RegistryClient, presence_client: PresenceClient
+) -> None:
+    """The stream ends UNAUTHENTICATED (SESSION_EXPIRED) as the session it was opened with
+    expires; a session renewed meanwhile reopens it, without another login."""
+    opened_with = await client.login()
+    # The stream's session is made to expire soon (sessions last a minute at least); the
+    # stream opens well before, and learns its expiry as it opens.
+    digest = hashlib.sha256(opened_with.token.encode()).hexdigest()
+    assert await presence_client.app.redis.pexpire(f"auth:session:{digest}", 3000)
+    async with client.presence() as presence:
+        await presence.wait_connected(10)
+        renewed = await client.login()  # as the client renews before a session expires
+        for _ in range(400):
+            if presence.connections >= 2 and presence.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert presence.connections == 2 and presence.connected
+        session = client.credentials.session
+        assert session is not None and session.token == renewed.token
 
 
 def _free_port() -> int:

@@ -6,7 +6,9 @@ the interval the server announces and adopts new ones it pushes. When the stream
 
 - a `Reconnect` push (a server shutting down): reopen after its delay plus jitter;
 - UNAVAILABLE or another transient end: reopen with jittered exponential backoff;
-- UNAUTHENTICATED: log in again with the key and reopen;
+- UNAUTHENTICATED (a refused opening, or the stream's session ended, rotated out or
+  expired: CREDENTIALS_REVOKED, SESSION_EXPIRED): log in again with the key and reopen,
+  unless the session was renewed since the stream opened;
 - STREAM_SUPERSEDED, AGENT_DELETED, AGENT_SUSPENDED, AGENT_TAKEN_DOWN or a refusal:
   stop, and raise `PresenceEnded` from `events()` and `wait()`.
 
@@ -52,6 +54,14 @@ FINAL_CODES = {
     grpc.StatusCode.FAILED_PRECONDITION,
 }
 _CLOSED = object()
+
+
+def _bearer(metadata: tuple[tuple[str, str], ...]) -> str | None:
+    """The session token a stream was opened with (None for an API key)."""
+    for key, value in metadata:
+        if key == "authorization" and value.startswith("Bearer "):
+            return value[len("Bearer ") :]
+    return None
 
 
 class _Events:
@@ -219,7 +229,9 @@ class Presence:
                     self.error = PresenceEnded(ended.code, ended.message, ended.reason)
                     return
                 if ended is not None and ended.code == grpc.StatusCode.UNAUTHENTICATED:
-                    self._client.credentials.forget()
+                    # The stream's session was refused, ended or expired; a session renewed
+                    # since (in the background) reopens without a login.
+                    self._client.credentials.forget(_bearer(metadata))
                 if state.reconnect is not None:
                     delay = state.reconnect.retry_after.ToTimedelta().total_seconds()
                     delay += random.uniform(0.0, self.reconnect_jitter_s)

@@ -109,9 +109,11 @@ class Credentials:
             return ()
         return (("authorization", f"Bearer {token}"),)
 
-    def forget(self) -> None:
-        """Drop the session, e.g. after the server refused it; the next call logs in."""
-        self._session = None
+    def forget(self, token: str | None = None) -> None:
+        """Drop the session, e.g. after the server refused it; the next call logs in. With
+        `token`, only if the session still is that one: one renewed since is kept."""
+        if token is None or (self._session is not None and self._session.token == token):
+            self._session = None
 
     async def logout(self) -> None:
         """End the session on the server (DeleteSession) and forget it."""
