@@ -53,6 +53,19 @@ _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
 }
 
 
+# An ending the client may be writing into waits this long for its next beat and ends
+# right after reading it (or at the grace's end, when the client is not writing): grpcio's
+# asyncio client reports its own INTERNAL, instead of the server's status, for a stream
+# ended while one of its writes is in flight (grpc/grpc#36066).
+ENDING_GRACE_S = 1.0
+_AT_ONCE = frozenset({EndKind.SHUTDOWN, EndKind.SILENT})
+
+
+def _ends_after_a_beat(stream: OpenStream) -> bool:
+    ending = stream.outbox[-1] if stream.outbox else None
+    return isinstance(ending, StreamEnd) and ending.kind not in _AT_ONCE
+
+
 async def _end(context: Context, ending: StreamEnd, agent_id: str) -> None:
     """Finish the call with the ending's code and an ErrorInfo reason (OK needs none)."""
     if ending.kind not in _ENDINGS:
@@ -81,22 +94,31 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
             stream.notify()
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
         try:
-            while not stream.ended:
-                stream.waiting = True
+            while True:
+                if stream.ended:
+                    # Ended between reads: unless it must end at once, the client may be
+                    # writing its next beat; read it (within the grace) and end after it.
+                    if stream.interrupted or not _ends_after_a_beat(stream):
+                        break
+                    stream.interrupted = True
+                    self._grace(stream, task)
+                stream.waiting = stream.reading = True
                 try:
                     read = await context.read()
                 except asyncio.CancelledError:
-                    stream.waiting = False
+                    stream.waiting = stream.reading = False
                     if stream.interrupted and task.uncancel() == 0:
                         break  # an ending
                     raise
                 except Exception:
-                    stream.waiting = False
+                    stream.waiting = stream.reading = False
                     await self._stalled(stream, task)
                     break
-                stream.waiting = False
+                stream.waiting = stream.reading = False
                 if read is grpc.aio.EOF:
                     stream.end(EndKind.COMPLETED, "the client closed its side")
+                    break
+                if stream.ended:  # ended while the beat was on its way: end right after it
                     break
                 beat = cast(pb.HeartbeatRequest, read)
                 try:
@@ -139,9 +161,23 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         if stream.ended:
             if stream.waiting and not stream.interrupted:
                 stream.interrupted = True
-                task.cancel()
+                if stream.reading and _ends_after_a_beat(stream):
+                    self._grace(stream, task)
+                else:
+                    task.cancel()
         elif stream.writer is None:
             stream.writer = asyncio.ensure_future(self._write_outbox(stream, context))
+
+    @staticmethod
+    def _grace(stream: OpenStream, task: asyncio.Task[object]) -> None:
+        """End the wait for a beat if none comes within the grace (the client is not
+        writing, so the ending cannot cross one of its writes)."""
+
+        def interrupt() -> None:
+            if stream.waiting:
+                task.cancel()
+
+        asyncio.get_running_loop().call_later(ENDING_GRACE_S, interrupt)
 
     async def _write_outbox(self, stream: OpenStream, context: Context) -> None:
         """The outbox in order, up to its end (the stream's own task finishes the call)."""

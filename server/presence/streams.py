@@ -91,6 +91,7 @@ class OpenStream:
     # for the next beat (an ending interrupts that wait), and the task writing the outbox.
     waiting: bool = False
     interrupted: bool = False
+    reading: bool = False  # waiting for the client's next beat (not for a failed write)
     writer: asyncio.Future[Any] | None = None
 
     def send(self, item: Outgoing) -> None:
