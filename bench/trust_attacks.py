@@ -35,7 +35,7 @@ import numpy as np
 from bench.harness import machine
 from bench.trust_attack_cases import ATTACKS, Outcome, with_standing
 from bench.trust_graphs import GENERATORS, Builder, Honest
-from server.trust.engine import TrustResult, compute
+from server.trust.engine import KIND_BEHAVIOUR, TrustResult, compute
 
 MEAN_DRIFT = 2.0
 MAX_DRIFT = 10.0
@@ -191,20 +191,19 @@ def stability(honest: Honest, base: TrustResult, rng: np.random.Generator) -> di
 
     graph = honest.builder.graph()
     changed = rng.random(graph.attester.size) < 0.01
+    # Of the changed claims, behaviour ratings are redrawn from the same distribution and
+    # the other kinds move to another subject.
+    rerated = changed & (graph.kind == KIND_BEHAVIOUR)
     value = graph.value.copy()
-    value[changed & (graph.kind == 2)] = np.where(
-        honest.bad[graph.subject[changed & (graph.kind == 2)]],
-        rng.integers(0, 36, int((changed & (graph.kind == 2)).sum())),
-        rng.integers(65, 101, int((changed & (graph.kind == 2)).sum())),
+    value[rerated] = np.where(
+        honest.bad[graph.subject[rerated]],
+        rng.integers(0, 36, int(rerated.sum())),
+        rng.integers(65, 101, int(rerated.sum())),
     )
-    redrawn = Builder(n, list(honest.builder.verified))
-    redrawn.edges = [
-        (graph.attester, graph.subject, graph.kind.astype(np.int64), value, graph.capability)
-    ]
-    # and 1% of claims move to another subject
-    moved = changed & (graph.kind != 2)
+    moved = changed & ~rerated
     subject = graph.subject.copy()
     subject[moved] = rng.integers(0, n, int(moved.sum()))
+    redrawn = Builder(n, list(honest.builder.verified))
     redrawn.edges = [
         (graph.attester, subject, graph.kind.astype(np.int64), value, graph.capability)
     ]

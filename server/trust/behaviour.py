@@ -122,7 +122,7 @@ def behaviour(
         held = np.bincount(mean.indices, weights=has_standing[_row_of(mean)], minlength=n).astype(
             np.int64
         )
-        rater, rater_weight = _heaviest(_row_of(mean), mean.indices, claim_weight, n, top)
+        rater, rater_weight = heaviest(_row_of(mean), mean.indices, claim_weight, n, top)
     confidence = weight / (weight + half)
     adjusted = NEUTRAL_BEHAVIOUR + confidence * (average - NEUTRAL_BEHAVIOUR)
     return BehaviourTally(
@@ -179,7 +179,7 @@ def _central_mean(mean: sparse.csr_array, weight: FloatArray, n: int) -> FloatAr
     return result
 
 
-def _heaviest(
+def heaviest(
     attester: IntArray, subject: IntArray, amount: FloatArray, n: int, k: int
 ) -> tuple[IntArray, FloatArray]:
     """Per subject, the k attesters with the largest amount (ties by attester index)."""

@@ -33,6 +33,7 @@ from server.trust.behaviour import (
     CapabilityTally,
     behaviour,
     capability_tally,
+    heaviest,
     rater_weights,
     typical_standing,
 )
@@ -138,21 +139,14 @@ def top_contributors(
     """The k attesters passing the most standing to each agent, and their share of its inflow."""
     n = matrix.shape[0]
     inflow = sparse.coo_array(sparse.diags_array(weight) @ matrix)
-    keep = inflow.data > 0
-    attester, subject, amount = inflow.row[keep], inflow.col[keep], inflow.data[keep]
-    contributor = np.full((n, k), -1, dtype=np.int64)
-    contribution = np.zeros((n, k))
-    if amount.size == 0:
-        return contributor, contribution
-    order = np.lexsort((attester, -amount, subject))
-    attester, subject, amount = attester[order], subject[order], amount[order]
-    totals = np.bincount(subject, weights=amount, minlength=n)
-    starts = np.searchsorted(subject, subject, side="left")
-    rank = np.arange(subject.size) - starts
-    top = rank < k
-    contributor[subject[top], rank[top]] = attester[top]
-    contribution[subject[top], rank[top]] = np.round(amount[top] / totals[subject[top]], 4)
-    return contributor, contribution
+    amount = np.maximum(inflow.data, 0.0)
+    contributor, passed = heaviest(
+        inflow.row.astype(np.int64), inflow.col.astype(np.int64), amount, n, k
+    )
+    totals = np.bincount(inflow.col, weights=amount, minlength=n)[:, None]
+    share = np.divide(passed, totals, out=np.zeros_like(passed), where=totals > 0)
+    rounded: FloatArray = np.round(share, 4).astype(np.float64)
+    return contributor, rounded
 
 
 def compute(graph: TrustGraph, params: TrustParameters | None = None) -> TrustResult:
