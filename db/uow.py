@@ -19,6 +19,7 @@ from db.repositories.cards import CardRepository
 from db.repositories.domains import DomainRepository
 from db.repositories.reputation import ReputationRepository
 from db.repositories.trust import TrustRepository
+from db.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -34,6 +35,7 @@ class UnitOfWork:
     reputation: ReputationRepository
     domains: DomainRepository
     cards: CardRepository
+    webhooks: WebhookRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], refuse: Callable[[], None] | None = None
@@ -66,6 +68,7 @@ class UnitOfWork:
         self.reputation = ReputationRepository(self._session)
         self.domains = DomainRepository(self._session)
         self.cards = CardRepository(self._session)
+        self.webhooks = WebhookRepository(self._session)
         return self
 
     async def __aexit__(

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.uow import UnitOfWorkFactory
+from server.domain.clock import Clock, utc_now
 from server.settings import Settings
 
 
@@ -17,3 +18,5 @@ class JobContext:
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     redis: Redis
+    # What expiry and staleness are judged against; tests move it instead of sleeping.
+    clock: Clock = utc_now

@@ -18,6 +18,7 @@ async def presence_sweep(context: JobContext) -> dict[str, Any]:
         ttl_s=settings.presence_ttl_s,
         ratio=settings.presence_self_preservation_ratio,
         min_agents=settings.presence_self_preservation_min_agents,
+        now=context.clock().timestamp(),
     )
     SWEEP_EXPIRED.inc(figures["expired"])
     SWEEP_HELD_BACK.inc(figures["held_back"])

@@ -33,7 +33,7 @@ SCORE_BATCH = 10_000
 
 
 async def trust_recompute(context: JobContext) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = context.clock()
     async with context.uow() as uow:
         expired = await uow.attestations.expire_due(now)
         await uow.commit()

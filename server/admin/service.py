@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.auth.api_keys import ApiKeyService
 from server.auth.principal import require_operator
 from server.auth.store import DELETED_EPOCH, AuthStore
@@ -38,7 +38,7 @@ class Presence(Protocol):
 class AdminService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitsOfWork,
         auth_store: AuthStore,
         api_keys: ApiKeyService,
         cache: RegistryCache,

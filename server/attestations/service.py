@@ -7,10 +7,9 @@ after commit that the graph changed.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.attestations import canonical
 from server.auth.principal import current
 from server.domain import events, failures, refusals, signing
@@ -20,6 +19,7 @@ from server.domain.attestations import (
     AttestationState,
     ClaimKind,
 )
+from server.domain.clock import Clock, utc_now
 from server.domain.errors import (
     FieldViolation,
     InvalidArgument,
@@ -32,7 +32,6 @@ from server.trust.signal import TrustSignal
 
 ID_PREFIX = "at_"
 MAX_IDENTITY_CHARS = 256
-Clock = Callable[[], datetime]
 
 
 def _caller() -> str:
@@ -86,11 +85,11 @@ def draft_violations(
 class AttestationService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitsOfWork,
         signal: TrustSignal,
         *,
         clock_skew_s: float,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
         self._signal = signal

@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.auth.principal import Principal, require_session
 from server.auth.store import DELETED_EPOCH, EPOCH_KEY, StreamRevoker, api_key_credential
 from server.domain import failures, refusals
@@ -68,7 +68,7 @@ def looks_like_key(token: str) -> bool:
 
 class ApiKeyService:
     def __init__(
-        self, uow: UnitOfWorkFactory, redis: Redis, streams: StreamRevoker | None = None
+        self, uow: UnitsOfWork, redis: Redis, streams: StreamRevoker | None = None
     ) -> None:
         self._uow = uow
         self._redis = redis

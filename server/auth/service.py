@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.auth.principal import Principal
 from server.auth.store import AuthStore, StreamRevoker
 from server.domain import failures, refusals, signing
 from server.domain.agents import AgentState
+from server.domain.clock import Clock, utc_now
 from server.registry.validation import raise_if, signature_violations
 
 
@@ -30,14 +31,16 @@ class IssuedSession:
 class AuthService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitsOfWork,
         store: AuthStore,
         *,
         challenge_ttl_s: int,
         session_ttl_s: int,
         streams: StreamRevoker | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._clock = clock
         self._store = store
         self._streams = streams
         self._challenge_ttl_s = challenge_ttl_s
@@ -51,7 +54,7 @@ class AuthService:
             if agent.state is not AgentState.ACTIVE:
                 raise refusals.agent_suspended(agent_id)
         challenge_id, nonce = await self._store.put_challenge(agent_id, self._challenge_ttl_s)
-        expires_at = datetime.now(UTC) + timedelta(seconds=self._challenge_ttl_s)
+        expires_at = self._clock() + timedelta(seconds=self._challenge_ttl_s)
         return IssuedChallenge(challenge_id, nonce, expires_at)
 
     async def create_session(self, challenge_id: str, signature: bytes) -> IssuedSession:
@@ -69,7 +72,7 @@ class AuthService:
         token = await self._store.put_session(
             agent.agent_id, agent.key_version, self._session_ttl_s, verified=agent.verified
         )
-        expires_at = datetime.now(UTC) + timedelta(seconds=self._session_ttl_s)
+        expires_at = self._clock() + timedelta(seconds=self._session_ttl_s)
         return IssuedSession(token, agent.agent_id, expires_at)
 
     async def authenticate(self, token: str) -> Principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.uow import UnitOfWork, UnitOfWorkFactory
+from db.ports import UnitOfWorkPort, UnitsOfWork
 from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
@@ -36,7 +36,7 @@ def _checked(verification: Verification) -> Verification:
 def _keep(card: dict[str, Any]) -> WithAgent:
     """Stores the card as received, in the agent's own transaction."""
 
-    async def write(uow: UnitOfWork, agent_id: str) -> None:
+    async def write(uow: UnitOfWorkPort, agent_id: str) -> None:
         await uow.cards.put(agent_id, card)
 
     return write
@@ -44,7 +44,7 @@ def _keep(card: dict[str, Any]) -> WithAgent:
 
 class CardService:
     def __init__(
-        self, registry: RegistryService, uow: UnitOfWorkFactory, *, allow_loopback: bool
+        self, registry: RegistryService, uow: UnitsOfWork, *, allow_loopback: bool
     ) -> None:
         self._registry = registry
         self._uow = uow

@@ -3,14 +3,13 @@ identity, shown and searchable; it confers no trust (a domain costs an attacker 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Agent
+from server.domain.clock import Clock, utc_now
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.events import AgentDomainVerified
 from server.domains import proof
@@ -24,13 +23,15 @@ def _not_found(agent_id: str) -> NotFound:
 class DomainService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitsOfWork,
         cache: RegistryCache,
         *,
         allow_loopback: bool,
         timeout_s: float,
+        clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._clock = clock
         self._cache = cache
         self._allow_loopback = allow_loopback
         self._timeout_s = timeout_s
@@ -69,7 +70,7 @@ class DomainService:
             except proof.ProofFailed as exc:
                 raise refusals.domain_proof_failed(agent_id, current.domain, str(exc)) from exc
         async with self._uow() as uow:
-            if await uow.domains.proven(agent_id, current.domain, datetime.now(UTC)):
+            if await uow.domains.proven(agent_id, current.domain, self._clock()):
                 await uow.events.add(AgentDomainVerified(agent_id=agent_id, domain=current.domain))
             agent = await uow.agents.get(agent_id)
             await uow.commit()

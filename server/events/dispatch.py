@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Self, TypeVar
 
-from db.uow import UnitOfWork
+from db.ports import UnitOfWorkPort
 from server.domain.events import DomainEvent
 
 E = TypeVar("E", bound=DomainEvent)
@@ -28,7 +28,7 @@ class PostCommit:
         self._handlers.setdefault(kind, []).append(handler)
         return self
 
-    async def commit(self, uow: UnitOfWork) -> None:
+    async def commit(self, uow: UnitOfWorkPort) -> None:
         await uow.commit()
         await self.handle(uow.events.recorded)
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from db.point_reads import PointReads
-from db.uow import UnitOfWork, UnitOfWorkFactory
+from db.ports import UnitOfWorkPort, UnitsOfWork
 from server.auth.principal import require_agent
 from server.auth.store import AuthStore
 from server.domain import events, failures, signing
@@ -37,7 +37,7 @@ from server.registry.validation import (
 )
 
 # A write of the caller's, made in the agent's transaction (so both commit or neither).
-WithAgent = Callable[[UnitOfWork, str], Awaitable[None]]
+WithAgent = Callable[[UnitOfWorkPort, str], Awaitable[None]]
 
 UPDATABLE_FIELDS = frozenset(
     {"display_name", "description", "type", "endpoint_uri", "tags", "protocols", "metadata"}
@@ -61,7 +61,7 @@ def _not_found(agent_id: str) -> NotFound:
 class RegistryService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitsOfWork,
         reads: PointReads,
         auth_store: AuthStore,
         cache: RegistryCache,

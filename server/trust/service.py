@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from db.point_reads import PointReads
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.cache import codec
 from server.cache.aside import CacheAside
 from server.domain import failures
@@ -19,7 +19,7 @@ LEADERBOARD_TTL_S = 10
 
 class ReputationService:
     def __init__(
-        self, uow: UnitOfWorkFactory, reads: PointReads, cache: CacheAside | None = None
+        self, uow: UnitsOfWork, reads: PointReads, cache: CacheAside | None = None
     ) -> None:
         self._reads = reads
         self._uow = uow

@@ -6,8 +6,7 @@ import dataclasses
 from collections.abc import Collection
 from typing import Any
 
-from db.repositories.webhooks import WebhookRepository
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Page
@@ -49,9 +48,7 @@ def _not_found(agent_id: str, webhook_id: str) -> NotFound:
 
 
 class WebhookService:
-    def __init__(
-        self, uow: UnitOfWorkFactory, *, allow_loopback: bool, max_per_agent: int = 20
-    ) -> None:
+    def __init__(self, uow: UnitsOfWork, *, allow_loopback: bool, max_per_agent: int = 20) -> None:
         self._uow = uow
         self._allow_loopback = allow_loopback
         self._max_per_agent = max_per_agent
@@ -80,7 +77,7 @@ class WebhookService:
         await self._check_url(url, "webhook.url")
         secret = signing.new_secret()
         async with self._uow() as uow:
-            webhooks = WebhookRepository(uow.session)
+            webhooks = uow.webhooks
             if await uow.agents.lock(agent_id) is None:
                 raise failures.agent_not_found(agent_id)
             if await webhooks.count(agent_id) >= self._max_per_agent:
@@ -99,7 +96,7 @@ class WebhookService:
     async def get(self, agent_id: str, webhook_id: str) -> Webhook:
         require_agent(agent_id)
         async with self._uow() as uow:
-            webhook = await WebhookRepository(uow.session).get(agent_id, webhook_id)
+            webhook = await uow.webhooks.get(agent_id, webhook_id)
         if webhook is None:
             raise _not_found(agent_id, webhook_id)
         return webhook
@@ -112,9 +109,7 @@ class WebhookService:
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
         async with self._uow() as uow:
-            page: Page[Webhook] = await WebhookRepository(uow.session).list_page(
-                agent_id, limit, cursor
-            )
+            page: Page[Webhook] = await uow.webhooks.list_page(agent_id, limit, cursor)
         return page.items, encode_token(page.next_cursor, scope)
 
     async def update(
@@ -147,7 +142,7 @@ class WebhookService:
             await self._check_url(changes["url"], "webhook.url")
             values["url"] = changes["url"]
         async with self._uow() as uow:
-            webhooks = WebhookRepository(uow.session)
+            webhooks = uow.webhooks
             if await webhooks.get(agent_id, webhook_id, lock=True) is None:
                 raise _not_found(agent_id, webhook_id)
             webhook = await webhooks.update(webhook_id, values)
@@ -157,7 +152,7 @@ class WebhookService:
     async def delete(self, agent_id: str, webhook_id: str) -> None:
         require_agent(agent_id)
         async with self._uow() as uow:
-            if not await WebhookRepository(uow.session).delete(agent_id, webhook_id):
+            if not await uow.webhooks.delete(agent_id, webhook_id):
                 raise _not_found(agent_id, webhook_id)
             await uow.commit()
 
@@ -166,7 +161,7 @@ class WebhookService:
         require_agent(agent_id)
         secret = signing.new_secret()
         async with self._uow() as uow:
-            webhooks = WebhookRepository(uow.session)
+            webhooks = uow.webhooks
             if await webhooks.get(agent_id, webhook_id, lock=True) is None:
                 raise _not_found(agent_id, webhook_id)
             webhook = await webhooks.update(webhook_id, {"secret": secret})
@@ -181,7 +176,7 @@ class WebhookService:
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
         async with self._uow() as uow:
-            webhooks = WebhookRepository(uow.session)
+            webhooks = uow.webhooks
             if await webhooks.get(agent_id, webhook_id) is None:
                 raise _not_found(agent_id, webhook_id)
             page = await webhooks.list_deliveries_page(webhook_id, limit, cursor)
