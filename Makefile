@@ -10,7 +10,7 @@ TOOLS_STAMP := tools/node_modules/.installed
 GOOGLEAPIS_STAMP := build/googleapis/.installed
 BASELINE := protos/v1-baseline.binpb
 
-.PHONY: install run test test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
+.PHONY: install run test test-fast test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ run: install
 ## test: the suite against real Postgres and Redis (the fault suite runs on its own)
 test: install
 	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
+
+## test-fast: unit and service tests only (in-memory unit of work, fake clock): no Postgres or Redis
+test-fast: install
+	$(PY) -m pytest tests/unit tests/service -m "not backing" $(PYTEST_ARGS)
 
 ## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
 test-faults: install
