@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2, resources_pb2
@@ -18,6 +18,7 @@ from scheduler.context import JobContext
 from scheduler.jobs.presence_flush import presence_flush
 from scheduler.jobs.presence_sweep import presence_sweep
 from server.domain.agents import AgentStatus
+from server.domain.clock import Clock, utc_now
 from server.presence.store import PresenceStore, PresenceWrite
 from tests.e2e.search_support import search_stub
 from tests.factories import register
@@ -30,10 +31,10 @@ from tests.presence_support import (
 )
 
 
-def _context(client: PresenceClient, **overrides: object) -> JobContext:
+def _context(client: PresenceClient, clock: Clock = utc_now, **overrides: object) -> JobContext:
     settings = client.settings.model_copy(update=overrides)
     uow = UnitOfWorkFactory(session_factory(client.app.engine))
-    return JobContext(settings, client.app.engine, uow, client.app.redis)
+    return JobContext(settings, client.app.engine, uow, client.app.redis, clock)
 
 
 async def _row(client: PresenceClient, agent_name: str) -> tuple[str, object]:
@@ -86,8 +87,9 @@ async def test_sweep_marks_a_silent_agent_offline_with_an_event(
         pb.SendHeartbeatRequest(name=agent.name), metadata=agent.metadata
     )
     await presence_flush(_context(presence_client))
-    await asyncio.sleep(TTL_S + 0.2)
-    figures = await presence_sweep(_context(presence_client))
+    # The sweep judges staleness by its context's clock: a TTL later, without waiting one.
+    past_ttl = datetime.now(UTC) + timedelta(seconds=TTL_S + 0.2)
+    figures = await presence_sweep(_context(presence_client, lambda: past_ttl))
     assert figures["expired"] >= 1 and not figures["self_preservation"]
     fetched = await presence_client.registry.GetAgent(
         registry_service_pb2.GetAgentRequest(name=agent.name)
