@@ -18,6 +18,7 @@ from server.admin.service import AdminService
 from server.attestations.service import AttestationService
 from server.auth.principal import Principal, set_current
 from server.auth.service import AuthService
+from server.cards.service import CardService
 from server.domain.agents import Agent, AgentProfile, AgentState, AgentType
 from server.domain.api_keys import Scope
 from server.domains.service import DomainService
@@ -127,6 +128,7 @@ class World:
             self.db, registry_cache, allow_loopback=True, timeout_s=1.0, clock=self.clock
         )
         self.webhooks = WebhookService(self.db, allow_loopback=True, max_per_agent=3)
+        self.cards = CardService(self.registry, self.db, allow_loopback=True)
 
     def auth_ttl(self, what: str) -> timedelta:
         return timedelta(seconds={"challenge": 60, "session": 3600}[what])
