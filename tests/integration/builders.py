@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from db.uow import UnitOfWorkFactory
+from db.ports import UnitsOfWork
 from server.domain.agents import Agent, AgentProfile, AgentType
 from server.domain.ids import AGENT_PREFIX, new_id
 
@@ -30,17 +30,20 @@ def profile(**fields: object) -> AgentProfile:
 
 
 async def register(
-    uow: UnitOfWorkFactory, capabilities: tuple[str, ...] = (), **fields: object
+    uow: UnitsOfWork,
+    capabilities: tuple[str, ...] = (),
+    key: bytes | None = None,
+    **fields: object,
 ) -> Agent:
     async with uow() as work:
         agent = await work.agents.add(
-            new_id(AGENT_PREFIX), profile(**fields), public_key(), capabilities
+            new_id(AGENT_PREFIX), profile(**fields), key or public_key(), capabilities
         )
         await work.commit()
     return agent
 
 
-async def agent_count(uow: UnitOfWorkFactory, capability_id: str) -> int:
+async def agent_count(uow: UnitsOfWork, capability_id: str) -> int:
     async with uow() as work:
         capability = await work.capabilities.get(capability_id)
     assert capability is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from server.auth.service import IssuedSession
 from server.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from tests.factories import session_signature
 from tests.service.conftest import OPERATOR, World, acting_as
@@ -25,34 +26,34 @@ async def test_a_signed_challenge_opens_a_session_once(world: World) -> None:
         )
 
 
+async def _sign_in(
+    world: World, agent_id: str, key: Ed25519PrivateKey, *, after_s: float = 0.0
+) -> IssuedSession:
+    """Challenge, let `after_s` pass on the clock, answer."""
+    challenge = await world.auth.create_challenge(agent_id)
+    world.clock.advance(after_s)
+    signature = session_signature(key, challenge.nonce)
+    return await world.auth.create_session(challenge.challenge_id, signature)
+
+
 async def test_an_expired_challenge_is_refused(world: World) -> None:
     agent, key = await world.register()
-    challenge = await world.auth.create_challenge(agent.agent_id)
-    world.clock.advance(world.auth_ttl("challenge").total_seconds() + 0.5)
+    late = world.auth_ttl("challenge").total_seconds() + 0.5
     with pytest.raises(Unauthenticated) as caught:
-        await world.auth.create_session(
-            challenge.challenge_id, session_signature(key, challenge.nonce)
-        )
+        await _sign_in(world, agent.agent_id, key, after_s=late)
     assert caught.value.reason == "CHALLENGE_INVALID"
 
 
 async def test_a_signature_by_another_key_is_refused(world: World) -> None:
     agent, _ = await world.register()
-    challenge = await world.auth.create_challenge(agent.agent_id)
-    wrong = Ed25519PrivateKey.generate()
     with pytest.raises(Unauthenticated) as caught:
-        await world.auth.create_session(
-            challenge.challenge_id, session_signature(wrong, challenge.nonce)
-        )
+        await _sign_in(world, agent.agent_id, Ed25519PrivateKey.generate())
     assert caught.value.reason == "SIGNATURE_INVALID"
 
 
 async def test_sessions_expire_and_end(world: World) -> None:
     agent, key = await world.register()
-    challenge = await world.auth.create_challenge(agent.agent_id)
-    session = await world.auth.create_session(
-        challenge.challenge_id, session_signature(key, challenge.nonce)
-    )
+    session = await _sign_in(world, agent.agent_id, key)
     world.clock.advance(world.auth_ttl("session").total_seconds())
     with pytest.raises(Unauthenticated):
         await world.auth.authenticate(session.token)

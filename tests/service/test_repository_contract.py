@@ -22,6 +22,7 @@ from server.domain.clock import utc_now
 from server.domain.errors import AlreadyExists, Conflict, NotFound
 from server.domain.events import AgentDeleted, AgentUpdated
 from server.domain.ids import AGENT_PREFIX, new_id
+from tests.integration.builders import agent_count, register
 from tests.service.fakes import FakeDatabase
 
 
@@ -47,38 +48,24 @@ async def _agent(
     agent_type: AgentType = AgentType.TOOL,
     key: bytes | None = None,
 ) -> str:
-    agent_id = new_id(AGENT_PREFIX)
-    async with units() as uow:
-        profile = AgentProfile(display_name="Contract", agent_type=agent_type, tags=("a", "b"))
-        await uow.agents.add(agent_id, profile, key or _key(), capabilities)
-        await uow.commit()
-    return agent_id
-
-
-async def _count(units: UnitsOfWork, capability_id: str) -> int:
-    async with units() as uow:
-        capability = await uow.capabilities.get(capability_id)
-    assert capability is not None
-    return capability.agent_count
+    return (await register(units, capabilities, key, agent_type=agent_type)).agent_id
 
 
 async def test_an_added_agent_reads_back_with_its_defaults(units: UnitsOfWork) -> None:
-    before = await _count(units, "translation")
+    before = await agent_count(units, "translation")
     key = _key()
-    agent_id = await _agent(units, ("web-search", "translation", "translation"), key=key)
+    added = await register(units, ("web-search", "translation", "translation"), key, tags=("a",))
     async with units() as uow:
-        agent = await uow.agents.get(agent_id)
-        assert await uow.agents.lock(agent_id) == agent
-    assert agent is not None
-    assert agent.profile == AgentProfile(
-        display_name="Contract", agent_type=AgentType.TOOL, tags=("a", "b")
-    )
+        agent = await uow.agents.get(added.agent_id)
+        assert await uow.agents.lock(added.agent_id) == agent
+    assert agent == added
+    assert agent.profile.tags == ("a",) and agent.profile.metadata == {"suite": "integration"}
     assert agent.public_key == key and agent.capabilities == ("translation", "web-search")
     assert (agent.status, agent.last_seen_at, agent.trust_score) == (AgentStatus.OFFLINE, None, 0)
     assert (agent.verified, agent.key_version, agent.state) == (False, 1, AgentState.ACTIVE)
     assert (agent.domain, agent.domain_verified_at) == ("", None)
     assert agent.created_at == agent.updated_at and agent.created_at.tzinfo is not None
-    assert await _count(units, "translation") == before + 1
+    assert await agent_count(units, "translation") == before + 1
 
 
 async def test_a_taken_key_or_unknown_capability_adds_nothing(units: UnitsOfWork) -> None:
@@ -144,12 +131,12 @@ async def test_rotation_swaps_only_the_expected_key(units: UnitsOfWork) -> None:
 
 async def test_capabilities_are_offered_once(units: UnitsOfWork) -> None:
     agent_id = await _agent(units)
-    before = await _count(units, "code-review")
+    before = await agent_count(units, "code-review")
     async with units() as uow:
         added = await uow.agents.add_capability(agent_id, "code-review")
         assert added.capabilities == ("code-review",)
         await uow.commit()
-    assert await _count(units, "code-review") == before + 1
+    assert await agent_count(units, "code-review") == before + 1
     async with units() as uow:
         with pytest.raises(AlreadyExists):
             await uow.agents.add_capability(agent_id, "code-review")
@@ -165,7 +152,7 @@ async def test_capabilities_are_offered_once(units: UnitsOfWork) -> None:
     async with units() as uow:
         assert (await uow.agents.remove_capability(agent_id, "code-review")).capabilities == ()
         await uow.commit()
-    assert await _count(units, "code-review") == before
+    assert await agent_count(units, "code-review") == before
 
 
 async def test_capability_catalog_pages_by_id(units: UnitsOfWork) -> None:
@@ -263,7 +250,7 @@ async def test_attestations_page_newest_first(units: UnitsOfWork) -> None:
 async def test_deleting_an_agent_takes_what_hangs_from_it(units: UnitsOfWork) -> None:
     agent_id = await _agent(units, ("image-generation",))
     other = await _agent(units)
-    before = await _count(units, "image-generation")
+    before = await agent_count(units, "image-generation")
     async with units() as uow:
         attestation, _ = await uow.attestations.replace_and_add(
             new_id("at_"), other, _draft(agent_id, 70)
@@ -286,7 +273,7 @@ async def test_deleting_an_agent_takes_what_hangs_from_it(units: UnitsOfWork) ->
         assert await uow.api_keys.hashes_of_agent(agent_id) == []
         assert await uow.webhooks.get(agent_id, webhook.webhook_id) is None
         assert await uow.cards.get(agent_id) is None
-    assert await _count(units, "image-generation") == before - 1
+    assert await agent_count(units, "image-generation") == before - 1
 
 
 async def test_events_are_numbered_and_filtered(units: UnitsOfWork) -> None:
