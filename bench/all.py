@@ -1,7 +1,7 @@
 """`make bench`: every workload against 1 and 2 server workers on one seeded registry.
 
 Seeds (or reuses) 100,000 agents and 1,000,000 attestations under
-.data/bench-all/ (bench/all_seed.py), then for each worker count starts N real
+.data/bench-all/ (bench/seed.py), then for each worker count starts N real
 `python -m server.worker` processes sharing one port and runs each workload from
 a separate load-generator process (bench/all_load.py; heartbeats through
 bench/heartbeat_load.py) while sampling the workers' CPU and RSS from /proc.
@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 from redis.asyncio import Redis
 
-from bench import all_seed
+from bench import seed
 from bench.all_report import print_table, write_charts, write_report
 from bench.harness import start_workers, stop
 from bench.heartbeat import proc_stats
@@ -114,9 +114,9 @@ async def make_plan(redis_url: str, url: str, streams: int) -> dict[str, Any]:
     redis = Redis.from_url(redis_url)
     store = AuthStore(redis)
     attesters = []
-    for index in range(all_seed.ATTESTERS):
-        agent_id = all_seed.attester_id(index)
-        key = all_seed.attester_key(index).private_bytes_raw().hex()
+    for index in range(seed.ATTESTERS):
+        agent_id = seed.attester_id(index)
+        key = seed.attester_key(index).private_bytes_raw().hex()
         attesters.append(
             {"id": agent_id, "key": key, "token": await store.put_session(agent_id, 1, 3600)}
         )
@@ -217,15 +217,15 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",") if n]
     started_at = datetime.now(UTC)
     load_at_start = os.getloadavg()
-    url = all_seed.database_url()
-    redis_url, redis_handle = start_embedded_redis(all_seed.DATA / "redis")
+    url = seed.registry_database()
+    redis_url, redis_handle = start_embedded_redis(seed.REGISTRY / "redis")
     if not args.skip_seed_check:
-        all_seed.seed(url, redis_url)
+        seed.registry(url, redis_url)
     plan = asyncio.run(make_plan(redis_url, url, args.streams))
-    plan_file, token_file = all_seed.DATA / "plan.json", all_seed.DATA / "tokens.txt"
+    plan_file, token_file = seed.REGISTRY / "plan.json", seed.REGISTRY / "tokens.txt"
     plan_file.write_text(json.dumps(plan))
     token_file.write_text("\n".join(plan["tokens"]))
-    metrics_dir = (all_seed.DATA / "metrics").resolve()
+    metrics_dir = (seed.REGISTRY / "metrics").resolve()
     env = {
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,

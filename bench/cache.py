@@ -18,9 +18,9 @@ import grpc
 import psycopg
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
 
+from bench import seed
 from bench.harness import (
     LoadResult,
-    bench_database,
     bench_redis,
     machine,
     median,
@@ -30,7 +30,8 @@ from bench.harness import (
     stop,
 )
 from db.engine import libpq_url
-from scripts.explain_100k import seed
+
+AGENTS = 100_000
 
 
 def zipf_ids(ids: list[str], count: int, exponent: float, seed_value: int) -> list[str]:
@@ -92,8 +93,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
-    url = bench_database("cache")
-    seed(url)
+    url = seed.database("bench-cache", "cache", keep_running=True)
+    seed.realistic_agents(url, seed.scaled(AGENTS))
     redis_url, redis_handle = bench_redis("cache")
     with psycopg.connect(libpq_url(url)) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM agents ORDER BY id")]

@@ -51,7 +51,7 @@ from agentregistry.v1 import (
 from google.protobuf.message import Message
 from redis.asyncio import Redis
 
-from bench import all_seed
+from bench import seed
 from bench.harness import free_port, listeners, machine, report, start_workers, stop
 from db.engine import libpq_url
 from server.auth.principal import Tier
@@ -351,9 +351,9 @@ def main() -> None:
     binary = h2load_binary()
     print(machine(), flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
-    url = all_seed.database_url()
-    redis_url, _redis = start_embedded_redis(all_seed.DATA / "redis")
-    all_seed.seed(url, redis_url)
+    url = seed.registry_database()
+    redis_url, _redis = start_embedded_redis(seed.REGISTRY / "redis")
+    seed.registry(url, redis_url)
     agent_id, reputable_id = plan(url)
     token = asyncio.run(session(redis_url, agent_id))
     env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "RATE_LIMITS": UNLIMITED}

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from db.embedded import create_database, start_embedded_postgres
-from db.engine import libpq_url, with_database
-from db.migrate import upgrade
 from server.backing import start_embedded_redis
 
 DATA = Path(".data")
@@ -37,16 +33,6 @@ def machine() -> str:
     except OSError:
         pass
     return f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
-
-
-def bench_database(name: str) -> str:
-    """A migrated database kept under .data/bench-<name>/ so seeded data survives between runs."""
-    server = start_embedded_postgres(DATA / f"bench-{name}" / "postgres", keep_running=True)
-    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    url = with_database(server, name) if exists else create_database(server, name)
-    upgrade(url)
-    return url
 
 
 def bench_redis(name: str) -> tuple[str, object]:

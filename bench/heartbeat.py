@@ -34,9 +34,8 @@ import psycopg
 import uvloop
 from redis.asyncio import Redis
 
-from db.embedded import start_embedded_postgres
+from bench import seed
 from db.engine import create_engine, libpq_url, session_factory
-from db.migrate import upgrade
 from db.uow import UnitOfWorkFactory
 from scheduler.context import JobContext
 from scheduler.jobs.presence_flush import presence_flush
@@ -44,11 +43,10 @@ from scheduler.jobs.presence_sweep import presence_sweep
 from server.auth.store import AuthStore
 from server.backing import BackingServices, start_embedded_redis
 from server.domain.agents import AgentStatus
-from server.domain.ids import AGENT_PREFIX, new_id
 from server.presence.store import PresenceStore, PresenceWrite
 from server.settings import Settings
 
-DATA = Path(".data/bench-heartbeat")
+DATA = seed.DATA / "bench-heartbeat"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,24 +54,6 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def seed_agents(url: str, count: int) -> list[str]:
-    with psycopg.connect(libpq_url(url)) as conn:
-        have = int((conn.execute("SELECT count(*) FROM agents").fetchone() or (0,))[0])
-        if have < count:
-            with conn.cursor().copy(
-                "COPY agents (id, display_name, agent_type, public_key) FROM STDIN"
-            ) as copy:
-                for i in range(count - have):
-                    agent_id = new_id(AGENT_PREFIX)
-                    copy.write_row((agent_id, f"Bench Agent {have + i}", "service", os.urandom(32)))
-            conn.commit()
-            print(f"seeded {count - have} agents", flush=True)
-        else:
-            print(f"reusing {have} seeded agents", flush=True)
-        rows = conn.execute("SELECT id FROM agents ORDER BY id LIMIT %s", (count,)).fetchall()
-        return [r[0] for r in rows]
 
 
 async def mint_tokens(redis_url: str, agent_ids: list[str]) -> list[str]:
@@ -250,7 +230,7 @@ async def offline_events(
 
 async def sweep_only(args: argparse.Namespace, database_url: str, redis_url: str) -> None:
     """Only the sweep section, repeated: the agents start online in Postgres, as after a run."""
-    agent_ids = seed_agents(database_url, args.agents)
+    agent_ids = seed.plain_agents(database_url, args.agents)
     engine = create_engine(database_url, pool_size=4)
     redis = Redis.from_url(redis_url)
     settings = Settings(database_url=database_url, redis_url=redis_url)
@@ -273,8 +253,7 @@ async def sweep_only(args: argparse.Namespace, database_url: str, redis_url: str
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     DATA.mkdir(parents=True, exist_ok=True)
-    database_url = start_embedded_postgres(DATA / "postgres")
-    upgrade(database_url)
+    database_url = seed.database(DATA.name)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
     # The embedded Redis snapshots after every 1,000 changes in 15 s: under 100k streams a
     # forked child rewriting the whole data set all the time, on the same two cores.
@@ -286,7 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             redis_handle.shutdown()
         return {}
-    agent_ids = seed_agents(database_url, args.agents)
+    agent_ids = seed.plain_agents(database_url, args.agents)
     await reset_presence(redis_url)
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute(

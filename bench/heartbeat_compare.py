@@ -36,6 +36,7 @@ from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import presence_service_pb2_grpc
 from redis.asyncio import Redis
 
+from bench import seed
 from bench.harness import free_port, listeners, machine, report
 from bench.heartbeat import (
     DATA,
@@ -44,11 +45,8 @@ from bench.heartbeat import (
     mint_tokens,
     proc_stats,
     reset_presence,
-    seed_agents,
 )
-from db.embedded import start_embedded_postgres
 from db.engine import libpq_url
-from db.migrate import upgrade
 from server.backing import start_embedded_redis
 
 _BEAT_WRITES = {"ZADD", "ZREM", "HSET", "SADD"}
@@ -229,12 +227,11 @@ def compare(args: argparse.Namespace) -> None:
     print(machine(), flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     DATA.mkdir(parents=True, exist_ok=True)
-    database_url = start_embedded_postgres(DATA / "postgres")
-    upgrade(database_url)
+    database_url = seed.database(DATA.name)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
     redis_handle.config_set("save", "")
     try:
-        agent_ids = seed_agents(database_url, args.agents)
+        agent_ids = seed.plain_agents(database_url, args.agents)
         with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
             conn.execute("UPDATE agents SET status = 'offline' WHERE status <> 'offline'")
         token_file = DATA / "tokens.txt"

@@ -34,21 +34,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-import psycopg
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
-from tqdm import tqdm
 
-from bench import harness
+from bench import harness, seed
 from bench.harness import start_workers
-from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY, generate
+from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY
 from bench.search_quality import labelled
 from bench.search_vectors import seed_vectors
-from db.embedded import create_database, start_embedded_postgres
-from db.engine import libpq_url, with_database
-from db.migrate import upgrade
 from server.registry.cached import AGENTS_CHANGED
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -108,68 +103,6 @@ NL = [
 
 # Paraphrased requests (bench/data/search_quality.tsv): the hybrid workloads.
 PARAPHRASES = [query for query, _ in labelled()]
-
-
-def database_url() -> str:
-    server = start_embedded_postgres(DATA / "postgres")
-    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
-        ).fetchone()
-    return with_database(server, DATABASE) if exists else create_database(server, DATABASE)
-
-
-def seed(url: str) -> None:
-    with psycopg.connect(libpq_url(url)) as conn:
-        have = int((conn.execute("SELECT count(*) FROM agents").fetchone() or (0,))[0])
-        if have >= AGENTS:
-            print(f"reusing {have} cached agents in {DATA}")
-            return
-        conn.execute("TRUNCATE agents CASCADE")
-        conn.execute("TRUNCATE agent_counts")
-        names = dict(conn.execute("SELECT id, display_name FROM capabilities").fetchall())
-        links: list[tuple[str, str, float, bool]] = []
-        started = time.perf_counter()
-        with conn.cursor().copy(
-            "COPY agents (id, display_name, description, agent_type, public_key, tags, protocols,"
-            " capability_text, status, trust_score, verified, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for agent in tqdm(generate(AGENTS), total=AGENTS, desc="agents", unit="agent"):
-                copy.write_row(
-                    (
-                        agent.agent_id,
-                        agent.display_name,
-                        agent.description,
-                        agent.agent_type,
-                        agent.agent_id.encode().ljust(32, b"\0"),
-                        agent.tags,
-                        agent.protocols,
-                        " ".join(names[c] for c in agent.capabilities),
-                        agent.status,
-                        agent.trust_score,
-                        agent.verified,
-                        agent.created_at,
-                        agent.created_at,
-                    )
-                )
-                links += [
-                    (agent.agent_id, c, t, t > 80)
-                    for c, t in zip(agent.capabilities, agent.capability_trust, strict=True)
-                ]
-        with conn.cursor().copy(
-            "COPY agent_capabilities (agent_id, capability_id, trust, verified) FROM STDIN"
-        ) as copy:
-            for link in tqdm(links, desc="capability links", unit="link"):
-                copy.write_row(link)
-        conn.execute(
-            "UPDATE capabilities c SET agent_count = n FROM (SELECT capability_id, count(*) AS n"
-            " FROM agent_capabilities GROUP BY capability_id) counted"
-            " WHERE counted.capability_id = c.id"
-        )
-        conn.commit()
-        print(f"seeded {AGENTS} agents in {time.perf_counter() - started:.1f} s")
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
 
 
 def start_server(
@@ -407,15 +340,14 @@ def main() -> int:
         f"server: {args.workers} worker(s);"
         f" client: {args.concurrency} callers over {args.channels} channels"
     )
-    url = database_url()
-    upgrade(url)
-    seed(url)
-    seed_vectors(url, DATA, AGENTS, args.embed)
+    url = seed.database(DATA.name, DATABASE)
+    seed.realistic_agents(url, seed.scaled(AGENTS))
+    seed_vectors(url, DATA, seed.scaled(AGENTS), min(args.embed, seed.scaled(AGENTS)))
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
     # The embedded Redis snapshots after 1,000 changes in 15 s: a forked child writing the
     # data set on the same two cores while cache fills arrive. It holds only cache here.
     redis_handle.config_set("save", "")
-    metrics: dict[str, float] = {"agents": AGENTS, "embedded_by_model": args.embed}
+    metrics: dict[str, float] = {"agents": seed.scaled(AGENTS), "embedded_by_model": args.embed}
     try:
         if not args.cached_only:
             uncached = phase(url, redis_url, args, cached=False)

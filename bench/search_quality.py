@@ -19,20 +19,14 @@ import pathlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import psycopg
 import uvloop
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from db.embedded import create_database, drop_database, start_embedded_postgres
-from db.engine import create_engine, libpq_url, session_factory
-from db.migrate import upgrade
+from bench import seed
+from db.engine import create_engine, session_factory
 from db.repositories.search import SearchReads
 from db.uow import UnitOfWorkFactory
 from scheduler.backfill_embeddings import backfill
 from scheduler.jobs.embeddings import embed_catalog
-from server.domain.agents import AgentProfile, AgentType
-from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.search import AgentFilter
 from server.embeddings.model import Embedder, load_embedder
 from server.embeddings.queries import QueryVectors
@@ -52,22 +46,6 @@ def labelled() -> list[tuple[str, str]]:
             query, capability = line.split("\t")
             rows.append((query, capability))
     return rows
-
-
-async def seed(uow: UnitOfWorkFactory, url: str) -> dict[str, str]:
-    """capability id → the agent offering it."""
-    with psycopg.connect(libpq_url(url)) as conn:
-        catalog = conn.execute("SELECT id, display_name, description FROM capabilities").fetchall()
-    owners = {}
-    async with uow() as unit:
-        for capability_id, display_name, description in catalog:
-            key = Ed25519PrivateKey.generate().public_key()
-            raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-            profile = AgentProfile(f"{display_name} Desk", AgentType.SERVICE, description)
-            agent = await unit.agents.add(new_id(AGENT_PREFIX), profile, raw, [capability_id])
-            owners[capability_id] = agent.agent_id
-        await unit.commit()
-    return owners
 
 
 Ranked = Callable[[str], Coroutine[Any, Any, tuple[list[str], list[str]]]]
@@ -103,14 +81,11 @@ async def score(
 
 
 async def run(embedder: Embedder) -> dict[str, Any]:
-    server = start_embedded_postgres(DATA / "postgres")
-    drop_database(server, DATABASE)
-    url = create_database(server, DATABASE)
-    upgrade(url)
+    url = seed.database(DATA.name, DATABASE, fresh=True)
     engine = create_engine(url, pool_size=2)
     try:
         uow = UnitOfWorkFactory(session_factory(engine))
-        owners = await seed(uow, url)
+        owners = seed.desks(url)
         await backfill(uow, embedder)
         await embed_catalog(uow, embedder)
         queries = labelled()

@@ -24,19 +24,14 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import psycopg
-from tqdm import tqdm
 
+from bench import seed
 from bench.harness import machine
-from db.embedded import create_database, start_embedded_postgres
-from db.engine import create_engine, libpq_url, session_factory, with_database
-from db.migrate import upgrade
+from db.engine import create_engine, libpq_url, session_factory
 from db.uow import UnitOfWorkFactory
-from server.domain.ids import AGENT_PREFIX, new_id
 
 AGENTS = 100_000
 ATTESTATIONS = 1_000_000
@@ -45,101 +40,6 @@ DATA = pathlib.Path(".data/bench-trust")
 REPUTATION_CALLS = 2_000
 LEADERBOARD_CALLS = 400
 LEADERBOARD_DEPTH = 20
-
-
-def database_url() -> str:
-    server = start_embedded_postgres(DATA / "postgres")
-    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_trust'").fetchone()
-    url = with_database(server, "bench_trust") if exists else create_database(server, "bench_trust")
-    upgrade(url)
-    return url
-
-
-def seed(url: str) -> None:
-    with psycopg.connect(libpq_url(url)) as conn:
-        agents = int((conn.execute("SELECT count(*) FROM agents").fetchone() or (0,))[0])
-        claims = int((conn.execute("SELECT count(*) FROM attestations").fetchone() or (0,))[0])
-        if agents >= AGENTS and claims >= ATTESTATIONS:
-            print(f"reusing {agents} agents and {claims} attestations")
-            return
-        if agents or claims:
-            raise SystemExit(f"partial seed in {DATA}; delete it and rerun")
-        started = time.perf_counter()
-        rng = np.random.default_rng(7)
-        catalog = [row[0] for row in conn.execute("SELECT id FROM capabilities ORDER BY id")]
-        ids = [new_id(AGENT_PREFIX) for _ in range(AGENTS)]
-        verified = rng.random(AGENTS) < SEED_SHARE
-        offered = rng.integers(0, len(catalog), size=(AGENTS, 2))
-        with conn.cursor().copy(
-            "COPY agents (id, display_name, agent_type, public_key, verified) FROM STDIN"
-        ) as copy:
-            for index, agent_id in enumerate(ids):
-                copy.write_row(
-                    (agent_id, f"Bench {index}", "service", os.urandom(32), bool(verified[index]))
-                )
-        with conn.cursor().copy(
-            "COPY agent_capabilities (agent_id, capability_id) FROM STDIN"
-        ) as copy:
-            for index, agent_id in enumerate(ids):
-                for cap in sorted(set(offered[index].tolist())):
-                    copy.write_row((agent_id, catalog[cap]))
-        print(f"seeded {AGENTS} agents in {time.perf_counter() - started:.1f} s")
-
-        started = time.perf_counter()
-        written = seed_attestations(conn, ids, catalog, rng, ATTESTATIONS)
-        conn.commit()
-        print(f"seeded {written} attestations in {time.perf_counter() - started:.1f} s")
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-
-
-def seed_attestations(
-    conn: psycopg.Connection[Any],
-    ids: list[str],
-    catalog: list[str],
-    rng: np.random.Generator,
-    count: int,
-) -> int:
-    """COPY `count` claims among `ids` (shared with the all-workloads bench); the caller commits."""
-    # Claims: uniform attesters, popularity-skewed subjects, one per key.
-    agents = len(ids)
-    draw = int(count * 1.1)
-    popularity = rng.permutation(agents)
-    attester = rng.integers(0, agents, draw)
-    subject = popularity[(agents * rng.random(draw) ** 2).astype(np.int64)]
-    kind = rng.choice(3, size=draw, p=[0.25, 0.15, 0.60])  # capability, identity, behaviour
-    capability = np.where(kind == 0, rng.integers(0, len(catalog), draw), -1)
-    keys = np.stack([attester, subject, kind, capability], axis=1)
-    keys = keys[attester != subject]
-    _, first = np.unique(keys, axis=0, return_index=True)
-    keys = keys[np.sort(first)][:count]
-    score = rng.integers(30, 101, len(keys))
-    positive = rng.random(len(keys)) < 0.85
-    now = datetime.now(UTC)
-    kinds = ("capability", "identity", "behaviour")
-    with conn.cursor().copy(
-        "COPY attestations (id, attester_id, subject_id, kind, capability_id,"
-        " capability_value, identity_value, behaviour_score, issued_at, signature)"
-        " FROM STDIN"
-    ) as copy:
-        rows = tqdm(keys.tolist(), desc="attestations", unit="claim", mininterval=2)
-        for row, (a, s, k, c) in enumerate(rows):
-            copy.write_row(
-                (
-                    new_id("at_"),
-                    ids[a],
-                    ids[s],
-                    kinds[k],
-                    catalog[c] if k == 0 else None,
-                    bool(positive[row]) if k == 0 else None,
-                    f"org-{s}.example" if k == 1 else None,
-                    int(score[row]) if k == 2 else None,
-                    now,
-                    os.urandom(64),
-                )
-            )
-    return len(keys)
 
 
 def reset_standing(url: str) -> None:
@@ -285,8 +185,8 @@ def main() -> None:
         print(json.dumps(uvloop.run(_recompute_once(sys.argv[2]))))
         return
     print(f"machine: {machine()} (shared with other work; figures are noisy)")
-    url = database_url()
-    seed(url)
+    url = seed.database(DATA.name, "bench_trust")
+    seed.trust_graph(url, seed.scaled(AGENTS), seed.scaled(ATTESTATIONS), seed_share=SEED_SHARE)
     cold_runs, steady_runs = [], []
     for _ in range(3):
         reset_standing(url)

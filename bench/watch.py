@@ -24,12 +24,10 @@ from datetime import UTC
 
 import grpc
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc, resources_pb2
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from bench import seed
 from bench.harness import (
     LoadResult,
-    bench_database,
     bench_redis,
     machine,
     report,
@@ -39,29 +37,10 @@ from bench.harness import (
 )
 from db.engine import create_engine, session_factory
 from db.uow import UnitOfWorkFactory
-from server.domain.agents import AgentProfile, AgentType
 from server.domain.events import AgentUpdated
-from server.domain.ids import AGENT_PREFIX, new_id
 
 AGENTS = 300
 OPEN_TIMEOUT_S = 120.0
-
-
-async def agents(uow: UnitOfWorkFactory) -> list[str]:
-    """The bench's agents, created once."""
-    async with uow() as unit:
-        page = await unit.agents.list_page(AGENTS, None, None)
-    have = [agent.agent_id for agent in page.items]
-    if len(have) >= AGENTS:
-        return have
-    async with uow() as unit:
-        for i in range(AGENTS - len(have)):
-            key = Ed25519PrivateKey.generate().public_key()
-            raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-            profile = AgentProfile(display_name=f"Watch bench {i}", agent_type=AgentType.SERVICE)
-            have.append((await unit.agents.add(new_id(AGENT_PREFIX), profile, raw, [])).agent_id)
-        await unit.commit()
-    return have
 
 
 async def write(uow: UnitOfWorkFactory, ids: list[str], per_s: float, stop_at: float) -> int:
@@ -165,7 +144,7 @@ def _line(result: LoadResult) -> str:
 async def measure(url: str, port: int, args: argparse.Namespace) -> dict[str, float | int]:
     engine = create_engine(url, pool_size=2)
     uow = UnitOfWorkFactory(session_factory(engine))
-    ids = await agents(uow)
+    ids = seed.plain_agents(url, AGENTS)
     stop_at = time.monotonic() + 4 * args.duration + 200
     writing = asyncio.create_task(write(uow, ids, args.writes_per_s, stop_at))
     child: asyncio.subprocess.Process | None = None
@@ -228,7 +207,7 @@ def main() -> None:
         return
 
     print(f"machine: {machine()}")
-    url = bench_database("watch")
+    url = seed.database("bench-watch", "watch", keep_running=True)
     redis_url, redis_handle = bench_redis("watch")
     env = {
         "DATABASE_URL": url,

@@ -20,19 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+from bench import seed
 from bench.harness import machine
-from db.embedded import create_database, drop_database, start_embedded_postgres
 from db.engine import create_engine, session_factory
-from db.migrate import upgrade
-from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWorkFactory
 from server.backing import start_embedded_redis
-from server.domain.agents import AgentProfile, AgentType
 from server.domain.events import AgentUpdated
-from server.domain.ids import AGENT_PREFIX, new_id
+from server.domain.ids import new_id
 from server.domain.webhooks import WEBHOOK_PREFIX
 from tests.webhook_receiver import Receiver
 
@@ -43,29 +37,15 @@ WAIT_S = 300.0
 DATA = Path(".data/bench-webhooks")
 
 
-async def seed(uow: UnitOfWorkFactory, receiver: Receiver) -> list[str]:
-    agents = []
+async def subscribe(uow: UnitOfWorkFactory, agents: list[str], receiver: Receiver) -> None:
+    """One webhook per agent, each to its own path on the receiver."""
     async with uow() as unit:
-        webhooks = WebhookRepository(unit.session)
-        for i in range(WEBHOOKS):
-            key = (
-                Ed25519PrivateKey.generate()
-                .public_key()
-                .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        for i, agent_id in enumerate(agents):
+            url = receiver.url(f"/h/{i}")
+            await unit.webhooks.add(
+                new_id(WEBHOOK_PREFIX), agent_id, url, [], "enabled", "whsec_bench"
             )
-            profile = AgentProfile(display_name=f"Bench {i}", agent_type=AgentType.SERVICE)
-            agent = await unit.agents.add(new_id(AGENT_PREFIX), profile, key, [])
-            await webhooks.add(
-                new_id(WEBHOOK_PREFIX),
-                agent.agent_id,
-                receiver.url(f"/h/{i}"),
-                [],
-                "enabled",
-                "whsec_bench",
-            )
-            agents.append(agent.agent_id)
         await unit.commit()
-    return agents
 
 
 async def produce(uow: UnitOfWorkFactory, agents: list[str]) -> dict[int, float]:
@@ -86,16 +66,14 @@ async def produce(uow: UnitOfWorkFactory, agents: list[str]) -> dict[int, float]
 
 async def main() -> None:
     print(f"machine: {machine()}")
-    server_url = start_embedded_postgres(DATA / "postgres")
-    drop_database(server_url, "bench_webhooks")
-    database_url = create_database(server_url, "bench_webhooks")
-    upgrade(database_url)
+    database_url = seed.database(DATA.name, "bench_webhooks", fresh=True)
     redis_url, redis_handle = start_embedded_redis(DATA / "redis")
     engine = create_engine(database_url, pool_size=4)
     uow = UnitOfWorkFactory(session_factory(engine))
     receiver = Receiver()
     await receiver.start()
-    agents = await seed(uow, receiver)
+    agents = seed.plain_agents(database_url, WEBHOOKS)
+    await subscribe(uow, agents, receiver)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -14,107 +14,28 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
-import random
 import sys
-import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from db.embedded import create_database, start_embedded_postgres
-from db.engine import create_engine, libpq_url, session_factory, with_database
+from bench import seed
+from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from db.uow import UnitOfWorkFactory
 from server.domain.agents import AgentType
-from server.domain.ids import AGENT_PREFIX, new_id
 
 TARGET = 100_000
-TYPES = [t.value for t in AgentType]
-WORDS = [
-    "swift",
-    "quiet",
-    "amber",
-    "nova",
-    "atlas",
-    "echo",
-    "lumen",
-    "orbit",
-    "pixel",
-    "quartz",
-    "river",
-    "sable",
-    "terra",
-    "vivid",
-]
 
 
 def database_url() -> str:
     explicit = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DATABASE_URL")
     if explicit:
         return explicit
-    server = start_embedded_postgres(pathlib.Path(".data/explain-pg"))
-    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'explain'").fetchone()
-    return with_database(server, "explain") if exists else create_database(server, "explain")
-
-
-def seed(url: str) -> None:
-    """Top the agents table up to TARGET rows with COPY (about 10 s for 100k)."""
-    with psycopg.connect(libpq_url(url)) as conn:
-        have = int((conn.execute("SELECT count(*) FROM agents").fetchone() or (0,))[0])
-        if have >= TARGET:
-            print(f"reusing {have} seeded agents")
-            return
-        catalog: dict[str, str] = dict(
-            conn.execute("SELECT id, display_name FROM capabilities").fetchall()
-        )
-        rng = random.Random(have)
-        now = datetime.now(UTC)
-        links: list[tuple[str, str]] = []
-        started = time.perf_counter()
-        with conn.cursor().copy(
-            "COPY agents (id, display_name, description, agent_type, public_key, tags,"
-            " protocols, capability_text, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for _ in range(TARGET - have):
-                agent_id = new_id(AGENT_PREFIX)
-                offered = sorted(rng.sample(sorted(catalog), rng.randint(1, 3)))
-                links.extend((agent_id, cid) for cid in offered)
-                created = now - timedelta(seconds=rng.randint(0, 365 * 86_400))
-                name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {agent_id[-4:]}"
-                copy.write_row(
-                    (
-                        agent_id,
-                        name,
-                        f"An agent for {' and '.join(offered)}.",
-                        rng.choice(TYPES),
-                        os.urandom(32),
-                        [rng.choice(WORDS)],
-                        ["grpc"],
-                        " ".join(catalog[cid] for cid in offered),
-                        created,
-                        created,
-                    )
-                )
-        with conn.cursor().copy(
-            "COPY agent_capabilities (agent_id, capability_id) FROM STDIN"
-        ) as copy:
-            for link in links:
-                copy.write_row(link)
-        conn.execute(
-            "UPDATE capabilities c SET agent_count = n FROM (SELECT capability_id, count(*) AS n"
-            " FROM agent_capabilities GROUP BY capability_id) counted"
-            " WHERE counted.capability_id = c.id"
-        )
-        conn.commit()
-        print(f"seeded {TARGET - have} agents in {time.perf_counter() - started:.1f} s")
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("ANALYZE")
+    return seed.database("explain-pg", "explain")
 
 
 async def capture(engine: AsyncEngine) -> list[tuple[str, str, Any]]:
@@ -182,7 +103,7 @@ async def explain(url: str) -> bool:
 def main() -> int:
     url = database_url()
     upgrade(url)
-    seed(url)
+    seed.realistic_agents(url, TARGET)
     ok = asyncio.run(explain(url))
     print("RESULT:", "no plan contains a Seq Scan on agents" if ok else "SEQ SCAN FOUND")
     return 0 if ok else 1
