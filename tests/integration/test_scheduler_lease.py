@@ -30,11 +30,12 @@ async def test_concurrent_instances_run_a_job_once(
     engine: AsyncEngine, uow: UnitOfWorkFactory, backing: Any
 ) -> None:
     runs = 0
-    release = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
 
     async def slow_job(context: JobContext) -> dict[str, Any]:
         nonlocal runs
         runs += 1
+        started.set()  # it runs, so it holds the lease
         await release.wait()
         return {"runs": runs}
 
@@ -43,7 +44,7 @@ async def test_concurrent_instances_run_a_job_once(
     context = JobContext(Settings(database_url=backing.database_url), engine, uow, redis)
     # Two "instances" start the same job at once; the second finds the lease held.
     first = asyncio.create_task(run_job(job, context))
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(started.wait(), timeout=30)
     second = await run_job(job, context)
     release.set()
     outcome = await first
