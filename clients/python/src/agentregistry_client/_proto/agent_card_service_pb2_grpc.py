@@ -59,6 +59,11 @@ class AgentCardServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
                 _registered_method=True)
+        self.GetRegistryCard = channel.unary_unary(
+                '/agentregistry.v1.AgentCardService/GetRegistryCard',
+                request_serializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                _registered_method=True)
         self.VerifyAgentCard = channel.unary_unary(
                 '/agentregistry.v1.AgentCardService/VerifyAgentCard',
                 request_serializer=agentregistry_dot_v1_dot_agent__card__service__pb2.VerifyAgentCardRequest.SerializeToString,
@@ -116,6 +121,18 @@ class AgentCardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRegistryCard(self, request, context):
+        """The registry itself as an A2A Agent Card: its skills (search, find by need,
+        browse by capability, agent cards) and where its JSON API and its agents' cards
+        are, at the registry's public URL (setting PUBLIC_URL). Served at
+        `/.well-known/agent-card.json`, where A2A clients look for a host's card; the
+        `A2A-Version` header picks the line as for GetAgentCard. Public, cacheable.
+        Errors: INVALID_ARGUMENT (unknown A2A-Version).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def VerifyAgentCard(self, request, context):
         """Checks a card's signatures against a registered agent's key, without importing
         it: what a client does before trusting a card that claims to be that agent's.
@@ -136,6 +153,11 @@ def add_AgentCardServiceServicer_to_server(servicer, server):
             'GetAgentCard': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAgentCard,
                     request_deserializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+            ),
+            'GetRegistryCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRegistryCard,
+                    request_deserializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
             ),
             'VerifyAgentCard': grpc.unary_unary_rpc_method_handler(
@@ -211,6 +233,33 @@ class AgentCardService:
             target,
             '/agentregistry.v1.AgentCardService/GetAgentCard',
             agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.SerializeToString,
+            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRegistryCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.AgentCardService/GetRegistryCard',
+            agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.SerializeToString,
             google_dot_protobuf_dot_struct__pb2.Struct.FromString,
             options,
             channel_credentials,
