@@ -19,7 +19,7 @@ from server.cards.signatures import (
     registered_key,
     verify_with,
 )
-from server.cards.versions import CURRENT, agent_to_card, line_of
+from server.cards.versions import CURRENT, agent_to_card, lines_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
@@ -157,10 +157,10 @@ class CardService:
         agent = await self._registry.get(agent_id)
         async with self._uow() as uow:
             published = await uow.cards.get(agent_id)
-        if published is not None and line_of(published) == version:
+        if published is not None and version in lines_of(published):
             return published
         capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
-        return agent_to_card(agent, capabilities, self._base_url, version)
+        return agent_to_card(agent, capabilities, self._base_url, version, published)
 
     def registry_card(self, version: str = CURRENT) -> dict[str, Any]:
         """The registry's own card (server.cards.registry_card)."""

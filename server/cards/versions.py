@@ -42,9 +42,71 @@ def requested(value: str | None) -> str:
     raise InvalidArgument.field("A2A-Version", f"must be {CURRENT} or {LEGACY}, not {text!r}")
 
 
-def line_of(card: dict[str, Any]) -> str:
-    """The A2A line a card is written in: 1.x lists `supportedInterfaces`."""
-    return CURRENT if isinstance(card.get("supportedInterfaces"), list) else LEGACY
+def lines_of(card: dict[str, Any]) -> set[str]:
+    """The A2A lines a card speaks: 1.x lists `supportedInterfaces`, 0.3 has a top-level
+    `url`; an SDK serving both lines serves one card with both."""
+    lines = set()
+    if isinstance(card.get("supportedInterfaces"), list):
+        lines.add(CURRENT)
+    if isinstance(card.get("url"), str) and card["url"].strip():
+        lines.add(LEGACY)
+    return lines
+
+
+# What both lines spell alike: a card published in one line keeps it when the other is
+# asked for (security schemes and requirements, spelled differently, do not carry over).
+_SHARED_TEXT = ("name", "description", "version", "documentationUrl", "iconUrl")
+_SHARED_MODES = ("defaultInputModes", "defaultOutputModes")
+_SHARED_SKILL_TEXT = ("id", "name", "description")
+_SHARED_SKILL_LISTS = ("tags", "examples", "inputModes", "outputModes")
+_SHARED_CAPABILITIES = ("streaming", "pushNotifications")
+_SHARED_EXTENSION = frozenset({"uri", "description", "required", "params"})
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_text(v) for v in value)
+
+
+def _shared_skill(skill: Any) -> dict[str, Any] | None:
+    """The skill's fields both lines share; None without an id and a name."""
+    if not isinstance(skill, dict) or not (_text(skill.get("id")) and _text(skill.get("name"))):
+        return None
+    shared = {k: skill[k] for k in _SHARED_SKILL_TEXT if _text(skill.get(k))}
+    shared |= {k: skill[k] for k in _SHARED_SKILL_LISTS if _strings(skill.get(k))}
+    shared.setdefault("description", shared["name"])
+    shared.setdefault("tags", [shared["id"]])
+    return shared
+
+
+def _carry_over(card: dict[str, Any], published: dict[str, Any]) -> None:
+    """Overlays on a registry-built `card` what the agent's `published` card (in the
+    other line) says in fields both lines share, keeping the registry's extension."""
+    card |= {k: published[k] for k in _SHARED_TEXT if _text(published.get(k))}
+    card |= {k: published[k] for k in _SHARED_MODES if _strings(published.get(k))}
+    provider = published.get("provider")
+    if (
+        isinstance(provider, dict)
+        and _text(provider.get("organization"))
+        and _text(provider.get("url"))
+    ):
+        card["provider"] = {"organization": provider["organization"], "url": provider["url"]}
+    skills = [s for s in map(_shared_skill, published.get("skills") or []) if s is not None]
+    if skills:
+        card["skills"] = skills
+    own = published.get("capabilities")
+    if isinstance(own, dict):
+        capabilities = card["capabilities"]
+        capabilities |= {k: own[k] for k in _SHARED_CAPABILITIES if isinstance(own.get(k), bool)}
+        extensions = [
+            {k: v for k, v in e.items() if k in _SHARED_EXTENSION}
+            for e in own.get("extensions") or []
+            if isinstance(e, dict) and _text(e.get("uri"))
+        ]
+        capabilities["extensions"] = [*extensions, *capabilities["extensions"]]
 
 
 def _skills(agent: Agent, capabilities: Sequence[Capability]) -> list[dict[str, Any]]:
@@ -92,9 +154,14 @@ def _registry_extension(agent: Agent) -> dict[str, Any]:
 
 
 def agent_to_card(
-    agent: Agent, capabilities: Sequence[Capability], base_url: str, version: str = CURRENT
+    agent: Agent,
+    capabilities: Sequence[Capability],
+    base_url: str,
+    version: str = CURRENT,
+    published: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An A2A card of the agent as registered: its catalog capabilities are its skills.
+    """An A2A card of the agent as registered: its catalog capabilities are its skills,
+    unless the card it `published` (in the other line) says more (_carry_over).
 
     Valid in either line, which requires a description, a skill and an address: an agent
     registered without an endpoint is given its URL on the registry (`base_url`, the
@@ -126,4 +193,6 @@ def agent_to_card(
             "organization": metadata["a2a.provider"],
             "url": metadata["a2a.provider_url"],
         }
+    if published is not None:
+        _carry_over(card, published)
     return card
