@@ -38,9 +38,12 @@ class AgentCardServiceStub:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     def __init__(self, channel):
@@ -83,9 +86,12 @@ class AgentCardServiceServicer:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     def ImportAgentCard(self, request, context):
@@ -185,9 +191,12 @@ class AgentCardService:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     @staticmethod
