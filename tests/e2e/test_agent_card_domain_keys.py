@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from agentregistry.v1 import agent_card_service_pb2 as pb
-from agentregistry.v1 import domain_service_pb2, domain_service_pb2_grpc
+from agentregistry.v1 import domain_service_pb2, domain_service_pb2_grpc, registry_service_pb2
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -29,11 +29,14 @@ JWKS = "/keys/jwks.json"
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
+async def owner(registry, auth) -> AsyncIterator[AgentHandle]:
+    """An agent signed in, deleted afterwards: the domain recheck job (whose test counts
+    the proofs it drops) never finds its proof, once the site serving it has stopped."""
+    agent = await register(registry, auth, display_name=f"Signer {word()}")
+    yield agent
+    await registry.DeleteAgent(
+        registry_service_pb2.DeleteAgentRequest(name=agent.name), metadata=agent.metadata
+    )
 
 
 async def _prove(channel: grpc.aio.Channel, agent: AgentHandle, site: Receiver) -> None:
@@ -66,9 +69,8 @@ async def _verify(channel: grpc.aio.Channel, agent: AgentHandle, card: dict[str,
 
 
 async def test_es256_and_rs256_cards_verify_with_keys_on_the_proven_domain(
-    channel, registry, auth, site
+    channel, registry, owner, site
 ) -> None:
-    owner = await register(registry, auth, display_name=f"Signer {word()}")
     stranger = await register(registry, display_name=f"Unproven {word()}")
     ec_key = ec.generate_private_key(ec.SECP256R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -97,8 +99,7 @@ async def test_es256_and_rs256_cards_verify_with_keys_on_the_proven_domain(
     assert imported.agent.display_name == es256["name"]
 
 
-async def test_keys_the_card_names_elsewhere_are_never_used(channel, registry, auth, site) -> None:
-    owner = await register(registry, auth, display_name=f"Signer {word()}")
+async def test_keys_the_card_names_elsewhere_are_never_used(channel, owner, site) -> None:
     await _prove(channel, owner, site)
     key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     _publish_keys(site, ec1=other)
