@@ -18,54 +18,49 @@ NAME = "Agent Registry"
 BINDING = "AgentRegistry+HTTP+JSON"
 
 
+def _skill(skill_id: str, name: str, description: str, *tags: str) -> dict[str, Any]:
+    return {"id": skill_id, "name": name, "description": description, "tags": list(tags)}
+
+
 def _skills(base: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": "search-agents",
-            "name": "Search agents",
-            "description": (
-                "Agents matching keywords (quoted phrases, `or`, `-exclude`) over names,"
-                " tags, capabilities and descriptions, filtered by capability, type,"
-                " protocol, tag, minimum trust or verified only, ranked by relevance,"
-                f" trust and presence: GET {base}/v1/agents:search?query=..."
-            ),
-            "tags": ["search", "discovery", "agents"],
-            "examples": ['"contract translation" legal', "python or java -beta"],
-        },
-        {
-            "id": "find-agents",
-            "name": "Find agents for a need",
-            "description": (
-                "Agents for a request in plain language, matched to the capability catalog"
-                " by words and by meaning, most trusted for those capabilities first:"
-                f" GET {base}/v1/agents:find?query=..."
-            ),
-            "tags": ["discovery", "natural-language", "agents"],
-            "examples": ["book me a flight to Lisbon", "summarise this contract in Portuguese"],
-        },
-        {
-            "id": "browse-capabilities",
-            "name": "Browse capabilities",
-            "description": (
-                "The capability catalog, and the agents offering one capability, most"
-                f" trusted for it first: GET {base}/v1/capabilities and"
-                f" GET {base}/v1/capabilities/{{id}}/agents"
-            ),
-            "tags": ["discovery", "catalog", "capabilities"],
-            "examples": ["which agents offer summarization?"],
-        },
-        {
-            "id": "agent-cards",
-            "name": "Agent cards",
-            "description": (
-                "Every registered agent's A2A card, as it published it or as the registry"
-                f" knows it: {base}/agents/{{id}}/.well-known/agent-card.json, so an A2A"
-                f" card resolver given {base}/agents/{{id}} as the agent's URL finds it"
-            ),
-            "tags": ["a2a", "agent-card", "discovery"],
-            "examples": [f"{base}/agents/ag_0123456789abcdef/.well-known/agent-card.json"],
-        },
-    ]
+    search = _skill(
+        "search-agents",
+        "Search agents",
+        "Agents matching keywords (quoted phrases, `or`, `-exclude`) over names, tags,"
+        " capabilities and descriptions, filtered by capability, type, protocol, tag,"
+        " minimum trust or verified only, ranked by relevance, trust and presence:"
+        f" GET {base}/v1/agents:search?query=...",
+        *("search", "discovery", "agents"),
+    )
+    find = _skill(
+        "find-agents",
+        "Find agents for a need",
+        "Agents for a request in plain language, matched to the capability catalog by"
+        " words and by meaning, most trusted for those capabilities first:"
+        f" GET {base}/v1/agents:find?query=...",
+        *("discovery", "natural-language", "agents"),
+    )
+    browse = _skill(
+        "browse-capabilities",
+        "Browse capabilities",
+        "The capability catalog, and the agents offering one capability, most trusted"
+        f" for it first: GET {base}/v1/capabilities and"
+        f" GET {base}/v1/capabilities/{{id}}/agents",
+        *("discovery", "catalog", "capabilities"),
+    )
+    cards = _skill(
+        "agent-cards",
+        "Agent cards",
+        "Every registered agent's A2A card, as it published it or as the registry knows"
+        f" it: {base}/agents/{{id}}/.well-known/agent-card.json, so an A2A card resolver"
+        f" given {base}/agents/{{id}} as the agent's URL finds it",
+        *("a2a", "agent-card", "discovery"),
+    )
+    search["examples"] = ['"contract translation" legal', "python or java -beta"]
+    find["examples"] = ["book me a flight to Lisbon", "summarise this contract in Portuguese"]
+    browse["examples"] = ["which agents offer summarization?"]
+    cards["examples"] = [f"{base}/agents/ag_0123456789abcdef/.well-known/agent-card.json"]
+    return [search, find, browse, cards]
 
 
 def registry_card(base: str, software_version: str, version: str = CURRENT) -> dict[str, Any]:
