@@ -69,6 +69,7 @@ from server.interceptors.auth import Authenticator
 from server.interceptors.call import CallLayer
 from server.interceptors.rate_limit import Admission, CallerKeys
 from server.method_table import MethodTable
+from server.observability.build_info import software_version
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -284,7 +285,14 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     )
     agent_card_service_pb2_grpc.add_AgentCardServiceServicer_to_server(
         AgentCardServicer(
-            CardService(registry_service, uow, allow_loopback=settings.webhook_allow_loopback)
+            CardService(
+                registry_service,
+                uow,
+                allow_loopback=settings.webhook_allow_loopback,
+                base_url=settings.registry_url,
+                software_version=software_version(),
+                domain_allow_loopback=settings.domain_allow_loopback,
+            )
         ),
         table,
     )

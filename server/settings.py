@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # JSON over HTTP: where `make run` has Envoy (envoy/envoy.yaml) listen, in front of gRPC.
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Where clients reach the registry's JSON edge (scheme, host, optional port and path
+    # prefix; no trailing slash): the URL its own A2A card and its agents' cards name.
+    # Unset, the local Envoy (http_host:http_port), as `make run` serves it.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
     # Server processes sharing the gRPC port; default one per core.
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
@@ -176,6 +180,15 @@ class Settings(BaseSettings):
         if self.database_read_url and not self.database_url:
             raise ValueError("DATABASE_READ_URL needs DATABASE_URL")
         return self
+
+    @property
+    def registry_url(self) -> str:
+        """The public URL, or the local edge's: a wildcard listen address reached on loopback."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("", "0.0.0.0", "::", "[::]") else self.http_host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def embedded(self) -> bool:

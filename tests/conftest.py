@@ -24,6 +24,7 @@ from db.migrate import upgrade
 from server.app import RegistryServer, build_server
 from server.backing import BackingServices, start_embedded_redis
 from server.settings import Settings
+from tests.webhook_receiver import Receiver
 
 # HTTP fixtures (`gateway`: a real Envoy in front of the server, `http`: a client of it);
 # `semantic` for hybrid search.
@@ -116,3 +117,13 @@ def registry(channel: grpc.aio.Channel) -> registry_service_pb2_grpc.RegistrySer
 @pytest.fixture(scope="session")
 def auth(channel: grpc.aio.Channel) -> auth_service_pb2_grpc.AuthServiceStub:
     return auth_service_pb2_grpc.AuthServiceStub(channel)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Receiver]:
+    """A local HTTP server (127.0.0.1) answering `bodies` by path: a domain's well-known
+    files (domain proofs, card signing keys)."""
+    receiver = Receiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()

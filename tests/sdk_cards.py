@@ -68,9 +68,12 @@ def v1_card(name: str, *, legacy_interface: bool = True) -> AgentCard:
     )  # fmt: skip
 
 
-def sign_v1(card: AgentCard, key: PrivateKeyTypes, alg: str = "EdDSA") -> AgentCard:
-    """The SDK's own signer (`a2a.utils.signing.create_agent_card_signer`)."""
-    header: Any = {"alg": alg, "kid": "key-1", "typ": "JOSE"}
+def sign_v1(
+    card: AgentCard, key: PrivateKeyTypes, alg: str = "EdDSA", **header_fields: str
+) -> AgentCard:
+    """The SDK's own signer (`a2a.utils.signing.create_agent_card_signer`); `header_fields`
+    (`kid`, `jku`) go in the protected header."""
+    header: Any = {"alg": alg, "kid": "key-1", "typ": "JOSE", **header_fields}
     return create_agent_card_signer(key, header)(card)
 
 
@@ -114,13 +117,17 @@ def _clean_empty(value: Any) -> Any:
     return None if value == "" else value
 
 
-def sign_v03(card: v03.AgentCard, key: PrivateKeyTypes, alg: str = "EdDSA") -> v03.AgentCard:
+def sign_v03(
+    card: v03.AgentCard, key: PrivateKeyTypes, alg: str = "EdDSA", **header_fields: str
+) -> v03.AgentCard:
     """As a2a-sdk 0.3.26's `create_agent_card_signer` signs."""
     dumped = card.model_dump(
         exclude={"signatures"}, exclude_defaults=True, exclude_none=True, by_alias=True
     )
     payload = json.loads(json.dumps(_clean_empty(dumped), separators=(",", ":"), sort_keys=True))
-    token = jwt.encode(payload=payload, key=key, algorithm=alg, headers={"kid": "key-1"})
+    token = jwt.encode(
+        payload=payload, key=key, algorithm=alg, headers={"kid": "key-1", **header_fields}
+    )
     protected, _, signature = token.split(".")
     entry = v03.AgentCardSignature(protected=protected, signature=signature)
     return card.model_copy(update={"signatures": [*(card.signatures or []), entry]})

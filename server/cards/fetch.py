@@ -34,27 +34,34 @@ def _failed(why: str) -> FailedPrecondition:
     return refusals.card_fetch_failed(why)
 
 
-async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
-    """The card at `uri`, parsed within the document limits (server.domain.documents)."""
+async def get_json(url: str, *, allow_loopback: bool, max_bytes: int) -> Any:
+    """The JSON document at `url`, within the document limits; raises ssrf.RefusedUrl,
+    ssrf.FetchFailed or documents.DocumentRefused."""
     headers = {"accept": "application/json", "user-agent": USER_AGENT}
     async with httpx.AsyncClient(
         timeout=documents.CARD_FETCH_DEADLINE_S, trust_env=False
     ) as client:
-        try:
-            body = await ssrf.fetch_checked(
-                client,
-                card_url(uri),
-                allow_loopback=allow_loopback,
-                max_bytes=documents.CARD_MAX_BYTES,
-                headers=headers,
-                deadline_s=documents.CARD_FETCH_DEADLINE_S,
-            )
-        except ssrf.RefusedUrl as exc:
-            raise failures.card_url_refused(str(exc)) from exc
-        except ssrf.FetchFailed as exc:
-            raise _failed(str(exc)) from exc
+        body = await ssrf.fetch_checked(
+            client,
+            url,
+            allow_loopback=allow_loopback,
+            max_bytes=max_bytes,
+            headers=headers,
+            deadline_s=documents.CARD_FETCH_DEADLINE_S,
+        )
+    return documents.loads(body, max_bytes=max_bytes)
+
+
+async def fetch_card(uri: str, *, allow_loopback: bool) -> dict[str, Any]:
+    """The card at `uri`, parsed within the document limits (server.domain.documents)."""
     try:
-        card = documents.loads(body, max_bytes=documents.CARD_MAX_BYTES)
+        card = await get_json(
+            card_url(uri), allow_loopback=allow_loopback, max_bytes=documents.CARD_MAX_BYTES
+        )
+    except ssrf.RefusedUrl as exc:
+        raise failures.card_url_refused(str(exc)) from exc
+    except ssrf.FetchFailed as exc:
+        raise _failed(str(exc)) from exc
     except documents.DocumentRefused as exc:
         raise _failed(f"the body {exc}") from exc
     if not isinstance(card, dict):

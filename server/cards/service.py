@@ -8,10 +8,18 @@ from typing import Any
 from db.ports import UnitOfWorkPort, UnitsOfWork
 from server.auth.principal import require_agent
 from server.cards import shape
+from server.cards.domain_keys import domain_keys
 from server.cards.fetch import fetch_card
 from server.cards.mapping import card_to_profile, card_violations
-from server.cards.signatures import SignatureStatus, Verification, verify_card
-from server.cards.versions import CURRENT, agent_to_card, line_of
+from server.cards.registry_card import registry_card
+from server.cards.signatures import (
+    SignatureStatus,
+    Verification,
+    first_of,
+    registered_key,
+    verify_with,
+)
+from server.cards.versions import CURRENT, agent_to_card, lines_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
@@ -26,7 +34,7 @@ def _checked(verification: Verification) -> Verification:
     status = verification.status
     if status in _REFUSED:
         raise failures.card_signature_invalid(
-            "no signature verifies against the agent's registered key"
+            "no signature verifies against the agent's keys"
             if status is SignatureStatus.SIGNATURE_INVALID
             else "a signature is not a JWS (protected header and signature, base64url)"
         )
@@ -44,11 +52,32 @@ def _keep(card: dict[str, Any]) -> WithAgent:
 
 class CardService:
     def __init__(
-        self, registry: RegistryService, uow: UnitsOfWork, *, allow_loopback: bool
+        self,
+        registry: RegistryService,
+        uow: UnitsOfWork,
+        *,
+        allow_loopback: bool,
+        base_url: str,
+        software_version: str,
+        domain_allow_loopback: bool = False,
     ) -> None:
+        """`allow_loopback`: card URLs may be loopback (as webhooks); `base_url`: the
+        registry's public URL; `domain_allow_loopback`: as for domain proofs, which
+        signing keys on a domain follow (server.cards.domain_keys)."""
         self._registry = registry
         self._uow = uow
         self._allow_loopback = allow_loopback
+        self._base_url = base_url
+        self._software_version = software_version
+        self._domain_allow_loopback = domain_allow_loopback
+
+    async def _verify(
+        self, card: dict[str, Any], public_key: bytes, agent: Agent | None
+    ) -> Verification:
+        """With the agent's registered key, and keys bound to its proven domain."""
+        domain = agent.domain if agent is not None and agent.domain_verified_at else None
+        on_domain = await domain_keys(card, domain, allow_loopback=self._domain_allow_loopback)
+        return verify_with(card, first_of(on_domain, registered_key(public_key)))
 
     async def _card(self, card: dict[str, Any] | None, card_uri: str) -> dict[str, Any]:
         if card is not None:
@@ -79,7 +108,7 @@ class CardService:
         try:
             if agent_id is not None:
                 return await self._update(agent_id, document, kind)
-            verification = _checked(verify_card(document, public_key))
+            verification = _checked(await self._verify(document, public_key, None))
             # Only what the signature covers counts (a 1.x card's 1.x fields).
             imported = card_to_profile(verification.card, kind)
             capabilities = await self._catalog_ids(imported.skill_ids)
@@ -94,7 +123,7 @@ class CardService:
         self, agent_id: str, card: dict[str, Any], kind: AgentType
     ) -> tuple[Agent, bool, SignatureStatus]:
         current = await self._registry.get(agent_id)
-        verification = _checked(verify_card(card, current.public_key))
+        verification = _checked(await self._verify(card, current.public_key, current))
         profile, before = card_to_profile(verification.card, kind).profile, current.profile
         changes = {
             "display_name": profile.display_name,
@@ -128,10 +157,14 @@ class CardService:
         agent = await self._registry.get(agent_id)
         async with self._uow() as uow:
             published = await uow.cards.get(agent_id)
-        if published is not None and line_of(published) == version:
+        if published is not None and version in lines_of(published):
             return published
         capabilities = [await self._registry.get_capability(c) for c in agent.capabilities]
-        return agent_to_card(agent, capabilities, version)
+        return agent_to_card(agent, capabilities, self._base_url, version, published)
+
+    def registry_card(self, version: str = CURRENT) -> dict[str, Any]:
+        """The registry's own card (server.cards.registry_card)."""
+        return registry_card(self._base_url, self._software_version, version)
 
     async def verify(self, agent_id: str, card: dict[str, Any]) -> SignatureStatus:
         shape.check_limits(card)
@@ -139,4 +172,4 @@ class CardService:
         if not isinstance(signatures, list):
             raise InvalidArgument.field("card.signatures", "must be a list of JWS objects")
         agent = await self._registry.get(agent_id)
-        return verify_card(card, agent.public_key).status
+        return (await self._verify(card, agent.public_key, agent)).status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
@@ -23,6 +25,18 @@ _STATUS = {
     SignatureStatus.UNSUPPORTED_ALGORITHM: pb.CARD_SIGNATURE_STATUS_UNSUPPORTED_ALGORITHM,
     SignatureStatus.MALFORMED: pb.CARD_SIGNATURE_STATUS_MALFORMED,
 }
+
+
+def _version(context: Context) -> str:
+    """The A2A line the call's `A2A-Version` header asks for."""
+    asked = dict(context.invocation_metadata() or ()).get(versions.VERSION_HEADER)
+    return versions.requested(asked if isinstance(asked, str) else None)
+
+
+def _struct(card: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(card)
+    return struct
 
 
 class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
@@ -48,11 +62,12 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
         self, request: pb.GetAgentCardRequest, context: Context
     ) -> struct_pb2.Struct:
         agent_id = parse_agent_name(request.name, "name")
-        asked = dict(context.invocation_metadata() or ()).get(versions.VERSION_HEADER)
-        card = struct_pb2.Struct()
-        version = versions.requested(asked if isinstance(asked, str) else None)
-        card.update(await self._service.card(agent_id, version))
-        return card
+        return _struct(await self._service.card(agent_id, _version(context)))
+
+    async def GetRegistryCard(
+        self, request: pb.GetRegistryCardRequest, context: Context
+    ) -> struct_pb2.Struct:
+        return _struct(self._service.registry_card(_version(context)))
 
     async def VerifyAgentCard(
         self, request: pb.VerifyAgentCardRequest, context: Context

@@ -6,8 +6,10 @@ server.cards.canonical (the official SDKs' form first). PyJWT checks the JWS (he
 `crit`, algorithm, signature); the header is first parsed within the document limits
 (server.domain.documents), so one nested fifty thousand levels deep is MALFORMED, not a
 RecursionError. Which key checks a signature is the caller's choice (`KeyFor`): the
-registry hands over the agent's registered Ed25519 key for EdDSA and nothing else, so
-`kid` only names a key and a `jku` is never fetched (a card cannot vouch for its own key).
+registry hands over a key bound to the agent's proven domain when the header's `jku`
+names one there (server.cards.domain_keys, any algorithm below), else the agent's
+registered Ed25519 key for EdDSA; a card never vouches for its own key (a `jwk` in the
+header, a `jku` elsewhere).
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class Verification:
     card: dict[str, Any]
 
 
-def _header(protected: str) -> dict[str, Any]:
+def protected_header(protected: str) -> dict[str, Any]:
+    """The JWS protected header, parsed within the limits; raises ValueError."""
     if not isinstance(protected, str) or len(protected) > documents.JWS_MAX_HEADER_CHARS:
         raise ValueError("the protected header is not a string within the limit")
     header = documents.loads(b64url_decode(protected), max_bytes=documents.JWS_MAX_HEADER_CHARS)
@@ -91,6 +94,15 @@ def registered_key(public_key: bytes) -> KeyFor:
         if header["alg"] not in EDDSA or len(public_key) != signing.PUBLIC_KEY_BYTES:
             return None
         return Ed25519PublicKey.from_public_bytes(public_key)
+
+    return key_for
+
+
+def first_of(*sources: KeyFor) -> KeyFor:
+    """The first key any source has for the header."""
+
+    def key_for(header: Mapping[str, Any]) -> Any:
+        return next((k for source in sources if (k := source(header)) is not None), None)
 
     return key_for
 
@@ -117,7 +129,7 @@ def verify_with(card: dict[str, Any], key_for: KeyFor) -> Verification:
         try:
             protected, signature = entry["protected"], entry["signature"]
             b64url_decode(signature)
-            header = _header(protected)
+            header = protected_header(protected)
         except (KeyError, TypeError, ValueError):
             failures.add(SignatureStatus.MALFORMED)
             continue

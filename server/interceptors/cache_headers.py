@@ -41,6 +41,8 @@ PUBLIC_MAX_AGE_S: dict[str, int] = {
     # Also /agents/{id}/.well-known/agent-card.json; the answer varies with A2A-Version
     # (Envoy adds `vary: A2A-Version` to HTTP responses).
     "/agentregistry.v1.AgentCardService/GetAgentCard": 60,
+    # /.well-known/agent-card.json: changes only with the settings and the release.
+    "/agentregistry.v1.AgentCardService/GetRegistryCard": 3600,
 }
 # Reads whose agents carry live presence (status, last seen) merged on every serve: a
 # copy may not outlive one heartbeat interval, or an agent that came online still shows

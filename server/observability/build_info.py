@@ -10,10 +10,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
-def _version() -> str:
+def software_version() -> str:
+    """The installed package version ("unknown" from a checkout without installing)."""
     try:
         return metadata.version("agent-registry")
-    except metadata.PackageNotFoundError:  # run from a checkout without installing
+    except metadata.PackageNotFoundError:
         return "unknown"
 
 
@@ -21,7 +22,7 @@ class BuildInfo(Collector):
     """Always 1; the labels carry the information."""
 
     def __init__(self) -> None:
-        self._labels = {"version": _version(), "python": platform.python_version()}
+        self._labels = {"version": software_version(), "python": platform.python_version()}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(

@@ -8,6 +8,9 @@ from typing import Any
 import grpc
 import pytest
 from a2a.client.card_resolver import parse_agent_card
+from a2a.compat.v0_3 import types as v03
+from a2a.types import AgentCard
+from a2a.utils.proto_utils import validate_proto_required_fields
 from a2a.utils.signing import create_signature_verifier
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc, registry_service_pb2, resources_pb2
@@ -86,3 +89,45 @@ async def test_a_refused_card_keeps_the_published_one_and_a_profile_edit_drops_i
     # The published card no longer says what the profile says: the registry's card instead.
     assert edited["description"] == "Edited in the registry."
     assert "signatures" not in edited
+
+
+async def test_a_card_asked_for_in_its_other_line_keeps_what_both_lines_share(channel) -> None:
+    cards = agent_card_service_pb2_grpc.AgentCardServiceStub(channel)
+    keys = [Ed25519PrivateKey.generate() for _ in range(3)]
+    only_v1 = served_v1(sign_v1(v1_card(f"Lusitano {word()}", legacy_interface=False), keys[0]))
+    both = served_v1(sign_v1(v1_card(f"Lusitano {word()}"), keys[1]))
+    only_v03 = served_v03(sign_v03(v03_card(f"Lusitano {word()}"), keys[2]))
+    names = []
+    for card, key in zip((only_v1, both, only_v03), keys, strict=True):
+        request = pb.ImportAgentCardRequest(
+            card=card_struct(card),
+            public_key=key.public_key().public_bytes_raw(),
+            signature=register_signature(key),
+        )
+        names.append((await cards.ImportAgentCard(request)).agent.name)
+
+    as_v03 = await _export(cards, names[0], "0.3")
+    both_as_v03 = await _export(cards, names[1], "0.3")
+    as_v1 = await _export(cards, names[2], "1.0")
+
+    # An SDK serving both lines served one card for both: it comes back unchanged.
+    assert both_as_v03 == both
+    # Otherwise the registry's card in the asked line, in the agent's own words.
+    legacy = v03.AgentCard.model_validate(as_v03)
+    assert [s.name for s in legacy.skills] == ["Translate contracts", "Proofread"]
+    assert legacy.skills[0].examples == ["Translate this NDA"]
+    assert legacy.skills[0].input_modes == ["application/pdf"]
+    assert legacy.capabilities.streaming is True
+    assert legacy.provider is not None and legacy.provider.url == "https://example.com"
+    assert legacy.description == only_v1["description"]
+    assert "signatures" not in as_v03 and "securitySchemes" not in as_v03
+    current = json_format.ParseDict(as_v1, AgentCard())
+    validate_proto_required_fields(current)
+    assert [s.name for s in current.skills] == ["Translate contracts"]
+    assert list(current.skills[0].examples) == ["Translate this NDA"]
+    assert current.capabilities.streaming
+    assert current.supported_interfaces[0].url == only_v03["url"]
+    # The registry's view still rides along in its extension.
+    for exported in (as_v03, as_v1):
+        uris = [e["uri"] for e in exported["capabilities"]["extensions"]]
+        assert uris == ["https://agentregistry.dev/a2a/extensions/registry/v1"]

@@ -17,6 +17,7 @@ from agentregistry.v1 import agent_card_service_pb2 as pb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import json_format, struct_pb2
 
+from server.settings import Settings
 from tests.card_support import cards_stub
 from tests.e2e.search_support import word
 from tests.factories import error_details, raw_public_key, register, register_signature
@@ -85,33 +86,52 @@ async def test_a_1x_card_gives_its_interface_and_round_trips_in_both_lines(chann
         assert resolved.supported_interfaces[0].url == "https://translator.example.com/a2a"
 
 
-async def test_an_agent_without_an_endpoint_exports_no_empty_url(channel, registry) -> None:
-    agent = await register(
+async def test_every_card_the_registry_builds_is_valid_under_the_sdk(
+    channel, registry, settings: Settings
+) -> None:
+    """Agents registered without a card, however little their profile says."""
+    bare = await register(
+        registry, display_name=f"Bare {word()}", description="", endpoint_uri="", tags=[]
+    )
+    nowhere = await register(
         registry,
         display_name=f"Nowhere {word()}",
         endpoint_uri="",
         capabilities=["capabilities/summarization"],
     )
+    full = await register(
+        registry,
+        display_name=f"Full {word()}",
+        endpoint_uri="https://full.example.com/a2a",
+        capabilities=["capabilities/summarization", "capabilities/translation"],
+    )
 
-    current = await _export(channel, agent.name, None)
-    legacy = await _export(channel, agent.name, "0.3")
-
-    assert "supportedInterfaces" not in current and "url" not in current
-    assert "url" not in legacy and legacy["protocolVersion"] == "0.3.0"
-    assert "provider" not in current and "provider" not in legacy
-    # The registry's own view goes in its extension, in both lines.
-    for card in (current, legacy):
-        (extension,) = card["capabilities"]["extensions"]
-        assert extension["uri"] == "https://agentregistry.dev/a2a/extensions/registry/v1"
-        assert extension["params"]["agent"] == agent.name
-        assert extension["params"]["status"] == "offline"
-        assert extension["params"]["capabilities"] == ["capabilities/summarization"]
-    interface = {
-        "url": "https://x.example/a2a",
-        "protocolBinding": "JSONRPC",
-        "protocolVersion": "1.0",
-    }
-    _valid_v1({**current, "supportedInterfaces": [interface]})  # the rest is valid 1.x
+    for agent in (bare, nowhere, full):
+        current = await _export(channel, agent.name, None)
+        legacy = await _export(channel, agent.name, "0.3")
+        _valid_v1(current)
+        v03.AgentCard.model_validate(legacy)
+        address = agent.agent.endpoint_uri or f"{settings.registry_url}/{agent.name}"
+        assert current["supportedInterfaces"][0]["url"] == address
+        assert legacy["url"] == address and legacy["protocolVersion"] == "0.3.0"
+        assert "provider" not in current and "provider" not in legacy
+        # The registry's own view goes in its extension, in both lines.
+        for card in (current, legacy):
+            (extension,) = card["capabilities"]["extensions"]
+            assert extension["uri"] == "https://agentregistry.dev/a2a/extensions/registry/v1"
+            assert extension["params"]["agent"] == agent.name
+            assert extension["params"]["status"] == "offline"
+            assert extension["params"].get("endpoint", True) is bool(agent.agent.endpoint_uri)
+            # The 1.x SDK's resolver reads either line's export and finds the address.
+            assert parse_agent_card(dict(card)).supported_interfaces[0].url == address
+    bare_card = await _export(channel, bare.name, None)
+    assert bare_card["description"] == bare.agent.display_name
+    assert [s["id"] for s in bare_card["skills"]] == ["agent"]
+    nowhere_card = await _export(channel, nowhere.name, None)
+    assert [s["id"] for s in nowhere_card["skills"]] == ["summarization"]
+    assert nowhere_card["capabilities"]["extensions"][0]["params"]["capabilities"] == [
+        "capabilities/summarization"
+    ]
 
 
 async def test_an_unknown_version_is_refused(channel, registry) -> None:

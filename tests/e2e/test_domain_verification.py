@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -39,14 +38,6 @@ WELL_KNOWN = "/.well-known/agentregistry.json"
 @pytest.fixture(scope="module")
 def domains(channel: grpc.aio.Channel) -> domain_service_pb2_grpc.DomainServiceStub:
     return domain_service_pb2_grpc.DomainServiceStub(channel)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
 
 
 def _publish(site: Receiver, *agents: AgentHandle) -> None:

@@ -58,6 +58,10 @@ class GetAgentCardRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class GetRegistryCardRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class VerifyAgentCardRequest(_message.Message):
     __slots__ = ("agent", "card")
     AGENT_FIELD_NUMBER: _ClassVar[int]

@@ -38,9 +38,12 @@ class AgentCardServiceStub:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     def __init__(self, channel):
@@ -57,6 +60,11 @@ class AgentCardServiceStub:
         self.GetAgentCard = channel.unary_unary(
                 '/agentregistry.v1.AgentCardService/GetAgentCard',
                 request_serializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                _registered_method=True)
+        self.GetRegistryCard = channel.unary_unary(
+                '/agentregistry.v1.AgentCardService/GetRegistryCard',
+                request_serializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
                 _registered_method=True)
         self.VerifyAgentCard = channel.unary_unary(
@@ -78,9 +86,12 @@ class AgentCardServiceServicer:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     def ImportAgentCard(self, request, context):
@@ -116,6 +127,18 @@ class AgentCardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRegistryCard(self, request, context):
+        """The registry itself as an A2A Agent Card: its skills (search, find by need,
+        browse by capability, agent cards) and where its JSON API and its agents' cards
+        are, at the registry's public URL (setting PUBLIC_URL). Served at
+        `/.well-known/agent-card.json`, where A2A clients look for a host's card; the
+        `A2A-Version` header picks the line as for GetAgentCard. Public, cacheable.
+        Errors: INVALID_ARGUMENT (unknown A2A-Version).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def VerifyAgentCard(self, request, context):
         """Checks a card's signatures against a registered agent's key, without importing
         it: what a client does before trusting a card that claims to be that agent's.
@@ -136,6 +159,11 @@ def add_AgentCardServiceServicer_to_server(servicer, server):
             'GetAgentCard': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAgentCard,
                     request_deserializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+            ),
+            'GetRegistryCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRegistryCard,
+                    request_deserializer=agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
             ),
             'VerifyAgentCard': grpc.unary_unary_rpc_method_handler(
@@ -163,9 +191,12 @@ class AgentCardService:
 
     Signatures follow A2A: each `signatures[]` entry is a JWS (RFC 7515) with a
     detached payload, `{"protected": b64url(header), "signature": b64url(sig)}`,
-    over the RFC 8785 (JCS) canonical JSON of the card without `signatures`. The
-    registry verifies `EdDSA` (Ed25519) signatures against the agent's registered
-    key: the key in the request for a new agent, the stored key for an existing one.
+    over the RFC 8785 (JCS) canonical JSON of the card without `signatures` (the form
+    the official A2A SDKs sign). A signature verifies with the agent's keys: its
+    registered Ed25519 key for `EdDSA` (the key in the request for a new agent, the
+    stored key for an existing one), or, for EdDSA, ES256, RS256 and the other
+    asymmetric JWS algorithms, a key in the JWK Set the header's `jku` names on the
+    agent's proven domain.
     """
 
     @staticmethod
@@ -211,6 +242,33 @@ class AgentCardService:
             target,
             '/agentregistry.v1.AgentCardService/GetAgentCard',
             agentregistry_dot_v1_dot_agent__card__service__pb2.GetAgentCardRequest.SerializeToString,
+            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRegistryCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.AgentCardService/GetRegistryCard',
+            agentregistry_dot_v1_dot_agent__card__service__pb2.GetRegistryCardRequest.SerializeToString,
             google_dot_protobuf_dot_struct__pb2.Struct.FromString,
             options,
             channel_credentials,
