@@ -128,7 +128,13 @@ class World:
             self.db, registry_cache, allow_loopback=True, timeout_s=1.0, clock=self.clock
         )
         self.webhooks = WebhookService(self.db, allow_loopback=True, max_per_agent=3)
-        self.cards = CardService(self.registry, self.db, allow_loopback=True)
+        self.cards = CardService(
+            self.registry,
+            self.db,
+            allow_loopback=True,
+            base_url="http://registry.test",
+            software_version="test",
+        )
 
     def auth_ttl(self, what: str) -> timedelta:
         return timedelta(seconds={"challenge": 60, "session": 3600}[what])

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.cards.signatures import SignatureStatus
-from server.cards.versions import line_of
+from server.cards.versions import lines_of
 from server.domain.agents import Agent
 from server.domain.errors import InvalidArgument, PermissionDenied
 from tests.card_support import sample_card, signed
@@ -32,7 +32,7 @@ async def test_a_signed_card_registers_an_agent_with_its_catalog_skills(world: W
     assert agent.profile.display_name == "Translator"
     assert agent.capabilities == ("translation",)  # "proofread" is not in the catalog
     assert world.db.tables.cards[agent.agent_id] == card
-    assert await world.cards.card(agent.agent_id, line_of(card)) == card  # as published
+    assert await world.cards.card(agent.agent_id, min(lines_of(card))) == card  # as published
 
 
 async def test_a_forged_card_is_refused_and_nothing_stored(world: World) -> None:
@@ -62,5 +62,5 @@ async def test_a_profile_update_retires_the_published_card(world: World) -> None
     with acting_as(agent.agent_id):
         await world.registry.update(agent.agent_id, {"description": "x"}, ["description"], "")
     assert agent.agent_id not in world.db.tables.cards
-    served = await world.cards.card(agent.agent_id, line_of(sample_card("any")))
+    served = await world.cards.card(agent.agent_id, min(lines_of(sample_card("any"))))
     assert served["description"] == "x" and "signatures" not in served
