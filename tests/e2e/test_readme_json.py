@@ -1,12 +1,16 @@
 """The README's JSON walk-through (the `make run` curl session) run as written against
 the real server behind Envoy: the JSON it sends is accepted and what it prints is what
-the README says (names, enum spellings, the error shape)."""
+the README says (names, enum spellings, the error shape). It runs with only the tools
+stock macOS has too on its PATH (curl, grep, cut, tr), so no GNU base64 or OpenSSL
+step can creep back in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +45,33 @@ def _json_values(output: str) -> list[Any]:
     return values
 
 
+PORTABLE_TOOLS = ("curl", "grep", "cut", "tr")
+
+
+def _portable_path(directory: Path) -> str:
+    """A PATH holding only the tools the walk-through may use."""
+    directory.mkdir()
+    for tool in PORTABLE_TOOLS:
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (directory / tool).symlink_to(found)
+    return str(directory)
+
+
 async def test_the_readme_curl_session_answers_as_documented(gateway: Edge, tmp_path) -> None:
     script = _session_block().replace("/tmp/", f"{tmp_path}/")
     script = re.sub(r"^API=.*$", f"API={gateway.url}", script, flags=re.M)
+    script = re.sub(r"^PY=.*$", f"PY={sys.executable}", script, flags=re.M)
+    bash = shutil.which("bash")
+    assert bash is not None
     process = await asyncio.create_subprocess_exec(
-        "bash",
+        bash,
         "-euo",
         "pipefail",
         "-c",
         script,
         cwd=tmp_path,
+        env={"PATH": _portable_path(tmp_path / "bin"), "HOME": str(tmp_path)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -58,6 +79,8 @@ async def test_the_readme_curl_session_answers_as_documented(gateway: Edge, tmp_
     assert process.returncode == 0, stderr.decode()
     output = stdout.decode()
     assert "\n304\n" in output  # If-None-Match with the etag just read
+    headers = output.lower()
+    assert " 401 " in headers and 'www-authenticate: bearer realm="agentregistry"' in headers
 
     catalog, agent, patched, refused = _json_values(output)
     assert len(catalog["capabilities"]) == 2 and catalog["nextPageToken"]
