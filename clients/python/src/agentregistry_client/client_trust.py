@@ -92,3 +92,14 @@ class TrustCalls:
             name=convert.agent_name(name or self.agent) + "/reputation"
         )
         return await self.call(lambda md: self.reputations.GetReputation(request, metadata=md))
+
+    async def leaderboard(
+        self: _Client, capability: str | None = None, page_size: int = 0, page_token: str = ""
+    ) -> attestation_service_pb2.ListLeaderboardResponse:
+        """Agents by trust score, overall or for one capability."""
+        request = attestation_service_pb2.ListLeaderboardRequest(
+            capability=convert.capability_name(capability) if capability else "",
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self.call(lambda md: self.reputations.ListLeaderboard(request, metadata=md))
