@@ -23,7 +23,7 @@ TOOLS_STAMP := tools/node_modules/.installed
 GOOGLEAPIS_STAMP := build/googleapis/.installed
 BASELINE := protos/v1-baseline.binpb
 
-.PHONY: FORCE install run test test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
+.PHONY: FORCE install run test test-smoke test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(if $(STALE_VENV),FORCE)
 	@if [ -n "$(STALE_VENV)" ]; then echo "$(VENV) $(STALE_VENV): rebuilding it"; rm -rf $(VENV); fi
@@ -53,6 +53,13 @@ run: install
 test: install
 	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 
+## test-smoke: the quick part of the suite, for a run on another Python
+## (make test-smoke PYTHON=python3.13 VENV=.venv-3.13; CI runs it on the newest supported)
+SMOKE_TESTS := tests/unit tests/e2e/test_readme_json.py tests/e2e/test_registry_flow.py \
+	tests/e2e/test_ready_means_ready.py tests/e2e/client/test_cli.py
+test-smoke: $(STAMP)
+	$(PY) -m pytest $(SMOKE_TESTS) $(PYTEST_ARGS)
+
 ## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
 test-faults: install
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
@@ -64,6 +71,9 @@ lint: install
 	cd $(CLIENT) && $(abspath $(VENV))/bin/mypy
 	$(BUF) lint protos
 	$(BUF) breaking protos --against $(BASELINE)
+	$(VENV)/bin/hadolint deploy/Dockerfile
+	tools/node_modules/.bin/dclint deploy/compose.yaml
+	scripts/verify_unit.sh
 
 format: install
 	$(VENV)/bin/ruff check --fix .
