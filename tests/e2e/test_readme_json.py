@@ -76,7 +76,7 @@ async def test_the_readme_curl_session_answers_as_documented(gateway: Edge, tmp_
         stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), DEADLINE_S)
-    assert process.returncode == 0, stderr.decode()
+    assert process.returncode == 0, stderr.decode() + stdout.decode()
     output = stdout.decode()
     assert "\n304\n" in output  # If-None-Match with the etag just read
     headers = output.lower()
