@@ -13,6 +13,7 @@ from agentregistry_client import AgentKey, RegistryClient
 
 from scheduler.context import JobContext
 from server.auth.api_keys import ApiKeyService
+from server.backing import BackingServices
 from tests.attestation_factories import trust_context  # noqa: F401 - fixture
 from tests.e2e.client.cli_support import Cli
 
@@ -140,3 +141,19 @@ async def test_version_and_completion(cli: Cli) -> None:
     assert '"admin") words="verify unverify suspend take-down reinstate set-plan' in (
         completion.stdout
     )
+
+
+async def test_operator_keys_from_the_cli(cli: Cli, backing: BackingServices) -> None:
+    """Where the registry is installed, the CLI mints and revokes operator keys through
+    `python -m server.admin` on the registry's database."""
+    database = {"DATABASE_URL": backing.database_url, "REDIS_URL": backing.redis_url}
+    created = await cli("operator-key", "create", "--name", "cli", env=database, target=False)
+    assert created.code == 0, created.stderr
+    key_id, secret = created.stdout.split()[2], created.stdout.splitlines()[-1]
+    name = (await cli("-o", "json", "register", "Operated")).json()["name"]
+    as_operator = {"AGENTREGISTRY_API_KEY": secret}
+    assert (await cli("admin", "verify", name, "--reason", "ok", env=as_operator)).code == 0
+    revoked = await cli("operator-key", "revoke", key_id, env=database, target=False)
+    assert revoked.code == 0 and f"revoked {key_id}" in revoked.stdout
+    refused = await cli("admin", "unverify", name, "--reason", "x", env=as_operator)
+    assert refused.code == 1 and "API_KEY_INVALID" in refused.stderr

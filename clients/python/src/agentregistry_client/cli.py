@@ -207,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     save.add_argument("--set-api-key-env", dest="ctx_api_key_env", help="variable holding it")
     context.add("delete", help="remove a context").add_argument("name")
 
+    operator_key = commands.group(
+        "operator-key",
+        "mint or revoke operator keys (where the registry and its DATABASE_URL are)",
+        "operator_key_command",
+    )
+    operator_key.add("create", help="print a new operator key once").add_argument(
+        "--name", default="operator", help="what the key is for"
+    )
+    operator_key.add("revoke", help="revoke an operator key at once").add_argument(
+        "key_id", help="ak_…, as create printed"
+    )
+
     completion = commands.add("completion", help="shell completion: eval in your shell's rc")
     completion.add_argument("shell", choices=("bash", "zsh"))
     return parser
@@ -219,6 +231,26 @@ def _profile(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", action="append", dest="protocols", help="repeatable")
 
 
+def _operator_key(args: argparse.Namespace) -> int:
+    """No RPC mints operator keys: they are written straight to the registry's database, by
+    `python -m server.admin` of the registry installed beside this CLI."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("server.admin") is None:
+        print(
+            "error: operator keys are made where the registry is installed, with access to "
+            "its database: python -m server.admin create-operator-key --name NAME",
+            file=sys.stderr,
+        )
+        return 2
+    if args.operator_key_command == "create":
+        command = ["create-operator-key", "--name", args.name]
+    else:
+        command = ["revoke-operator-key", args.key_id]
+    return subprocess.call([sys.executable, "-m", "server.admin", *command])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -227,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(script(parser, args.shell))
         return 0
+    if args.command == "operator-key":
+        return _operator_key(args)
     try:
         cli_config.resolve(args)
     except cli_config.ConfigError as error:
