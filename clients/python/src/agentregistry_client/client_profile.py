@@ -4,10 +4,8 @@ A2A cards (mixed into RegistryClient)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-import grpc
 from google.protobuf import json_format, struct_pb2
 
 from agentregistry_client import convert
@@ -17,34 +15,16 @@ from agentregistry_client._proto import (
     domain_service_pb2,
     domain_service_pb2_grpc,
     registry_service_pb2,
-    registry_service_pb2_grpc,
     resources_pb2,
 )
+from agentregistry_client.client_core import ClientCore
 from agentregistry_client.errors import NotRegistered
 from agentregistry_client.keys import AgentKey
-from agentregistry_client.session import Metadata
 from agentregistry_client.signing import rotate_key_message
-
-T = TypeVar("T")
-
-
-class _Client(Protocol):
-    channel: grpc.aio.Channel
-    registry: registry_service_pb2_grpc.RegistryServiceStub
-
-    @property
-    def agent(self) -> str: ...
-
-    @property
-    def key(self) -> AgentKey | None: ...
-
-    async def call(
-        self, rpc: Callable[[Metadata], Awaitable[T]], authenticated: bool = False
-    ) -> T: ...
 
 
 class ProfileCalls:
-    async def rotate_key(self: _Client, new_key: AgentKey) -> resources_pb2.Agent:
+    async def rotate_key(self: ClientCore, new_key: AgentKey) -> resources_pb2.Agent:
         """RotateAgentKey, signed by the current key and `new_key`. The agent's sessions
         end; sign in with `new_key` from now on (its API keys stay)."""
         if self.key is None:
@@ -59,18 +39,18 @@ class ProfileCalls:
         registry = self.registry
         return await self.call(lambda md: registry.RotateAgentKey(request, metadata=md), True)
 
-    async def claim_domain(self: _Client, domain: str) -> resources_pb2.Agent:
+    async def claim_domain(self: ClientCore, domain: str) -> resources_pb2.Agent:
         """Step one of a domain proof; then publish the key at the domain and verify."""
         request = domain_service_pb2.ClaimDomainRequest(name=self.agent, domain=domain)
         stub = domain_service_pb2_grpc.DomainServiceStub(self.channel)
         return await self.call(lambda md: stub.ClaimDomain(request, metadata=md), True)
 
-    async def verify_domain(self: _Client) -> resources_pb2.Agent:
+    async def verify_domain(self: ClientCore) -> resources_pb2.Agent:
         request = domain_service_pb2.VerifyDomainRequest(name=self.agent)
         stub = domain_service_pb2_grpc.DomainServiceStub(self.channel)
         return await self.call(lambda md: stub.VerifyDomain(request, metadata=md), True)
 
-    async def get_card(self: _Client, name: str | None = None) -> dict[str, Any]:
+    async def get_card(self: ClientCore, name: str | None = None) -> dict[str, Any]:
         """Any agent as an A2A card (the card it published, else the registry's)."""
         request = agent_card_service_pb2.GetAgentCardRequest(
             name=convert.agent_name(name or self.agent)
@@ -82,7 +62,7 @@ class ProfileCalls:
         return dict(json_format.MessageToDict(card))
 
     async def verify_card(
-        self: _Client, card: dict[str, Any], agent: str | None = None
+        self: ClientCore, card: dict[str, Any], agent: str | None = None
     ) -> agent_card_service_pb2.VerifyAgentCardResponse:
         """A card's signatures checked against the agent's registered key."""
         request = agent_card_service_pb2.VerifyAgentCardRequest(
