@@ -99,3 +99,35 @@ async def test_the_readme_curl_session_answers_as_documented(gateway: Edge, tmp_
     assert refused["code"] == 16  # UNAUTHENTICATED, HTTP 401
     [info] = [d for d in refused["details"] if d["@type"].endswith("google.rpc.ErrorInfo")]
     assert (info["reason"], info["domain"]) == ("SESSION_REQUIRED", "agentregistry.dev")
+
+
+SKILL = Path(__file__).resolve().parents[2] / "envoy" / "skill.md"
+
+
+async def test_skill_md_registers_and_logs_in_as_written(gateway: Edge, tmp_path) -> None:
+    """/skill.md's first two steps, with python3 (and its `cryptography`) the only tool
+    beside curl: the registration is accepted and the login returns a token."""
+    register, login = re.findall(r"```sh\n(.*?)```", SKILL.read_text(), re.S)[:2]
+    register = register.replace(
+        'curl -s "$API/v1/agents"', 'curl -s -o agent.json "$API/v1/agents"'
+    )
+    login = re.sub(r"^NAME=.*$", "NAME=$(field name < agent.json)", login, flags=re.M)
+    script = f'API={gateway.url}\n{register}\n{login}\necho "token=$TOKEN"\n'
+    bin_dir = Path(_portable_path(tmp_path / "bin"))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    process = await asyncio.create_subprocess_exec(
+        shutil.which("bash") or "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        script,
+        cwd=tmp_path,
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), DEADLINE_S)
+    assert process.returncode == 0, stderr.decode() + stdout.decode()
+    assert json.loads((tmp_path / "agent.json").read_text())["name"].startswith("agents/ag_")
+    token = stdout.decode().strip().rsplit("token=", 1)[-1]
+    assert len(token) > 20
