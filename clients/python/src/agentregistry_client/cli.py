@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from agentregistry_client import cli_config
 
-OUTPUTS = ("text", "json", "yaml")
+OUTPUTS = ("text", "table", "json", "yaml")  # table: another name for text
 ADMIN_ACTIONS = ("verify", "unverify", "suspend", "take-down", "reinstate")
 
 
@@ -62,7 +62,7 @@ class _Parsers:
 
 def _output_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
-        "-o", "--output", choices=OUTPUTS, default=default, help="text (default), json or yaml"
+        "-o", "--output", choices=OUTPUTS, default=default, help="text (table), json, yaml"
     )
     parser.add_argument(
         "--json",

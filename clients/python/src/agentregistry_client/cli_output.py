@@ -81,7 +81,7 @@ class Output:
 
     @property
     def structured(self) -> bool:
-        return self.mode != "text"
+        return self.mode in ("json", "yaml")
 
     def _document(self, document: Any, stream: Any = None) -> None:
         out = stream or sys.stdout
