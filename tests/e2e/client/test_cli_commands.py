@@ -8,8 +8,9 @@ import stat
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
-from agentregistry_client import AgentKey, RegistryClient
+from agentregistry_client import AgentKey, RegistryClient, RegistryError
 
 from scheduler.context import JobContext
 from server.auth.api_keys import ApiKeyService
@@ -25,7 +26,8 @@ def _cached_sessions(tmp_path: Path) -> list[Path]:
 async def test_the_session_is_kept_between_commands_privately_until_logout(
     cli: Cli, tmp_path: Path
 ) -> None:
-    assert (await cli("register", f"Cached {uuid.uuid4().hex[:6]}")).code == 0
+    registered = await cli("-o", "json", "register", f"Cached {uuid.uuid4().hex[:6]}")
+    name = registered.json()["name"]
     assert (await cli("update", "--description", "first")).code == 0
     [cached] = _cached_sessions(tmp_path)
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
@@ -38,16 +40,12 @@ async def test_the_session_is_kept_between_commands_privately_until_logout(
     ended = await cli("logout")
     assert ended.code == 0 and "session ended" in ended.stdout
     assert _cached_sessions(tmp_path) == []
-    async with RegistryClient(cli.target, token=token) as old:
-        refused = await cli("--no-session-cache", "get")
-        assert refused.code == 0  # the key still logs in
-        assert old.credentials.session is None
-
-    cached.write_text(json.dumps({"token": "forged", "agent": "x", "expireTime": "x"}))
-    cached.chmod(0o644)  # readable by others: never used, removed
-    assert (await cli("update", "--description", "third")).code == 0
-    [again] = _cached_sessions(tmp_path)
-    assert json.loads(again.read_text())["token"] not in ("forged", token)
+    async with RegistryClient(cli.target, token=token, agent=name) as old:
+        with pytest.raises(RegistryError) as refused:
+            await old.update_agent(description="with the ended session")
+    assert refused.value.reason == "SESSION_INVALID"
+    assert (await cli("--no-session-cache", "update", "--description", "third")).code == 0
+    assert _cached_sessions(tmp_path) == []  # nothing kept when told not to
 
 
 async def test_people_read_lines_not_protobuf_text(cli: Cli) -> None:
