@@ -114,7 +114,10 @@ async def test_skill_md_registers_and_logs_in_as_written(gateway: Edge, tmp_path
     login = re.sub(r"^NAME=.*$", "NAME=$(field name < agent.json)", login, flags=re.M)
     script = f'API={gateway.url}\n{register}\n{login}\necho "token=$TOKEN"\n'
     bin_dir = Path(_portable_path(tmp_path / "bin"))
-    (bin_dir / "python3").symlink_to(sys.executable)
+    # A wrapper, not a link: a link to a venv's interpreter loses the venv on Python 3.13.
+    wrapper = bin_dir / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
     process = await asyncio.create_subprocess_exec(
         shutil.which("bash") or "bash",
         "-euo",
