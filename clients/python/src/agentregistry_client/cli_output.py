@@ -86,7 +86,10 @@ class Output:
     def _document(self, document: Any, stream: Any = None) -> None:
         out = stream or sys.stdout
         if self.mode == "yaml":
-            import yaml  # only here: PyYAML is not a dependency of the client
+            try:
+                import yaml  # only here: PyYAML is not a dependency of the client
+            except ImportError:
+                raise ImportError("-o yaml needs PyYAML: pip install pyyaml") from None
 
             print("---", file=out)
             print(yaml.safe_dump(document, sort_keys=False).rstrip(), file=out, flush=True)
