@@ -1,7 +1,20 @@
 # Agent Registry — every entry point. `make run` and `make test` set themselves up.
-PYTHON ?= python3
+# PYTHON: the interpreter .venv is built with (3.11, 3.12 or 3.13; default python3). Name
+# one the existing .venv was not built with and make rebuilds .venv with it, saying so;
+# without PYTHON an existing .venv is used as it is.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := python3
+PYTHON_ASKED :=
+else
+PYTHON_ASKED := yes
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
+_MINOR := import sys; print("%d.%d" % sys.version_info[:2])
+VENV_PYTHON := $(shell $(PY) -c '$(_MINOR)' 2>/dev/null)
+WANT_PYTHON := $(if $(PYTHON_ASKED),$(shell $(PYTHON) -c '$(_MINOR)' 2>/dev/null))
+# Why .venv must go: made by another Python than asked, or its Python no longer runs.
+STALE_VENV := $(if $(wildcard $(VENV)/bin),$(if $(VENV_PYTHON),$(if $(WANT_PYTHON),$(if $(filter-out $(WANT_PYTHON),$(VENV_PYTHON)),was built with Python $(VENV_PYTHON) but PYTHON=$(PYTHON) is $(WANT_PYTHON))),has a Python that no longer runs))
 CLIENT := clients/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | cksum | cut -d' ' -f1)
 # buf (pinned in tools/package-lock.json) and the googleapis protos it lints against.
@@ -10,14 +23,17 @@ TOOLS_STAMP := tools/node_modules/.installed
 GOOGLEAPIS_STAMP := build/googleapis/.installed
 BASELINE := protos/v1-baseline.binpb
 
-.PHONY: install run test test-fast test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
+.PHONY: FORCE install run test test-fast test-smoke test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
 
-$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(if $(STALE_VENV),FORCE)
+	@if [ -n "$(STALE_VENV)" ]; then echo "$(VENV) $(STALE_VENV): rebuilding it"; rm -rf $(VENV); fi
+	test -x $(PY) || { $(PYTHON) scripts/python_supported.py && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' || { echo "install failed; to build $(VENV) with another Python: make install PYTHON=python3.11 (it rebuilds $(VENV))"; exit 1; }
 	$(PY) -m pip install --quiet -e $(CLIENT)
 	rm -f $(VENV)/.installed-* && touch $@
+
+FORCE:
 
 $(TOOLS_STAMP): tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
@@ -41,6 +57,13 @@ test: install
 test-fast: install
 	$(PY) -m pytest tests/unit tests/service -m "not backing" $(PYTEST_ARGS)
 
+## test-smoke: the quick part of the suite, for a run on another Python
+## (make test-smoke PYTHON=python3.13 VENV=.venv-3.13; CI runs it on the newest supported)
+SMOKE_TESTS := tests/unit tests/service tests/e2e/test_readme_json.py tests/e2e/test_registry_flow.py \
+	tests/e2e/test_ready_means_ready.py tests/e2e/client/test_cli.py
+test-smoke: $(STAMP)
+	$(PY) -m pytest $(SMOKE_TESTS) $(PYTEST_ARGS)
+
 ## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
 test-faults: install
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
@@ -52,6 +75,9 @@ lint: install
 	cd $(CLIENT) && $(abspath $(VENV))/bin/mypy
 	$(BUF) lint protos
 	$(BUF) breaking protos --against $(BASELINE)
+	$(VENV)/bin/hadolint deploy/Dockerfile
+	tools/node_modules/.bin/dclint deploy/compose.yaml
+	scripts/verify_unit.sh
 
 format: install
 	$(VENV)/bin/ruff check --fix .

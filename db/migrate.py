@@ -7,6 +7,7 @@ server calls `current_is_head` at start and refuses to serve an old schema.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import pathlib
 import sys
@@ -21,6 +22,8 @@ from db.engine import sqlalchemy_url
 
 MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent / "migrations"
 
+log = logging.getLogger("agentregistry.migrate")
+
 
 def alembic_config(url: str) -> Config:
     """An Alembic Config built in code; the URL travels in attributes, so '%' needs no escaping."""
@@ -32,7 +35,19 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Apply the migrations, saying in one line what changed (Alembic's own line per
+    revision is at DEBUG with the rest of its chatter)."""
+    before = _current_heads(url)
     command.upgrade(alembic_config(url), revision)
+    after = _current_heads(url)
+    if after != before:
+        log.info("database schema migrated from %s to %s", _named(before), _named(after))
+    else:
+        log.debug("database schema already at %s", _named(after))
+
+
+def _named(heads: set[str]) -> str:
+    return ", ".join(sorted(heads)) or "an empty database"
 
 
 def check(url: str) -> None:
@@ -40,15 +55,18 @@ def check(url: str) -> None:
     command.check(alembic_config(url))
 
 
-def current_is_head(url: str) -> bool:
-    script = ScriptDirectory.from_config(alembic_config(url))
+def _current_heads(url: str) -> set[str]:
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            return set(MigrationContext.configure(connection).get_current_heads())
     finally:
         engine.dispose()
-    return current == set(script.get_heads())
+
+
+def current_is_head(url: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return _current_heads(url) == set(script.get_heads())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-m", "--message", default="change", help="message for `revision`")
     parser.add_argument("--url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.url:
         parser.error("set DATABASE_URL or pass --url")
     url: str = args.url

@@ -246,11 +246,108 @@ def _operation(route: Route, builder: Builder) -> tuple[str, dict[str, Any]]:
         if route.response_body
         else builder.ref(output)
     )
+    ok_headers = [*_CALL_HEADERS, *(_CACHE_HEADERS if route.http_method == "GET" else [])]
     operation["responses"] = {
-        "200": {"description": "OK", **_json_body(response_schema, required=None)},
-        "default": {"description": "A google.rpc.Status error", **_json_body(STATUS_REF, None)},
+        "200": {
+            "description": "OK",
+            "headers": _header_refs(ok_headers),
+            **_json_body(response_schema, required=None),
+        },
+        **(
+            {"304": {"$ref": "#/components/responses/NotModified"}}
+            if route.http_method == "GET"
+            else {}
+        ),
+        "401": {"$ref": "#/components/responses/Unauthenticated"},
+        "429": {"$ref": "#/components/responses/RateLimited"},
+        "default": {"$ref": "#/components/responses/Error"},
     }
+    if route.http_method == "GET":
+        operation.setdefault("parameters", []).append(
+            {"$ref": "#/components/parameters/IfNoneMatch"}
+        )
     return path, operation
+
+
+# Response headers, as the server's metadata arrives through Envoy (README: JSON over HTTP).
+_HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "x-request-id": (
+        "The call's id: the request's `x-request-id`, or one minted; every log line written "
+        "while serving the call carries it.",
+        {"type": "string"},
+    ),
+    "x-ratelimit-limit": (
+        "Calls this caller may make in the window for this kind of call.",
+        {"type": "integer"},
+    ),
+    "x-ratelimit-remaining": ("Calls left in the current window.", {"type": "integer"}),
+    "x-ratelimit-reset": ("Seconds until the window resets.", {"type": "integer"}),
+    "retry-after": ("Whole seconds to wait before trying again.", {"type": "integer"}),
+    "cache-control": (
+        "`public, max-age=N` on public reads made without credentials; `no-store` on writes, "
+        "authenticated calls and errors.",
+        {"type": "string"},
+    ),
+    "etag": (
+        "The response's version: send it back as `If-None-Match` for a 304 while it holds.",
+        {"type": "string"},
+    ),
+    "www-authenticate": (
+        'The scheme to authenticate with, `Bearer realm="agentregistry"` (a session token or '
+        'an API key), with `error="invalid_token"` when the credential sent is no good or '
+        '`error="invalid_request"` when the authorization header is malformed (RFC 6750).',
+        {"type": "string"},
+    ),
+}
+_CALL_HEADERS = ["x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
+_CACHE_HEADERS = ["cache-control", "etag"]
+
+
+def _header_refs(names: list[str]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _shared_components() -> dict[str, Any]:
+    """Headers, the If-None-Match parameter and the responses every operation shares."""
+    error = _json_body(STATUS_REF, None)
+    return {
+        "headers": {
+            name: {"description": text, "schema": schema}
+            for name, (text, schema) in _HEADERS.items()
+        },
+        "parameters": {
+            "IfNoneMatch": {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "An earlier answer's etag: 304, no body, while it is current.",
+                "schema": {"type": "string"},
+            }
+        },
+        "responses": {
+            "NotModified": {
+                "description": "Not Modified: the If-None-Match etag is still the current one.",
+                "headers": _header_refs(["x-request-id", *_CACHE_HEADERS]),
+            },
+            "Unauthenticated": {
+                "description": "No credential, or one that is not valid (ErrorInfo.reason says "
+                "which: SESSION_REQUIRED, SESSION_INVALID, API_KEY_INVALID …).",
+                "headers": _header_refs(["x-request-id", "www-authenticate"]),
+                **error,
+            },
+            "RateLimited": {
+                "description": "The caller's budget for this kind of call is spent (RATE_LIMITED, "
+                "or AUTH_FAILURES_RATE_LIMITED); RetryInfo and retry-after say when to retry.",
+                "headers": _header_refs([*_CALL_HEADERS, "retry-after"]),
+                **error,
+            },
+            "Error": {
+                "description": "A google.rpc.Status error (the HTTP status maps its gRPC code).",
+                "headers": _header_refs(["x-request-id", "retry-after"]),
+                **error,
+            },
+        },
+    }
 
 
 def _json_body(schema: dict[str, Any], required: bool | None) -> dict[str, Any]:
@@ -288,13 +385,15 @@ def build_document(descriptor_path: Path) -> dict[str, Any]:
                 "Field names are lowerCamelCase; snake_case is accepted on input."
             ),
         },
-        "servers": [{"url": "http://127.0.0.1:8080"}],
+        # Relative: the document is served by the edge it describes (/openapi.json).
+        "servers": [{"url": "/"}],
         "tags": [
             {"name": s.rsplit(".", 1)[-1], "description": builder.comments.get(s, "")}
             for s in sorted(services)
         ],
         "paths": dict(sorted(paths.items())),
         "components": {
+            **_shared_components(),
             "schemas": dict(sorted(builder.schemas.items())),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

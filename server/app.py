@@ -149,7 +149,7 @@ class RegistryServer:
             await self.presence.start()
         await self.server.start()
         await self.health.start()
-        log.info("serving gRPC on port %d", self.port)
+        log.debug("serving gRPC on port %d", self.port)  # the worker says so, with its host
 
     async def stop(self, grace_s: float) -> None:
         if self._stopped:

@@ -113,3 +113,31 @@ def unimplemented_status() -> tuple[grpc.StatusCode, str, status_pb2.Status]:
     info = error_info(Reason.NOT_IMPLEMENTED)
     status = status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message=message, details=[info])
     return grpc.StatusCode.UNIMPLEMENTED, message, status
+
+
+# Reasons that mean "the credential sent is no good" (RFC 6750's invalid_token), and the
+# one that means the header itself is malformed; any other 401 names only the scheme.
+_INVALID_TOKEN = {
+    Reason.SESSION_INVALID,
+    Reason.SESSION_EXPIRED,
+    Reason.API_KEY_INVALID,
+    Reason.API_KEY_EXPIRED,
+    Reason.CREDENTIALS_REVOKED,
+    Reason.AGENT_SUSPENDED,
+}
+
+
+def www_authenticate(status: status_pb2.Status) -> str | None:
+    """The `WWW-Authenticate` challenge an UNAUTHENTICATED status answers with: HTTP
+    requires one on every 401, and it tells a client which scheme to send (a session
+    token or an API key, both as Bearer)."""
+    if status.code != code_pb2.UNAUTHENTICATED:
+        return None
+    challenge = 'Bearer realm="agentregistry"'
+    info = error_details_pb2.ErrorInfo()
+    reason = next((info.reason for d in status.details if d.Unpack(info)), "")
+    if reason == Reason.MALFORMED_AUTHORIZATION:
+        return challenge + ', error="invalid_request"'
+    if reason in _INVALID_TOKEN:
+        return challenge + ', error="invalid_token"'
+    return challenge

@@ -15,7 +15,13 @@ from sqlalchemy import exc as sa_exc
 
 from server.domain import refusals
 from server.domain.errors import DomainError
-from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status
+from server.errors import (
+    STATUS_DETAILS_KEY,
+    internal_status,
+    to_status,
+    unimplemented_status,
+    www_authenticate,
+)
 from server.interceptors import response_metadata
 
 log = logging.getLogger("agentregistry.errors")
@@ -73,6 +79,9 @@ async def abort_with(
     after = retry_after(status)
     if after is not None:
         trailers.append(("retry-after", after))
+    challenge = www_authenticate(status)
+    if challenge is not None:
+        trailers.append(("www-authenticate", challenge))
     # Sent as a trailers-only answer, which Envoy's transcoder turns into HTTP headers.
     details = (STATUS_DETAILS_KEY, status.SerializeToString())
     await context.abort(code, message, (*trailers, details))

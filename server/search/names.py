@@ -168,7 +168,7 @@ class NameFollower:
     async def load(self) -> None:
         async with self._source() as source:
             self.index.load(await source.catalog.agent_names())
-        log.info("typeahead index loaded: %d names", len(self.index))
+        log.debug("typeahead index loaded: %d names", len(self.index))
 
     async def apply(self, event: ChangeEvent) -> None:
         """Idempotent: a name is re-read, never taken from the event."""

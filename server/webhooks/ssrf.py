@@ -90,6 +90,11 @@ def refusal(address: IPAddress, allow_loopback: bool) -> str | None:
                 reason = refusal(inner, allow_loopback=False)
                 if reason is not None:
                     return f"an IPv6 address embedding {reason}"
+            if address.sixtofour is not None:
+                # 6to4 reaches the IPv4 address it embeds, which passed. Judged here, not by
+                # ipaddress: Python 3.13 (and later 3.11/3.12 patches) call all of 2002::/16
+                # non-global, older ones do not.
+                return None
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

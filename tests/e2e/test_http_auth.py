@@ -36,6 +36,8 @@ async def test_login_over_http_and_logout(http: httpx.AsyncClient) -> None:
     assert ended.status_code == 200 and ended.json() == {}
     again = await http.delete("/v1/sessions/current", headers=auth)
     assert again.status_code == 401
+    invalid = 'Bearer realm="agentregistry", error="invalid_token"'
+    assert again.headers["www-authenticate"] == invalid
 
 
 async def test_session_errors(http: httpx.AsyncClient) -> None:
@@ -50,6 +52,11 @@ async def test_session_errors(http: httpx.AsyncClient) -> None:
     assert wrong.status_code in (400, 401), wrong.text
     malformed = await http.delete("/v1/sessions/current", headers={"authorization": "Basic x"})
     assert malformed.status_code == 401
+    challenge_sent = malformed.headers["www-authenticate"]
+    assert challenge_sent == 'Bearer realm="agentregistry", error="invalid_request"'
+    none_sent = await http.delete("/v1/sessions/current")
+    assert none_sent.headers["www-authenticate"] == 'Bearer realm="agentregistry"'
+    assert "www-authenticate" not in unknown_agent.headers  # a 404 challenges nobody
     not_json = await http.post(
         "/v1/challenges", content=b"{not json", headers={"content-type": "application/json"}
     )

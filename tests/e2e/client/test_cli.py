@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
 from agentregistry_client import AgentKey, RegistryClient
 
-from server.app import RegistryServer
-
-SCRIPT = Path(sys.executable).parent / "agentregistry"
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-class Cli:
-    def __init__(self, target: str, cwd: Path) -> None:
-        self.target, self.cwd = target, cwd
-
-    async def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        # Asynchronous, so the server in this test's event loop keeps serving meanwhile.
-        process = await asyncio.create_subprocess_exec(
-            str(SCRIPT),
-            "--target",
-            self.target,
-            *args,
-            cwd=self.cwd,
-            env={**os.environ, **(env or {})},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode is not None
-        return Result(process.returncode, stdout.decode(), stderr.decode())
-
-
-@pytest.fixture
-def cli(registry_server: RegistryServer, tmp_path: Path) -> Cli:
-    return Cli(f"127.0.0.1:{registry_server.port}", tmp_path)
+from tests.e2e.client.cli_support import Cli
 
 
 async def test_register_login_get_search_find_as_json(cli: Cli, tmp_path: Path) -> None:

@@ -28,9 +28,11 @@ from agentregistry_client._proto import (
     search_service_pb2_grpc,
 )
 from agentregistry_client.admin import ApiKeys, Webhooks
+from agentregistry_client.client_profile import ProfileCalls
 from agentregistry_client.client_trust import TrustCalls
 from agentregistry_client.errors import NotRegistered, RegistryError
 from agentregistry_client.keys import AgentKey
+from agentregistry_client.operator import Operator
 from agentregistry_client.presence import Presence
 from agentregistry_client.session import Credentials, Metadata, Session
 from agentregistry_client.signing import register_message
@@ -41,7 +43,7 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 T = TypeVar("T")
 
 
-class RegistryClient(TrustCalls):
+class RegistryClient(TrustCalls, ProfileCalls):
     """`async with RegistryClient(key=AgentKey.load_or_create("agent.key")) as client: …`
 
     `target` defaults to AGENTREGISTRY_TARGET, else 127.0.0.1:50051. Give `key` to act as
@@ -83,6 +85,7 @@ class RegistryClient(TrustCalls):
         self.credentials = Credentials(self.auth, key, api_key, token)
         self.api_keys = ApiKeys(self)
         self.webhooks = Webhooks(self)
+        self.operator = Operator(self)
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -217,10 +220,18 @@ class RegistryClient(TrustCalls):
         return await self.call(lambda md: self.registry.ListCapabilities(request, metadata=md))
 
     def watch(
-        self, after_event_id: int = 0, types: Sequence[int | str] = (), agent: str | None = None
+        self,
+        after_event_id: int = 0,
+        types: Sequence[int | str] = (),
+        agent: str | None = None,
+        *,
+        from_oldest: bool = False,
     ) -> AsyncIterator[resources_pb2.Event]:
-        """The change feed, resumed after the last event seen when the connection drops."""
-        return watch_events(self, after_event_id, [convert.event_type(t) for t in types], agent)
+        """The change feed, resumed after the last event seen when the connection drops;
+        `from_oldest` replays every retained event first (else: after `after_event_id`,
+        0 meaning from now on)."""
+        event_types = [convert.event_type(t) for t in types]
+        return watch_events(self, after_event_id, event_types, agent, from_oldest=from_oldest)
 
     # Presence
 

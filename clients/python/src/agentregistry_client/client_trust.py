@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol, TypeVar
 
 from agentregistry_client import convert
 from agentregistry_client._proto import attestation_service_pb2, resources_pb2
+from agentregistry_client.client_core import ClientCore
 from agentregistry_client.errors import NotRegistered
-from agentregistry_client.keys import AgentKey
-from agentregistry_client.session import Metadata
 from agentregistry_client.signing import Claim, attestation_message
-
-T = TypeVar("T")
-
-
-class _Client(Protocol):
-    attestations: Any
-    reputations: Any
-
-    @property
-    def agent(self) -> str: ...
-
-    @property
-    def key(self) -> AgentKey | None: ...
-
-    async def call(
-        self, rpc: Callable[[Metadata], Awaitable[T]], authenticated: bool = False
-    ) -> T: ...
 
 
 class TrustCalls:
     async def attest(
-        self: _Client,
+        self: ClientCore,
         subject: str,
         claim: Claim,
         *,
@@ -60,18 +40,18 @@ class TrustCalls:
             lambda md: self.attestations.CreateAttestation(request, metadata=md), True
         )
 
-    async def revoke(self: _Client, name: str) -> resources_pb2.Attestation:
+    async def revoke(self: ClientCore, name: str) -> resources_pb2.Attestation:
         request = attestation_service_pb2.RevokeAttestationRequest(name=name)
         return await self.call(
             lambda md: self.attestations.RevokeAttestation(request, metadata=md), True
         )
 
-    async def get_attestation(self: _Client, name: str) -> resources_pb2.Attestation:
+    async def get_attestation(self: ClientCore, name: str) -> resources_pb2.Attestation:
         request = attestation_service_pb2.GetAttestationRequest(name=name)
         return await self.call(lambda md: self.attestations.GetAttestation(request, metadata=md))
 
     async def list_attestations(
-        self: _Client,
+        self: ClientCore,
         subject: str | None = None,
         attester: str | None = None,
         include_inactive: bool = False,
@@ -87,8 +67,19 @@ class TrustCalls:
         )
         return await self.call(lambda md: self.attestations.ListAttestations(request, metadata=md))
 
-    async def reputation(self: _Client, name: str | None = None) -> resources_pb2.Reputation:
+    async def reputation(self: ClientCore, name: str | None = None) -> resources_pb2.Reputation:
         request = attestation_service_pb2.GetReputationRequest(
             name=convert.agent_name(name or self.agent) + "/reputation"
         )
         return await self.call(lambda md: self.reputations.GetReputation(request, metadata=md))
+
+    async def leaderboard(
+        self: ClientCore, capability: str | None = None, page_size: int = 0, page_token: str = ""
+    ) -> attestation_service_pb2.ListLeaderboardResponse:
+        """Agents by trust score, overall or for one capability."""
+        request = attestation_service_pb2.ListLeaderboardRequest(
+            capability=convert.capability_name(capability) if capability else "",
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self.call(lambda md: self.reputations.ListLeaderboard(request, metadata=md))

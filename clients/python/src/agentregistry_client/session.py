@@ -72,12 +72,14 @@ class Credentials:
             )
         except grpc.aio.AioRpcError as error:
             raise RegistryError.from_rpc(error) from None
-        expire_time = reply.expire_time.ToDatetime(timezone.utc)
+        return self.adopt(reply.token, reply.agent, reply.expire_time.ToDatetime(timezone.utc))
+
+    def adopt(self, token: str, agent: str, expire_time: datetime) -> Session:
+        """Use a session obtained earlier (the CLI keeps one between commands): sent and
+        renewed like one logged in here, and dropped like one if the server refuses it."""
         lifetime = max(0.0, (expire_time - datetime.now(timezone.utc)).total_seconds())
         margin = max(MIN_MARGIN_S, lifetime * REFRESH_SHARE)
-        self._session = Session(
-            reply.token, reply.agent, expire_time, time.monotonic() + lifetime - margin
-        )
+        self._session = Session(token, agent, expire_time, time.monotonic() + lifetime - margin)
         return self._session
 
     async def token(self) -> str | None:

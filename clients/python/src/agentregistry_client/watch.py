@@ -3,7 +3,8 @@
 Like etcd's watch, it resumes from a position: after the stream drops with
 UNAVAILABLE it reopens after the last event it yielded, so nothing is skipped or
 repeated. Before the first event (`after_event_id=0`, "from now on"), a reopen
-starts from the server's "now" again.
+starts from the server's "now" again; with `from_oldest` the first stream replays the
+oldest retained event on (a reopen before any event does so again).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ async def watch_events(
     types: list[int],
     agent: str | None,
     max_retries: int | None = None,
+    from_oldest: bool = False,
 ) -> AsyncIterator[resources_pb2.Event]:
     position, attempt = after_event_id, 0
     while True:
@@ -44,6 +46,7 @@ async def watch_events(
             after_event_id=position,
             types=types,  # type: ignore[arg-type]
             agent=agent or "",
+            start_from_oldest=from_oldest and position == 0,
         )
         metadata = await client.credentials.metadata()
         stream = client.registry.WatchEvents(request, metadata=metadata)
