@@ -17,8 +17,9 @@ shows what it withstands on four shapes of honest graph):
   split over many identities weighs less together than in one) and each seed group at
   most one such rater about one subject; confidence = W / (W + 1), W in typical
   raters; B = 50 + confidence * (mean - 50).
-* trust_score = sqrt(S * B). An agent nobody with standing reached or rated is
-  *unrated* (score 0, `rated` false), which says "no evidence", not "bad".
+* trust_score = sqrt(S * B). An agent with neither a standing score above 0 (standing
+  of at least 2^-20 of full) nor a behaviour confidence of 0.0001 is *unrated* (score
+  0, `rated` false), which says "no evidence", not "bad".
 """
 
 from __future__ import annotations

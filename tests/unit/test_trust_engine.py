@@ -146,6 +146,17 @@ def test_unreached_agents_are_unrated_not_bad() -> None:
     assert result.score[3:].tolist() == [0.0] * 3
 
 
+def test_standing_too_faint_to_show_reads_unrated_not_zero() -> None:
+    """A chain of near-zero ratings leaves its end a trace of standing that no score
+    shows: it reads unrated like an agent nobody reached, so 0 always means unrated."""
+    edges = [behaviour(0, h, 90) for h in range(1, 9)]
+    edges += [behaviour(0, 9, 1), behaviour(9, 10, 1), behaviour(10, 11, 1)]
+    result = compute(graph(12, edges, verified=[0]))
+    assert result.standing[11] > 0 and result.score[11] == 0.0
+    assert not result.rated[11]
+    assert result.rated[result.score > 0].all() and not result.rated[result.score == 0].any()
+
+
 def test_a_lone_weak_claim_passes_little() -> None:
     edges = [behaviour(0, 1, 1), behaviour(1, 2, 100), behaviour(0, 3, 100), behaviour(3, 4, 100)]
     result = compute(graph(5, edges, verified=[0]))
