@@ -19,7 +19,10 @@ and every attack (bench/trust_attack_cases.py) it prints one row:
   capability  a forged capability stays unverified, a denied one stays verified.
 Then two stability checks per shape (an idle seed joins; 1% of honest claims are
 redrawn: no honest score moves more than 5 points, agents whose own claims changed
-left out) and the AUC of good against bad agents (goal >= 0.9). Ends with one JSON line.
+left out) and the AUC of good against bad agents (goal >= 0.9; unrated agents score 0;
+beside it the AUC over rated agents, and over them of the standing and the behaviour
+score alone, which shows which part of the score loses separation). Ends with one JSON
+line.
 """
 
 from __future__ import annotations
@@ -231,11 +234,16 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
     good, bad = ~honest.bad & regular, honest.bad & regular
     rated = base.rated[:n]
     weighed = base.behaviour.weight[:n] > 0
+    standing, adjusted = base.standing_score[:n], base.behaviour.adjusted[:n]
     plain = base.behaviour.average[:n]
     figures = {
         "auc_behaviour": auc(plain[good & weighed], plain[bad & weighed]),
         "auc": auc(scores[good], scores[bad]),
         "auc_rated": auc(scores[good & rated], scores[bad & rated]),
+        # The score's two parts alone, over rated agents: where the product loses
+        # separation the behaviour part has.
+        "auc_rated_standing": auc(standing[good & rated], standing[bad & rated]),
+        "auc_rated_behaviour": auc(adjusted[good & rated], adjusted[bad & rated]),
         "unrated_share": float(1 - rated[regular].mean()),
         "zero_share": float((scores[regular & rated] == 0).mean()),
         "median": float(np.median(scores[regular])),
@@ -273,7 +281,9 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
     figures.update(stability(honest, base, np.random.default_rng(seed + 3)))
     passed = sum(r.passed for r in rows.values())
     print(
-        f"AUC good vs bad: {figures['auc']:.3f} (rated agents only: {figures['auc_rated']:.3f}; "
+        f"AUC good vs bad: {figures['auc']:.3f} (rated agents only: {figures['auc_rated']:.3f}, "
+        f"their standing score alone {figures['auc_rated_standing']:.3f}, "
+        f"behaviour score alone {figures['auc_rated_behaviour']:.3f}; "
         f"behaviour average alone, agents with weighed raters: {figures['auc_behaviour']:.3f}; "
         f"rated agents at 0: {figures['zero_share']:.1%}); "
         f"idle seed joining moves an honest score by at most {figures['idle_seed_max']:.2f}; "
@@ -311,6 +321,7 @@ def main() -> None:
         key = name.replace("-", "_")
         metrics[f"{key}_passed"] = shape["passed"]
         metrics[f"{key}_auc"] = shape["auc"]
+        metrics[f"{key}_auc_rated"] = shape["auc_rated"]
         failed = [k for k, r in shape["rows"].items() if not r["passed"]]
         metrics[f"{key}_failed"] = failed
     print(json.dumps({"bench": "trust-attacks", "metrics": metrics}))

@@ -1,9 +1,13 @@
 """Behaviour and capability tallies, weighted by what a rater's standing lets it say.
 
-A rater weighs min(r / r_floor, 1), r_floor being a low standing-weighted quantile of
+A rater weighs min(r / r_floor, 1)^2, r_floor being a low standing-weighted quantile of
 standing: every rater with ordinary standing weighs one, nobody more, so a coalition of
 k agents moves a score no more than k independent honest raters could, however well
-placed they are; identities with dust standing weigh next to nothing. A rater's weight
+placed they are. Below the floor the weight falls with the square of standing, so
+standing split over many identities weighs less together than it did in one: an agent
+that hands its budget to 5,000 fresh identities gets a crowd that weighs next to
+nothing (linearly, the crowd weighed what its feeder's whole standing was worth in
+raters, up to one per seed group it draws on). A rater's weight
 is split over the seed groups its standing comes from, and about one subject the raters
 of one group together weigh at most one: a crowd drawing its standing from one seed (a
 compromised seed's sybils) counts as one rater.
@@ -56,10 +60,11 @@ class CapabilityTally:
 
 
 def rater_weights(share: FloatArray, standing: FloatArray, floor: float) -> FloatArray:
-    """(agents, groups): min(r / r_floor, 1) split over the groups r comes from."""
+    """(agents, groups): min(r / r_floor, 1)^2 split over the groups r comes from."""
     total = share.sum(axis=1, keepdims=True)
     split = np.divide(share, total, out=np.zeros_like(share), where=total > 0)
-    return np.asarray(split * np.minimum(standing / floor, 1.0)[:, None], dtype=np.float64)
+    weight = np.minimum(standing / floor, 1.0) ** 2
+    return np.asarray(split * weight[:, None], dtype=np.float64)
 
 
 def typical_standing(standing: FloatArray, verified: BoolArray, quantile: float) -> float:

@@ -11,13 +11,15 @@ shows what it withstands on four shapes of honest graph):
   by max(sum of its weights, attester_budget): an attester spreads one budget over
   everyone it vouches for, and a lone claim passes a fifth of it, never all.
 * Standing (server/trust/standing.py): per seed group, capped by one cap that no seed
-  can move; r in [0, 1], S = 100 + 10 log2(r).
-* Behaviour (server/trust/behaviour.py): the weighted median of behaviour scores,
-  each rater weighing at most a typical rater and each seed group at most one such
-  rater about one subject; confidence = W / (W + 1), W in typical raters; B = 50 +
-  confidence * (median - 50).
-* trust_score = sqrt(S * B). An agent nobody with standing reached or rated is
-  *unrated* (score 0, `rated` false), which says "no evidence", not "bad".
+  can move; r in [0, 1], S = 100 + 5 log2(r).
+* Behaviour (server/trust/behaviour.py): the weighted interquartile mean of behaviour
+  scores, each rater weighing min(r / r_floor, 1)^2 (at most a typical rater; standing
+  split over many identities weighs less together than in one) and each seed group at
+  most one such rater about one subject; confidence = W / (W + 1), W in typical
+  raters; B = 50 + confidence * (mean - 50).
+* trust_score = sqrt(S * B). An agent with neither a standing score above 0 (standing
+  of at least 2^-20 of full) nor a behaviour confidence of 0.0001 is *unrated* (score
+  0, `rated` false), which says "no evidence", not "bad".
 """
 
 from __future__ import annotations

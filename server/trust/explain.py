@@ -9,7 +9,7 @@ import numpy as np
 
 from server.trust.behaviour import BehaviourTally
 from server.trust.graph import BoolArray, FloatArray, IntArray
-from server.trust.standing import Standing
+from server.trust.standing import Standing, to_standing_scores
 
 # Flag bits, stored as an integer; names as Reputation.flags documents them.
 FLAG_UNRATED = 1
@@ -39,7 +39,10 @@ class Explanation:
 def explain(held: Standing, tally: BehaviourTally, verified: BoolArray, k: int) -> Explanation:
     n = held.standing.shape[0]
     share = held.share
-    rated = (held.standing > 0) | (tally.weight > 0)
+    # Rated when either part shows evidence at the precision reported: a standing score
+    # above 0 (standing of at least 2^-20 of full) or a behaviour confidence of 0.0001.
+    # Below both, the score is 0 for want of evidence, and says so rather than tie at 0.
+    rated = (to_standing_scores(held.standing) > 0) | (tally.confidence > 0)
     group = np.full((n, k), -1, dtype=np.int64)
     group_share = np.zeros((n, k))
     groups = np.zeros(n, dtype=np.int64)

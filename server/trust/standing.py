@@ -168,7 +168,7 @@ def standing(
 
 
 def to_standing_scores(standing: FloatArray) -> FloatArray:
-    """100 + 10 log2(r), clipped to 0-100: each halving of standing costs 10 points."""
+    """100 + 5 log2(r), clipped to 0-100: each halving of standing costs 5 points."""
     scores = np.zeros(standing.shape)
     held = standing > 0
     mapped = 100.0 + POINTS_PER_HALVING * np.log2(standing[held])

@@ -146,6 +146,17 @@ def test_unreached_agents_are_unrated_not_bad() -> None:
     assert result.score[3:].tolist() == [0.0] * 3
 
 
+def test_standing_too_faint_to_show_reads_unrated_not_zero() -> None:
+    """A chain of near-zero ratings leaves its end a trace of standing that no score
+    shows: it reads unrated like an agent nobody reached, so 0 always means unrated."""
+    edges = [behaviour(0, h, 90) for h in range(1, 9)]
+    edges += [behaviour(0, 9, 1), behaviour(9, 10, 1), behaviour(10, 11, 1)]
+    result = compute(graph(12, edges, verified=[0]))
+    assert result.standing[11] > 0 and result.score[11] == 0.0
+    assert not result.rated[11]
+    assert result.rated[result.score > 0].all() and not result.rated[result.score == 0].any()
+
+
 def test_a_lone_weak_claim_passes_little() -> None:
     edges = [behaviour(0, 1, 1), behaviour(1, 2, 100), behaviour(0, 3, 100), behaviour(3, 4, 100)]
     result = compute(graph(5, edges, verified=[0]))
@@ -182,6 +193,25 @@ def test_identities_with_dust_standing_inflate_nobody() -> None:
     change = after.score[6 : n - 1] - before.score[6 : n - 1]
     assert np.abs(change).mean() < 0.5 and change.max() < 0.5
     assert after.score[n:].max() < np.median(after.score[6:n])
+
+
+def test_a_crowd_fed_by_one_agent_weighs_less_than_that_agent() -> None:
+    """One agent with standing spreads its budget over 1,000 fresh identities that all
+    rate a target 100: split into dust, its standing must not add up to more raters
+    than it is (weighing min(r / r_floor, 1) linearly, the crowd weighed four: one per
+    seed group)."""
+    honest = [behaviour(s, h, 90) for s in range(4) for h in range(4, 12)]
+    feeder, target = 4, 1012
+    crowd = range(12, 1012)
+    attack = [behaviour(feeder, c, 100) for c in crowd]
+    attack += [behaviour(c, target, 100) for c in crowd]
+    result = compute(graph(1013, honest + attack, verified=[0, 1, 2, 3]))
+    assert result.standing[feeder] >= result.rater_floor  # the feeder weighs one rater
+    assert result.behaviour.weight[target] < 0.1
+    assert result.behaviour.adjusted[target] < 55.0
+    # The feeder rating the target itself is one ordinary rater, the most it can be.
+    direct = compute(graph(1013, [*honest, *attack, behaviour(feeder, target, 100)], [0, 1, 2, 3]))
+    assert 1.0 <= direct.behaviour.weight[target] < 1.1
 
 
 def test_behaviour_moves_the_score_with_confidence() -> None:
