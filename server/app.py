@@ -135,6 +135,8 @@ class RegistryServer:
     follower: OutboxFollower | None = None
     # The primary-key reads behind cache misses, on a pool of their own.
     point_reads: PointReads | None = None
+    # Postgres deadlines: their liveness probes hold a connection each.
+    deadlines: Deadlines | None = None
 
     async def start(self) -> None:
         if self.point_reads is not None:
@@ -166,6 +168,8 @@ class RegistryServer:
         await self.engine.dispose()
         if self.read_engine is not None:
             await self.read_engine.dispose()
+        if self.deadlines is not None:
+            await self.deadlines.close()
 
 
 def _pool_gauges(engine: AsyncEngine) -> Callable[[], None]:
@@ -350,6 +354,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         names=names,
         follower=follower,
         point_reads=point_reads,
+        deadlines=deadlines,
     )
     return app, port
 

@@ -5,9 +5,11 @@ and succeed again once it resumes, on the same server without a restart."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import grpc
+import psycopg
 import pytest
 from agentregistry.v1 import (
     presence_service_pb2,
@@ -19,6 +21,7 @@ from google.protobuf import field_mask_pb2
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from db.engine import libpq_url
 from server.backing import BackingServices
 from server.script_channel import ScriptChannel
 from tests.e2e.servers import Instance, instance
@@ -137,6 +140,55 @@ async def test_stalled_postgres_gives_unavailable_then_recovers(
             assert set(reasons) <= BACKEND_REASONS
         for call in calls:
             await until_ok(call)
+
+
+async def _locked_for_a_while(watch: psycopg.AsyncConnection[object]) -> None:
+    """Until a statement of the server's has waited for a row lock longer than several
+    ping bounds: a legitimately long statement, which the server keeps waiting on while
+    Postgres answers its liveness probe. (`watch` in autocommit: a transaction would see
+    one snapshot of the activity.)"""
+    for _ in range(400):
+        cursor = await watch.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+            " AND clock_timestamp() - query_start > interval '1.5 s'"
+        )
+        row = await cursor.fetchone()
+        if row is not None and row[0] > 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the update never waited on the lock")
+
+
+async def test_a_statement_in_flight_when_postgres_stalls_fails_in_about_a_second(
+    fault_backing: BackingServices, fault_postgres: FaultPostgres
+) -> None:
+    """An UpdateAgent whose UPDATE waits on a row lock (held here) is still waiting after
+    several ping bounds while Postgres answers; once Postgres is stopped it fails
+    UNAVAILABLE well within STALLED_POSTGRES_DEADLINE_S of the stall (before, it waited
+    out the statement timeout plus the reply margin, about 6 s), and succeeds again
+    after SIGCONT and the lock's release."""
+    settings = fault_settings(fault_backing, cache_enabled=False)
+    async with (
+        instance(settings, fault_backing) as server,
+        await psycopg.AsyncConnection.connect(libpq_url(fault_backing.database_url)) as lock,
+        await psycopg.AsyncConnection.connect(
+            libpq_url(fault_backing.database_url), autocommit=True
+        ) as watch,
+    ):
+        owner = await register(server.registry, server.auth)
+        agent_id = owner.name.removeprefix("agents/")
+        await lock.execute("SELECT 1 FROM agents WHERE id = %s FOR UPDATE", [agent_id])
+        update = asyncio.ensure_future(_outcome(_update(server, owner)))
+        await _locked_for_a_while(watch)
+        assert not update.done()
+        with fault_postgres.stalled():
+            stalled_at = time.monotonic()
+            reason = await asyncio.wait_for(update, STALLED_POSTGRES_DEADLINE_S)
+            print(f"in-flight statement failed {time.monotonic() - stalled_at:.2f} s into a stall")
+            assert reason in BACKEND_REASONS
+        await lock.rollback()
+        await until_ok(_update(server, owner))
 
 
 async def test_script_channel_bounds_calls_waiting_on_a_stalled_redis(
