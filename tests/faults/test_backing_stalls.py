@@ -12,6 +12,8 @@ import grpc
 import psycopg
 import pytest
 from agentregistry.v1 import (
+    auth_service_pb2,
+    auth_service_pb2_grpc,
     presence_service_pb2,
     presence_service_pb2_grpc,
     registry_service_pb2,
@@ -60,12 +62,10 @@ def _get(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLI
     return lambda: server.registry.GetAgent(request, timeout=deadline_s)
 
 
-def _beat(server: Instance, owner: AgentHandle) -> Call:
+def _beat(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLINE_S) -> Call:
     presence = presence_service_pb2_grpc.PresenceServiceStub(server.channel)
     request = presence_service_pb2.SendHeartbeatRequest(name=owner.name, load=0.5)
-    return lambda: presence.SendHeartbeat(
-        request, metadata=owner.metadata, timeout=CLIENT_DEADLINE_S
-    )
+    return lambda: presence.SendHeartbeat(request, metadata=owner.metadata, timeout=deadline_s)
 
 
 def _stream(server: Instance, owner: AgentHandle) -> Call:
@@ -112,6 +112,50 @@ async def test_stalled_redis_gives_unavailable_then_recovers(
             assert read in {"OK", *BACKEND_REASONS}
             assert set(beats) <= BACKEND_REASONS
         for call in calls:
+            await until_ok(call)
+
+
+# More calls at once than redis-py's pool has connections (50), on every path that waits
+# for Redis: the script channel (a cached read, beats, a stream's opening, rate-limit
+# counts) and redis-py's pool (a session read before a write, a sign-in challenge).
+BURST = 240
+# As for Postgres: about a second each (a reply's bound), with room for a loaded machine.
+STALLED_REDIS_DEADLINE_S = 3.0
+
+
+def _challenge(server: Instance, owner: AgentHandle) -> Call:
+    auth = auth_service_pb2_grpc.AuthServiceStub(server.channel)
+    request = auth_service_pb2.CreateChallengeRequest(agent=owner.name)
+    return lambda: auth.CreateChallenge(request, timeout=STALLED_REDIS_DEADLINE_S)
+
+
+async def test_a_burst_of_calls_on_a_stalled_redis_each_fail_fast(
+    fault_backing: BackingServices, fault_redis: FaultRedis
+) -> None:
+    """Every call of a burst larger than the connection pools, on every path that waits for
+    Redis, ends within STALLED_REDIS_DEADLINE_S: answered, or UNAVAILABLE with RetryInfo
+    (none queues behind the others for a connection), and all succeed after SIGCONT."""
+    settings = fault_settings(fault_backing, rate_limit_enabled=True)
+    async with instance(settings, fault_backing) as server:
+        owner = await register(server.registry, server.auth)
+        deadline = STALLED_REDIS_DEADLINE_S
+        kinds = [
+            _get(server, owner, deadline),
+            _update(server, owner, deadline),
+            _challenge(server, owner),
+            _beat(server, owner, deadline),
+        ]
+        for call in kinds:
+            await call()
+        calls = [kinds[n % len(kinds)] for n in range(BURST)]
+        with fault_redis.stalled():
+            started = time.monotonic()
+            reasons = await asyncio.gather(*(_outcome(call) for call in calls))
+            print(
+                f"{BURST} calls on a stalled Redis ended within {time.monotonic() - started:.2f} s"
+            )
+            assert set(reasons) <= {"OK", *BACKEND_REASONS}
+        for call in kinds:
             await until_ok(call)
 
 
