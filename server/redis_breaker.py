@@ -24,6 +24,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 COOL_DOWN_S = 1.0
+# A timeout this late was held up by the loop, not by Redis (see _Reporting).
+LATE_S = 0.25
 
 
 class NotAnswering(RedisConnectionError):
@@ -68,28 +70,40 @@ class RedisBreaker:
 
 class _Reporting:
     """Mixed into redis-py's connection classes: replies close the breaker, a timed out
-    reply or connect opens it, and no connection is opened while it is open."""
+    reply or connect opens it, and no connection is opened while it is open.
+
+    A timeout that fired well after it was due is not reported: this process's event
+    loop was held (CPU work) and may have left a reply unread, which is no silence of
+    Redis's (the script channel looks again after the loop has read its socket)."""
 
     breaker: ClassVar[RedisBreaker]
+    socket_timeout: float | None
+    socket_connect_timeout: float | None
 
     async def connect(self) -> None:
         # A call that waited for a pooled connection while Redis went silent, and got one
         # that must reconnect, is refused here rather than after a connect timeout.
         self.breaker.admit(probe=False)
+        started = time.monotonic()
         try:
             await super().connect()  # type: ignore[misc]
         except RedisTimeoutError:
-            self.breaker.silent()
+            self._timed_out(started, self.socket_connect_timeout)
             raise
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
         try:
             response = await super().read_response(*args, **kwargs)  # type: ignore[misc]
         except RedisTimeoutError:
-            self.breaker.silent()
+            self._timed_out(started, self.socket_timeout)
             raise
         self.breaker.answered()
         return response
+
+    def _timed_out(self, started: float, bound: float | None) -> None:
+        if bound is not None and time.monotonic() - started < bound + LATE_S:
+            self.breaker.silent()
 
 
 class GuardedPool(BlockingConnectionPool):
