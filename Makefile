@@ -37,9 +37,12 @@ run: install
 test: install
 	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 
-## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
+## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose),
+## with the hostile-input and concurrent-writer cases that live beside the layers they test
+FAULT_CASES := tests/e2e/test_hostile_documents.py tests/e2e/test_hostile_fetches.py \
+	tests/e2e/test_hostile_input.py tests/integration/test_outbox_concurrent_writers.py
 test-faults: install
-	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults $(FAULT_CASES) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
