@@ -4,7 +4,7 @@ A call may wait on Redis several times in a row (a cached read's lookup, the pre
 shows, the cache's fill after it; a sign-in's challenge then its session): on a stalled
 Redis (SIGSTOP: connected, silent) each wait cost its own reply timeout, a GetAgent about
 four seconds, and a burst of calls more as they queued for redis-py's connections. Once a
-wait goes unanswered, every new one is refused at once for COOL_DOWN_S (redis-py's
+wait goes unanswered, every new one is refused at once for a cool-down (a second; redis-py's
 ConnectionError: UNAVAILABLE with RetryInfo, or the caller's fallback); after that one
 wait per cool-down goes through as a probe, and any reply closes the breaker.
 
@@ -14,8 +14,8 @@ to one breaker and are refused by it.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from redis.asyncio import BlockingConnectionPool
@@ -23,7 +23,8 @@ from redis.asyncio.connection import AbstractConnection, Connection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-COOL_DOWN_S = 1.0
+from db.breaker import Breaker
+
 # A timeout this late was held up by the loop, not by Redis (see _Reporting).
 LATE_S = 0.25
 
@@ -36,18 +37,11 @@ class TooManyWaiting(RedisConnectionError):
     """The bound of calls waiting for a connection is reached: refused, not queued."""
 
 
-class RedisBreaker:
-    def __init__(
-        self, cool_down_s: float = COOL_DOWN_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._cool_down_s = cool_down_s
-        self._clock = clock
-        self._opened_at: float | None = None  # None: closed
-        self._probed_at = -float("inf")
+class RedisBreaker(Breaker):
+    """db/breaker.py's open and closed states, with Redis's refusal and one probe per
+    cool-down: a Redis wait has no `exchange` around it that would report a probe's end."""
 
-    @property
-    def is_open(self) -> bool:
-        return self._opened_at is not None
+    _probed_at = -math.inf
 
     def admit(self, *, probe: bool = True) -> None:
         """Raise NotAnswering while open, unless the cool-down is over and no probe went
@@ -60,12 +54,6 @@ class RedisBreaker:
             raise NotAnswering("Redis is not answering; not asked again yet")
         if probe:
             self._probed_at = now
-
-    def answered(self) -> None:
-        self._opened_at = None
-
-    def silent(self) -> None:
-        self._opened_at = self._clock()
 
 
 class _Reporting:
