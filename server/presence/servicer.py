@@ -82,7 +82,16 @@ async def _end(context: Context, ending: StreamEnd, agent_id: str) -> None:
     metadata = {} if reason is Reason.SERVER_RESTARTING else {"agent": agent_name(agent_id)}
     detail = error_info(reason, metadata)
     status = status_pb2.Status(code=code.value[0], message=ending.message, details=[detail])
-    await context.abort(code, ending.message, ((STATUS_DETAILS_KEY, status.SerializeToString()),))
+    trailers = ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+    try:
+        await context.abort(code, ending.message, trailers)
+    except grpc.aio.AbortError:
+        raise
+    except Exception as failed:
+        # The status could not be sent: the call is already over (its client left). An
+        # error raised here would be answered with a second abort, which grpcio refuses
+        # (UsageError, logged as unexpected); ended as the cancelled call it is.
+        raise asyncio.CancelledError from failed
 
 
 class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
