@@ -12,11 +12,11 @@ agree, up to ten seconds on a server that answers nothing. So:
   answering, whatever a slow statement may legitimately take;
 - a statement that has heard nothing for half a ping's bound asks whether Postgres
   answers at all (db/liveness.py: any reply heard since, or one probe's round trip, which
-  waits a ping's bound at most); it goes on
-  waiting while the server answers, and gives up when it does not, about a second into a
-  stall rather than a statement timeout later. Postgres cancels a statement itself past
-  `statement_timeout` (a slow query ends cleanly, the connection stays usable), and the
-  connection stops waiting `REPLY_MARGIN_S` after that whatever the probe says;
+  waits a ping's bound at most); it goes on waiting while the server answers, and gives
+  up when it does not, about a second into a stall rather than a statement timeout
+  later. Postgres cancels a statement itself past `statement_timeout` (a slow query ends
+  cleanly, the connection stays usable), and the connection stops waiting
+  `REPLY_MARGIN_S` after that whatever the probe says;
 - waiting for a pooled connection is bounded by the pool's timeout (db/engine.py,
   db/point_reads.py).
 
@@ -40,7 +40,7 @@ import functools
 import select
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -185,7 +185,7 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
             self.pgconn.finish()
             raise
 
-    def _give_up(self, waited_s: float) -> None:
+    def _give_up(self, waited_s: float) -> NoReturn:
         # Mid-exchange: what the server sends next, if anything, belongs to a request
         # nobody waits for, so the connection is closed and its pool opens another.
         self.pgconn.finish()
