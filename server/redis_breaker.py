@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from redis.asyncio import BlockingConnectionPool
@@ -39,19 +40,29 @@ class TooManyWaiting(RedisConnectionError):
 
 class RedisBreaker(Breaker):
     """db/breaker.py's open and closed states, with Redis's refusal and one probe per
-    cool-down: a Redis wait has no `exchange` around it that would report a probe's end."""
+    cool-down: a Redis wait has no `exchange` around it that would report a probe's end.
+
+    With a `prober` (the script channel's PING) the probe is its own, sent in the
+    background, and every call is refused until a reply closes the breaker: a call that
+    went out as the probe would wait out a whole reply timeout on a Redis still silent."""
 
     _probed_at = -math.inf
+    prober: Callable[[], None] | None = None
 
     def admit(self, *, probe: bool = True) -> None:
         """Raise NotAnswering while open, unless the cool-down is over and no probe went
-        out within the last one: then this wait is the probe (`probe=False`: only ask)."""
+        out within the last one: then this wait is the probe (`probe=False`: only ask),
+        or the prober sends one."""
         opened_at = self._opened_at
         if opened_at is None:
             return
         now = self._clock()
         if now - max(opened_at, self._probed_at) < self._cool_down_s:
             raise NotAnswering("Redis is not answering; not asked again yet")
+        if self.prober is not None:
+            self._probed_at = now
+            self.prober()
+            raise NotAnswering("Redis is not answering; asked again")
         if probe:
             self._probed_at = now
 

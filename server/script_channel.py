@@ -18,8 +18,8 @@ the oldest waiting call has had no reply for `reply_timeout_s`, every waiting ca
 fails with a TimeoutError and the connection is dropped, so the next call connects
 anew. Once `max_waiting` commands wait on the connection, a call is refused at
 once rather than queued behind a Redis that does not answer. With a breaker
-(server/redis_breaker.py) the channel reports replies and silences to it, and is
-refused by it while Redis is known not to answer.
+(server/redis_breaker.py) the channel reports replies and silences to it, is refused
+by it while Redis is known not to answer, and sends its probes (a PING).
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class ScriptChannel(asyncio.Protocol):
     ) -> None:
         self._options = options
         self._breaker = breaker
+        if breaker is not None:
+            breaker.prober = self._probe
         self._reply_timeout_s = reply_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._max_waiting = max_waiting
@@ -177,6 +179,17 @@ class ScriptChannel(asyncio.Protocol):
                 raise BusyLoadingError(message)
             raise ResponseError(message)
         return reply
+
+    def _probe(self) -> None:
+        """A PING for the breaker, in the background: its reply closes the breaker
+        (`data_received`), its silence keeps it open (`_watch`)."""
+        task = asyncio.ensure_future(self._ping())
+        task.add_done_callback(_retrieved)
+
+    async def _ping(self) -> None:
+        if not self._ready:
+            await self._connect()
+        await self._send(_pack(("PING",)))
 
     def _admit(self) -> None:
         if self._breaker is not None:
@@ -312,6 +325,12 @@ class ScriptChannel(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """A probe's failure is the breaker's business, already told: not logged as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def run_script(

@@ -50,3 +50,22 @@ def test_a_silent_probe_reopens_for_another_cool_down() -> None:
     breaker.silent()
     with pytest.raises(NotAnswering):
         breaker.admit()
+
+
+def test_with_a_prober_every_call_is_refused_and_the_probe_is_its_own() -> None:
+    clock = Clock()
+    breaker = RedisBreaker(1.0, clock)
+    probes: list[float] = []
+    breaker.prober = lambda: probes.append(clock.now)
+    breaker.silent()
+    clock.now += 1.0
+    for _ in range(3):  # the first sends the probe; none is let through
+        with pytest.raises(NotAnswering):
+            breaker.admit()
+    assert probes == [101.0]
+    clock.now += 1.0  # the probe went unanswered: another
+    with pytest.raises(NotAnswering):
+        breaker.admit(probe=False)
+    assert probes == [101.0, 102.0]
+    breaker.answered()  # its reply
+    breaker.admit()
