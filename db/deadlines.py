@@ -157,25 +157,27 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
             return await super().wait(gen, interval, timeout)
         step = self.ping_timeout_s if self._pinging else self.ping_timeout_s / 2
         started = time.monotonic()
+        silent_s = 0.0  # steps that found nothing: a step the loop was held through counts once
         while True:
             try:
                 result = await super().wait(gen, interval, step)
             except pg_errors._WaitTimeout:
                 if _unread(self.pgconn.socket):
                     continue  # the reply is here: this process's loop was late, not Postgres
-                if not await self._answering(started, step):
+                silent_s += step
+                if not await self._answering(silent_s, step):
                     self._give_up(time.monotonic() - started)
                 continue
             if self.liveness is not None:
                 self.liveness.heard()
             return result
 
-    async def _answering(self, started: float, step: float) -> bool:
-        """Whether a statement silent for `step` should wait on: only while Postgres
+    async def _answering(self, silent_s: float, step: float) -> bool:
+        """Whether a statement silent for `silent_s` should wait on: only while Postgres
         answers something else and the statement is within its own bound."""
         if self._pinging or self.liveness is None:
             return False
-        if self.reply_timeout_s is not None and time.monotonic() - started >= self.reply_timeout_s:
+        if self.reply_timeout_s is not None and silent_s >= self.reply_timeout_s:
             return False
         try:
             return await self.liveness.answering(time.monotonic() - step)
