@@ -61,13 +61,13 @@ async def test_the_ping_bound_is_the_pings_alone(database_url: str) -> None:
     short; the statement waits on while Postgres answers the liveness probe, and an
     answered ping leaves the breaker closed."""
     deadlines = Deadlines(
-        pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=5.0, ping_timeout_s=0.05
+        pool_timeout_s=5.0, connect_timeout_s=2, statement_timeout_s=5.0, ping_timeout_s=0.5
     )
     engine = create_engine(database_url, pool_size=1, deadlines=deadlines)
     try:
         for _ in range(2):  # the second checkout pings a pooled connection
             async with engine.connect() as connection:
-                slept = await connection.execute(text("SELECT pg_sleep(0.3), 1"))
+                slept = await connection.execute(text("SELECT pg_sleep(1.5), 1"))
                 assert slept.one()[1] == 1
         assert not deadlines.breaker.is_open
     finally:
