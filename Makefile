@@ -49,9 +49,14 @@ install: $(STAMP) $(TOOLS_STAMP) $(GOOGLEAPIS_STAMP)
 run: install
 	$(PY) -m server
 
+# The hostile-input and concurrent-writer cases live beside the layers they test but run
+# with the fault suite.
+FAULT_CASES := tests/e2e/test_hostile_documents.py tests/e2e/test_hostile_fetches.py \
+	tests/e2e/test_hostile_input.py tests/integration/test_outbox_concurrent_writers.py
+
 ## test: the suite against real Postgres and Redis (the fault suite runs on its own)
 test: install
-	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/faults $(addprefix --ignore=,$(FAULT_CASES)) $(PYTEST_ARGS)
 
 ## test-fast: unit and service tests only (in-memory unit of work, fake clock): no Postgres or Redis
 test-fast: install
@@ -64,9 +69,10 @@ SMOKE_TESTS := tests/unit tests/service tests/e2e/test_readme_json.py tests/e2e/
 test-smoke: $(STAMP)
 	$(PY) -m pytest $(SMOKE_TESTS) $(PYTEST_ARGS)
 
-## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose)
+## test-faults: the fault and fuzz suite alone (its own Postgres/Redis, taken down on purpose),
+## with FAULT_CASES
 test-faults: install
-	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults $(FAULT_CASES) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

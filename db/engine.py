@@ -61,7 +61,7 @@ def create_engine(
     options: dict[str, Any] = {}
     if deadlines is not None:
         connect_args: dict[str, Any] = deadlines.connect_args(libpq_url(url))
-        connect_args["async_creator_fn"] = deadlines.connection_class().connect
+        connect_args["async_creator_fn"] = deadlines.connection_class(libpq_url(url)).connect
         options = {"pool_timeout": deadlines.pool_timeout_s, "connect_args": connect_args}
     engine = _create_async_engine(
         sqlalchemy_url(url),

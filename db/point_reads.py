@@ -86,7 +86,7 @@ class PointReads:
         self._deadlines = deadlines
         if deadlines is not None:
             options.update(deadlines.connect_args(url))
-            connection_class = deadlines.connection_class()
+            connection_class = deadlines.connection_class(url)
         self._size = size
         self._pool = AsyncConnectionPool(
             url,

@@ -31,7 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.breaker import Breaker
@@ -81,6 +81,7 @@ from server.presence.streams import StreamRegistry
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
+from server.redis_breaker import RedisBreaker, guarded_pool
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import COUNT_IN_SCRIPT as REGISTRY_COUNTED
@@ -136,6 +137,8 @@ class RegistryServer:
     follower: OutboxFollower | None = None
     # The primary-key reads behind cache misses, on a pool of their own.
     point_reads: PointReads | None = None
+    # Postgres deadlines: their liveness probes hold a connection each.
+    deadlines: Deadlines | None = None
 
     async def start(self) -> None:
         if self.point_reads is not None:
@@ -167,6 +170,8 @@ class RegistryServer:
         await self.engine.dispose()
         if self.read_engine is not None:
             await self.read_engine.dispose()
+        if self.deadlines is not None:
+            await self.deadlines.close()
 
 
 def _pool_gauges(engine: AsyncEngine) -> Callable[[], None]:
@@ -196,7 +201,9 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     engine = create_engine(
         backing.database_url, pool_size=settings.db_pool_size, deadlines=deadlines
     )
-    redis = _redis(settings, backing.redis_url)
+    # One "Redis is not answering" state for the script channel and redis-py's pool.
+    redis_breaker = RedisBreaker()
+    redis = _redis(settings, backing.redis_url, redis_breaker)
     uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
     # The scripts a call waits on go over one pipelined connection (script_channel.py).
@@ -205,6 +212,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         reply_timeout_s=settings.redis_reply_timeout_s,
         connect_timeout_s=settings.redis_connect_timeout_s,
         max_waiting=settings.redis_max_waiting,
+        breaker=redis_breaker,
     )
     presence = _build_presence(settings, uow, redis, channel)
     auth_store = AuthStore(redis)
@@ -358,6 +366,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         names=names,
         follower=follower,
         point_reads=point_reads,
+        deadlines=deadlines,
     )
     return app, port
 
@@ -373,11 +382,14 @@ def _deadlines(settings: Settings) -> Deadlines:
     )
 
 
-def _redis(settings: Settings, url: str) -> Redis:
+def _redis(settings: Settings, url: str, breaker: RedisBreaker) -> Redis:
     """redis-py for everything off the script channel, every wait bounded. A blocking pool:
-    a burst of stream opens waits (bounded) for a connection instead of failing."""
-    pool = BlockingConnectionPool.from_url(
+    a burst of stream opens waits (bounded in time and number) for a connection instead of
+    failing; while Redis is known not to answer, calls are refused before the wait."""
+    pool = guarded_pool(
         url,
+        breaker,
+        max_waiting=settings.redis_max_waiting,
         timeout=settings.redis_pool_timeout_s,
         socket_timeout=settings.redis_socket_timeout_s,
         socket_connect_timeout=settings.redis_connect_timeout_s,

@@ -17,7 +17,9 @@ overloaded, paused) is found by one timer per connection, not one per call: when
 the oldest waiting call has had no reply for `reply_timeout_s`, every waiting call
 fails with a TimeoutError and the connection is dropped, so the next call connects
 anew. Once `max_waiting` commands wait on the connection, a call is refused at
-once rather than queued behind a Redis that does not answer.
+once rather than queued behind a Redis that does not answer. With a breaker
+(server/redis_breaker.py) the channel reports replies and silences to it, is refused
+by it while Redis is known not to answer, and sends its probes (a PING).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.redis_breaker import RedisBreaker, TooManyWaiting
+
 Arg = str | bytes | int | float
 
 REPLY_TIMEOUT_S = 1.0
@@ -45,10 +49,6 @@ _RECHECK_S = 0.05  # an overdue connection's last look, after the loop has read 
 
 class NoReply(RedisTimeoutError):
     """Redis kept the connection but sent no reply within the reply timeout."""
-
-
-class TooManyWaiting(RedisConnectionError):
-    """The connection already has its bound of calls waiting: refused, not queued."""
 
 
 def _pack(command: tuple[Arg, ...]) -> bytes:
@@ -74,8 +74,12 @@ class ScriptChannel(asyncio.Protocol):
         reply_timeout_s: float = REPLY_TIMEOUT_S,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         max_waiting: int = MAX_WAITING,
+        breaker: RedisBreaker | None = None,
     ) -> None:
         self._options = options
+        self._breaker = breaker
+        if breaker is not None:
+            breaker.prober = self._probe
         self._reply_timeout_s = reply_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._max_waiting = max_waiting
@@ -103,6 +107,7 @@ class ScriptChannel(asyncio.Protocol):
         reply_timeout_s: float = REPLY_TIMEOUT_S,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         max_waiting: int = MAX_WAITING,
+        breaker: RedisBreaker | None = None,
     ) -> ScriptChannel | None:
         """A channel for `redis://` and `unix://` URLs; None for anything else."""
         if not url.startswith(("redis://", "unix://")):
@@ -115,6 +120,7 @@ class ScriptChannel(asyncio.Protocol):
             reply_timeout_s=reply_timeout_s,
             connect_timeout_s=connect_timeout_s,
             max_waiting=max_waiting,
+            breaker=breaker,
         )
 
     async def run(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
@@ -145,17 +151,17 @@ class ScriptChannel(asyncio.Protocol):
             on_reply(future.result())
 
     async def call(self, *command: Arg) -> Any:
+        self._admit()
         if not self._ready:
             await self._connect()
-        self._admit()
         return self.answer(await self._send(_pack(command)))
 
     async def many(self, commands: Sequence[tuple[Arg, ...]]) -> list[Any]:
         """Commands sent together (one write, not a transaction); their replies in order.
         An error reply raises once all are in, as a redis-py pipeline does."""
+        self._admit()  # one caller: a large batch (a presence tick) is not refused for its size
         if not self._ready:
             await self._connect()
-        self._admit()  # one caller: a large batch (a presence tick) is not refused for its size
         futures = [self._send(_pack(command)) for command in commands]
         replies = [await future for future in futures]
         for reply in replies:
@@ -174,7 +180,20 @@ class ScriptChannel(asyncio.Protocol):
             raise ResponseError(message)
         return reply
 
+    def _probe(self) -> None:
+        """A PING for the breaker, in the background: its reply closes the breaker
+        (`data_received`), its silence keeps it open (`_watch`)."""
+        task = asyncio.ensure_future(self._ping())
+        task.add_done_callback(_retrieved)
+
+    async def _ping(self) -> None:
+        if not self._ready:
+            await self._connect()
+        await self._send(_pack(("PING",)))
+
     def _admit(self) -> None:
+        if self._breaker is not None:
+            self._breaker.admit()
         if len(self._waiting) >= self._max_waiting:
             raise TooManyWaiting(
                 f"{len(self._waiting)} commands already wait on Redis (bound {self._max_waiting})"
@@ -216,6 +235,8 @@ class ScriptChannel(asyncio.Protocol):
             self._overdue_since = self._progress_at
             self._watchdog = loop.call_later(_RECHECK_S, self._watch)
         else:
+            if self._breaker is not None:
+                self._breaker.silent()
             self._drop(NoReply(f"no reply from Redis in {self._reply_timeout_s:g} s"))
 
     def _drop(self, error: Exception) -> None:
@@ -257,6 +278,8 @@ class ScriptChannel(asyncio.Protocol):
                         lambda: self, options["host"], int(options.get("port", 6379))
                     )
         except (OSError, TimeoutError) as error:
+            if isinstance(error, TimeoutError) and self._breaker is not None:
+                self._breaker.silent()
             raise RedisConnectionError(f"cannot connect to Redis: {error}") from error
         if options.get("password"):
             user = options.get("username")
@@ -273,6 +296,8 @@ class ScriptChannel(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         assert self._loop is not None
         self._progress_at = self._loop.time()
+        if self._breaker is not None:
+            self._breaker.answered()
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
             future = self._waiting.popleft()
@@ -300,6 +325,12 @@ class ScriptChannel(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """A probe's failure is the breaker's business, already told: not logged as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def run_script(

@@ -82,14 +82,6 @@ def settings(backing: BackingServices) -> Settings:
         rate_limit_enabled=False,
         # Domain proofs are served by a local HTTP server in the tests.
         domain_allow_loopback=True,
-        # The shared server runs in the test process: a test's own CPU work (a first
-        # import compiling a library, a trust computation) stalls the one event loop, and
-        # a reply waited for across that stall would read as a silent backend and open the
-        # database breaker for the tests after it. The fault suite's servers keep the
-        # production deadlines and prove them.
-        db_ping_timeout_s=10.0,
-        db_statement_timeout_s=30.0,
-        redis_reply_timeout_s=10.0,
     )
 
 

@@ -138,7 +138,9 @@ class CacheAside:
             loaded = await load()
             loading.set_result((loaded, True))
         finally:
-            del self._loading[full_key]
+            # Another holder may have taken the key over (its lock expired during a slow load).
+            if self._loading.get(full_key) is loading:
+                del self._loading[full_key]
             if not loading.done():  # load failed or its caller went away: waiters load
                 loading.set_result((None, False))
             try:

@@ -52,13 +52,14 @@ async def worker(backing: BackingServices) -> AsyncIterator[tuple[asyncio.subpro
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.worker", env=env)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for _ in range(300):
+        for _ in range(600):  # a minute at least: NOT_SERVING is polled too, not raced
             try:
                 reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     break
             except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.1)
+                pass
+            await asyncio.sleep(0.1)
         else:
             process.kill()
             raise AssertionError("worker never became healthy")

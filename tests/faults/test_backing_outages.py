@@ -21,10 +21,12 @@ from server.backing import BackingServices
 from tests.e2e.servers import Instance, instance
 from tests.factories import AgentHandle, register
 from tests.faults.backing import FaultPostgres, FaultRedis, fault_settings
-from tests.faults.traffic import Seen, readiness, run, until_ok, wait_for_readiness
+from tests.faults.traffic import Seen, readiness, run, until_ok, until_seen, wait_for_readiness
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+# Calls the traffic must have ended so, before, during and after an outage.
+TRAFFIC_CALLS = 10
 
 
 async def _stored(backing: BackingServices, names: list[str]) -> set[str]:
@@ -51,15 +53,15 @@ async def test_postgres_restart_mid_traffic(
         seen, stop = Seen(), asyncio.Event()
         traffic = [asyncio.create_task(run(server, owner, seen, stop, 60)) for _ in range(3)]
         try:
-            await asyncio.sleep(0.5)
+            await until_seen(seen, "OK", TRAFFIC_CALLS)
             before_outage = seen.codes["OK"]
             await asyncio.to_thread(fault_postgres.stop)
             assert await wait_for_readiness(server, NOT_SERVING)
-            await asyncio.sleep(1.0)  # traffic keeps coming while it is down
+            await until_seen(seen, "UNAVAILABLE", TRAFFIC_CALLS)  # traffic goes on meanwhile
             await asyncio.to_thread(fault_postgres.start)
             assert await wait_for_readiness(server, SERVING)
             recovered = seen.codes["OK"]
-            await asyncio.sleep(1.0)
+            await until_seen(seen, "OK", TRAFFIC_CALLS)
         finally:
             stop.set()
             await asyncio.gather(*traffic)
@@ -147,15 +149,15 @@ async def test_redis_killed_mid_traffic(
         seen, stop = Seen(), asyncio.Event()
         traffic = [asyncio.create_task(run(server, owner, seen, stop, 60)) for _ in range(3)]
         try:
-            await asyncio.sleep(0.5)
+            await until_seen(seen, "OK", TRAFFIC_CALLS)
             await asyncio.to_thread(fault_redis.kill)
             assert await wait_for_readiness(server, NOT_SERVING)
-            await asyncio.sleep(1.0)
+            await until_seen(seen, "UNAVAILABLE", TRAFFIC_CALLS)
             assert limiter.degraded  # budgets fell back to this process, calls still counted
             await asyncio.to_thread(fault_redis.start)
             assert await wait_for_readiness(server, SERVING)
             recovered = seen.codes["OK"]
-            await asyncio.sleep(1.0)
+            await until_seen(seen, "OK", TRAFFIC_CALLS)
         finally:
             stop.set()
             await asyncio.gather(*traffic)

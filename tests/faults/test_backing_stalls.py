@@ -5,11 +5,15 @@ and succeed again once it resumes, on the same server without a restart."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import grpc
+import psycopg
 import pytest
 from agentregistry.v1 import (
+    auth_service_pb2,
+    auth_service_pb2_grpc,
     presence_service_pb2,
     presence_service_pb2_grpc,
     registry_service_pb2,
@@ -19,6 +23,7 @@ from google.protobuf import field_mask_pb2
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from db.engine import libpq_url
 from server.backing import BackingServices
 from server.script_channel import ScriptChannel
 from tests.e2e.servers import Instance, instance
@@ -57,12 +62,10 @@ def _get(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLI
     return lambda: server.registry.GetAgent(request, timeout=deadline_s)
 
 
-def _beat(server: Instance, owner: AgentHandle) -> Call:
+def _beat(server: Instance, owner: AgentHandle, deadline_s: float = CLIENT_DEADLINE_S) -> Call:
     presence = presence_service_pb2_grpc.PresenceServiceStub(server.channel)
     request = presence_service_pb2.SendHeartbeatRequest(name=owner.name, load=0.5)
-    return lambda: presence.SendHeartbeat(
-        request, metadata=owner.metadata, timeout=CLIENT_DEADLINE_S
-    )
+    return lambda: presence.SendHeartbeat(request, metadata=owner.metadata, timeout=deadline_s)
 
 
 def _stream(server: Instance, owner: AgentHandle) -> Call:
@@ -112,6 +115,50 @@ async def test_stalled_redis_gives_unavailable_then_recovers(
             await until_ok(call)
 
 
+# More calls at once than redis-py's pool has connections (50), on every path that waits
+# for Redis: the script channel (a cached read, beats, a stream's opening, rate-limit
+# counts) and redis-py's pool (a session read before a write, a sign-in challenge).
+BURST = 240
+# As for Postgres: about a second each (a reply's bound), with room for a loaded machine.
+STALLED_REDIS_DEADLINE_S = 3.0
+
+
+def _challenge(server: Instance, owner: AgentHandle) -> Call:
+    auth = auth_service_pb2_grpc.AuthServiceStub(server.channel)
+    request = auth_service_pb2.CreateChallengeRequest(agent=owner.name)
+    return lambda: auth.CreateChallenge(request, timeout=STALLED_REDIS_DEADLINE_S)
+
+
+async def test_a_burst_of_calls_on_a_stalled_redis_each_fail_fast(
+    fault_backing: BackingServices, fault_redis: FaultRedis
+) -> None:
+    """Every call of a burst larger than the connection pools, on every path that waits for
+    Redis, ends within STALLED_REDIS_DEADLINE_S: answered, or UNAVAILABLE with RetryInfo
+    (none queues behind the others for a connection), and all succeed after SIGCONT."""
+    settings = fault_settings(fault_backing, rate_limit_enabled=True)
+    async with instance(settings, fault_backing) as server:
+        owner = await register(server.registry, server.auth)
+        deadline = STALLED_REDIS_DEADLINE_S
+        kinds = [
+            _get(server, owner, deadline),
+            _update(server, owner, deadline),
+            _challenge(server, owner),
+            _beat(server, owner, deadline),
+        ]
+        for call in kinds:
+            await call()
+        calls = [kinds[n % len(kinds)] for n in range(BURST)]
+        with fault_redis.stalled():
+            started = time.monotonic()
+            reasons = await asyncio.gather(*(_outcome(call) for call in calls))
+            print(
+                f"{BURST} calls on a stalled Redis ended within {time.monotonic() - started:.2f} s"
+            )
+            assert set(reasons) <= {"OK", *BACKEND_REASONS}
+        for call in kinds:
+            await until_ok(call)
+
+
 async def test_stalled_postgres_gives_unavailable_then_recovers(
     fault_backing: BackingServices, fault_postgres: FaultPostgres
 ) -> None:
@@ -137,6 +184,55 @@ async def test_stalled_postgres_gives_unavailable_then_recovers(
             assert set(reasons) <= BACKEND_REASONS
         for call in calls:
             await until_ok(call)
+
+
+async def _locked_for_a_while(watch: psycopg.AsyncConnection[object]) -> None:
+    """Until a statement of the server's has waited for a row lock longer than several
+    ping bounds: a legitimately long statement, which the server keeps waiting on while
+    Postgres answers its liveness probe. (`watch` in autocommit: a transaction would see
+    one snapshot of the activity.)"""
+    for _ in range(400):
+        cursor = await watch.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+            " AND clock_timestamp() - query_start > interval '1.5 s'"
+        )
+        row = await cursor.fetchone()
+        if row is not None and row[0] > 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the update never waited on the lock")
+
+
+async def test_a_statement_in_flight_when_postgres_stalls_fails_in_about_a_second(
+    fault_backing: BackingServices, fault_postgres: FaultPostgres
+) -> None:
+    """An UpdateAgent whose UPDATE waits on a row lock (held here) is still waiting after
+    several ping bounds while Postgres answers; once Postgres is stopped it fails
+    UNAVAILABLE well within STALLED_POSTGRES_DEADLINE_S of the stall (before, it waited
+    out the statement timeout plus the reply margin, about 6 s), and succeeds again
+    after SIGCONT and the lock's release."""
+    settings = fault_settings(fault_backing, cache_enabled=False)
+    async with (
+        instance(settings, fault_backing) as server,
+        await psycopg.AsyncConnection.connect(libpq_url(fault_backing.database_url)) as lock,
+        await psycopg.AsyncConnection.connect(
+            libpq_url(fault_backing.database_url), autocommit=True
+        ) as watch,
+    ):
+        owner = await register(server.registry, server.auth)
+        agent_id = owner.name.removeprefix("agents/")
+        await lock.execute("SELECT 1 FROM agents WHERE id = %s FOR UPDATE", [agent_id])
+        update = asyncio.ensure_future(_outcome(_update(server, owner)))
+        await _locked_for_a_while(watch)
+        assert not update.done()
+        with fault_postgres.stalled():
+            stalled_at = time.monotonic()
+            reason = await asyncio.wait_for(update, STALLED_POSTGRES_DEADLINE_S)
+            print(f"in-flight statement failed {time.monotonic() - stalled_at:.2f} s into a stall")
+            assert reason in BACKEND_REASONS
+        await lock.rollback()
+        await until_ok(_update(server, owner))
 
 
 async def test_script_channel_bounds_calls_waiting_on_a_stalled_redis(

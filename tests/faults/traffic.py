@@ -133,6 +133,17 @@ async def run(
         await asyncio.sleep(0.002)
 
 
+async def until_seen(seen: Seen, code: str, more: int, limit_s: float = 60.0) -> None:
+    """Until the traffic has ended `more` calls with `code` beyond those seen so far (the
+    traffic runs on meanwhile): a condition, not a fixed time a loaded machine may miss."""
+    wanted = seen.codes[code] + more
+    deadline = time.monotonic() + limit_s
+    while seen.codes[code] < wanted:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{more} more {code} not seen in {limit_s:g} s: {seen.codes}")
+        await asyncio.sleep(0.02)
+
+
 async def readiness(server: Instance) -> int:
     health = health_pb2_grpc.HealthStub(server.channel)
     response = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)

@@ -199,3 +199,19 @@ async def test_waiters_in_the_loading_process_are_handed_its_answer(redis: Redis
     held.release.set()
     assert await asyncio.wait_for(asyncio.gather(first, *others), 5) == [None] * 4
     assert again.calls == 0
+
+
+async def test_a_load_outliving_its_lock_beside_the_next_holder_answers_both(
+    redis: Redis,
+) -> None:
+    """A load slower than the lock (Postgres restarting): the lock expires, another caller
+    of this process takes it and loads too. Both are answered; the first to finish does
+    not take the other's hand-over with it (it raised KeyError, an INTERNAL, before)."""
+    cache = CacheAside(redis)
+    key, generation = _keys()
+    slow, quick = HeldLoad(b"slow"), Loads(b"quick")
+    first = asyncio.ensure_future(cache.load_missed(key, generation, True, 60, slow))
+    await slow.started.wait()
+    assert await cache.load_missed(key, generation, True, 60, quick) == b"quick"
+    slow.release.set()
+    assert await asyncio.wait_for(first, 5) == b"slow"
