@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.breaker import Breaker
 from db.deadlines import Deadlines
 from db.engine import create_engine, session_factory
+from db.outbox_signal import OutboxListener
 from db.point_reads import PointReads
 from db.probe import ping
 from db.repositories.search import SearchReads
@@ -248,7 +249,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         max_per_principal=settings.watch_max_per_principal,
     )
     names = NameFollower(NameIndex(), SearchReads(engine))
-    follower = OutboxFollower(feed)
+    listener = OutboxListener(backing.database_url, retry_s=settings.watch_poll_interval_s)
+    follower = OutboxFollower(feed, listener)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     follower.subscribe(None, hub.publish)  # every WatchEvents stream of this process

@@ -1,0 +1,73 @@
+"""A wake-up for outbox followers: Postgres NOTIFY at each commit that wrote events.
+
+Writers add `pg_notify(CHANNEL, '')` to the statement that inserts events; Postgres
+delivers it when (and only if) the transaction commits, once per transaction. The
+followers (each worker's outbox follower, the scheduler's outbox jobs) wait on a
+LISTEN connection instead of polling every fraction of a second: an idle registry
+issues no query until something is written.
+
+A notification says "look now", never what to read: the reader still reads the
+settled range (db/repositories/outbox_reader.py). A lost notification (the listening
+connection dropped, a writer that does not notify) only delays the read until the
+waiter's fallback timeout, and while the connection is down the wait degrades to the
+old polling interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from sqlalchemy import func, text
+
+from db.engine import libpq_url
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "agentregistry_outbox"
+_CONNECT_TIMEOUT_S = 2
+
+# For an INSERT … RETURNING into events; NOTIFYs of one transaction fold into one.
+notify_column = func.pg_notify(CHANNEL, "")
+NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
+class OutboxListener:
+    """One LISTEN connection of this process; `wait` returns at a commit that wrote
+    events, or after its timeout."""
+
+    def __init__(self, database_url: str, *, retry_s: float) -> None:
+        self._url = libpq_url(database_url)
+        self._retry_s = retry_s
+        self._connection: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+
+    async def _listening(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        if self._connection is None or self._connection.closed:
+            connection = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+            )
+            await connection.execute(f"LISTEN {CHANNEL}")
+            self._connection = connection
+        return self._connection
+
+    async def wait(self, timeout_s: float) -> bool:
+        """True when woken by a commit, False after `timeout_s`; without a working
+        connection, False after the shorter `retry_s` (the caller polls meanwhile)."""
+        try:
+            connection = await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
+            async for _ in connection.notifies(timeout=timeout_s, stop_after=1):
+                return True
+            return False
+        except (psycopg.Error, OSError, TimeoutError) as error:
+            log.debug("outbox listener unavailable (%s); polling", error)
+            await self.close()
+            await asyncio.sleep(min(timeout_s, self._retry_s))
+            return False
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await connection.close()
