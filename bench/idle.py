@@ -58,7 +58,9 @@ class Sample:
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="the measured idle window")
-    parser.add_argument("--settle", type=float, default=20.0, help="seconds before it")
+    parser.add_argument(
+        "--settle", type=float, default=90.0, help="seconds before it (startup work settles)"
+    )
     parser.add_argument("--agents", type=int, default=10, help="agents created before")
     parser.add_argument("--workers", type=int, default=2, help="WORKERS of the stack")
     return parser.parse_args()

@@ -384,7 +384,10 @@ def _query_vectors(settings: Settings) -> QueryVectors:
     if not settings.semantic_search_enabled:
         log.info("semantic search disabled: search ranks by text alone")
         return QueryVectors(None)
-    return QueryVectors(load_embedder())
+    embedder = load_embedder()
+    if embedder is not None:
+        embedder.warm()
+    return QueryVectors(embedder)
 
 
 def _build_presence(
