@@ -53,10 +53,16 @@ class OutboxListener:
         return self._connection
 
     async def wait(self, timeout_s: float) -> bool:
-        """True when woken by a commit, False after `timeout_s`; without a working
-        connection, False after the shorter `retry_s` (the caller polls meanwhile)."""
+        """True when woken by a commit, False after `timeout_s`. Right after it starts
+        listening (the first call, or after the connection dropped) it returns True at
+        once: a commit just before LISTEN sent nothing it could hear, so the caller
+        looks now. Without a working connection, False after the shorter `retry_s`
+        (the caller polls meanwhile)."""
         try:
-            connection = await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
+            if self._connection is None or self._connection.closed:
+                await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
+                return True
+            connection = self._connection
             async for _ in connection.notifies(timeout=timeout_s, stop_after=1):
                 return True
             return False
