@@ -42,15 +42,20 @@ _TYPES = "type.googleapis.com/"
 AccessLog = Literal["off", "errors", "all"]
 
 # One JSON object per line, keyed like the service's own log lines (time, level, logger,
-# message, request_id), so both can share a stream and one parser.
+# message, request_id), so both can share a stream and one parser. `status` is the HTTP
+# status; a call's gRPC code is in the server's line with the same request_id (Envoy
+# would infer one from the HTTP status of a JSON call, 12 for a 404, which misleads).
 ACCESS_LOG_FORMAT = {
     "time": "%START_TIME(%Y-%m-%d %H:%M:%S,%3f)%",
     "level": "INFO",
     "logger": "agentregistry.edge.access",
-    "message": "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE%",
+    # What the client sent: the transcoder turns a JSON call into a POST of its gRPC path.
+    "message": " ".join(
+        ("%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%")
+    )
+    + " %RESPONSE_CODE%",
     "request_id": "%REQ(X-REQUEST-ID)%",
     "status": "%RESPONSE_CODE%",
-    "grpc_status": "%GRPC_STATUS_NUMBER%",
     "flags": "%RESPONSE_FLAGS%",
     "duration_ms": "%DURATION%",
     "bytes_received": "%BYTES_RECEIVED%",

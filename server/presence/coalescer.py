@@ -83,17 +83,16 @@ class BeatCoalescer:
                 future.set_result(previous)
 
     async def _run(self) -> None:
-        """Sleeps while nothing is queued (an idle worker does not tick 20 times a
-        second); a write queued `interval_s` or more after the last flush goes at once,
-        later ones wait for the rest of the interval and ride together."""
-        flushed_at = 0.0
+        """Flushes on ticks `interval_s` apart, as a timer would, but sleeps through the
+        ticks with nothing queued (an idle worker does not wake 20 times a second). What
+        one call queues in a row (an offline beat, then its stream's release) still
+        rides in one flush."""
         loop = asyncio.get_running_loop()
         while True:
             await self._queued.wait()
-            await asyncio.sleep(max(0.0, flushed_at + self._interval_s - loop.time()))
+            await asyncio.sleep(self._interval_s - loop.time() % self._interval_s)
             self._queued.clear()
             await self.flush()
-            flushed_at = loop.time()
 
     def start(self) -> None:
         if self._task is None:
