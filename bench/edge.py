@@ -67,7 +67,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--clients", type=int, default=32, help="h2load connections")
     parser.add_argument("--agents", type=int, default=16, help="seeded agents read in turn")
-    parser.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
+    parser.add_argument(
+        "--envoy-concurrency",
+        type=int,
+        default=None,
+        help="Envoy worker threads (default: Envoy's own, one per core, as `make run` starts it)",
+    )
     parser.add_argument("--http2", action="store_true", help="HTTP/2 clients (default HTTP/1.1)")
     parser.add_argument(
         "--configs", default="full,access_log,minimal", help="comma-separated configs to run"
@@ -229,7 +234,7 @@ def print_table(args: argparse.Namespace, runs: dict[str, list[Run]]) -> None:
     protocol = "HTTP/2" if args.http2 else "HTTP/1.1"
     print(
         f"\n--- JSON GetAgent, {protocol}, h2load -c {args.clients}, {args.workers} workers,"
-        f" Envoy --concurrency {args.envoy_concurrency}, {args.duration} s runs,"
+        f" Envoy --concurrency {args.envoy_concurrency or 'default'}, {args.duration} s runs,"
         f" median of {args.repeats}; Envoy µs CPU/request (range over repeats)"
     )
     print(
@@ -239,7 +244,7 @@ def print_table(args: argparse.Namespace, runs: dict[str, list[Run]]) -> None:
     metrics: dict[str, Any] = {
         "workers": args.workers,
         "clients": args.clients,
-        "envoy_concurrency": args.envoy_concurrency,
+        "envoy_concurrency": args.envoy_concurrency or os.cpu_count(),
         "load_average": round(os.getloadavg()[0], 2),
     }
     for name, each in runs.items():
