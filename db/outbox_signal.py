@@ -52,6 +52,19 @@ class OutboxListener:
             self._connection = connection
         return self._connection
 
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.closed
+
+    async def listen(self) -> None:
+        """Start listening now, so that the first `wait` already waits; a failure is left
+        for `wait` to retry."""
+        try:
+            await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
+        except (psycopg.Error, OSError, TimeoutError) as error:
+            log.debug("outbox listener unavailable (%s)", error)
+            await self.close()
+
     async def wait(self, timeout_s: float) -> bool:
         """True when woken by a commit, False after `timeout_s`. Right after it starts
         listening (the first call, or after the connection dropped) it returns True at
@@ -59,10 +72,10 @@ class OutboxListener:
         looks now. Without a working connection, False after the shorter `retry_s`
         (the caller polls meanwhile)."""
         try:
-            if self._connection is None or self._connection.closed:
+            if not self.listening:
                 await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
                 return True
-            connection = self._connection
+            connection = await self._listening()
             async for _ in connection.notifies(timeout=timeout_s, stop_after=1):
                 return True
             return False

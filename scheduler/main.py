@@ -58,7 +58,9 @@ async def pace(job: Job, context: JobContext, wake: asyncio.Event | None) -> Non
 
 
 async def relay(listener: OutboxListener, wakes: list[asyncio.Event]) -> None:
-    """Each commit that wrote events wakes every job that follows the outbox."""
+    """Each commit that wrote events wakes every job that follows the outbox (at start
+    each job runs after its interval anyway: listening begins quietly)."""
+    await listener.listen()
     while True:
         if await listener.wait(IDLE_MAX_S):
             for wake in wakes:

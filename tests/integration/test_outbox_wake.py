@@ -82,8 +82,10 @@ async def test_an_outbox_job_runs_at_the_commit_not_its_interval(
         asyncio.create_task(relay(listener, [wake])),
     ]
     try:
-        # Listening starts with one run (anything committed before LISTEN is looked at).
-        await asyncio.wait_for(runs.get(), DEADLINE_S)
+        for _ in range(int(DEADLINE_S * 10)):
+            if listener.listening:
+                break
+            await asyncio.sleep(0.1)
         await _register(uow, f"ag_{uuid.uuid4().hex[:16]}")
         await asyncio.wait_for(runs.get(), DEADLINE_S)
     finally:
