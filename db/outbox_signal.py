@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import psycopg
 from sqlalchemy import func, text
@@ -76,9 +77,14 @@ class OutboxListener:
                 await asyncio.wait_for(self._listening(), _CONNECT_TIMEOUT_S * 2)
                 return True
             connection = await self._listening()
-            async for _ in connection.notifies(timeout=timeout_s, stop_after=1):
-                return True
-            return False
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if await _received(connection):
+                    return True
+                # Anything else the server sent (a parameter status) is read and dropped.
+                left = deadline - time.monotonic()
+                if left <= 0 or not await _readable(connection.pgconn.socket, left):
+                    return False
         except (psycopg.Error, OSError, TimeoutError) as error:
             log.debug("outbox listener unavailable (%s); polling", error)
             await self.close()
@@ -90,3 +96,31 @@ class OutboxListener:
         if connection is not None:
             with contextlib.suppress(psycopg.Error, OSError):
                 await connection.close()
+
+
+async def _received(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> bool:
+    """Whether a notification has arrived, reading only what the socket already holds."""
+    async for _ in connection.notifies(timeout=0.0, stop_after=1):
+        return True
+    return False
+
+
+async def _readable(fileno: int, timeout_s: float) -> bool:
+    """Wait until the socket has something to read (True) or `timeout_s` passes (False).
+    psycopg's own wait wakes every 100 ms to check for interrupts: ten wake-ups a second
+    on every idle process, which is what this wait is here to end."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fileno, wake)
+    try:
+        await asyncio.wait_for(ready, timeout_s)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fileno)
