@@ -23,7 +23,7 @@ TOOLS_STAMP := tools/node_modules/.installed
 GOOGLEAPIS_STAMP := build/googleapis/.installed
 BASELINE := protos/v1-baseline.binpb
 
-.PHONY: FORCE install run test test-fast test-smoke test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-watch backfill-embeddings bench clean
+.PHONY: FORCE install run test test-fast test-smoke test-faults lint format proto proto-baseline migrate explain-100k bench-cache bench-webhooks bench-heartbeat bench-search bench-search-quality bench-trust bench-trust-attacks bench-ceiling bench-edge bench-idle bench-watch backfill-embeddings bench clean
 
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(if $(STALE_VENV),FORCE)
 	@if [ -n "$(STALE_VENV)" ]; then echo "$(VENV) $(STALE_VENV): rebuilding it"; rm -rf $(VENV); fi
@@ -130,6 +130,12 @@ bench-trust: install
 ## bench-ceiling: hot calls vs a bare grpc.aio echo in one run (h2load; the `make bench` registry)
 bench-ceiling: install
 	$(PY) -m bench.ceiling $(BENCH_ARGS)
+## bench-edge: Envoy's CPU per JSON GetAgent, the shipped edge against transcoder + router alone
+bench-edge: install
+	$(PY) -m bench.edge $(BENCH_ARGS)
+## bench-idle: CPU and memory (PSS) of each `make run` process while nothing calls it
+bench-idle: install
+	$(PY) -m bench.idle $(BENCH_ARGS)
 ## bench-watch: GetAgent p50/p99 alone, then beside 1,000 WatchEvents streams on the same server
 bench-watch: install
 	$(PY) -m bench.watch $(BENCH_ARGS)

@@ -27,6 +27,11 @@ class Outcome:
     figures: dict[str, Any]
 
     @property
+    def idle(self) -> bool:
+        """Ran, found nothing to do and nothing waiting (a webhook backlog keeps it busy)."""
+        return self.status != "failed" and not self.did_work and not self.figures.get("backlog")
+
+    @property
     def did_work(self) -> bool:
         """A count above zero other than a state figure (timings and flags do not count)."""
         return any(

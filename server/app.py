@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.breaker import Breaker
 from db.deadlines import Deadlines
 from db.engine import create_engine, session_factory
+from db.outbox_signal import OutboxListener
 from db.point_reads import PointReads
 from db.probe import ping
 from db.repositories.search import SearchReads
@@ -257,7 +258,8 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         max_per_principal=settings.watch_max_per_principal,
     )
     names = NameFollower(NameIndex(), SearchReads(engine))
-    follower = OutboxFollower(feed)
+    listener = OutboxListener(backing.database_url, retry_s=settings.watch_poll_interval_s)
+    follower = OutboxFollower(feed, listener)
     follower.subscribe(NAME_EVENTS, names.apply)
     follower.subscribe(PUSHED, EventPusher(presence.service.streams))
     follower.subscribe(None, hub.publish)  # every WatchEvents stream of this process
@@ -402,7 +404,10 @@ def _query_vectors(settings: Settings) -> QueryVectors:
     if not settings.semantic_search_enabled:
         log.info("semantic search disabled: search ranks by text alone")
         return QueryVectors(None)
-    return QueryVectors(load_embedder())
+    embedder = load_embedder()
+    if embedder is not None:
+        embedder.warm()
+    return QueryVectors(embedder)
 
 
 def _build_presence(

@@ -50,7 +50,12 @@ class Supervisor:
         self._workers: list[subprocess.Popen[bytes]] = []
         self._scheduler: subprocess.Popen[bytes] | None = None
         self.envoy = EnvoyProcess(
-            render((settings.http_host, settings.http_port), _grpc_target(settings)),
+            render(
+                (settings.http_host, settings.http_port),
+                _grpc_target(settings),
+                access_log=settings.edge_access_log,
+                access_log_percent=settings.edge_access_log_percent,
+            ),
             settings.data_dir.resolve() / "envoy",
         )
         self.stopping = False

@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # Envoy's own line per request (JSON, beside the service's logs): off, failed requests
+    # only, or all; EDGE_ACCESS_LOG_PERCENT samples what is on.
+    edge_access_log: Literal["off", "errors", "all"] = "off"
+    edge_access_log_percent: float = Field(default=100.0, gt=0, le=100)
     # Prometheus /metrics on its own port (never through the JSON edge); 0 picks a free one.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9464, ge=0, le=65535)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import EventRow
+from db.outbox_signal import notify_column
 from db.repositories.keyset import check_limit
 from server.domain.changes import ChangeEvent
 from server.domain.events import DomainEvent
@@ -25,10 +26,11 @@ class EventRepository:
         result = await self._session.execute(
             insert(EventRow)
             .values(event_type=str(event.event_type), agent_id=event.agent_id, data=event.data())
-            .returning(EventRow.id)
+            # Wakes the outbox's followers at commit (db/outbox_signal.py).
+            .returning(EventRow.id, notify_column)
         )
         self.recorded.append(event)
-        return int(result.scalar_one())
+        return int(result.one()[0])
 
     async def list_after(
         self,

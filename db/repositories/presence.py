@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.outbox_signal import NOTIFY
 from server.domain.events import EventType
 
 # Rows are locked in id order so two overlapping batches (flush and sweep) never deadlock;
@@ -90,4 +91,6 @@ class PresenceRepository:
             },
         )
         updated, events = result.one()
+        if events:
+            await self._session.execute(NOTIFY)  # wakes the outbox's followers at commit
         return AppliedBatch(int(updated), int(events))

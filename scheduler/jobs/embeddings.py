@@ -32,6 +32,9 @@ EVENT_BATCH = 2000
 # Texts per onnxruntime run: big enough to amortise the call, small enough that padding
 # to the longest text in the batch wastes little.
 EMBED_BATCH = 32
+# The model's session (~150 MB) is built at the first text to embed and dropped again
+# once it has been unused this long: an idle scheduler does not hold it.
+RELEASE_AFTER_S = 60.0
 
 
 async def vectors_of(embedder: Embedder, sources: list[Source]) -> list[list[float]]:
@@ -88,6 +91,8 @@ async def embeddings(context: JobContext) -> dict[str, Any]:
         return {"model": "unavailable"}
     catalog = await embed_catalog(context.uow, embedder)
     events, embedded = await embed_changed_agents(context, embedder)
+    if embedder.loaded and embedder.unused_s() >= RELEASE_AFTER_S:
+        await asyncio.to_thread(embedder.release)
     if embedded or catalog:
         # Cached search and find pages were ranked without these vectors.
         await CacheAside(context.redis).bump(AGENTS_GENERATION)

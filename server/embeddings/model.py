@@ -16,14 +16,20 @@ few milliseconds on one.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
+import os
 import threading
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from server import heap
 
 log = logging.getLogger(__name__)
 
@@ -68,41 +74,82 @@ def model_path() -> Path:
 
 class Embedder:
     """Texts → unit vectors. Thread-safe: one session, runs serialised by a lock (the
-    session has one intra-op thread anyway, and callers run it in an executor)."""
+    session has one intra-op thread anyway, and callers run it in an executor).
+
+    The files are checked when it is made; the session (~150 MB) is built at the first
+    text to embed, or by `warm`: a process that never embeds (an idle scheduler) never
+    holds it. onnxruntime's memory arena is off: it kept ~95 MB more after a few batches
+    for no measurable speed on this model."""
 
     model_id = MODEL_ID
 
     def __init__(self, model_file: Path, tokenizer_file: Path) -> None:
-        try:
+        for module in ("onnxruntime", "tokenizers"):
+            if importlib.util.find_spec(module) is None:
+                raise ModelUnavailable(f"{module} is not installed")
+        self._model_file = _checked(model_file, MODEL_SHA256)
+        self._tokenizer_file = _checked(tokenizer_file, TOKENIZER_SHA256)
+        self._loaded: tuple[Any, Any] | None = None
+        self._used_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _runtime(self) -> tuple[Any, Any]:
+        """(tokenizer, session), built once; the caller holds the lock."""
+        if self._loaded is None:
+            # onnxruntime otherwise resolves and calls its vendor's telemetry host every
+            # few seconds from every process that holds a session (read at import).
+            os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
             import onnxruntime as ort
             from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise ModelUnavailable(f"{exc.name} is not installed") from exc
-        tokenizer = Tokenizer.from_file(str(_checked(tokenizer_file, TOKENIZER_SHA256)))
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(_checked(model_file, MODEL_SHA256)),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
-        self._tokenizer = tokenizer
-        self._lock = threading.Lock()
+
+            tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
+            tokenizer.enable_truncation(max_length=MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
+            session = ort.InferenceSession(
+                str(self._model_file), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            self._loaded = (tokenizer, session)
+        self._used_at = time.monotonic()
+        return self._loaded
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def unused_s(self) -> float:
+        """Seconds since it last embedded (or was built)."""
+        return time.monotonic() - self._used_at
+
+    def release(self) -> None:
+        """Drop the session and hand its memory back to the system (glibc keeps freed
+        heap otherwise); the next text to embed builds it again."""
+        with self._lock:
+            self._loaded = None
+        heap.trim()
+
+    def warm(self) -> None:
+        """Build the session now (a server that answers queries should not make the first
+        one wait for it)."""
+        with self._lock:
+            self._runtime()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One unit vector (float32, DIMENSION) per text, in order."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         with self._lock:
-            encodings = self._tokenizer.encode_batch(list(texts))
+            tokenizer, session = self._runtime()
+            encodings = tokenizer.encode_batch(list(texts))
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, feeds)[0]
+            hidden = session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

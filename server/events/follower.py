@@ -3,9 +3,11 @@
 Events for an agent's heartbeat stream (server.presence.event_push) and typeahead's
 names (server.search.names) both follow the outbox from "now", as do the process's
 WatchEvents streams through their hub (server/events/hub.py), which subscribes to
-every type and to the follower's settled position. A poll is a few statements every
-WATCH_POLL_INTERVAL_S; one poll serves every subscriber, so adding a subscriber (or a
-watch stream) costs no more queries.
+every type and to the follower's settled position. A read is a few statements; one read
+serves every subscriber, so adding a subscriber (or a watch stream) costs no more queries.
+Caught up, the follower waits for the next commit that wrote events (LISTEN, see
+db/outbox_signal.py) rather than polling every WATCH_POLL_INTERVAL_S: an idle worker
+queries nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from db.outbox_signal import OutboxListener
 from server.domain.changes import ChangeEvent
 from server.events.service import KEEPALIVE, EventFeed, keepalive
 from server.tasks import cancel_and_wait
@@ -28,8 +31,10 @@ _START_WAIT_S = 10.0
 
 
 class OutboxFollower:
-    def __init__(self, feed: EventFeed) -> None:
+    def __init__(self, feed: EventFeed, listener: OutboxListener | None = None) -> None:
         self._feed = feed
+        # Caught up, the follower waits for a commit's notification instead of polling.
+        self._listener = listener
         # Types None: every event, and a KEEPALIVE at each settled position polled.
         self._subscribers: list[tuple[frozenset[str] | None, Handler]] = []
         self._task: asyncio.Task[None] | None = None
@@ -54,6 +59,8 @@ class OutboxFollower:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
+        if self._listener is not None:
+            await self._listener.close()
 
     async def _dispatch(self, event: ChangeEvent) -> None:
         for types, handler in self._subscribers:
@@ -76,7 +83,8 @@ class OutboxFollower:
             await self._dispatch(keepalive(position))
         while True:
             try:
-                follow = self._feed.follow(position, wanted, None, keepalive_s=marks)
+                wake = None if self._listener is None else self._listener.wait
+                follow = self._feed.follow(position, wanted, None, keepalive_s=marks, wake=wake)
                 async with contextlib.aclosing(follow) as events:
                     async for event in events:
                         await self._dispatch(event)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 
 from db.repositories.outbox_reader import OutboxReader
@@ -20,6 +20,10 @@ from server.domain.changes import ChangeEvent
 from server.domain.events import EventType
 
 PAGE_SIZE = 500
+# A caught-up follower with a wake-up reads again at the latest this long after its last
+# read, should a commit's notification be lost.
+IDLE_WAKE_S = 10.0
+Wake = Callable[[float], Awaitable[bool]]
 KEEPALIVE = EventType.KEEPALIVE
 
 
@@ -68,10 +72,15 @@ class EventFeed:
         agent_id: str | None,
         *,
         keepalive_s: float | None = None,
+        wake: Wake | None = None,
     ) -> AsyncGenerator[ChangeEvent, None]:
         """Every committed event after `position` (0: from the first), forever; with
         `keepalive_s`, a KEEPALIVE at the settled position when caught up with nothing
-        sent yet, and after every `keepalive_s` without an event."""
+        sent yet, and after every `keepalive_s` without an event.
+
+        Caught up, it polls every `poll_interval_s`; with `wake` (a commit notification,
+        db/outbox_signal.py) it waits for the next commit instead, up to `IDLE_WAKE_S`,
+        and polls only while a committed event waits for a writer below it to end."""
         sent: float | None = None
         while True:
             events, last = await self.page(position, types, agent_id)
@@ -83,5 +92,8 @@ class EventFeed:
                 yield keepalive(last)
                 sent = time.monotonic()
             if last == position:
-                await asyncio.sleep(self._poll_interval_s)
+                if wake is None or await self.latest_event_id() > position:
+                    await asyncio.sleep(self._poll_interval_s)
+                else:
+                    await wake(IDLE_WAKE_S)
             position = last

@@ -1,7 +1,8 @@
 """Batches the Redis writes of every stream in a process into one pipeline per tick.
 
-A beat only lands in a dict (the latest per agent wins); every `interval_s`
-the whole dict goes to Redis as one ZADD + one HSET + one SADD. Stream claims
+A beat only lands in a dict (the latest per agent wins); at most every
+`interval_s`, and only while something is queued, the whole dict goes to Redis
+as one ZADD + one HSET + one SADD. Stream claims
 and releases ride in the same pipeline, so opening or closing thousands of
 streams costs a few round trips, not one each. Callers that need
 read-your-writes (unary RPCs, a stream open waiting for its claim) await the
@@ -28,12 +29,14 @@ class BeatCoalescer:
         self._claims: list[tuple[str, str, asyncio.Future[str | None]]] = []
         self._releases: list[tuple[str, str]] = []
         self._task: asyncio.Task[None] | None = None
+        self._queued = asyncio.Event()
         self.flushed_writes = 0
         self.flushes = 0
 
     def submit(self, write: PresenceWrite) -> asyncio.Future[None]:
         """Queue a write; the future resolves once the batch holding it is in Redis."""
         self._pending[write.agent_id] = write
+        self._queued.set()
         if self._done is None:
             self._done = asyncio.get_running_loop().create_future()
         return self._done
@@ -43,11 +46,13 @@ class BeatCoalescer:
         the stream it replaced, if any."""
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._claims.append((agent_id, stream_id, future))
+        self._queued.set()
         return future
 
     def release(self, agent_id: str, stream_id: str) -> None:
         """Forget the agent's live stream at the next tick, if it is still this one."""
         self._releases.append((agent_id, stream_id))
+        self._queued.set()
 
     def discard(self, agent_id: str) -> bool:
         """Drop a queued write (the agent was deleted); whether there was one."""
@@ -78,8 +83,15 @@ class BeatCoalescer:
                 future.set_result(previous)
 
     async def _run(self) -> None:
+        """Flushes on ticks `interval_s` apart, as a timer would, but sleeps through the
+        ticks with nothing queued (an idle worker does not wake 20 times a second). What
+        one call queues in a row (an offline beat, then its stream's release) still
+        rides in one flush."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._interval_s)
+            await self._queued.wait()
+            await asyncio.sleep(self._interval_s - loop.time() % self._interval_s)
+            self._queued.clear()
             await self.flush()
 
     def start(self) -> None:

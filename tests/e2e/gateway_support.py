@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.app import RegistryServer
-from server.edge.config import render
+from server.edge.config import AccessLog, render
 from server.edge.process import EnvoyProcess
 from tests.factories import raw_public_key, register_signature, session_signature
 
@@ -57,13 +57,17 @@ async def envoy_in_front(
     grpc_port: int,
     upstream_source: str | None = None,
     tweak: Callable[[dict[str, Any]], None] | None = None,
+    access_log: AccessLog = "off",
 ) -> AsyncIterator[Edge]:
     """Envoy on 127.0.0.1:<free port> rendered from envoy/envoy.yaml, forwarding to the
     gRPC server on 127.0.0.1:grpc_port (from `upstream_source` when given)."""
     with tempfile.TemporaryDirectory(prefix="agentregistry-envoy-") as workdir:
         port = free_port()
         config = render(
-            ("127.0.0.1", port), ("127.0.0.1", grpc_port), upstream_source=upstream_source
+            ("127.0.0.1", port),
+            ("127.0.0.1", grpc_port),
+            upstream_source=upstream_source,
+            access_log=access_log,
         )
         if tweak is not None:
             tweak(config)

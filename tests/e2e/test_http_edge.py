@@ -3,11 +3,16 @@ skill.md and openapi.json, forwarded headers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import grpc
 import httpx
 import pytest
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
 
+from server.app import RegistryServer
 from tests.e2e.gateway_support import Edge, envoy_in_front, free_port
 from tests.factories import error_details
 
@@ -116,3 +121,36 @@ async def test_native_grpc_passes_through_the_same_listener(gateway: Edge) -> No
             )
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_details(missing.value).reason == "AGENT_NOT_FOUND"
+
+
+def _access_lines(edge: Edge) -> list[dict[str, Any]]:
+    assert edge.process.log_file is not None
+    lines = edge.process.log_file.read_text(errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+async def test_access_log_is_off_by_default_and_json_when_asked(
+    registry_server: RegistryServer, gateway: Edge, http: httpx.AsyncClient
+) -> None:
+    """EDGE_ACCESS_LOG=errors: one JSON line, keyed like the service's own, per failed
+    request (Envoy's own 404 and the server's NOT_FOUND alike), none for a success; the
+    default edge writes none at all."""
+    assert (await http.get("/v2/nothing")).status_code == 404
+    async with (
+        envoy_in_front(registry_server.port, access_log="errors") as edge,
+        httpx.AsyncClient(base_url=edge.url, timeout=10.0) as client,
+    ):
+        assert (await client.get("/v1/capabilities")).status_code == 200
+        assert (await client.get("/v2/nothing")).status_code == 404
+        missing = await client.get("/v1/agents/ag_0000000000000000")
+        assert missing.status_code == 404
+        for _ in range(600):  # Envoy flushes its log about once a second
+            if len(_access_lines(edge)) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        lines = _access_lines(edge)
+    assert [line["status"] for line in lines] == [404, 404]
+    assert {line["logger"] for line in lines} == {"agentregistry.edge.access"}
+    assert lines[1]["request_id"] == missing.headers["x-request-id"]
+    assert lines[1]["message"] == "GET /v1/agents/ag_0000000000000000 404"
+    assert _access_lines(gateway) == []

@@ -219,3 +219,25 @@ def test_local_replies_are_json_and_documents_are_served(bootstrap: Any) -> None
     size = (ROOT / served["/openapi.json"]).stat().st_size
     assert size < manager.route_config.max_direct_response_body_size_bytes.value
     assert any(h.header.key == "vary" for h in host.response_headers_to_add)
+
+
+def test_no_access_log_unless_asked_then_json_lines(tmp_path: Path, bootstrap: Any) -> None:
+    """Off in the production file (no write per request); EDGE_ACCESS_LOG renders one
+    that Envoy accepts, as JSON keyed like the service's own log lines."""
+    manager = _filters(bootstrap)["manager"]
+    assert not manager.access_log and not manager.generate_request_id.value
+    upstream = ("127.0.0.1", 15051)
+    assert "access_log" not in json.dumps(render(("127.0.0.1", 18080), upstream))
+    for kind, percent in (("errors", 100.0), ("all", 2.5)):
+        rendered = render(
+            ("127.0.0.1", 18080), upstream, access_log=kind, access_log_percent=percent
+        )
+        (tmp_path / "envoy.json").write_text(json.dumps(rendered))
+        _validate(tmp_path / "envoy.json")
+        (listener,) = rendered["static_resources"]["listeners"]
+        manager_config = listener["filter_chains"][0]["filters"][0]["typed_config"]
+        assert manager_config["generate_request_id"] is True
+        (log,) = manager_config["access_log"]
+        fields = log["typed_config"]["log_format"]["json_format"]
+        assert {"time", "level", "logger", "message", "request_id"} <= set(fields)
+        assert ("runtime_filter" in json.dumps(log.get("filter", {}))) == (percent < 100)
