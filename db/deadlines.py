@@ -22,7 +22,7 @@ until a probe finds Postgres answering again, calls are refused at once instead 
 waiting out its own timeout.
 
 Every one of these fails with psycopg's OperationalError, which the call path maps to
-UNAVAILABLE with RetryInfo (server/interceptors/errors.py).
+UNAVAILABLE with RetryInfo (server/calls/errors.py).
 """
 
 from __future__ import annotations

@@ -53,11 +53,14 @@ from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
 from server.cache.responses import CachedResponses
+from server.calls.auth import Authenticator
+from server.calls.call import CallLayer
+from server.calls.rate_limit import Admission, CallerKeys
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
 from server.domain import paging
-from server.domains.service import DomainService
-from server.domains.servicer import DomainServicer
+from server.domain_proofs.service import DomainService
+from server.domain_proofs.servicer import DomainServicer
 from server.embeddings.model import load_embedder
 from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
@@ -65,9 +68,6 @@ from server.events.hub import WatchHub
 from server.events.service import EventFeed
 from server.events.watch import Watches
 from server.health import HealthMonitor
-from server.interceptors.auth import Authenticator
-from server.interceptors.call import CallLayer
-from server.interceptors.rate_limit import Admission, CallerKeys
 from server.method_table import MethodTable
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer

@@ -40,9 +40,9 @@ from google.protobuf.message import Message
 from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
+from server.calls import deferred
+from server.calls.rate_limit import PendingCount
 from server.domain.agents import AgentStatus
-from server.interceptors import deferred
-from server.interceptors.rate_limit import PendingCount
 from server.registry.convert import status_to_proto, timestamp
 from server.script_channel import Arg, Script, ScriptChannel, run_script
 
@@ -59,7 +59,7 @@ local function count_call(counter, window, budget)
 end
 """
 # First, when the call's budget is counted here (ARGV[3] its window, '' when not;
-# ARGV[4] its budget; the last key its counter; server/interceptors/rate_limit.py,
+# ARGV[4] its budget; the last key its counter; server/calls/rate_limit.py,
 # PendingCount), the count: over budget, {false, false, 0, count} and nothing is read.
 # Then a miss as CacheAside's (the load lock taken in the same call) → {generation,
 # false, locked, count, {state of each agent in ARGV[5..]}}: the agents the response

@@ -13,7 +13,7 @@ client reading right after SendHeartbeat or SetStatus sees its write.
 
 A unary beat and a stream opening do not wait for the coalescer's tick: each is
 one script of its own, written at once, that also checks the caller's session
-and counts its budget (a deferred session, server/interceptors/auth.py), so
+and counts its budget (a deferred session, server/calls/auth.py), so
 either costs one Redis round trip and no batching delay.
 """
 
@@ -32,14 +32,14 @@ from datetime import UTC, datetime
 from db.uow import UnitOfWorkFactory
 from server.auth import principal
 from server.auth.store import AdmitCheck, api_key_credential, session_credential
+from server.calls import deferred
+from server.calls.auth import DeferredSession
 from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
     InvalidArgument,
     Unavailable,
 )
-from server.interceptors import deferred
-from server.interceptors.auth import DeferredSession
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode

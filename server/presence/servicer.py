@@ -30,7 +30,7 @@ from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
 Context = grpc.aio.ServicerContext[object, object]
 
 # Methods that check the caller's session inside their one Redis script
-# (server/interceptors/auth.py, DeferredSession).
+# (server/calls/auth.py, DeferredSession).
 SESSION_IN_SCRIPT = frozenset(
     {
         "/agentregistry.v1.PresenceService/SendHeartbeat",

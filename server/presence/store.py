@@ -140,7 +140,7 @@ return {verdict, owner, verified, count, agent, previous or '', left}
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A script's answer to its ADMIT_LUA part (server/interceptors/auth.py settles it)."""
+    """A script's answer to its ADMIT_LUA part (server/calls/auth.py settles it)."""
 
     verdict: str  # 'ok', 'unauthenticated', 'limited' or 'not_owner'
     agent_id: str  # the session's agent, '' when the caller was resolved before

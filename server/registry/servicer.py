@@ -11,11 +11,11 @@ from google.protobuf import empty_pb2
 
 from server.auth import principal
 from server.cache.responses import CachedResponses
+from server.calls.rate_limit import CallerKeys
 from server.domain import refusals
 from server.domain.names import parse_agent_name, parse_capability_name
 from server.events import convert as event_convert
 from server.events.watch import Watches
-from server.interceptors.rate_limit import CallerKeys
 from server.registry import convert
 from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.registry.service import RegistryService
@@ -23,7 +23,7 @@ from server.registry.service import RegistryService
 Context = grpc.aio.ServicerContext[object, object]
 
 # Methods that count the call against its budget in their cached lookup
-# (server/interceptors/deferred.py).
+# (server/calls/deferred.py).
 COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.RegistryService/GetAgent"})
 
 

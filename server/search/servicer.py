@@ -21,7 +21,7 @@ from server.search.service import SearchService
 Context = grpc.aio.ServicerContext[object, object]
 
 # Methods that count the call against its budget in their cached lookup
-# (server/interceptors/deferred.py).
+# (server/calls/deferred.py).
 COUNT_IN_SCRIPT = frozenset(
     f"/agentregistry.v1.SearchService/{name}"
     for name in ("SearchAgents", "FindAgents", "ListCapabilityAgents", "GetRegistryStats")

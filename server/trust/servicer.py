@@ -15,7 +15,7 @@ from server.trust.service import REPUTATION_GENERATION, ReputationService
 Context = grpc.aio.ServicerContext[object, object]
 
 # Methods that count the call against its budget in their cached lookup
-# (server/interceptors/deferred.py).
+# (server/calls/deferred.py).
 COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.ReputationService/GetReputation"})
 
 

@@ -15,9 +15,9 @@ from agentregistry.v1 import (
 )
 from google.protobuf import struct_pb2
 
-from server.interceptors import access_log
-from server.interceptors.call import CallHeaders, _plan
-from server.interceptors.request_guard import can_hold_checked_fields
+from server.calls import access_log
+from server.calls.call import CallHeaders, _plan
+from server.calls.request_guard import can_hold_checked_fields
 from server.ratelimit.policy import MethodClass
 
 

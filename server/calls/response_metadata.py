@@ -1,7 +1,7 @@
 """Response metadata gathered during a call and sent once, in the place its reader sees.
 
 gRPC keeps one set of initial and one of trailing metadata per call, and
-`abort` replaces the trailers, so interceptors add pairs here and whoever ends
+`abort` replaces the trailers, so the call layer adds pairs here and whoever ends
 the call (the access log on success, the error mapper on failure) sends them
 all. Native gRPC clients read them from the trailers. An HTTP edge (Envoy's
 transcoder) passes initial metadata on as response headers but drops the

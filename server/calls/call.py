@@ -3,14 +3,14 @@ method's handler where it is registered (server/method_table.py).
 
 In order, per call: read the call's metadata once (request id, credentials,
 forwarded-for, the HTTP edge's mark, a transcoded call's URL path); refuse requests no
-handler should see (server/interceptors/request_guard.py) and JSON calls whose body
-names another resource than their URL (server/interceptors/path_binding.py); resolve
-the caller (server/interceptors/auth.py); count the call against its budget
-(server/interceptors/rate_limit.py); run the handler;
-add the HTTP cache headers (server/interceptors/cache_headers.py); send the response
-metadata where its reader sees it (server/interceptors/response_metadata.py); turn
-any error into a rich status (server/interceptors/errors.py); record the outcome
-(server/interceptors/access_log.py).
+handler should see (server/calls/request_guard.py) and JSON calls whose body
+names another resource than their URL (server/calls/path_binding.py); resolve
+the caller (server/calls/auth.py); count the call against its budget
+(server/calls/rate_limit.py); run the handler;
+add the HTTP cache headers (server/calls/cache_headers.py); send the response
+metadata where its reader sees it (server/calls/response_metadata.py); turn
+any error into a rich status (server/calls/errors.py); record the outcome
+(server/calls/access_log.py).
 
 Why one layer: each grpc.aio interceptor wraps the handler in another coroutine
 (and each streamed message in another generator), and each one re-read the
@@ -37,8 +37,7 @@ import grpc
 from google.protobuf import message as pb_message
 
 from server.auth import principal
-from server.edge.http_template import Template
-from server.interceptors import (
+from server.calls import (
     access_log,
     cache_headers,
     deferred,
@@ -46,9 +45,10 @@ from server.interceptors import (
     request_guard,
     response_metadata,
 )
-from server.interceptors.auth import Authenticator
-from server.interceptors.errors import abort_with
-from server.interceptors.rate_limit import Admission
+from server.calls.auth import Authenticator
+from server.calls.errors import abort_with
+from server.calls.rate_limit import Admission
+from server.edge.http_template import Template
 from server.observability import logs
 from server.ratelimit.policy import MethodClass, classify
 
@@ -166,7 +166,7 @@ class CallLayer:
     ) -> None:
         """Methods `session_in_script` check a session token, and `count_in_script` count
         the call against its budget, inside their handler's first Redis script rather
-        than before the handler (server/interceptors/deferred.py)."""
+        than before the handler (server/calls/deferred.py)."""
         self._authenticator = authenticator
         self._admission = admission
         self._session_in_script = frozenset(session_in_script)

@@ -16,15 +16,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.auth.principal import Principal, Tier
+from server.calls import deferred, response_metadata
 from server.domain import refusals
-from server.interceptors import deferred, response_metadata
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip
 from server.ratelimit.limiter import Decision, RateLimiter, SharedCounter
 from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
-    from server.interceptors.call import CallHeaders
+    from server.calls.call import CallHeaders
 
 
 def caller_address(
@@ -87,7 +87,7 @@ class Admission:
         context: Any,
     ) -> PendingCount | None:
         """The call's count, now the call's deferred check for the handler's script
-        (server/interceptors/deferred.py); None while the shared store is down (the
+        (server/calls/deferred.py); None while the shared store is down (the
         caller then `admit`s)."""
         tier, head, who = self._budget_key(caller, headers, context)
         counter = self._limiter.shared_counter(tier, method_class, head)

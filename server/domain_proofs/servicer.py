@@ -7,7 +7,7 @@ from agentregistry.v1 import domain_service_pb2 as pb
 from agentregistry.v1 import domain_service_pb2_grpc, resources_pb2
 
 from server.domain.names import parse_agent_name
-from server.domains.service import DomainService
+from server.domain_proofs.service import DomainService
 from server.registry.convert import agent_to_proto
 
 Context = grpc.aio.ServicerContext[object, object]

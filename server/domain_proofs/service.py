@@ -13,7 +13,7 @@ from server.domain import failures, refusals
 from server.domain.agents import Agent
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.events import AgentDomainVerified
-from server.domains import proof
+from server.domain_proofs import proof
 from server.registry.cached import RegistryCache
 
 

@@ -1,4 +1,4 @@
-"""A check the call layer (interceptors/call.py) leaves to a handler's first Redis script.
+"""A check the call layer (server/calls/call.py) leaves to a handler's first Redis script.
 
 Some calls' work starts with one Redis script: a unary heartbeat, a heartbeat stream's
 opening, a cached read's lookup. Checking the caller's session or counting the call
@@ -8,8 +8,8 @@ work (`take`), and the call layer runs it the ordinary way (`resolve`) for a cal
 that ended before its script did: every call is checked exactly once, and a refusal is
 what the caller hears.
 
-The two kinds: DeferredSession (server/interceptors/auth.py: the session check and its
-budget count) and PendingCount (server/interceptors/rate_limit.py: the budget count).
+The two kinds: DeferredSession (server/calls/auth.py: the session check and its
+budget count) and PendingCount (server/calls/rate_limit.py: the budget count).
 """
 
 from __future__ import annotations

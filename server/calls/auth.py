@@ -26,17 +26,17 @@ from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
 from server.auth.store import AdmitCheck, admit_check
+from server.calls import deferred
+from server.calls.rate_limit import Admission, caller_address
 from server.domain import refusals
 from server.domain.errors import Unauthenticated
-from server.interceptors import deferred
-from server.interceptors.rate_limit import Admission, caller_address
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
 from server.ratelimit.limiter import SharedCounter
 from server.ratelimit.policy import MethodClass
 
 if TYPE_CHECKING:
-    from server.interceptors.call import CallHeaders
+    from server.calls.call import CallHeaders
 
 
 def _session_invalid() -> Unauthenticated:
