@@ -54,7 +54,8 @@ from server.backing import BackingServices
 from server.cache.aside import CacheAside
 from server.cache.responses import CachedResponses
 from server.calls.auth import Authenticator
-from server.calls.call import CallLayer
+from server.calls.layer import CallLayer
+from server.calls.method_table import MethodTable
 from server.calls.rate_limit import Admission, CallerKeys
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
@@ -68,7 +69,6 @@ from server.events.hub import WatchHub
 from server.events.service import EventFeed
 from server.events.watch import Watches
 from server.health import HealthMonitor
-from server.method_table import MethodTable
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher

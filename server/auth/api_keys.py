@@ -77,13 +77,14 @@ class ApiKeyService:
 
     async def create(
         self,
+        caller: Principal | None,
         agent_id: str,
         display_name: str,
         scopes: tuple[Scope, ...],
         plan: Plan,
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
-        require_session(agent_id)
+        require_session(caller, agent_id)
         if plan is not Plan.FREE:
             raise refusals.plan_operator_only()
         if Scope.OPERATOR in scopes:
@@ -144,9 +145,9 @@ class ApiKeyService:
             await self._redis.delete(*(_CACHE.format(h.hex()) for h in key_hashes))
 
     async def list_keys(
-        self, agent_id: str, page_size: int, page_token: str
+        self, caller: Principal | None, agent_id: str, page_size: int, page_token: str
     ) -> tuple[list[ApiKey], str]:
-        require_session(agent_id)
+        require_session(caller, agent_id)
         scope = f"api_keys:{agent_id}"
         cursor = decode_token(page_token, scope)
         async with self._uow() as uow:
@@ -155,8 +156,8 @@ class ApiKeyService:
             )
         return page.items, encode_token(page.next_cursor, scope)
 
-    async def revoke(self, agent_id: str, key_id: str) -> None:
-        require_session(agent_id)
+    async def revoke(self, caller: Principal | None, agent_id: str, key_id: str) -> None:
+        require_session(caller, agent_id)
         async with self._uow() as uow:
             key = await uow.api_keys.get(key_id)
             if key is None or key.agent_id != agent_id:

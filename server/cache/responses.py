@@ -40,9 +40,8 @@ from google.protobuf.message import Message
 from redis.exceptions import RedisError
 
 from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
-from server.calls import deferred
-from server.calls.rate_limit import PendingCount
 from server.domain.agents import AgentStatus
+from server.hot.ticket import CountTicket
 from server.registry.convert import status_to_proto, timestamp
 from server.script_channel import Arg, Script, ScriptChannel, run_script
 
@@ -59,8 +58,8 @@ local function count_call(counter, window, budget)
 end
 """
 # First, when the call's budget is counted here (ARGV[3] its window, '' when not;
-# ARGV[4] its budget; the last key its counter; server/calls/rate_limit.py,
-# PendingCount), the count: over budget, {false, false, 0, count} and nothing is read.
+# ARGV[4] its budget; the last key its counter; the call's CountTicket), the count:
+# over budget, {false, false, 0, count} and nothing is read.
 # Then a miss as CacheAside's (the load lock taken in the same call) → {generation,
 # false, locked, count, {state of each agent in ARGV[5..]}}: the agents the response
 # will show when the caller knows them beforehand (GetAgent's own). A hit →
@@ -157,24 +156,24 @@ class CachedResponses:
         build: Callable[[], Awaitable[Response]],
         agents: Agents[Response] | None = None,
         known: Sequence[str] = (),
+        ticket: CountTicket | None = None,
     ) -> Response:
         """`build()`'s response, or its cached bytes (under `generations`); `agents` picks
         the agents in it, whose status and last-seen are live; `known`, their ids when
         the caller knows them before the build, so a miss reads their state in the same
-        call as the lookup. A call whose budget count was left to this lookup is counted
-        before anything is read."""
-        pending = deferred.take(PendingCount)
+        call as the lookup; `ticket`, the call's budget count when it is left to this
+        lookup (taken from the call), counted before anything is read."""
         if not self._cache.enabled:
-            live = await self._count_and_read(pending, known)
+            live = await self._count_and_read(ticket, known)
             response = await build()
             await self._merge_live(response, agents, known, live)
             return response
-        found = await self._lookup(key, generations, pending, known)
-        if pending is not None:
+        found = await self._lookup(key, generations, ticket, known)
+        if ticket is not None:
             if found is None:  # the script did not run: counted on its own
-                await pending.resolve()
+                await ticket.resolve()
             else:
-                pending.settle(int(found[3]))  # over budget: refused here
+                ticket.settle(int(found[3]))  # over budget: refused here
         if found is not None and found[1]:
             self._cache.count_hit()
             response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
@@ -220,36 +219,37 @@ class CachedResponses:
             _merge(listed, await self._presence.live(ids))
 
     async def _count_and_read(
-        self, pending: PendingCount | None, known: Sequence[str]
+        self, ticket: CountTicket | None, known: Sequence[str]
     ) -> Sequence[bytes | None] | None:
         """With the cache off: the count and the state of `known` in one call; None when
         it cannot run (the count then runs on its own)."""
-        if self._presence is None or (pending is None and not known):
-            if pending is not None:
-                await pending.resolve()
+        if self._presence is None or (ticket is None and not known):
+            if ticket is not None:
+                await ticket.resolve()
             return None
         keys: list[Arg] = [self._presence.state_key]
         args: list[Arg] = ["", ""]
-        if pending is not None:
-            keys.append(pending.key)
-            args = [pending.counter.window_s, pending.counter.amount]
+        if ticket is not None:
+            key, window_s, budget = ticket.counter
+            keys.append(key)
+            args = [window_s, budget]
         try:
             count, live = await run_script(
                 self._channel, self._cache.redis, self._count_and_live, keys, [*args, *known]
             )
         except RedisError:
-            if pending is not None:
-                await pending.resolve()
+            if ticket is not None:
+                await ticket.resolve()
             return None
-        if pending is not None:
-            pending.settle(int(count))  # over budget: refused before the build
+        if ticket is not None:
+            ticket.settle(int(count))  # over budget: refused before the build
         return list(live)
 
     async def _lookup(
         self,
         key: str,
         generations: Sequence[str],
-        pending: PendingCount | None,
+        ticket: CountTicket | None,
         known: Sequence[str],
     ) -> list[Any] | None:
         """_LOOKUP's answer; None when it cannot run (no presence, Redis down), and
@@ -258,9 +258,10 @@ class CachedResponses:
             return None
         keys: list[Arg] = [*generations, self._presence.state_key]
         args: list[Arg] = [key, len(generations), "", ""]
-        if pending is not None:
-            keys.append(pending.key)
-            args[2:] = [pending.counter.window_s, pending.counter.amount]
+        if ticket is not None:
+            key, window_s, budget = ticket.counter
+            keys.append(key)
+            args[2:] = [window_s, budget]
         args += known
         try:
             found: list[Any] = await run_script(

@@ -1,6 +1,6 @@
 """`cache-control` and `etag` on every unary response to an HTTP edge.
 
-They join the response metadata (server/calls/response_metadata.py),
+They join the response metadata (server/calls/call.py),
 which Envoy's transcoder passes on as response headers, so CDNs and browsers
 can cache public reads. Anonymous calls to the public reads below get
 `public, max-age=N` matching the server's own cache policy, capped at one

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from db.uow import UnitOfWork, UnitOfWorkFactory
-from server.auth.principal import require_agent
+from server.auth.principal import Principal, require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
 from server.cards.mapping import card_to_profile, card_violations
@@ -59,6 +59,7 @@ class CardService:
 
     async def import_card(
         self,
+        caller: Principal | None,
         card: dict[str, Any] | None,
         card_uri: str,
         agent_id: str | None,
@@ -68,7 +69,8 @@ class CardService:
     ) -> tuple[Agent, bool, SignatureStatus]:
         """(agent, created, signature status); the agent is registered or updated."""
         if agent_id is not None:
-            require_agent(agent_id)  # before any fetch: only the owner makes us fetch for it
+            # Before any fetch: only the owner makes us fetch for it.
+            require_agent(caller, agent_id)
         else:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
@@ -78,7 +80,7 @@ class CardService:
         endpoint_field = card_to_profile(document, kind).endpoint_field
         try:
             if agent_id is not None:
-                return await self._update(agent_id, document, kind)
+                return await self._update(caller, agent_id, document, kind)
             verification = _checked(verify_card(document, public_key))
             # Only what the signature covers counts (a 1.x card's 1.x fields).
             imported = card_to_profile(verification.card, kind)
@@ -91,7 +93,7 @@ class CardService:
         return agent, True, verification.status
 
     async def _update(
-        self, agent_id: str, card: dict[str, Any], kind: AgentType
+        self, caller: Principal | None, agent_id: str, card: dict[str, Any], kind: AgentType
     ) -> tuple[Agent, bool, SignatureStatus]:
         current = await self._registry.get(agent_id)
         verification = _checked(verify_card(card, current.public_key))
@@ -106,7 +108,7 @@ class CardService:
             "metadata": {**before.metadata, **profile.metadata},
         }
         agent = await self._registry.update(
-            agent_id, changes, list(changes), "", with_agent=_keep(card)
+            caller, agent_id, changes, list(changes), "", with_agent=_keep(card)
         )
         return agent, False, verification.status
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import grpc
 from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
 from google.protobuf import struct_pb2
 
+from server.calls.call import Call
 from server.cards import versions
 from server.cards.convert import card_from_struct
 from server.cards.service import CardService
 from server.cards.signatures import SignatureStatus
 from server.domain.names import parse_agent_name
 from server.registry.convert import agent_to_proto, type_from_proto
-
-Context = grpc.aio.ServicerContext[object, object]
 
 _STATUS = {
     SignatureStatus.UNSIGNED: pb.CARD_SIGNATURE_STATUS_UNSIGNED,
@@ -30,9 +28,10 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
         self._service = service
 
     async def ImportAgentCard(
-        self, request: pb.ImportAgentCardRequest, context: Context
+        self, request: pb.ImportAgentCardRequest, call: Call
     ) -> pb.ImportAgentCardResponse:
         agent, created, status = await self._service.import_card(
+            call.caller,
             card_from_struct(request.card) if request.HasField("card") else None,
             request.card_uri,
             parse_agent_name(request.agent, "agent") if request.agent else None,
@@ -44,18 +43,16 @@ class AgentCardServicer(agent_card_service_pb2_grpc.AgentCardServiceServicer):
             agent=agent_to_proto(agent), created=created, signature_status=_STATUS[status]
         )
 
-    async def GetAgentCard(
-        self, request: pb.GetAgentCardRequest, context: Context
-    ) -> struct_pb2.Struct:
+    async def GetAgentCard(self, request: pb.GetAgentCardRequest, call: Call) -> struct_pb2.Struct:
         agent_id = parse_agent_name(request.name, "name")
-        asked = dict(context.invocation_metadata() or ()).get(versions.VERSION_HEADER)
+        asked = dict(call.invocation_metadata() or ()).get(versions.VERSION_HEADER)
         card = struct_pb2.Struct()
         version = versions.requested(asked if isinstance(asked, str) else None)
         card.update(await self._service.card(agent_id, version))
         return card
 
     async def VerifyAgentCard(
-        self, request: pb.VerifyAgentCardRequest, context: Context
+        self, request: pb.VerifyAgentCardRequest, call: Call
     ) -> pb.VerifyAgentCardResponse:
         status = await self._service.verify(
             parse_agent_name(request.agent, "agent"), card_from_struct(request.card)

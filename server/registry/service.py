@@ -8,7 +8,7 @@ from typing import Any
 
 from db.point_reads import PointReads
 from db.uow import UnitOfWork, UnitOfWorkFactory
-from server.auth.principal import require_agent
+from server.auth.principal import Principal, require_agent
 from server.auth.store import AuthStore
 from server.domain import events, failures, signing
 from server.domain.agents import (
@@ -150,6 +150,7 @@ class RegistryService:
 
     async def update(
         self,
+        caller: Principal | None,
         agent_id: str,
         changes: dict[str, Any],
         paths: list[str],
@@ -159,7 +160,7 @@ class RegistryService:
     ) -> Agent:
         """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
         field names to domain values; `with_agent` as for `register`."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
             current = await uow.agents.lock(agent_id)
@@ -183,8 +184,8 @@ class RegistryService:
             await self._effects.commit(uow)
         return agent
 
-    async def delete(self, agent_id: str) -> None:
-        require_agent(agent_id)
+    async def delete(self, caller: Principal | None, agent_id: str) -> None:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if not await uow.agents.delete(agent_id):
                 raise _not_found(agent_id)
@@ -220,14 +221,20 @@ class RegistryService:
             await self._effects.commit(uow)
         return agent
 
-    async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
-        return await self._change_capability(agent_id, capability_id, added=True)
+    async def add_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str
+    ) -> Agent:
+        return await self._change_capability(caller, agent_id, capability_id, added=True)
 
-    async def remove_capability(self, agent_id: str, capability_id: str) -> Agent:
-        return await self._change_capability(agent_id, capability_id, added=False)
+    async def remove_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str
+    ) -> Agent:
+        return await self._change_capability(caller, agent_id, capability_id, added=False)
 
-    async def _change_capability(self, agent_id: str, capability_id: str, *, added: bool) -> Agent:
-        require_agent(agent_id)
+    async def _change_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str, *, added: bool
+    ) -> Agent:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if await uow.agents.lock(agent_id) is None:
                 raise _not_found(agent_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-import grpc
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
 
 from server.cache.responses import CachedResponses, request_key
+from server.calls.call import Call
 from server.domain.names import parse_capability_name
 from server.domain.search import AgentFilter
 from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S, STATUS_GENERATION
@@ -18,10 +18,8 @@ from server.search import convert
 from server.search.query import search_text
 from server.search.service import SearchService
 
-Context = grpc.aio.ServicerContext[object, object]
-
 # Methods that count the call against its budget in their cached lookup
-# (server/calls/deferred.py).
+# (a count ticket, server/hot/ticket.py).
 COUNT_IN_SCRIPT = frozenset(
     f"/agentregistry.v1.SearchService/{name}"
     for name in ("SearchAgents", "FindAgents", "ListCapabilityAgents", "GetRegistryStats")
@@ -79,7 +77,7 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
         self._responses = responses
 
     async def SearchAgents(
-        self, request: pb.SearchAgentsRequest, context: Context
+        self, request: pb.SearchAgentsRequest, call: Call
     ) -> pb.SearchAgentsResponse:
         async def build() -> pb.SearchAgentsResponse:
             return convert.search_response(*await self._service.search(*_query(request)))
@@ -91,18 +89,17 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             pb.SearchAgentsResponse,
             build,
             _result_agents,
+            ticket=call.take_count(),
         )
 
     async def SuggestAgents(
-        self, request: pb.SuggestAgentsRequest, context: Context
+        self, request: pb.SuggestAgentsRequest, call: Call
     ) -> pb.SuggestAgentsResponse:
         # Not cached: answered from memory (server.search.names), cheaper than a cache read.
         suggestions = await self._service.suggest(request.prefix, request.limit)
         return convert.suggest_response(suggestions)
 
-    async def FindAgents(
-        self, request: pb.FindAgentsRequest, context: Context
-    ) -> pb.FindAgentsResponse:
+    async def FindAgents(self, request: pb.FindAgentsRequest, call: Call) -> pb.FindAgentsResponse:
         async def build() -> pb.FindAgentsResponse:
             return convert.find_response(*await self._service.find(*_query(request)))
 
@@ -113,10 +110,11 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             pb.FindAgentsResponse,
             build,
             _result_agents,
+            ticket=call.take_count(),
         )
 
     async def ListCapabilityAgents(
-        self, request: pb.ListCapabilityAgentsRequest, context: Context
+        self, request: pb.ListCapabilityAgentsRequest, call: Call
     ) -> pb.ListCapabilityAgentsResponse:
         async def build() -> pb.ListCapabilityAgentsResponse:
             agents, token = await self._service.capability_agents(
@@ -136,14 +134,20 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             pb.ListCapabilityAgentsResponse,
             build,
             _listed_agents,
+            ticket=call.take_count(),
         )
 
     async def GetRegistryStats(
-        self, request: pb.GetRegistryStatsRequest, context: Context
+        self, request: pb.GetRegistryStatsRequest, call: Call
     ) -> pb.RegistryStats:
         async def build() -> pb.RegistryStats:
             return convert.stats_to_proto(await self._service.stats())
 
         return await self._responses.serve(
-            request_key("stats", request), (STATUS_GENERATION,), LIST_TTL_S, pb.RegistryStats, build
+            request_key("stats", request),
+            (STATUS_GENERATION,),
+            LIST_TTL_S,
+            pb.RegistryStats,
+            build,
+            ticket=call.take_count(),
         )

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import grpc
 from agentregistry.v1 import attestation_service_pb2 as pb
 from agentregistry.v1 import attestation_service_pb2_grpc, resources_pb2
 
 from server.cache.responses import CachedResponses
+from server.calls.call import Call
 from server.domain.names import parse_capability_name
 from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.trust import convert
 from server.trust.service import REPUTATION_GENERATION, ReputationService
 
-Context = grpc.aio.ServicerContext[object, object]
-
 # Methods that count the call against its budget in their cached lookup
-# (server/calls/deferred.py).
+# (a count ticket, server/hot/ticket.py).
 COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.ReputationService/GetReputation"})
 
 
@@ -25,7 +23,7 @@ class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer)
         self._responses = responses
 
     async def GetReputation(
-        self, request: pb.GetReputationRequest, context: Context
+        self, request: pb.GetReputationRequest, call: Call
     ) -> resources_pb2.Reputation:
         agent_id = convert.parse_reputation_name(request.name, "name")
 
@@ -40,10 +38,11 @@ class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer)
             PROFILE_TTL_S,
             resources_pb2.Reputation,
             build,
+            ticket=call.take_count(),
         )
 
     async def ListLeaderboard(
-        self, request: pb.ListLeaderboardRequest, context: Context
+        self, request: pb.ListLeaderboardRequest, call: Call
     ) -> pb.ListLeaderboardResponse:
         capability = (
             parse_capability_name(request.capability, "capability") if request.capability else None

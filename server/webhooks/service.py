@@ -8,7 +8,7 @@ from typing import Any
 
 from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWorkFactory
-from server.auth.principal import require_agent
+from server.auth.principal import Principal, require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Page
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound
@@ -71,9 +71,14 @@ class WebhookService:
         return sorted(set(event_types))
 
     async def create(
-        self, agent_id: str, url: str, event_types: list[str], state: WebhookState | None
+        self,
+        caller: Principal | None,
+        agent_id: str,
+        url: str,
+        event_types: list[str],
+        state: WebhookState | None,
     ) -> Webhook:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         types = self._check_types(event_types, "webhook.event_types")
         if state == WebhookState.DISABLED:
             raise InvalidArgument.field("webhook.state", "must be ENABLED or PAUSED")
@@ -96,8 +101,8 @@ class WebhookService:
             await uow.commit()
         return _with_secret(webhook, secret)
 
-    async def get(self, agent_id: str, webhook_id: str) -> Webhook:
-        require_agent(agent_id)
+    async def get(self, caller: Principal | None, agent_id: str, webhook_id: str) -> Webhook:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             webhook = await WebhookRepository(uow.session).get(agent_id, webhook_id)
         if webhook is None:
@@ -105,9 +110,9 @@ class WebhookService:
         return webhook
 
     async def list_webhooks(
-        self, agent_id: str, page_size: int, page_token: str
+        self, caller: Principal | None, agent_id: str, page_size: int, page_token: str
     ) -> tuple[list[Webhook], str]:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         scope = f"webhooks:{agent_id}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
@@ -119,6 +124,7 @@ class WebhookService:
 
     async def update(
         self,
+        caller: Principal | None,
         agent_id: str,
         webhook_id: str,
         changes: dict[str, Any],
@@ -127,7 +133,7 @@ class WebhookService:
     ) -> Webhook:
         """`changes` maps proto field names to values; the mask (else `populated`) picks
         among them."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         values: dict[str, Any] = {}
         problems: list[FieldViolation] = []
@@ -154,16 +160,18 @@ class WebhookService:
             await uow.commit()
         return webhook
 
-    async def delete(self, agent_id: str, webhook_id: str) -> None:
-        require_agent(agent_id)
+    async def delete(self, caller: Principal | None, agent_id: str, webhook_id: str) -> None:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if not await WebhookRepository(uow.session).delete(agent_id, webhook_id):
                 raise _not_found(agent_id, webhook_id)
             await uow.commit()
 
-    async def rotate_secret(self, agent_id: str, webhook_id: str) -> Webhook:
+    async def rotate_secret(
+        self, caller: Principal | None, agent_id: str, webhook_id: str
+    ) -> Webhook:
         """The old secret stops signing at once; the response carries the new one, once."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         secret = signing.new_secret()
         async with self._uow() as uow:
             webhooks = WebhookRepository(uow.session)
@@ -174,9 +182,14 @@ class WebhookService:
         return _with_secret(webhook, secret)
 
     async def list_deliveries(
-        self, agent_id: str, webhook_id: str, page_size: int, page_token: str
+        self,
+        caller: Principal | None,
+        agent_id: str,
+        webhook_id: str,
+        page_size: int,
+        page_token: str,
     ) -> tuple[list[WebhookDelivery], str]:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         scope = f"deliveries:{webhook_id}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
