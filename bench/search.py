@@ -49,7 +49,7 @@ from bench.search_vectors import seed_vectors
 from db.embedded import create_database, start_embedded_postgres
 from db.engine import libpq_url, with_database
 from db.migrate import upgrade
-from server.registry.cached import AGENTS_CHANGED
+from server.cache.keys import AGENTS_CHANGED
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -74,7 +74,7 @@ from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
 from server.presence.service import PresenceService
-from server.presence.servicer import SESSION_IN_SCRIPT, PresenceServicer
+from server.presence.servicer import PresenceServicer
 from server.presence.store import PresenceStore
 from server.presence.streams import StreamRegistry
 from server.ratelimit.auth_failures import AuthFailureGate
@@ -82,17 +82,14 @@ from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
-from server.registry.servicer import COUNT_IN_SCRIPT as REGISTRY_COUNTED
 from server.registry.servicer import RegistryServicer
 from server.script_channel import ScriptChannel
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.service import SearchService
-from server.search.servicer import COUNT_IN_SCRIPT as SEARCH_COUNTED
 from server.search.servicer import SearchServicer
 from server.settings import Settings
 from server.tasks import bounded
 from server.trust.service import ReputationService
-from server.trust.servicer import COUNT_IN_SCRIPT as REPUTATION_COUNTED
 from server.trust.servicer import ReputationServicer
 from server.trust.signal import TrustSignal
 from server.webhooks.service import WebhookService
@@ -228,13 +225,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     admission = None
     if limiter is not None:
         admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
-    layer = CallLayer(
-        authenticator,
-        admission,
-        settings.heartbeat_interval_s,
-        session_in_script=SESSION_IN_SCRIPT,
-        count_in_script=REGISTRY_COUNTED | REPUTATION_COUNTED | SEARCH_COUNTED,
-    )
+    layer = CallLayer(authenticator, admission, settings.heartbeat_interval_s)
     server = grpc.aio.server(options=_server_options())
     # Every service below registers here, each handler wrapped in the call layer once.
     table = MethodTable(layer.wrap)

@@ -30,7 +30,6 @@ the presence are one round trip before the build; otherwise presence is one more
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -114,12 +113,6 @@ class PresenceState(Protocol):
     async def live(self, agent_ids: list[str]) -> list[Live]: ...
 
     def live_from(self, raws: Sequence[bytes | None]) -> list[Live]: ...
-
-
-def request_key(method: str, request: Message) -> str:
-    """The key of a response that depends on the whole request."""
-    digest = hashlib.blake2b(request.SerializeToString(deterministic=True), digest_size=16)
-    return f"cache:response:{method}:{digest.hexdigest()}"
 
 
 def _ids(agents: Iterable[resources_pb2.Agent]) -> list[str]:

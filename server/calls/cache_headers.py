@@ -2,10 +2,12 @@
 
 They join the response metadata (server/calls/call.py),
 which Envoy's transcoder passes on as response headers, so CDNs and browsers
-can cache public reads. Anonymous calls to the public reads below get
-`public, max-age=N` matching the server's own cache policy, capped at one
-heartbeat interval for reads that carry live presence; everything else
-(writes, authenticated calls, errors) gets `no-store`. The etag hashes the
+can cache public reads. Anonymous calls to the public reads get
+`public, max-age=N` from the method's declared policy (server/method_policy.py:
+never longer than the server's own cache, capped at one heartbeat interval for
+reads that carry live presence); everything else (writes, authenticated calls,
+errors) gets `no-store`. GetAgentCard's answer varies with A2A-Version (Envoy adds
+`vary: A2A-Version` to HTTP responses). The etag hashes the
 response bytes, live status included, so `If-None-Match` is answered with 304
 only while the client's copy is still what we would send.
 
@@ -21,49 +23,16 @@ from typing import Any
 
 from google.protobuf import message
 
+from server.method_policy import MethodPolicy
+
 NO_STORE = "no-store"
-_REGISTRY = "/agentregistry.v1.RegistryService/"
-_SEARCH = "/agentregistry.v1.SearchService/"
-
-# Seconds a public read may be reused; mirrors the Redis cache TTLs (DESIGN.md).
-PUBLIC_MAX_AGE_S: dict[str, int] = {
-    _REGISTRY + "GetAgent": 300,
-    _REGISTRY + "ListAgents": 60,
-    _REGISTRY + "ListCapabilities": 3600,
-    _REGISTRY + "GetCapability": 3600,
-    _SEARCH + "SearchAgents": 60,
-    _SEARCH + "SuggestAgents": 60,
-    _SEARCH + "FindAgents": 60,
-    _SEARCH + "ListCapabilityAgents": 60,
-    _SEARCH + "GetRegistryStats": 60,
-    "/agentregistry.v1.ReputationService/ListLeaderboard": 300,
-    "/agentregistry.v1.ReputationService/GetReputation": 300,
-    # Also /agents/{id}/.well-known/agent-card.json; the answer varies with A2A-Version
-    # (Envoy adds `vary: A2A-Version` to HTTP responses).
-    "/agentregistry.v1.AgentCardService/GetAgentCard": 60,
-}
-# Reads whose agents carry live presence (status, last seen) merged on every serve: a
-# copy may not outlive one heartbeat interval, or an agent that came online still shows
-# OFFLINE from a cache.
-LIVE_PRESENCE = frozenset(
-    {
-        _REGISTRY + "GetAgent",
-        _REGISTRY + "ListAgents",
-        "/agentregistry.v1.AgentCardService/GetAgentCard",  # the registry extension's status
-        _SEARCH + "SearchAgents",
-        _SEARCH + "FindAgents",
-        _SEARCH + "ListCapabilityAgents",
-    }
-)
 
 
-def cache_control(method: str, credentialed: bool, live_max_age_s: int) -> str:
+def cache_control(policy: MethodPolicy, credentialed: bool, live_max_age_s: int) -> str:
     """`credentialed`: the call carried `authorization` or `x-api-key`."""
-    max_age = PUBLIC_MAX_AGE_S.get(method)
-    if max_age is None or credentialed:
+    max_age = policy.public_max_age(live_max_age_s)
+    if max_age <= 0 or credentialed:
         return NO_STORE
-    if method in LIVE_PRESENCE:
-        max_age = min(max_age, live_max_age_s)
     return f"public, max-age={max_age}"
 
 

@@ -19,9 +19,9 @@ metadata; six of them were about a sixth of a worker's time on a cached read.
 Why not a grpc.aio interceptor at all: gRPC runs interceptors on every call just to
 find the handler (a chain of coroutines and a partial per call, about 10 µs of a
 cached read), while a handler wrapped at registration costs nothing to find. What
-depends only on the method (its rate-limit class, cache policy, whether its request
-type can hold text or timestamps at all, its metric series) is worked out once per
-method, when it is wrapped.
+depends only on the method (its policy as its proto declares it, server/method_policy.py;
+whether its request type can hold text or timestamps at all; its metric series) is
+worked out once per method, when it is wrapped.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import asyncio
 import functools
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,6 +38,7 @@ import grpc
 from google.protobuf import message as pb_message
 from grpc._cython import cygrpc  # type: ignore[attr-defined]
 
+from server import method_policy
 from server.calls import access_log, cache_headers, path_binding, request_guard
 from server.calls.auth import Authenticator
 from server.calls.call import Call, Context
@@ -45,7 +46,7 @@ from server.calls.errors import abort_with
 from server.calls.rate_limit import Admission
 from server.edge.http_template import Template
 from server.observability import logs
-from server.ratelimit.policy import MethodClass, classify
+from server.ratelimit.policy import MethodClass
 
 UnaryBehavior = Callable[[Any, Call], Awaitable[Any]]
 StreamBehavior = Callable[[Any, Call], AsyncIterator[Any]]
@@ -60,36 +61,35 @@ class MethodPlan:
     guarded: bool  # the request type can hold a string or a timestamp somewhere
     cached: bool  # a public read that gets an HTTP etag
     series: access_log.Series
+    policy: method_policy.MethodPolicy = method_policy.NO_POLICY
     request_streaming: bool = False
-    defers_session: bool = False  # the handler checks a session token in its own script
-    defers_count: bool = False  # the handler counts the call in its own script
     path_templates: tuple[Template, ...] = ()  # HTTP paths that bind request fields
 
     @property
-    def defers(self) -> bool:
-        return self.defers_session or self.defers_count
+    def defers_session(self) -> bool:
+        """The handler checks a session token in its own script."""
+        return self.policy.session_in_script
+
+    @property
+    def defers_count(self) -> bool:
+        """The handler counts the call in its own script."""
+        return self.policy.count_in_script
 
 
-def _plan(
-    method: str,
-    request_type: type | None,
-    request_streaming: bool = False,
-    defers_session: bool = False,
-    defers_count: bool = False,
-) -> MethodPlan:
+def _plan(method: str, request_type: type | None, request_streaming: bool = False) -> MethodPlan:
     guarded = True
     descriptor = getattr(request_type, "DESCRIPTOR", None)
     if descriptor is not None:
         guarded = request_guard.can_hold_checked_fields(descriptor)
+    policy = method_policy.of(method)
     return MethodPlan(
         method=method,
-        rate_class=classify(method),
+        rate_class=policy.rate_class,
         guarded=guarded,
-        cached=method in cache_headers.PUBLIC_MAX_AGE_S,
+        cached=policy.http_max_age_s > 0,
         series=access_log.Series(method),
+        policy=policy,
         request_streaming=request_streaming,
-        defers_session=defers_session,
-        defers_count=defers_count,
         path_templates=() if request_streaming else path_binding.templates(method),
     )
 
@@ -103,20 +103,13 @@ def _hung_up(context: Context, error: BaseException) -> bool:
 
 class CallLayer:
     def __init__(
-        self,
-        authenticator: Authenticator,
-        admission: Admission | None,
-        live_max_age_s: float,
-        session_in_script: Iterable[str] = (),
-        count_in_script: Iterable[str] = (),
+        self, authenticator: Authenticator, admission: Admission | None, live_max_age_s: float
     ) -> None:
-        """Methods `session_in_script` check a session token, and `count_in_script` count
-        the call against its budget, inside their handler's first Redis script rather
-        than before the handler (a ticket, server/hot/ticket.py)."""
+        """Methods whose policy says so check a session token, or count the call against
+        its budget, inside their handler's first Redis script rather than before the
+        handler (a ticket, server/hot/ticket.py)."""
         self._authenticator = authenticator
         self._admission = admission
-        self._session_in_script = frozenset(session_in_script)
-        self._count_in_script = frozenset(count_in_script)
         self._live_max_age_s = max(0, int(live_max_age_s))
 
     def wrap(self, method: str, handler: Any) -> Any:
@@ -127,8 +120,6 @@ class CallLayer:
             method,
             _request_type(handler.request_deserializer),
             request_streaming=handler.request_streaming,
-            defers_session=method in self._session_in_script,
-            defers_count=method in self._count_in_script,
         )
         # The handlers below are partials of plain functions, not of bound methods: gRPC asks
         # `inspect` what each is on every call, and a bound method inside a partial takes
@@ -177,7 +168,7 @@ class CallLayer:
         if _hung_up(call.context, raised):
             raise asyncio.CancelledError("the client has gone") from raised
         error = raised
-        if plan.defers and call.ticket is not None:
+        if call.ticket is not None:
             error = await call.ticket.refusal_first(raised)
         if call.edge:
             call.add("cache-control", cache_headers.NO_STORE)
@@ -282,7 +273,7 @@ class CallLayer:
             access_log.record(plan.series, context, started, error, peer)
 
     def _cache_headers(self, plan: MethodPlan, call: Call, response: Any) -> None:
-        control = cache_headers.cache_control(plan.method, call.credentialed, self._live_max_age_s)
+        control = cache_headers.cache_control(plan.policy, call.credentialed, self._live_max_age_s)
         call.add("cache-control", control)
         if plan.cached:
             tag = cache_headers.etag_of(response)

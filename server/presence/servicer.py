@@ -28,15 +28,6 @@ from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
 
-# Methods that check the caller's session inside their one Redis script
-# (a session ticket, server/hot/ticket.py).
-SESSION_IN_SCRIPT = frozenset(
-    {
-        "/agentregistry.v1.PresenceService/SendHeartbeat",
-        "/agentregistry.v1.PresenceService/Heartbeat",
-    }
-)
-
 _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
     EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, Reason.STREAM_SUPERSEDED),
     EndKind.SILENT: (grpc.StatusCode.DEADLINE_EXCEEDED, Reason.HEARTBEAT_TIMEOUT),

@@ -1,6 +1,5 @@
-"""Cached reads of the registry: which key, which generation, how long.
-
-TTLs: an agent profile 5 min, list pages 60 s, the capability catalog 1 h.
+"""Cached reads of the registry: which key (server/cache/keys.py), which generation, how
+long (each read's RPC declares its TTL: protos/agentregistry/v1/policy.proto).
 Every registry write bumps the generations it affects (see RegistryService).
 """
 
@@ -8,26 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from server.cache import codec
+from server import method_policy
+from server.cache import codec, keys
 from server.cache.aside import CacheAside
+from server.cache.keys import AGENTS_CHANGED, CATALOG_GENERATION, agent_generation
 from server.domain.agents import Agent, AgentType, Capability
 
-PROFILE_TTL_S = 300
-LIST_TTL_S = 60
-CATALOG_TTL_S = 3600
-
-AGENTS_GENERATION = "cache:gen:agents"
-# Responses that also depend on stored status, by filtering or counting it: search and
-# find with a status filter, registry statistics. Presence flushes that change a stored
-# status bump only this one, so the many responses that merely show status (merged live
-# on every serve) outlive them; every agent write bumps both (AGENTS_CHANGED).
-STATUS_GENERATION = "cache:gen:agents:status"
-AGENTS_CHANGED = (AGENTS_GENERATION, STATUS_GENERATION)
-CATALOG_GENERATION = "cache:gen:capabilities"
-
-
-def agent_generation(agent_id: str) -> str:
-    return f"cache:gen:agent:{agent_id}"
+_REGISTRY = "/agentregistry.v1.RegistryService/"
+PROFILE_TTL_S = method_policy.of(_REGISTRY + "GetAgent").cache_ttl_s
+LIST_TTL_S = method_policy.of(_REGISTRY + "ListAgents").cache_ttl_s
+CATALOG_TTL_S = method_policy.of(_REGISTRY + "ListCapabilities").cache_ttl_s
 
 
 class RegistryCache:
@@ -42,7 +31,7 @@ class RegistryCache:
             return None if agent is None else codec.encode_agent(agent)
 
         raw = await self._cache.get_or_load(
-            f"cache:agent:{agent_id}", agent_generation(agent_id), PROFILE_TTL_S, encoded
+            keys.agent(agent_id), agent_generation(agent_id), PROFILE_TTL_S, encoded
         )
         return None if raw is None else codec.decode_agent(raw)
 
@@ -56,8 +45,8 @@ class RegistryCache:
         async def encoded() -> bytes:
             return codec.encode_agent_page(*await load())
 
-        key = f"cache:agents:{agent_type or 'all'}:{limit}:{page_token}"
-        raw = await self._cache.get_or_load(key, AGENTS_GENERATION, LIST_TTL_S, encoded)
+        key = keys.agent_page(agent_type or "all", limit, page_token)
+        raw = await self._cache.get_or_load(key, keys.AGENTS_GENERATION, LIST_TTL_S, encoded)
         assert raw is not None
         return codec.decode_agent_page(raw)
 
@@ -70,7 +59,7 @@ class RegistryCache:
         async def encoded() -> bytes:
             return codec.encode_capability_page(*await load())
 
-        key = f"cache:capabilities:{limit}:{page_token}"
+        key = keys.capability_page(limit, page_token)
         raw = await self._cache.get_or_load(key, CATALOG_GENERATION, CATALOG_TTL_S, encoded)
         assert raw is not None
         return codec.decode_capability_page(raw)
@@ -83,7 +72,7 @@ class RegistryCache:
             return None if capability is None else codec.encode_capability(capability)
 
         raw = await self._cache.get_or_load(
-            f"cache:capability:{capability_id}", CATALOG_GENERATION, CATALOG_TTL_S, encoded
+            keys.capability(capability_id), CATALOG_GENERATION, CATALOG_TTL_S, encoded
         )
         return None if raw is None else codec.decode_capability(raw)
 

@@ -8,6 +8,8 @@ from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
 from google.protobuf import empty_pb2
 
+from server import method_policy
+from server.cache import keys
 from server.cache.responses import CachedResponses
 from server.calls.call import Call
 from server.calls.rate_limit import CallerKeys
@@ -16,12 +18,9 @@ from server.domain.names import parse_agent_name, parse_capability_name
 from server.events import convert as event_convert
 from server.events.watch import Watches
 from server.registry import convert
-from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.registry.service import RegistryService
 
-# Methods that count the call against its budget in their cached lookup
-# (a count ticket, server/hot/ticket.py).
-COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.RegistryService/GetAgent"})
+_GET_AGENT = method_policy.of("/agentregistry.v1.RegistryService/GetAgent")
 
 
 def _itself(agent: resources_pb2.Agent) -> tuple[resources_pb2.Agent]:
@@ -59,9 +58,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             return convert.agent_to_proto(await self._service.get_stored(agent_id))
 
         return await self._responses.serve(
-            f"cache:response:agent:{agent_id}",
-            (agent_generation(agent_id),),
-            PROFILE_TTL_S,
+            keys.response("agent", agent_id),
+            keys.generations(_GET_AGENT, agent_id),
+            _GET_AGENT.cache_ttl_s,
             resources_pb2.Agent,
             build,
             _itself,

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from db.point_reads import PointReads
 from db.uow import UnitOfWorkFactory
-from server.cache import codec
+from server import method_policy
+from server.cache import codec, keys
 from server.cache.aside import CacheAside
 from server.domain import failures
 from server.domain.agents import Agent
 from server.domain.attestations import Reputation
 from server.domain.paging import decode_token, encode_token, page_limit
 
-LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
-# Bumped once a trust run has committed everything it writes (cached reputations).
-REPUTATION_GENERATION = "cache:gen:reputation"
-LEADERBOARD_TTL_S = 10
+LEADERBOARD = method_policy.of("/agentregistry.v1.ReputationService/ListLeaderboard")
 
 
 class ReputationService:
@@ -48,7 +46,8 @@ class ReputationService:
         if self._cache is None:
             return codec.decode_ranked_page(await load())
         # Scores change only when the trust job writes them; it bumps the generation then.
-        key = f"cache:leaderboard:{capability_id or ''}:{limit}:{page_token}"
-        raw = await self._cache.get_or_load(key, LEADERBOARD_GENERATION, LEADERBOARD_TTL_S, load)
+        key = keys.leaderboard_page(capability_id or "", limit, page_token)
+        (generation,) = keys.generations(LEADERBOARD)
+        raw = await self._cache.get_or_load(key, generation, LEADERBOARD.cache_ttl_s, load)
         assert raw is not None
         return codec.decode_ranked_page(raw)

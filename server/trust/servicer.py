@@ -5,16 +5,15 @@ from __future__ import annotations
 from agentregistry.v1 import attestation_service_pb2 as pb
 from agentregistry.v1 import attestation_service_pb2_grpc, resources_pb2
 
+from server import method_policy
+from server.cache import keys
 from server.cache.responses import CachedResponses
 from server.calls.call import Call
 from server.domain.names import parse_capability_name
-from server.registry.cached import PROFILE_TTL_S, agent_generation
 from server.trust import convert
-from server.trust.service import REPUTATION_GENERATION, ReputationService
+from server.trust.service import ReputationService
 
-# Methods that count the call against its budget in their cached lookup
-# (a count ticket, server/hot/ticket.py).
-COUNT_IN_SCRIPT = frozenset({"/agentregistry.v1.ReputationService/GetReputation"})
+_GET_REPUTATION = method_policy.of("/agentregistry.v1.ReputationService/GetReputation")
 
 
 class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer):
@@ -33,9 +32,9 @@ class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer)
         # Retired by the agent's own writes (verification, suspension, deletion) and by
         # every trust run, which rewrites scores, standing and the computed time.
         return await self._responses.serve(
-            f"cache:response:reputation:{agent_id}",
-            (agent_generation(agent_id), REPUTATION_GENERATION),
-            PROFILE_TTL_S,
+            keys.response("reputation", agent_id),
+            keys.generations(_GET_REPUTATION, agent_id),
+            _GET_REPUTATION.cache_ttl_s,
             resources_pb2.Reputation,
             build,
             ticket=call.take_count(),
