@@ -69,6 +69,7 @@ from server.events.hub import WatchHub
 from server.events.service import EventFeed
 from server.events.watch import Watches
 from server.health import HealthMonitor
+from server.hot.channel import ScriptChannel
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
@@ -83,7 +84,6 @@ from server.ratelimit.policy import Budgets
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
 from server.registry.servicer import RegistryServicer
-from server.script_channel import ScriptChannel
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.service import SearchService
 from server.search.servicer import SearchServicer
@@ -195,7 +195,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     redis = _redis(settings, backing.redis_url)
     uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
-    # The scripts a call waits on go over one pipelined connection (script_channel.py).
+    # The scripts a call waits on go over one pipelined connection (server/hot/channel.py).
     channel = ScriptChannel.for_url(
         backing.redis_url,
         reply_timeout_s=settings.redis_reply_timeout_s,
@@ -215,9 +215,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     api_keys = ApiKeyService(uow, redis, presence.service)
     limiter = None
     if settings.rate_limit_enabled:
-        limiter = RateLimiter(
-            backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool, channel
-        )
+        limiter = RateLimiter(Budgets(settings.rate_limits), channel)
     failures = AuthFailureGate(limiter) if limiter is not None else None
     authenticator = Authenticator(
         auth, api_keys, failures, settings.trusted_proxy_hops, settings.trusted_proxies
@@ -377,7 +375,7 @@ def _query_vectors(settings: Settings) -> QueryVectors:
 
 
 def _build_presence(
-    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, channel: ScriptChannel | None
+    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, channel: ScriptChannel
 ) -> PresenceRuntime:
     store = PresenceStore(redis, settings.presence_namespace, channel)
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)

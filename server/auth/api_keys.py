@@ -33,6 +33,7 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.hot import scripts
 from server.registry.validation import display_name_violations
 
 KEY_PREFIX = "ak_"
@@ -42,16 +43,6 @@ _CACHE_TTL_S = 60
 _UNKNOWN_TTL_S = 30
 _TOUCH_EVERY_S = 60
 _TOMBSTONE = "-"
-
-# The cached key and its agent's session epoch in one round trip; a tombstone alone.
-_READ_KEY = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-if raw == ARGV[2] then return {raw} end
-local agent = cjson.decode(raw)['agent_id']
-if type(agent) ~= 'string' then return {raw} end  -- an operator key: no agent
-return {raw, redis.call('GET', ARGV[1] .. agent)}
-"""
 
 
 def _invalid() -> Unauthenticated:
@@ -73,7 +64,8 @@ class ApiKeyService:
         self._uow = uow
         self._redis = redis
         self._streams = streams
-        self._read_key = redis.register_script(_READ_KEY)
+        # The cached key and its agent's session epoch in one round trip; a tombstone alone.
+        self._read_key = redis.register_script(scripts.text("read_api_key"))
 
     async def create(
         self,

@@ -38,70 +38,16 @@ from agentregistry.v1 import resources_pb2
 from google.protobuf.message import Message
 from redis.exceptions import RedisError
 
-from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
+from server.cache.aside import LOCK_MS, CacheAside
 from server.domain.agents import AgentStatus
+from server.hot import scripts
+from server.hot.channel import Arg, ScriptChannel
 from server.hot.ticket import CountTicket
 from server.registry.convert import status_to_proto, timestamp
-from server.script_channel import Arg, Script, ScriptChannel, run_script
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
-
-# Lua: the call's budget count, as limits' own increment does it; true when over budget.
-_COUNT = """
-local function count_call(counter, window, budget)
-  local count = redis.call('INCRBY', counter, 1)
-  if count == 1 then redis.call('EXPIRE', counter, window) end
-  return count, count > tonumber(budget)
-end
-"""
-# First, when the call's budget is counted here (ARGV[3] its window, '' when not;
-# ARGV[4] its budget; the last key its counter; the call's CountTicket), the count:
-# over budget, {false, false, 0, count} and nothing is read.
-# Then a miss as CacheAside's (the load lock taken in the same call) → {generation,
-# false, locked, count, {state of each agent in ARGV[5..]}}: the agents the response
-# will show when the caller knows them beforehand (GetAgent's own). A hit →
-# {generation, value, {state of each listed agent, false where none}, count}. The
-# presence state hash is the key after the generations.
-_LOOKUP = (
-    LOOKUP_OR_LOCK
-    + _COUNT
-    + """
-local count, over = 0, false
-if ARGV[3] ~= '' then
-  count, over = count_call(KEYS[#KEYS], ARGV[3], ARGV[4])
-  if over then return {false, false, 0, count} end
-end
-local generation, value, locked = lookup_or_lock()
-if not value then
-  local known = {}
-  if #ARGV > 4 then known = redis.call('HMGET', KEYS[generations + 1], unpack(ARGV, 5)) end
-  return {generation, false, locked, count, known}
-end
-local ids = {}
-local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
-for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
-if #ids == 0 then return {generation, value, {}, count} end
-local live = redis.call('HMGET', KEYS[generations + 1], unpack(ids))
-return {generation, value, live, count}
-"""
-)
-# With the cache off: the count as above (KEYS[2] the counter, ARGV[1] its window or '',
-# ARGV[2] its budget), then the state of each agent in ARGV[3..] (KEYS[1] the presence
-# hash) → {count, {state…}}; over budget, nothing is read.
-_COUNT_AND_LIVE = (
-    _COUNT
-    + """
-local count, over = 0, false
-if ARGV[1] ~= '' then
-  count, over = count_call(KEYS[2], ARGV[1], ARGV[2])
-  if over then return {count, {}} end
-end
-if #ARGV < 3 then return {count, {}} end
-return {count, redis.call('HMGET', KEYS[1], unpack(ARGV, 3))}
-"""
-)
 
 
 class PresenceState(Protocol):
@@ -134,11 +80,13 @@ class CachedResponses:
         presence: PresenceState | None,
         channel: ScriptChannel | None = None,
     ) -> None:
+        """`channel` carries the lookups (server/hot/channel.py); without one, a channel to
+        the cache's Redis is opened."""
         self._cache = cache
         self._presence = presence
-        self._channel = channel
-        self._script = Script(_LOOKUP)
-        self._count_and_live = Script(_COUNT_AND_LIVE)
+        self._channel = channel if channel is not None else ScriptChannel.for_client(cache.redis)
+        self._script = scripts.load("cache_lookup", LOCK_MS=LOCK_MS)
+        self._count_and_live = scripts.load("count_and_live")
 
     async def serve(
         self,
@@ -227,9 +175,7 @@ class CachedResponses:
             keys.append(key)
             args = [window_s, budget]
         try:
-            count, live = await run_script(
-                self._channel, self._cache.redis, self._count_and_live, keys, [*args, *known]
-            )
+            count, live = await self._channel.run(self._count_and_live, keys, [*args, *known])
         except RedisError:
             if ticket is not None:
                 await ticket.resolve()
@@ -257,9 +203,7 @@ class CachedResponses:
             args[2:] = [window_s, budget]
         args += known
         try:
-            found: list[Any] = await run_script(
-                self._channel, self._cache.redis, self._script, keys, args
-            )
+            found: list[Any] = await self._channel.run(self._script, keys, args)
         except RedisError:
             return None
         return found

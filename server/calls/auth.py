@@ -10,7 +10,7 @@ With rate limits on, each such failure costs the caller's address
 Methods whose work is one Redis script (server/presence: a unary heartbeat, a
 heartbeat stream opening) take a session token as a ticket instead (Session, a
 server/hot/ticket.py SessionTicket): no lookup here; the handler runs the session
-check, and the budget count, inside its own script (ADMIT_LUA), so the call costs
+check, and the budget count, inside its own script (admit.lua), so the call costs
 one Redis round trip instead of three.
 The check is exactly the one `resolve` does, against Redis at the time of the call:
 a session that was ended, or whose agent's key was rotated or which was deleted or
@@ -85,7 +85,7 @@ class Session(SessionTicket):
     async def settle(
         self, verdict: str, agent_id: str, verified: bool, count: int
     ) -> principal.Principal:
-        """The script's answer to ADMIT_LUA: the caller, now the call's, or the refusal."""
+        """The script's answer to admit.lua: the caller, now the call's, or the refusal."""
         self._settle()
         call = self._call
         if verdict == "unauthenticated":
@@ -166,7 +166,7 @@ class Authenticator:
     def counters(
         self, admission: Admission, method_class: MethodClass
     ) -> tuple[SharedCounter, SharedCounter, tuple[str | int, ...]] | None:
-        """The counters ADMIT_LUA increments for agent sessions (unverified, verified) and
+        """The counters admit.lua increments for agent sessions (unverified, verified) and
         their arguments; None while the shared store is down."""
         limiter = admission.limiter
         agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")

@@ -79,7 +79,7 @@ class Ticket:
 
 class SessionTicket(Ticket):
     """A bearer session token checked (and its budget counted) inside the script:
-    ADMIT_LUA's arguments are `check`; `settle` takes the script's answer."""
+    admit.lua's arguments are `check`; `settle` takes the script's answer."""
 
     __slots__ = ()
 
