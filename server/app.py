@@ -306,7 +306,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), table
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, point_reads, cache), responses), table
+        ReputationServicer(ReputationService(uow, point_reads), responses), table
     )
 
     health_servicer = HealthServicer()

@@ -58,25 +58,12 @@ def generations(policy: MethodPolicy, agent_id: str = "") -> tuple[str, ...]:
     )
 
 
-def agent(agent_id: str) -> str:
-    """An agent as stored (server/cache/codec.py)."""
-    return f"{_VALUE}agent:{agent_id}"
-
-
-def agent_page(agent_type: str, limit: int, page_token: str) -> str:
-    return f"{_VALUE}agents:{agent_type}:{limit}:{page_token}"
-
-
 def capability(capability_id: str) -> str:
     return f"{_VALUE}capability:{capability_id}"
 
 
 def capability_page(limit: int, page_token: str) -> str:
     return f"{_VALUE}capabilities:{limit}:{page_token}"
-
-
-def leaderboard_page(capability_id: str, limit: int, page_token: str) -> str:
-    return f"{_VALUE}leaderboard:{capability_id}:{limit}:{page_token}"
 
 
 def response(kind: str, ident: str) -> str:

@@ -1,6 +1,9 @@
-"""Cached reads of the registry: which key (server/cache/keys.py), which generation, how
-long (each read's RPC declares its TTL: protos/agentregistry/v1/policy.proto).
-Every registry write bumps the generations it affects (see RegistryService).
+"""The capability catalog's cache, and the generations a registry write bumps.
+
+Agents are cached once, as the responses that show them (GetAgent, ListAgents, search:
+server/cache/responses.py), never as domain objects; the catalog holds no live state, so
+its records are cached as they are. Keys: server/cache/keys.py; TTL: the catalog reads'
+declared policy (protos/agentregistry/v1/policy.proto).
 """
 
 from __future__ import annotations
@@ -11,44 +14,15 @@ from server import method_policy
 from server.cache import codec, keys
 from server.cache.aside import CacheAside
 from server.cache.keys import AGENTS_CHANGED, CATALOG_GENERATION, agent_generation
-from server.domain.agents import Agent, AgentType, Capability
+from server.domain.agents import Capability
 
 _REGISTRY = "/agentregistry.v1.RegistryService/"
-PROFILE_TTL_S = method_policy.of(_REGISTRY + "GetAgent").cache_ttl_s
-LIST_TTL_S = method_policy.of(_REGISTRY + "ListAgents").cache_ttl_s
 CATALOG_TTL_S = method_policy.of(_REGISTRY + "ListCapabilities").cache_ttl_s
 
 
 class RegistryCache:
     def __init__(self, cache: CacheAside) -> None:
         self._cache = cache
-
-    async def agent(
-        self, agent_id: str, load: Callable[[], Awaitable[Agent | None]]
-    ) -> Agent | None:
-        async def encoded() -> bytes | None:
-            agent = await load()
-            return None if agent is None else codec.encode_agent(agent)
-
-        raw = await self._cache.get_or_load(
-            keys.agent(agent_id), agent_generation(agent_id), PROFILE_TTL_S, encoded
-        )
-        return None if raw is None else codec.decode_agent(raw)
-
-    async def agent_page(
-        self,
-        agent_type: AgentType | None,
-        limit: int,
-        page_token: str,
-        load: Callable[[], Awaitable[tuple[list[Agent], str]]],
-    ) -> tuple[list[Agent], str]:
-        async def encoded() -> bytes:
-            return codec.encode_agent_page(*await load())
-
-        key = keys.agent_page(agent_type or "all", limit, page_token)
-        raw = await self._cache.get_or_load(key, keys.AGENTS_GENERATION, LIST_TTL_S, encoded)
-        assert raw is not None
-        return codec.decode_agent_page(raw)
 
     async def capability_page(
         self,

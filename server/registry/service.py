@@ -114,10 +114,9 @@ class RegistryService:
         return agent
 
     async def get(self, agent_id: str) -> Agent:
-        """The agent as stored (through the cache), with its live presence."""
-        agent = await self._cache.agent(agent_id, lambda: self._reads.agent(agent_id))
-        if agent is None or agent.state is AgentState.TAKEN_DOWN:
-            raise _not_found(agent_id)
+        """The agent as stored, with its live presence. Not cached as an agent: the one
+        cached copy of an agent is GetAgent's response (server/cache/responses.py)."""
+        agent = await self.get_stored(agent_id)
         if self._presence is not None:
             [agent] = await self._presence.overlay([agent])
         return agent
@@ -133,20 +132,15 @@ class RegistryService:
     async def list_agents(
         self, page_size: int, page_token: str, agent_type: AgentType | None
     ) -> tuple[list[Agent], str]:
+        """A page as stored: ListAgents caches the response it builds and merges live
+        presence itself (server/cache/responses.py)."""
         scope = f"agents:{agent_type or ''}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
 
-        async def load() -> tuple[list[Agent], str]:
-            async with self._uow() as uow:
-                page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
-            return page.items, encode_token(page.next_cursor, scope)
-
-        # Pages are cached; presence (status, last seen) is merged fresh on every read.
-        items, token = await self._cache.agent_page(agent_type, limit, page_token, load)
-        if self._presence is not None:
-            items = await self._presence.overlay(items)
-        return items, token
+        async with self._uow() as uow:
+            page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
+        return page.items, encode_token(page.next_cursor, scope)
 
     async def update(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc, resources_pb2
@@ -21,10 +21,15 @@ from server.registry import convert
 from server.registry.service import RegistryService
 
 _GET_AGENT = method_policy.of("/agentregistry.v1.RegistryService/GetAgent")
+_LIST_AGENTS = method_policy.of("/agentregistry.v1.RegistryService/ListAgents")
 
 
 def _itself(agent: resources_pb2.Agent) -> tuple[resources_pb2.Agent]:
     return (agent,)
+
+
+def _listed(response: pb.ListAgentsResponse) -> Iterable[resources_pb2.Agent]:
+    return response.agents
 
 
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
@@ -69,10 +74,23 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def ListAgents(self, request: pb.ListAgentsRequest, call: Call) -> pb.ListAgentsResponse:
-        agents, token = await self._service.list_agents(
-            request.page_size, request.page_token, convert.type_from_proto(request.type)
+        agent_type = convert.type_from_proto(request.type)
+
+        async def build() -> pb.ListAgentsResponse:
+            page = await self._service.list_agents(
+                request.page_size, request.page_token, agent_type
+            )
+            return convert.list_agents_response(*page)
+
+        return await self._responses.serve(
+            keys.request_response("agents", request),
+            keys.generations(_LIST_AGENTS),
+            _LIST_AGENTS.cache_ttl_s,
+            pb.ListAgentsResponse,
+            build,
+            _listed,
+            ticket=call.take_count(),
         )
-        return convert.list_agents_response(agents, token)
 
     async def UpdateAgent(self, request: pb.UpdateAgentRequest, call: Call) -> resources_pb2.Agent:
         agent = await self._service.update(

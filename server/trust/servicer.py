@@ -14,6 +14,7 @@ from server.trust import convert
 from server.trust.service import ReputationService
 
 _GET_REPUTATION = method_policy.of("/agentregistry.v1.ReputationService/GetReputation")
+_LEADERBOARD = method_policy.of("/agentregistry.v1.ReputationService/ListLeaderboard")
 
 
 class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer):
@@ -46,7 +47,19 @@ class ReputationServicer(attestation_service_pb2_grpc.ReputationServiceServicer)
         capability = (
             parse_capability_name(request.capability, "capability") if request.capability else None
         )
-        ranked, token = await self._service.leaderboard(
-            request.page_size, request.page_token, capability
+
+        async def build() -> pb.ListLeaderboardResponse:
+            ranked, token = await self._service.leaderboard(
+                request.page_size, request.page_token, capability
+            )
+            return convert.leaderboard_response(ranked, token)
+
+        # Scores change only when the trust job writes them; it bumps the generation then.
+        return await self._responses.serve(
+            keys.request_response("leaderboard", request),
+            keys.generations(_LEADERBOARD),
+            _LEADERBOARD.cache_ttl_s,
+            pb.ListLeaderboardResponse,
+            build,
+            ticket=call.take_count(),
         )
-        return convert.leaderboard_response(ranked, token)
