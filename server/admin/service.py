@@ -10,13 +10,13 @@ from typing import Protocol
 
 from db.uow import UnitOfWorkFactory
 from server.auth.api_keys import ApiKeyService
-from server.auth.principal import Principal, require_operator
 from server.auth.store import DELETED_EPOCH, AuthStore
 from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
 from server.domain.errors import InvalidArgument
 from server.domain.events import AgentModerated, ApiKeyPlanChanged, EventType
+from server.domain.principal import Principal, require_operator
 from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 

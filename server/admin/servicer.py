@@ -7,7 +7,7 @@ from agentregistry.v1 import admin_service_pb2_grpc, auth_service_pb2, resources
 
 from server.admin.service import AdminService
 from server.auth import convert as auth_convert
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_agent_name, parse_api_key_name
 from server.registry.convert import agent_to_proto
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from db.uow import UnitOfWorkFactory
 from server.attestations import canonical
-from server.auth.principal import Principal
 from server.domain import events, failures, refusals, signing
 from server.domain.attestations import (
     Attestation,
@@ -27,6 +26,7 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.principal import Principal
 from server.events.dispatch import PostCommit
 from server.trust.signal import TrustSignal
 

@@ -9,7 +9,7 @@ from agentregistry.v1 import attestation_service_pb2_grpc, resources_pb2
 
 from server.attestations import convert
 from server.attestations.service import AttestationService
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_agent_name
 
 

@@ -21,7 +21,6 @@ from typing import Any
 from redis.asyncio import Redis
 
 from db.uow import UnitOfWorkFactory
-from server.auth.principal import Principal, require_session
 from server.auth.store import DELETED_EPOCH, EPOCH_KEY, StreamRevoker, api_key_credential
 from server.domain import failures, refusals
 from server.domain.agents import AgentState, Page
@@ -33,8 +32,9 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.principal import Principal, require_session
+from server.domain.validation import display_name_violations
 from server.hot import scripts
-from server.registry.validation import display_name_violations
 
 KEY_PREFIX = "ak_"
 _CACHE = "auth:apikey:{}"

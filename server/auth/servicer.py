@@ -10,9 +10,9 @@ from server.auth import convert
 from server.auth.api_keys import ApiKeyService
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import agent_name, parse_agent_name, parse_api_key_name
-from server.registry.convert import timestamp
+from server.domain.wire import timestamp
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):

@@ -26,29 +26,12 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from server.hot import scripts
+from server.hot.ticket import AdmitCheck
 
 _CHALLENGE = "auth:challenge:{}"
 _SESSION = "auth:session:{}"
 EPOCH_KEY = "auth:epoch:{}"
 DELETED_EPOCH = -1
-
-ADMIT_ARGS = 7  # admit.lua's arguments; a script's own start at ARGV[ADMIT_ARGS + 1]
-
-
-@dataclass(frozen=True, slots=True)
-class AdmitCheck:
-    """What admit.lua needs for one call: the session key and its seven arguments."""
-
-    session_key: str
-    args: tuple[str | int, ...]
-
-    @classmethod
-    def none(cls) -> AdmitCheck:
-        """The caller is resolved already (an API key): the script only does the work."""
-        return _NO_CHECK
-
-
-_NO_CHECK = AdmitCheck("", ("",) * ADMIT_ARGS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,10 @@ from redis.exceptions import RedisError
 
 from server.cache.aside import LOCK_MS, CacheAside
 from server.domain.agents import AgentStatus
+from server.domain.wire import status_to_proto, timestamp
 from server.hot import scripts
 from server.hot.channel import Arg, ScriptChannel
 from server.hot.ticket import CountTicket
-from server.registry.convert import status_to_proto, timestamp
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.auth import principal
 from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
-from server.auth.store import AdmitCheck, admit_check
-from server.calls.call import Call
+from server.auth.store import admit_check
+from server.call import Call
 from server.calls.rate_limit import Admission, caller_address
-from server.domain import refusals
+from server.domain import principal, refusals
 from server.domain.errors import Unauthenticated
-from server.hot.ticket import SessionTicket
+from server.hot.ticket import AdmitCheck, SessionTicket
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
 from server.ratelimit.limiter import SharedCounter

@@ -1,6 +1,6 @@
 """`cache-control` and `etag` on every unary response to an HTTP edge.
 
-They join the response metadata (server/calls/call.py),
+They join the response metadata (server/call.py),
 which Envoy's transcoder passes on as response headers, so CDNs and browsers
 can cache public reads. Anonymous calls to the public reads get
 `public, max-age=N` from the method's declared policy (server/method_policy.py:

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
-from server.calls.call import Call
+from server.call import Call
 from server.domain import refusals
 from server.domain.errors import DomainError
 from server.errors import STATUS_DETAILS_KEY, internal_status, to_status, unimplemented_status

@@ -1,6 +1,6 @@
 """The call layer: everything the registry does around a call, wrapped once around each
 method's handler where it is registered (server/calls/method_table.py); each handler
-is handed the call (server/calls/call.py) in place of gRPC's context.
+is handed the call (server/call.py) in place of gRPC's context.
 
 In order, per call: read the call's metadata once (request id, credentials,
 forwarded-for, the HTTP edge's mark, a transcoded call's URL path); refuse requests no
@@ -9,7 +9,7 @@ names another resource than their URL (server/calls/path_binding.py); resolve
 the caller (server/calls/auth.py); count the call against its budget
 (server/calls/rate_limit.py); run the handler;
 add the HTTP cache headers (server/calls/cache_headers.py); send the response
-metadata where its reader sees it (server/calls/call.py); turn
+metadata where its reader sees it (server/call.py); turn
 any error into a rich status (server/calls/errors.py); record the outcome
 (server/calls/access_log.py).
 
@@ -39,9 +39,9 @@ from google.protobuf import message as pb_message
 from grpc._cython import cygrpc  # type: ignore[attr-defined]
 
 from server import method_policy
+from server.call import Call, Context
 from server.calls import access_log, cache_headers, path_binding, request_guard
 from server.calls.auth import Authenticator
-from server.calls.call import Call, Context
 from server.calls.errors import abort_with
 from server.calls.rate_limit import Admission
 from server.edge.http_template import Template

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from server.auth.principal import Tier
-from server.calls.call import Call
+from server.call import Call
 from server.domain import refusals
+from server.domain.principal import Tier
 from server.hot.ticket import CountTicket
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.client_ip import Network, client_ip

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from db.uow import UnitOfWork, UnitOfWorkFactory
-from server.auth.principal import Principal, require_agent
 from server.cards import shape
 from server.cards.fetch import fetch_card
 from server.cards.mapping import card_to_profile, card_violations
@@ -15,8 +14,9 @@ from server.cards.versions import CURRENT, agent_to_card, line_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
+from server.domain.principal import Principal, require_agent
+from server.domain.validation import MAX_CAPABILITIES, key_violations, raise_if
 from server.registry.service import RegistryService, WithAgent
-from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_if
 
 _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
 

@@ -6,13 +6,14 @@ from agentregistry.v1 import agent_card_service_pb2 as pb
 from agentregistry.v1 import agent_card_service_pb2_grpc
 from google.protobuf import struct_pb2
 
-from server.calls.call import Call
+from server.call import Call
 from server.cards import versions
 from server.cards.convert import card_from_struct
 from server.cards.service import CardService
 from server.cards.signatures import SignatureStatus
 from server.domain.names import parse_agent_name
-from server.registry.convert import agent_to_proto, type_from_proto
+from server.domain.wire import type_from_proto
+from server.registry.convert import agent_to_proto
 
 _STATUS = {
     SignatureStatus.UNSIGNED: pb.CARD_SIGNATURE_STATUS_UNSIGNED,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import httpx
 
 from db.uow import UnitOfWorkFactory
-from server.auth.principal import Principal, require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Agent
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.events import AgentDomainVerified
+from server.domain.principal import Principal, require_agent
 from server.domain_proofs import proof
 from server.registry.cached import RegistryCache
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentregistry.v1 import domain_service_pb2 as pb
 from agentregistry.v1 import domain_service_pb2_grpc, resources_pb2
 
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_agent_name
 from server.domain_proofs.service import DomainService
 from server.registry.convert import agent_to_proto

@@ -16,9 +16,27 @@ what takes a ticket (presence, cached responses) depends on this module alone.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
-from server.auth.principal import Principal
-from server.auth.store import AdmitCheck
+from server.domain.principal import Principal
+
+ADMIT_ARGS = 7  # admit.lua's arguments; a script's own start at ARGV[ADMIT_ARGS + 1]
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitCheck:
+    """What admit.lua needs for one call: the session key and its seven arguments."""
+
+    session_key: str
+    args: tuple[str | int, ...]
+
+    @classmethod
+    def none(cls) -> AdmitCheck:
+        """The caller is resolved already (an API key): the script only does the work."""
+        return _NO_CHECK
+
+
+_NO_CHECK = AdmitCheck("", ("",) * ADMIT_ARGS)
 
 
 class _State(enum.Enum):

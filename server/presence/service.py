@@ -30,15 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db.uow import UnitOfWorkFactory
-from server.auth import principal
-from server.auth.store import AdmitCheck, api_key_credential, session_credential
-from server.domain import failures, refusals
+from server.auth.store import api_key_credential, session_credential
+from server.domain import failures, principal, refusals
 from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
     InvalidArgument,
     Unavailable,
 )
-from server.hot.ticket import SessionTicket
+from server.hot.ticket import AdmitCheck, SessionTicket
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode

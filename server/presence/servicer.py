@@ -19,7 +19,7 @@ from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import presence_service_pb2_grpc
 from google.rpc import status_pb2
 
-from server.calls.call import Call
+from server.call import Call
 from server.domain.errors import DomainError
 from server.domain.names import agent_name, parse_agent_name
 from server.domain.reasons import Reason

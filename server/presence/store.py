@@ -30,11 +30,11 @@ from typing import Any, NamedTuple
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
-from server.auth.store import ADMIT_ARGS, AdmitCheck
 from server.domain import refusals
 from server.domain.agents import AgentStatus
 from server.hot import scripts
 from server.hot.channel import ScriptChannel
+from server.hot.ticket import ADMIT_ARGS, AdmitCheck
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
-from server.auth.principal import Tier
+from server.domain.principal import Tier
 from server.hot import scripts
 from server.hot.channel import ScriptChannel
 from server.observability.metrics import RATE_LIMIT_FALLBACK

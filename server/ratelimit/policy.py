@@ -12,7 +12,7 @@ import json
 
 from limits import RateLimitItem, parse
 
-from server.auth.principal import Tier
+from server.domain.principal import Tier
 
 
 class MethodClass(enum.StrEnum):

@@ -8,7 +8,6 @@ from typing import Any
 
 from db.point_reads import PointReads
 from db.uow import UnitOfWork, UnitOfWorkFactory
-from server.auth.principal import Principal, require_agent
 from server.auth.store import AuthStore
 from server.domain import events, failures, signing
 from server.domain.agents import (
@@ -24,10 +23,8 @@ from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.masks import masked_fields
 from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
-from server.registry.cached import RegistryCache
-from server.registry.effects import AgentNames, LivePresence, registry_effects
-from server.registry.etag import agent_etag
-from server.registry.validation import (
+from server.domain.principal import Principal, require_agent
+from server.domain.validation import (
     MAX_CAPABILITIES,
     key_violations,
     normalise_labels,
@@ -35,6 +32,9 @@ from server.registry.validation import (
     raise_if,
     signature_violations,
 )
+from server.registry.cached import RegistryCache
+from server.registry.effects import AgentNames, LivePresence, registry_effects
+from server.registry.etag import agent_etag
 
 # A write of the caller's, made in the agent's transaction (so both commit or neither).
 WithAgent = Callable[[UnitOfWork, str], Awaitable[None]]

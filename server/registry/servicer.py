@@ -11,10 +11,11 @@ from google.protobuf import empty_pb2
 from server import method_policy
 from server.cache import keys
 from server.cache.responses import CachedResponses
-from server.calls.call import Call
+from server.call import Call
 from server.calls.rate_limit import CallerKeys
 from server.domain import refusals
 from server.domain.names import parse_agent_name, parse_capability_name
+from server.domain.wire import type_from_proto
 from server.events import convert as event_convert
 from server.events.watch import Watches
 from server.registry import convert
@@ -74,7 +75,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def ListAgents(self, request: pb.ListAgentsRequest, call: Call) -> pb.ListAgentsResponse:
-        agent_type = convert.type_from_proto(request.type)
+        agent_type = type_from_proto(request.type)
 
         async def build() -> pb.ListAgentsResponse:
             page = await self._service.list_agents(

@@ -12,7 +12,7 @@ from server import method_policy
 from server.cache import keys
 from server.cache.keys import STATUS_GENERATION
 from server.cache.responses import CachedResponses
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_capability_name
 from server.domain.search import AgentFilter
 from server.registry.convert import agent_to_proto

@@ -8,7 +8,7 @@ from agentregistry.v1 import attestation_service_pb2_grpc, resources_pb2
 from server import method_policy
 from server.cache import keys
 from server.cache.responses import CachedResponses
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_capability_name
 from server.trust import convert
 from server.trust.service import ReputationService

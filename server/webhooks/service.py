@@ -8,7 +8,6 @@ from typing import Any
 
 from db.repositories.webhooks import WebhookRepository
 from db.uow import UnitOfWorkFactory
-from server.auth.principal import Principal, require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Page
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound
@@ -16,6 +15,7 @@ from server.domain.events import EventType
 from server.domain.ids import new_id
 from server.domain.masks import masked_fields
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.principal import Principal, require_agent
 from server.domain.webhooks import (
     WEBHOOK_PREFIX,
     Webhook,

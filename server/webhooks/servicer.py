@@ -6,7 +6,7 @@ from agentregistry.v1 import webhook_service_pb2 as pb
 from agentregistry.v1 import webhook_service_pb2_grpc
 from google.protobuf import empty_pb2
 
-from server.calls.call import Call
+from server.call import Call
 from server.domain.names import parse_agent_name
 from server.registry.convert import populated_fields
 from server.webhooks import convert

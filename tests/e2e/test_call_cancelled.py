@@ -14,8 +14,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from server.call import EDGE_MARKER, Call
 from server.calls.auth import Authenticator
-from server.calls.call import EDGE_MARKER, Call
 from server.calls.layer import CallLayer
 from server.calls.method_table import MethodTable
 

@@ -15,8 +15,8 @@ from agentregistry.v1 import (
 )
 from google.protobuf import struct_pb2
 
+from server.call import Call
 from server.calls import access_log
-from server.calls.call import Call
 from server.calls.layer import _plan
 from server.calls.request_guard import can_hold_checked_fields
 from server.ratelimit.policy import MethodClass

@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from server.auth.principal import Principal, Tier
 from server.domain.api_keys import Plan
+from server.domain.principal import Principal, Tier
 from server.method_policy import of as policy_of
 from server.ratelimit.client_ip import client_ip, peer_ip
 from server.ratelimit.policy import Budgets, MethodClass

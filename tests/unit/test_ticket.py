@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.calls.call import Call
+from server.call import Call
 from server.domain import refusals
 from server.hot.ticket import CountTicket, Ticket
 

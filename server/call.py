@@ -1,5 +1,8 @@
 """One call as its handler sees it, handed to the handler in place of gRPC's context.
 
+It sits below every feature (their servicers take it) and below the call layer that
+makes it, so neither imports the other through it.
+
 The call layer (server/calls/layer.py) makes one per call: what it read from the call's
 metadata (request id, credentials, forwarded-for, the HTTP edge's mark, a transcoded
 call's URL path), who is calling once that is known (`caller`), the admission check the
@@ -23,8 +26,7 @@ from typing import Any, NoReturn
 
 import grpc
 
-from server.auth.principal import Principal
-from server.calls.path_binding import ORIGINAL_PATH
+from server.domain.principal import Principal
 from server.hot.ticket import CountTicket, SessionTicket, Ticket
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -34,6 +36,7 @@ REQUEST_ID = "x-request-id"
 # Set by Envoy's Lua filter on every request that did not arrive as gRPC.
 EDGE_MARKER = ("x-registry-edge", "http")
 _EDGE_KEY, _EDGE_VALUE = EDGE_MARKER
+ORIGINAL_PATH = "x-envoy-original-path"  # the URL path Envoy transcoded a JSON call from
 
 
 def _new_request_id() -> str:
