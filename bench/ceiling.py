@@ -54,9 +54,9 @@ from redis.asyncio import Redis
 from bench import seed
 from bench.harness import free_port, listeners, machine, report, start_workers, stop
 from db.engine import libpq_url
-from server.auth.principal import Tier
 from server.auth.store import AuthStore
 from server.backing import start_embedded_redis
+from server.domain.principal import Tier
 from server.edge.config import render
 from server.edge.process import EnvoyProcess
 from server.ratelimit.policy import MethodClass

@@ -44,7 +44,7 @@ from bench.harness import start_workers
 from bench.search_data import ADJECTIVES, CAPABILITIES, VOCABULARY
 from bench.search_quality import labelled
 from bench.search_vectors import seed_vectors
-from server.registry.cached import AGENTS_CHANGED
+from server.cache.keys import AGENTS_CHANGED
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

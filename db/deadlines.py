@@ -31,7 +31,7 @@ waiting out its own timeout. A connection given up on mid-exchange is closed (wh
 server sends next belongs to a request nobody waits for), and its pool opens another.
 
 Every one of these fails with psycopg's OperationalError, which the call path maps to
-UNAVAILABLE with RetryInfo (server/interceptors/errors.py).
+UNAVAILABLE with RetryInfo (server/calls/errors.py).
 """
 
 from __future__ import annotations

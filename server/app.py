@@ -54,11 +54,15 @@ from server.auth.store import AuthStore
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
 from server.cache.responses import CachedResponses
+from server.calls.auth import Authenticator
+from server.calls.layer import CallLayer
+from server.calls.method_table import MethodTable
+from server.calls.rate_limit import Admission, CallerKeys
 from server.cards.service import CardService
 from server.cards.servicer import AgentCardServicer
 from server.domain import paging
-from server.domains.service import DomainService
-from server.domains.servicer import DomainServicer
+from server.domain_proofs.service import DomainService
+from server.domain_proofs.servicer import DomainServicer
 from server.embeddings.model import load_embedder
 from server.embeddings.queries import QueryVectors
 from server.events.follower import OutboxFollower
@@ -66,17 +70,14 @@ from server.events.hub import WatchHub
 from server.events.service import EventFeed
 from server.events.watch import Watches
 from server.health import HealthMonitor
-from server.interceptors.auth import Authenticator
-from server.interceptors.call import CallLayer
-from server.interceptors.rate_limit import Admission, CallerKeys
-from server.method_table import MethodTable
+from server.hot.channel import ScriptChannel
 from server.observability.build_info import software_version
 from server.observability.metrics import DB_POOL_CONNECTIONS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.event_push import PUSHED, EventPusher
 from server.presence.runtime import PresenceRuntime
 from server.presence.service import PresenceService
-from server.presence.servicer import SESSION_IN_SCRIPT, PresenceServicer
+from server.presence.servicer import PresenceServicer
 from server.presence.store import PresenceStore
 from server.presence.streams import StreamRegistry
 from server.ratelimit.auth_failures import AuthFailureGate
@@ -85,17 +86,13 @@ from server.ratelimit.policy import Budgets
 from server.redis_breaker import RedisBreaker, guarded_pool
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
-from server.registry.servicer import COUNT_IN_SCRIPT as REGISTRY_COUNTED
 from server.registry.servicer import RegistryServicer
-from server.script_channel import ScriptChannel
 from server.search.names import NAME_EVENTS, NameFollower, NameIndex
 from server.search.service import SearchService
-from server.search.servicer import COUNT_IN_SCRIPT as SEARCH_COUNTED
 from server.search.servicer import SearchServicer
 from server.settings import Settings
 from server.tasks import bounded
 from server.trust.service import ReputationService
-from server.trust.servicer import COUNT_IN_SCRIPT as REPUTATION_COUNTED
 from server.trust.servicer import ReputationServicer
 from server.trust.signal import TrustSignal
 from server.webhooks.service import WebhookService
@@ -207,7 +204,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     redis = _redis(settings, backing.redis_url, redis_breaker)
     uow = UnitOfWorkFactory(session_factory(engine), deadlines.breaker.refuse_if_open)
     cache = CacheAside(redis, enabled=settings.cache_enabled)
-    # The scripts a call waits on go over one pipelined connection (script_channel.py).
+    # The scripts a call waits on go over one pipelined connection (server/hot/channel.py).
     channel = ScriptChannel.for_url(
         backing.redis_url,
         reply_timeout_s=settings.redis_reply_timeout_s,
@@ -228,9 +225,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     api_keys = ApiKeyService(uow, redis, presence.service)
     limiter = None
     if settings.rate_limit_enabled:
-        limiter = RateLimiter(
-            backing.redis_url, Budgets(settings.rate_limits), redis.connection_pool, channel
-        )
+        limiter = RateLimiter(Budgets(settings.rate_limits), channel)
     failures = AuthFailureGate(limiter) if limiter is not None else None
     authenticator = Authenticator(
         auth, api_keys, failures, settings.trusted_proxy_hops, settings.trusted_proxies
@@ -238,13 +233,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
     admission = None
     if limiter is not None:
         admission = Admission(limiter, settings.trusted_proxy_hops, settings.trusted_proxies)
-    layer = CallLayer(
-        authenticator,
-        admission,
-        settings.heartbeat_interval_s,
-        session_in_script=SESSION_IN_SCRIPT,
-        count_in_script=REGISTRY_COUNTED | REPUTATION_COUNTED | SEARCH_COUNTED,
-    )
+    layer = CallLayer(authenticator, admission, settings.heartbeat_interval_s)
     server = grpc.aio.server(options=_server_options())
     # Every service below registers here, each handler wrapped in the call layer once.
     table = MethodTable(layer.wrap)
@@ -335,7 +324,7 @@ async def build_server(settings: Settings, backing: BackingServices) -> tuple[Re
         AttestationServicer(attestations), table
     )
     attestation_service_pb2_grpc.add_ReputationServiceServicer_to_server(
-        ReputationServicer(ReputationService(uow, point_reads, cache), responses), table
+        ReputationServicer(ReputationService(uow, point_reads), responses), table
     )
 
     health_servicer = HealthServicer()
@@ -411,7 +400,7 @@ def _query_vectors(settings: Settings) -> QueryVectors:
 
 
 def _build_presence(
-    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, channel: ScriptChannel | None
+    settings: Settings, uow: UnitOfWorkFactory, redis: Redis, channel: ScriptChannel
 ) -> PresenceRuntime:
     store = PresenceStore(redis, settings.presence_namespace, channel)
     coalescer = BeatCoalescer(store, settings.presence_write_interval_ms / 1000)

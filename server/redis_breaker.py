@@ -8,7 +8,7 @@ wait goes unanswered, every new one is refused at once for a cool-down (a second
 ConnectionError: UNAVAILABLE with RetryInfo, or the caller's fallback); after that one
 wait per cool-down goes through as a probe, and any reply closes the breaker.
 
-The script channel (server/script_channel.py) and redis-py's pool (`guarded_pool`) report
+The script channel (server/hot/channel.py) and redis-py's pool (`guarded_pool`) report
 to one breaker and are refused by it.
 """
 

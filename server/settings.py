@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # which one probe at a time asks again (db/breaker.py).
     db_ping_timeout_s: float = Field(default=0.5, gt=0)
     db_breaker_cool_down_s: float = Field(default=1.0, gt=0)
-    # Redis: a reply to the hot path's scripts (server/script_channel.py) and to any other
+    # Redis: a reply to the hot path's scripts (server/hot/channel.py) and to any other
     # command; opening a connection; waiting for a pooled one. Once redis_max_waiting
     # commands wait on the scripts' connection, calls are refused at once.
     redis_reply_timeout_s: float = Field(default=1.0, gt=0)

@@ -17,7 +17,7 @@ import httpx
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
 from server.domain.events import AgentDomainLost
-from server.domains import proof
+from server.domain_proofs import proof
 from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 

@@ -24,8 +24,8 @@ from db.repositories.webhook_delivery import WebhookDeliveryRepository
 from db.uow import UnitOfWorkFactory
 from scheduler.context import JobContext
 from server.cache.aside import CacheAside
+from server.cache.keys import AGENTS_GENERATION
 from server.embeddings.model import Embedder, load_embedder
-from server.registry.cached import AGENTS_GENERATION
 
 CURSOR = "embeddings.agents"
 EVENT_BATCH = 2000

@@ -13,13 +13,17 @@ from server.presence.sweep import sweep
 
 async def presence_sweep(context: JobContext) -> dict[str, Any]:
     settings = context.settings
-    figures = await sweep(
-        PresenceStore(context.redis, settings.presence_namespace),
-        ttl_s=settings.presence_ttl_s,
-        ratio=settings.presence_self_preservation_ratio,
-        min_agents=settings.presence_self_preservation_min_agents,
-        now=context.clock().timestamp(),
-    )
+    store = PresenceStore(context.redis, settings.presence_namespace)
+    try:
+        figures = await sweep(
+            store,
+            ttl_s=settings.presence_ttl_s,
+            ratio=settings.presence_self_preservation_ratio,
+            min_agents=settings.presence_self_preservation_min_agents,
+            now=context.clock().timestamp(),
+        )
+    finally:
+        store.close()  # its script channel (server/hot/channel.py)
     SWEEP_EXPIRED.inc(figures["expired"])
     SWEEP_HELD_BACK.inc(figures["held_back"])
     return figures

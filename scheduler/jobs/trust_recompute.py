@@ -20,12 +20,16 @@ import numpy as np
 from scheduler.context import JobContext
 from server import heap
 from server.cache.aside import CacheAside
+from server.cache.keys import (
+    AGENTS_CHANGED,
+    LEADERBOARD_GENERATION,
+    REPUTATION_GENERATION,
+    agent_generation,
+)
 from server.domain.events import CapabilityVerified
-from server.registry.cached import AGENTS_CHANGED, agent_generation
 from server.trust.engine import TrustGraph, TrustParameters, TrustResult, compute
 from server.trust.explain import flag_names, sharp_moves
 from server.trust.groups import seed_groups
-from server.trust.service import LEADERBOARD_GENERATION, REPUTATION_GENERATION
 from server.trust.signal import TrustSignal
 
 log = logging.getLogger("agentregistry.trust")

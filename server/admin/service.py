@@ -10,13 +10,13 @@ from typing import Protocol
 
 from db.ports import UnitsOfWork
 from server.auth.api_keys import ApiKeyService
-from server.auth.principal import require_operator
 from server.auth.store import DELETED_EPOCH, AuthStore
 from server.domain import failures, refusals
 from server.domain.agents import Agent, AgentState
 from server.domain.api_keys import ApiKey, Plan
 from server.domain.errors import InvalidArgument
 from server.domain.events import AgentModerated, ApiKeyPlanChanged, EventType
+from server.domain.principal import Principal, require_operator
 from server.events.dispatch import PostCommit
 from server.registry.cached import RegistryCache
 
@@ -71,27 +71,34 @@ class AdminService:
     async def _plan_changed(self, event: ApiKeyPlanChanged) -> None:
         await self._api_keys.forget_cached([event.key_hash])
 
-    async def verify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, EventType.AGENT_VERIFIED, verified=True)
-
-    async def unverify(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, EventType.AGENT_UNVERIFIED, verified=False)
-
-    async def suspend(self, agent_id: str, reason: str) -> Agent:
+    async def verify(self, caller: Principal | None, agent_id: str, reason: str) -> Agent:
         return await self._moderate(
-            agent_id, reason, EventType.AGENT_SUSPENDED, AgentState.SUSPENDED
+            caller, agent_id, reason, EventType.AGENT_VERIFIED, verified=True
         )
 
-    async def take_down(self, agent_id: str, reason: str) -> Agent:
+    async def unverify(self, caller: Principal | None, agent_id: str, reason: str) -> Agent:
         return await self._moderate(
-            agent_id, reason, EventType.AGENT_TAKEN_DOWN, AgentState.TAKEN_DOWN
+            caller, agent_id, reason, EventType.AGENT_UNVERIFIED, verified=False
         )
 
-    async def reinstate(self, agent_id: str, reason: str) -> Agent:
-        return await self._moderate(agent_id, reason, EventType.AGENT_REINSTATED, AgentState.ACTIVE)
+    async def suspend(self, caller: Principal | None, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(
+            caller, agent_id, reason, EventType.AGENT_SUSPENDED, AgentState.SUSPENDED
+        )
+
+    async def take_down(self, caller: Principal | None, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(
+            caller, agent_id, reason, EventType.AGENT_TAKEN_DOWN, AgentState.TAKEN_DOWN
+        )
+
+    async def reinstate(self, caller: Principal | None, agent_id: str, reason: str) -> Agent:
+        return await self._moderate(
+            caller, agent_id, reason, EventType.AGENT_REINSTATED, AgentState.ACTIVE
+        )
 
     async def _moderate(
         self,
+        caller: Principal | None,
         agent_id: str,
         reason: str,
         event_type: EventType,
@@ -99,7 +106,7 @@ class AdminService:
         *,
         verified: bool | None = None,
     ) -> Agent:
-        operator = require_operator()
+        operator = require_operator(caller)
         reason = _reason_checked(reason)
         async with self._uow() as uow:
             current = await uow.agents.get(agent_id)
@@ -125,9 +132,9 @@ class AdminService:
         return agent
 
     async def update_plan(
-        self, agent_id: str, key_id: str, plan: Plan | None, reason: str
+        self, caller: Principal | None, agent_id: str, key_id: str, plan: Plan | None, reason: str
     ) -> ApiKey:
-        operator = require_operator()
+        operator = require_operator(caller)
         reason = _reason_checked(reason)
         if plan is None:
             raise InvalidArgument.field("plan", "must be set")

@@ -16,7 +16,7 @@ from server.domain.attestations import (
 )
 from server.domain.errors import InvalidArgument
 from server.domain.names import agent_name, capability_name, parse_agent_name, parse_capability_name
-from server.registry.convert import timestamp
+from server.domain.wire import timestamp
 
 _STATE_TO_PROTO = {
     AttestationState.ACTIVE: resources_pb2.Attestation.STATE_ACTIVE,

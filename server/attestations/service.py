@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from db.ports import UnitsOfWork
 from server.attestations import canonical
-from server.auth.principal import current
 from server.domain import events, failures, refusals, signing
 from server.domain.attestations import (
     Attestation,
@@ -27,6 +26,7 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.principal import Principal
 from server.events.dispatch import PostCommit
 from server.trust.signal import TrustSignal
 
@@ -34,8 +34,7 @@ ID_PREFIX = "at_"
 MAX_IDENTITY_CHARS = 256
 
 
-def _caller() -> str:
-    principal = current()
+def _caller(principal: Principal | None) -> str:
     if principal is None:
         raise refusals.session_required()
     return principal.agent_id
@@ -105,8 +104,8 @@ class AttestationService:
     async def _trust_changed(self, _: events.DomainEvent) -> None:
         await self._signal.mark_dirty()
 
-    async def create(self, draft: AttestationDraft) -> Attestation:
-        attester_id = _caller()
+    async def create(self, caller: Principal | None, draft: AttestationDraft) -> Attestation:
+        attester_id = _caller(caller)
         problems = draft_violations(attester_id, draft, self._clock(), self._skew)
         if problems:
             if any(p.field == "attestation.subject" for p in problems):
@@ -177,8 +176,8 @@ class AttestationService:
             )
         return page.items, encode_token(page.next_cursor, scope)
 
-    async def revoke(self, attestation_id: str) -> Attestation:
-        caller = _caller()
+    async def revoke(self, principal: Principal | None, attestation_id: str) -> Attestation:
+        caller = _caller(principal)
         async with self._uow() as uow:
             current_state = await uow.attestations.get(attestation_id, lock=True)
             if current_state is None:

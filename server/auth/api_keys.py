@@ -21,7 +21,6 @@ from typing import Any
 from redis.asyncio import Redis
 
 from db.ports import UnitsOfWork
-from server.auth.principal import Principal, require_session
 from server.auth.store import DELETED_EPOCH, EPOCH_KEY, StreamRevoker, api_key_credential
 from server.domain import failures, refusals
 from server.domain.agents import AgentState, Page
@@ -33,7 +32,9 @@ from server.domain.errors import (
 )
 from server.domain.ids import new_id
 from server.domain.paging import decode_token, encode_token, page_limit
-from server.registry.validation import display_name_violations
+from server.domain.principal import Principal, require_session
+from server.domain.validation import display_name_violations
+from server.hot import scripts
 
 KEY_PREFIX = "ak_"
 _CACHE = "auth:apikey:{}"
@@ -42,16 +43,6 @@ _CACHE_TTL_S = 60
 _UNKNOWN_TTL_S = 30
 _TOUCH_EVERY_S = 60
 _TOMBSTONE = "-"
-
-# The cached key and its agent's session epoch in one round trip; a tombstone alone.
-_READ_KEY = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-if raw == ARGV[2] then return {raw} end
-local agent = cjson.decode(raw)['agent_id']
-if type(agent) ~= 'string' then return {raw} end  -- an operator key: no agent
-return {raw, redis.call('GET', ARGV[1] .. agent)}
-"""
 
 
 def _invalid() -> Unauthenticated:
@@ -73,17 +64,19 @@ class ApiKeyService:
         self._uow = uow
         self._redis = redis
         self._streams = streams
-        self._read_key = redis.register_script(_READ_KEY)
+        # The cached key and its agent's session epoch in one round trip; a tombstone alone.
+        self._read_key = redis.register_script(scripts.text("read_api_key"))
 
     async def create(
         self,
+        caller: Principal | None,
         agent_id: str,
         display_name: str,
         scopes: tuple[Scope, ...],
         plan: Plan,
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
-        require_session(agent_id)
+        require_session(caller, agent_id)
         if plan is not Plan.FREE:
             raise refusals.plan_operator_only()
         if Scope.OPERATOR in scopes:
@@ -144,9 +137,9 @@ class ApiKeyService:
             await self._redis.delete(*(_CACHE.format(h.hex()) for h in key_hashes))
 
     async def list_keys(
-        self, agent_id: str, page_size: int, page_token: str
+        self, caller: Principal | None, agent_id: str, page_size: int, page_token: str
     ) -> tuple[list[ApiKey], str]:
-        require_session(agent_id)
+        require_session(caller, agent_id)
         scope = f"api_keys:{agent_id}"
         cursor = decode_token(page_token, scope)
         async with self._uow() as uow:
@@ -155,8 +148,8 @@ class ApiKeyService:
             )
         return page.items, encode_token(page.next_cursor, scope)
 
-    async def revoke(self, agent_id: str, key_id: str) -> None:
-        require_session(agent_id)
+    async def revoke(self, caller: Principal | None, agent_id: str, key_id: str) -> None:
+        require_session(caller, agent_id)
         async with self._uow() as uow:
             key = await uow.api_keys.get(key_id)
             if key is None or key.agent_id != agent_id:

@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 from server.domain.api_keys import ApiKey, Plan, Scope
 from server.domain.errors import InvalidArgument
 from server.domain.names import api_key_name
-from server.registry.convert import timestamp
+from server.domain.wire import timestamp
 
 _PLAN_FROM_PROTO = {
     pb.API_KEY_PLAN_UNSPECIFIED: Plan.FREE,

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db.ports import UnitsOfWork
-from server.auth.principal import Principal
 from server.auth.store import AuthStore, StreamRevoker
 from server.domain import failures, refusals, signing
 from server.domain.agents import AgentState
 from server.domain.clock import Clock, utc_now
-from server.registry.validation import raise_if, signature_violations
+from server.domain.principal import Principal
+from server.domain.validation import raise_if, signature_violations
 
 
 @dataclass(frozen=True, slots=True)

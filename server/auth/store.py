@@ -9,8 +9,9 @@ an agent ends all its sessions with one write. (Were reinstatement to restore th
 plain key version, sessions minted before the suspension would work again.)
 
 Calls whose work is itself a Redis script (a unary heartbeat, a heartbeat stream
-opening) check their session inside that script instead of before it: ADMIT_LUA
-is the same check, spliced in front of the work, so the call costs one round trip.
+opening) check their session inside that script instead of before it: admit.lua
+(server/hot/lua/) is the same check, in front of the work, so the call costs one round
+trip.
 """
 
 from __future__ import annotations
@@ -24,80 +25,13 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from server.hot import scripts
+from server.hot.ticket import AdmitCheck
+
 _CHALLENGE = "auth:challenge:{}"
 _SESSION = "auth:session:{}"
 EPOCH_KEY = "auth:epoch:{}"
 DELETED_EPOCH = -1
-
-# Mint a session under the agent's current epoch (set to its key version if it has none).
-_PUT_SESSION = """
-redis.call('SET', KEYS[2], ARGV[2], 'NX')
-local epoch = redis.call('GET', KEYS[2])
-local session = cjson.decode(ARGV[1])
-session['epoch'] = epoch
-redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ARGV[3])
-"""
-
-# The session check (and, where calls are counted, the caller's budget) as a Lua function
-# for scripts that do a call's work in the same round trip. KEYS[1] is the session key,
-# '' when the caller was already resolved; ARGV[1..7] are AdmitCheck.args. `admit()`
-# answers (verdict, agent id, verified 0/1, count): verdict 'ok', 'unauthenticated' or
-# 'limited'; the work runs only on 'ok'. Like _READ_SESSION it derives the epoch and
-# counter keys, so it assumes one Redis.
-ADMIT_LUA = """
-local function admit()
-  if KEYS[1] == '' then return 'ok', '', 0, 0 end
-  local raw = redis.call('GET', KEYS[1])
-  if not raw then return 'unauthenticated', '', 0, 0 end
-  local session = cjson.decode(raw)
-  local agent = session['agent_id']
-  local epoch = redis.call('GET', ARGV[1] .. agent)
-  local version = tostring(session['key_version'])
-  local minted = session['epoch']  -- sessions minted before epochs were kept have none
-  if minted == nil then minted = version else minted = tostring(minted) end
-  if not epoch or epoch ~= minted or string.match(epoch, '^[^:]*') ~= version then
-    return 'unauthenticated', '', 0, 0
-  end
-  local verified = 0
-  if session['verified'] == true then verified = 1 end
-  if ARGV[2] == '' then return 'ok', agent, verified, 0 end
-  local suffix, budget = ARGV[3], ARGV[4]
-  if verified == 1 then suffix, budget = ARGV[5], ARGV[6] end
-  local key = ARGV[2] .. agent .. suffix
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('EXPIRE', key, ARGV[7]) end
-  if count > tonumber(budget) then return 'limited', agent, verified, count end
-  return 'ok', agent, verified, count
-end
-"""
-ADMIT_ARGS = 7  # a script's own arguments start at ARGV[ADMIT_ARGS + 1]
-
-# A session and its agent's epoch in one round trip, checked by ADMIT_LUA (the one place
-# the epoch rule is written): the session when it is alive, else false. Every
-# authenticated call that is not itself a script pays it.
-_READ_SESSION = (
-    ADMIT_LUA
-    + """
-if admit() ~= 'ok' then return false end
-return redis.call('GET', KEYS[1])
-"""
-)
-
-
-@dataclass(frozen=True, slots=True)
-class AdmitCheck:
-    """What ADMIT_LUA needs for one call: the session key and its seven arguments."""
-
-    session_key: str
-    args: tuple[str | int, ...]
-
-    @classmethod
-    def none(cls) -> AdmitCheck:
-        """The caller is resolved already (an API key): the script only does the work."""
-        return _NO_CHECK
-
-
-_NO_CHECK = AdmitCheck("", ("",) * ADMIT_ARGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +98,8 @@ def _session(data: dict[str, object]) -> StoredSession:
 class AuthStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._read_session = redis.register_script(_READ_SESSION)
-        self._put_session = redis.register_script(_PUT_SESSION)
+        self._read_session = redis.register_script(scripts.text("read_session"))
+        self._put_session = redis.register_script(scripts.text("put_session"))
 
     async def put_challenge(self, agent_id: str, ttl_s: int) -> tuple[str, bytes]:
         challenge_id = secrets.token_urlsafe(18)

@@ -26,37 +26,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.hot import scripts
 from server.observability.metrics import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
 
-_LOCK_MS = 3000
-# Lua: lookup_or_lock() gives the current key of ARGV[1] under the generations in
-# KEYS[1..ARGV[2]] (one when ARGV[2] is absent): its generation and value, or on a miss
-# the generation, false, and 1 if this caller now holds the load lock else 0. A value
-# under several generations is retired when any of them is bumped. Shared with readers
-# that fold more into their lookup (server.cache.responses), which find their own keys
-# after the generations.
-LOOKUP_OR_LOCK = f"""
-local generations = tonumber(ARGV[2] or '1')
-local function lookup_or_lock()
-  local parts = {{}}
-  for i = 1, generations do parts[i] = redis.call('GET', KEYS[i]) or '0' end
-  local generation = table.concat(parts, '.')
-  local key = ARGV[1] .. ':g' .. generation
-  local value = redis.call('GET', key)
-  if value then return generation, value, 0 end
-  local locked = redis.call('SET', 'lock:' .. key, 1, 'NX', 'PX', {_LOCK_MS})
-  return generation, false, locked and 1 or 0
-end
-"""
-_GET_OR_LOCK = (
-    LOOKUP_OR_LOCK
-    + """
-local generation, value, locked = lookup_or_lock()
-return {generation, value, locked}
-"""
-)
+LOCK_MS = 3000  # the load lock (lookup_or_lock.lua)
 _WAIT_STEP_S = 0.01
 _WAIT_STEPS = 50
 
@@ -64,7 +39,7 @@ _WAIT_STEPS = 50
 class CacheAside:
     def __init__(self, redis: Redis, *, enabled: bool = True) -> None:
         self.redis = redis  # also for readers that fold more into their lookup (search)
-        self._get = redis.register_script(_GET_OR_LOCK)
+        self._get = redis.register_script(scripts.text("get_or_lock", LOCK_MS=LOCK_MS))
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
@@ -103,7 +78,7 @@ class CacheAside:
         ttl_s: int,
         load: Callable[[], Awaitable[bytes | None]],
     ) -> bytes | None:
-        """After a LOOKUP_OR_LOCK miss: load and store when this caller holds the lock,
+        """After a lookup_or_lock.lua miss: load and store when this caller holds the lock,
         else wait briefly for the holder's value (and load it alone if none comes).
 
         A waiter in the process that holds the lock is handed the value the moment it is

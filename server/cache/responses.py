@@ -30,7 +30,6 @@ the presence are one round trip before the build; otherwise presence is one more
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -39,71 +38,16 @@ from agentregistry.v1 import resources_pb2
 from google.protobuf.message import Message
 from redis.exceptions import RedisError
 
-from server.cache.aside import LOOKUP_OR_LOCK, CacheAside
+from server.cache.aside import LOCK_MS, CacheAside
 from server.domain.agents import AgentStatus
-from server.interceptors import deferred
-from server.interceptors.rate_limit import PendingCount
-from server.registry.convert import status_to_proto, timestamp
-from server.script_channel import Arg, Script, ScriptChannel, run_script
+from server.domain.wire import status_to_proto, timestamp
+from server.hot import scripts
+from server.hot.channel import Arg, ScriptChannel
+from server.hot.ticket import CountTicket
 
 Response = TypeVar("Response", bound=Message)
 Agents = Callable[[Response], Iterable[resources_pb2.Agent]]
 Live = tuple[AgentStatus, datetime] | None
-
-# Lua: the call's budget count, as limits' own increment does it; true when over budget.
-_COUNT = """
-local function count_call(counter, window, budget)
-  local count = redis.call('INCRBY', counter, 1)
-  if count == 1 then redis.call('EXPIRE', counter, window) end
-  return count, count > tonumber(budget)
-end
-"""
-# First, when the call's budget is counted here (ARGV[3] its window, '' when not;
-# ARGV[4] its budget; the last key its counter; server/interceptors/rate_limit.py,
-# PendingCount), the count: over budget, {false, false, 0, count} and nothing is read.
-# Then a miss as CacheAside's (the load lock taken in the same call) → {generation,
-# false, locked, count, {state of each agent in ARGV[5..]}}: the agents the response
-# will show when the caller knows them beforehand (GetAgent's own). A hit →
-# {generation, value, {state of each listed agent, false where none}, count}. The
-# presence state hash is the key after the generations.
-_LOOKUP = (
-    LOOKUP_OR_LOCK
-    + _COUNT
-    + """
-local count, over = 0, false
-if ARGV[3] ~= '' then
-  count, over = count_call(KEYS[#KEYS], ARGV[3], ARGV[4])
-  if over then return {false, false, 0, count} end
-end
-local generation, value, locked = lookup_or_lock()
-if not value then
-  local known = {}
-  if #ARGV > 4 then known = redis.call('HMGET', KEYS[generations + 1], unpack(ARGV, 5)) end
-  return {generation, false, locked, count, known}
-end
-local ids = {}
-local head = string.sub(value, 1, string.find(value, '\\n', 1, true) - 1)
-for id in string.gmatch(head, '[^,]+') do ids[#ids + 1] = id end
-if #ids == 0 then return {generation, value, {}, count} end
-local live = redis.call('HMGET', KEYS[generations + 1], unpack(ids))
-return {generation, value, live, count}
-"""
-)
-# With the cache off: the count as above (KEYS[2] the counter, ARGV[1] its window or '',
-# ARGV[2] its budget), then the state of each agent in ARGV[3..] (KEYS[1] the presence
-# hash) → {count, {state…}}; over budget, nothing is read.
-_COUNT_AND_LIVE = (
-    _COUNT
-    + """
-local count, over = 0, false
-if ARGV[1] ~= '' then
-  count, over = count_call(KEYS[2], ARGV[1], ARGV[2])
-  if over then return {count, {}} end
-end
-if #ARGV < 3 then return {count, {}} end
-return {count, redis.call('HMGET', KEYS[1], unpack(ARGV, 3))}
-"""
-)
 
 
 class PresenceState(Protocol):
@@ -115,12 +59,6 @@ class PresenceState(Protocol):
     async def live(self, agent_ids: list[str]) -> list[Live]: ...
 
     def live_from(self, raws: Sequence[bytes | None]) -> list[Live]: ...
-
-
-def request_key(method: str, request: Message) -> str:
-    """The key of a response that depends on the whole request."""
-    digest = hashlib.blake2b(request.SerializeToString(deterministic=True), digest_size=16)
-    return f"cache:response:{method}:{digest.hexdigest()}"
 
 
 def _ids(agents: Iterable[resources_pb2.Agent]) -> list[str]:
@@ -142,11 +80,13 @@ class CachedResponses:
         presence: PresenceState | None,
         channel: ScriptChannel | None = None,
     ) -> None:
+        """`channel` carries the lookups (server/hot/channel.py); without one, a channel to
+        the cache's Redis is opened."""
         self._cache = cache
         self._presence = presence
-        self._channel = channel
-        self._script = Script(_LOOKUP)
-        self._count_and_live = Script(_COUNT_AND_LIVE)
+        self._channel = channel if channel is not None else ScriptChannel.for_client(cache.redis)
+        self._script = scripts.load("cache_lookup", LOCK_MS=LOCK_MS)
+        self._count_and_live = scripts.load("count_and_live")
 
     async def serve(
         self,
@@ -157,24 +97,24 @@ class CachedResponses:
         build: Callable[[], Awaitable[Response]],
         agents: Agents[Response] | None = None,
         known: Sequence[str] = (),
+        ticket: CountTicket | None = None,
     ) -> Response:
         """`build()`'s response, or its cached bytes (under `generations`); `agents` picks
         the agents in it, whose status and last-seen are live; `known`, their ids when
         the caller knows them before the build, so a miss reads their state in the same
-        call as the lookup. A call whose budget count was left to this lookup is counted
-        before anything is read."""
-        pending = deferred.take(PendingCount)
+        call as the lookup; `ticket`, the call's budget count when it is left to this
+        lookup (taken from the call), counted before anything is read."""
         if not self._cache.enabled:
-            live = await self._count_and_read(pending, known)
+            live = await self._count_and_read(ticket, known)
             response = await build()
             await self._merge_live(response, agents, known, live)
             return response
-        found = await self._lookup(key, generations, pending, known)
-        if pending is not None:
+        found = await self._lookup(key, generations, ticket, known)
+        if ticket is not None:
             if found is None:  # the script did not run: counted on its own
-                await pending.resolve()
+                await ticket.resolve()
             else:
-                pending.settle(int(found[3]))  # over budget: refused here
+                ticket.settle(int(found[3]))  # over budget: refused here
         if found is not None and found[1]:
             self._cache.count_hit()
             response = response_type.FromString(bytes(found[1]).partition(b"\n")[2])
@@ -220,36 +160,35 @@ class CachedResponses:
             _merge(listed, await self._presence.live(ids))
 
     async def _count_and_read(
-        self, pending: PendingCount | None, known: Sequence[str]
+        self, ticket: CountTicket | None, known: Sequence[str]
     ) -> Sequence[bytes | None] | None:
         """With the cache off: the count and the state of `known` in one call; None when
         it cannot run (the count then runs on its own)."""
-        if self._presence is None or (pending is None and not known):
-            if pending is not None:
-                await pending.resolve()
+        if self._presence is None or (ticket is None and not known):
+            if ticket is not None:
+                await ticket.resolve()
             return None
         keys: list[Arg] = [self._presence.state_key]
         args: list[Arg] = ["", ""]
-        if pending is not None:
-            keys.append(pending.key)
-            args = [pending.counter.window_s, pending.counter.amount]
+        if ticket is not None:
+            key, window_s, budget = ticket.counter
+            keys.append(key)
+            args = [window_s, budget]
         try:
-            count, live = await run_script(
-                self._channel, self._cache.redis, self._count_and_live, keys, [*args, *known]
-            )
+            count, live = await self._channel.run(self._count_and_live, keys, [*args, *known])
         except RedisError:
-            if pending is not None:
-                await pending.resolve()
+            if ticket is not None:
+                await ticket.resolve()
             return None
-        if pending is not None:
-            pending.settle(int(count))  # over budget: refused before the build
+        if ticket is not None:
+            ticket.settle(int(count))  # over budget: refused before the build
         return list(live)
 
     async def _lookup(
         self,
         key: str,
         generations: Sequence[str],
-        pending: PendingCount | None,
+        ticket: CountTicket | None,
         known: Sequence[str],
     ) -> list[Any] | None:
         """_LOOKUP's answer; None when it cannot run (no presence, Redis down), and
@@ -258,14 +197,13 @@ class CachedResponses:
             return None
         keys: list[Arg] = [*generations, self._presence.state_key]
         args: list[Arg] = [key, len(generations), "", ""]
-        if pending is not None:
-            keys.append(pending.key)
-            args[2:] = [pending.counter.window_s, pending.counter.amount]
+        if ticket is not None:
+            key, window_s, budget = ticket.counter
+            keys.append(key)
+            args[2:] = [window_s, budget]
         args += known
         try:
-            found: list[Any] = await run_script(
-                self._channel, self._cache.redis, self._script, keys, args
-            )
+            found: list[Any] = await self._channel.run(self._script, keys, args)
         except RedisError:
             return None
         return found

@@ -24,7 +24,7 @@ import jwt
 from server.cards import signatures
 from server.cards.fetch import get_json
 from server.domain import documents
-from server.domains.proof import proof_url
+from server.domain_proofs.proof import proof_url
 from server.webhooks import ssrf
 
 log = logging.getLogger("agentregistry.cards")

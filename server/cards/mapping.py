@@ -18,7 +18,7 @@ from server.cards import shape
 from server.domain import failures
 from server.domain.agents import AgentProfile, AgentType
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.registry.validation import MAX_LABEL, MAX_TAGS
+from server.domain.validation import MAX_LABEL, MAX_TAGS
 
 WELL_KNOWN_PATH = "/.well-known/agent-card.json"
 _LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from db.ports import UnitOfWorkPort, UnitsOfWork
-from server.auth.principal import require_agent
 from server.cards import shape
 from server.cards.domain_keys import domain_keys
 from server.cards.fetch import fetch_card
@@ -23,8 +22,9 @@ from server.cards.versions import CURRENT, agent_to_card, lines_of
 from server.domain import failures
 from server.domain.agents import Agent, AgentType
 from server.domain.errors import InvalidArgument, NotFound
+from server.domain.principal import Principal, require_agent
+from server.domain.validation import MAX_CAPABILITIES, key_violations, raise_if
 from server.registry.service import RegistryService, WithAgent
-from server.registry.validation import MAX_CAPABILITIES, key_violations, raise_if
 
 _REFUSED = (SignatureStatus.SIGNATURE_INVALID, SignatureStatus.MALFORMED)
 
@@ -88,6 +88,7 @@ class CardService:
 
     async def import_card(
         self,
+        caller: Principal | None,
         card: dict[str, Any] | None,
         card_uri: str,
         agent_id: str | None,
@@ -97,7 +98,8 @@ class CardService:
     ) -> tuple[Agent, bool, SignatureStatus]:
         """(agent, created, signature status); the agent is registered or updated."""
         if agent_id is not None:
-            require_agent(agent_id)  # before any fetch: only the owner makes us fetch for it
+            # Before any fetch: only the owner makes us fetch for it.
+            require_agent(caller, agent_id)
         else:
             raise_if(key_violations("public_key", public_key))
         document = await self._card(card, card_uri)
@@ -107,7 +109,7 @@ class CardService:
         endpoint_field = card_to_profile(document, kind).endpoint_field
         try:
             if agent_id is not None:
-                return await self._update(agent_id, document, kind)
+                return await self._update(caller, agent_id, document, kind)
             verification = _checked(await self._verify(document, public_key, None))
             # Only what the signature covers counts (a 1.x card's 1.x fields).
             imported = card_to_profile(verification.card, kind)
@@ -120,7 +122,7 @@ class CardService:
         return agent, True, verification.status
 
     async def _update(
-        self, agent_id: str, card: dict[str, Any], kind: AgentType
+        self, caller: Principal | None, agent_id: str, card: dict[str, Any], kind: AgentType
     ) -> tuple[Agent, bool, SignatureStatus]:
         current = await self._registry.get(agent_id)
         verification = _checked(await self._verify(card, current.public_key, current))
@@ -135,7 +137,7 @@ class CardService:
             "metadata": {**before.metadata, **profile.metadata},
         }
         agent = await self._registry.update(
-            agent_id, changes, list(changes), "", with_agent=_keep(card)
+            caller, agent_id, changes, list(changes), "", with_agent=_keep(card)
         )
         return agent, False, verification.status
 

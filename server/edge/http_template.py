@@ -2,7 +2,7 @@
 grammar Envoy's transcoder accepts, and matched against a request path.
 
 Shared by the OpenAPI generator (scripts/http_rules.py) and the call layer, which reads
-back from a transcoded call's original path what its URL said (server/interceptors/path_binding.py).
+back from a transcoded call's original path what its URL said (server/calls/path_binding.py).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from google.protobuf import json_format
 from server.domain.changes import ChangeEvent
 from server.domain.errors import InvalidArgument
 from server.domain.names import agent_name, parse_agent_name
+from server.domain.wire import timestamp
 from server.events.payloads import fill_payload
 from server.events.service import KEEPALIVE
-from server.registry.convert import timestamp
 
 # The store keeps event types by their bare names (`AGENT_REGISTERED`, in events.event_type
 # and webhooks.event_types) from before the proto enum values took their type's prefix;

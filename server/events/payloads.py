@@ -23,7 +23,7 @@ from server.domain.attestations import ClaimKind
 from server.domain.changes import ChangeEvent
 from server.domain.events import EventType
 from server.domain.names import api_key_name, capability_name
-from server.registry.convert import status_to_proto, timestamp, type_to_proto
+from server.domain.wire import status_to_proto, timestamp, type_to_proto
 
 _KINDS = {
     ClaimKind.CAPABILITY: pb.ATTESTATION_KIND_CAPABILITY,

@@ -12,9 +12,9 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from server.domain.agents import AgentStatus
 from server.domain.errors import InvalidArgument
 from server.domain.names import agent_name, parse_agent_name
+from server.domain.wire import STATUS_FROM_PROTO, status_to_proto
 from server.presence.service import Presence
 from server.presence.streams import Ack, NewInterval, Reconnect
-from server.registry.convert import STATUS_FROM_PROTO, status_to_proto
 
 
 def status_from_proto(value: int, field: str) -> AgentStatus | None:

@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from db.repositories.presence import PresenceChange, PresenceRepository
 from db.uow import UnitOfWorkFactory
 from server.cache.aside import CacheAside
+from server.cache.keys import STATUS_GENERATION
 from server.presence.store import PresenceStore
-from server.registry.cached import STATUS_GENERATION
 
 
 async def apply_to_postgres(
@@ -53,6 +53,6 @@ async def flush_dirty(
 
 async def retire_status_pages(redis: Redis, status_changes: int) -> None:
     """Cached responses that filter or count by stored status must not outlive a flush
-    that changed some (server.registry.cached.STATUS_GENERATION)."""
+    that changed some (server.cache.keys.STATUS_GENERATION)."""
     if status_changes:
         await CacheAside(redis).bump(STATUS_GENERATION)

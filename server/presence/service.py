@@ -13,7 +13,7 @@ client reading right after SendHeartbeat or SetStatus sees its write.
 
 A unary beat and a stream opening do not wait for the coalescer's tick: each is
 one script of its own, written at once, that also checks the caller's session
-and counts its budget (a deferred session, server/interceptors/auth.py), so
+and counts its budget (the call's session ticket, server/hot/ticket.py), so
 either costs one Redis round trip and no batching delay.
 """
 
@@ -30,16 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db.uow import UnitOfWorkFactory
-from server.auth import principal
-from server.auth.store import AdmitCheck, api_key_credential, session_credential
-from server.domain import failures, refusals
+from server.auth.store import api_key_credential, session_credential
+from server.domain import failures, principal, refusals
 from server.domain.agents import Agent, AgentState, AgentStatus
 from server.domain.errors import (
     InvalidArgument,
     Unavailable,
 )
-from server.interceptors import deferred
-from server.interceptors.auth import DeferredSession
+from server.hot.ticket import AdmitCheck, SessionTicket
 from server.observability.metrics import HEARTBEATS
 from server.presence.coalescer import BeatCoalescer
 from server.presence.store import Admitted, PresenceRecord, PresenceStore, PresenceWrite, decode
@@ -82,17 +80,16 @@ def _check_load(load: float) -> None:
         raise InvalidArgument.field("load", "must be between 0.0 and 1.0")
 
 
-def _caller() -> principal.Principal:
-    caller = principal.current()
+def _caller(caller: principal.Principal | None) -> principal.Principal:
     if caller is None:
         raise refusals.session_required()
     return caller
 
 
-async def _settle(pending: DeferredSession | None, admitted: Admitted) -> None:
+async def _settle(session: SessionTicket | None, admitted: Admitted) -> None:
     """The script's verdict on the caller: raises for a refusal (nothing was written)."""
-    if pending is not None:
-        await pending.settle(admitted.verdict, admitted.agent_id, admitted.verified, admitted.count)
+    if session is not None:
+        await session.settle(admitted.verdict, admitted.agent_id, admitted.verified, admitted.count)
     if admitted.verdict == "not_owner":
         raise refusals.not_owner(admitted.agent_id)
 
@@ -117,19 +114,21 @@ class PresenceService:
 
     # Streams.
 
-    async def open_stream(self) -> OpenStream:
+    async def open_stream(
+        self, caller: principal.Principal | None, session: SessionTicket | None = None
+    ) -> OpenStream:
         """The caller's agent gets a stream; an older one, here or elsewhere, is ended.
 
-        The claim (and, for a session token, the caller's check) is one script, written
-        at once; a claim whose call ended meanwhile is released again."""
-        pending = deferred.take(DeferredSession)
+        The claim (and, for a session token taken from the call, `session`, the caller's
+        check) is one script, written at once; a claim whose call ended meanwhile is
+        released again."""
         check, agent_id, credential = AdmitCheck.none(), "", ""
         expires_in: float | None = None  # seconds its credential has left, if it expires
-        if pending is not None:
-            check = pending.check
+        if session is not None:
+            check = session.check
             credential = session_credential(check.session_key)
         else:
-            caller = _caller()
+            caller = _caller(caller)
             agent_id = caller.agent_id
             if caller.api_key_id is not None:
                 credential = api_key_credential(caller.api_key_id)
@@ -140,7 +139,7 @@ class PresenceService:
         claimed = await self._store.claim(check, agent_id, stream_id, release)
         admitted, agent_id, replaced = claimed.admitted, claimed.agent_id, claimed.replaced
         try:
-            await _settle(pending, admitted)
+            await _settle(session, admitted)
         except BaseException:  # refused after the claim (a budget counted the ordinary way)
             if admitted.verdict == "ok":
                 self._coalescer.release(agent_id, stream_id)
@@ -212,28 +211,36 @@ class PresenceService:
     # Unary calls.
 
     async def send_heartbeat(
-        self, agent_id: str, sequence: int, status: AgentStatus | None, load: float
+        self,
+        caller: principal.Principal | None,
+        agent_id: str,
+        sequence: int,
+        status: AgentStatus | None,
+        load: float,
+        session: SessionTicket | None = None,
     ) -> Ack:
-        """One script, at once: the caller's check, the beat and (for an unspecified
-        status) the live status it keeps."""
-        pending = deferred.take(DeferredSession)
+        """One script, at once: the caller's check (`session`, when the call's session
+        token is checked in it), the beat and (for an unspecified status) the live status
+        it keeps."""
         check = AdmitCheck.none()
-        if pending is not None:
-            check = pending.check
+        if session is not None:
+            check = session.check
         else:
-            principal.require_agent(agent_id)
+            principal.require_agent(caller, agent_id)
         _check_load(load)
         self._coalescer.discard(agent_id)  # a queued stream beat is older than this one
         now = time.time()
         admitted, written = await self._store.beat_now(
             check, agent_id, status, load, now, self.ttl_s
         )
-        await _settle(pending, admitted)
+        await _settle(session, admitted)
         assert written is not None
         return Ack(sequence, written, now, first=True)
 
-    async def set_status(self, agent_id: str, status: AgentStatus | None) -> Presence:
-        principal.require_agent(agent_id)
+    async def set_status(
+        self, caller: principal.Principal | None, agent_id: str, status: AgentStatus | None
+    ) -> Presence:
+        principal.require_agent(caller, agent_id)
         if status is None:
             raise InvalidArgument.field("status", "is required")
         current = await self._store.read(agent_id)

@@ -19,6 +19,7 @@ from agentregistry.v1 import presence_service_pb2 as pb
 from agentregistry.v1 import presence_service_pb2_grpc
 from google.rpc import status_pb2
 
+from server.call import Call
 from server.domain.errors import DomainError
 from server.domain.names import agent_name, parse_agent_name
 from server.domain.reasons import Reason
@@ -26,17 +27,6 @@ from server.errors import STATUS_DETAILS_KEY, error_info
 from server.presence import convert
 from server.presence.service import PresenceService
 from server.presence.streams import Ack, EndKind, OpenStream, StreamEnd
-
-Context = grpc.aio.ServicerContext[object, object]
-
-# Methods that check the caller's session inside their one Redis script
-# (server/interceptors/auth.py, DeferredSession).
-SESSION_IN_SCRIPT = frozenset(
-    {
-        "/agentregistry.v1.PresenceService/SendHeartbeat",
-        "/agentregistry.v1.PresenceService/Heartbeat",
-    }
-)
 
 _ENDINGS: dict[EndKind, tuple[grpc.StatusCode, Reason]] = {
     EndKind.SUPERSEDED: (grpc.StatusCode.ABORTED, Reason.STREAM_SUPERSEDED),
@@ -74,7 +64,7 @@ def _ends_after_a_beat(stream: OpenStream) -> bool:
     return isinstance(ending, StreamEnd) and ending.kind not in _AT_ONCE
 
 
-async def _end(context: Context, ending: StreamEnd, agent_id: str) -> None:
+async def _end(call: Call, ending: StreamEnd, agent_id: str) -> None:
     """Finish the call with the ending's code and an ErrorInfo reason (OK needs none)."""
     if ending.kind not in _ENDINGS:
         return
@@ -84,7 +74,7 @@ async def _end(context: Context, ending: StreamEnd, agent_id: str) -> None:
     status = status_pb2.Status(code=code.value[0], message=ending.message, details=[detail])
     trailers = ((STATUS_DETAILS_KEY, status.SerializeToString()),)
     try:
-        await context.abort(code, ending.message, trailers)
+        await call.abort(code, ending.message, trailers)
     except grpc.aio.AbortError:
         raise
     except Exception as failed:
@@ -99,14 +89,14 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         self._service = service
 
     async def Heartbeat(
-        self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
+        self, request_iterator: AsyncIterator[pb.HeartbeatRequest], call: Call
     ) -> None:
-        """Beats are read with context.read(): the request iterator would be one more
+        """Beats are read with call.read(): the request iterator would be one more
         generator per beat."""
-        stream = await self._service.open_stream()
+        stream = await self._service.open_stream(call.caller, call.take_session())
         task = asyncio.current_task()
         assert task is not None
-        stream.notify = functools.partial(self._notified, stream, context, task)
+        stream.notify = functools.partial(self._notified, stream, call, task)
         if stream.outbox and not stream.ended:  # pushed while the opening finished
             stream.notify()
         interval_s, ttl_s = self._service.interval_s, self._service.ttl_s
@@ -121,7 +111,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                     self._grace(stream, task)
                 stream.waiting = stream.reading = True
                 try:
-                    read = await context.read()
+                    read = await call.read()
                 except asyncio.CancelledError:
                     stream.waiting = stream.reading = False
                     if stream.interrupted and task.uncancel() == 0:
@@ -143,7 +133,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                     ack = self._service.beat(stream, beat.sequence, status, beat.load)
                 except DomainError:
                     stream.ended = True  # nothing more is queued; what was leaves first
-                    await self._write_queued(stream, context)
+                    await self._write_queued(stream, call)
                     raise
                 except Exception:  # a message that is no beat: no more beats are read
                     await self._stalled(stream, task)
@@ -156,23 +146,23 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 message = convert.ack_response(ack, interval_s, ttl_s)
                 async with stream.lock:  # one message in flight (gRPC allows no more)
                     try:
-                        await context.write(message)
+                        await call.write(message)
                         continue
                     except Exception:
                         pass
                 await self._stalled(stream, task)
                 break
-            ending = await self._write_queued(stream, context)
+            ending = await self._write_queued(stream, call)
             if ending is not None:
                 async with stream.lock:
-                    await _end(context, ending, stream.agent_id)
+                    await _end(call, ending, stream.agent_id)
         finally:
-            stream.notify = None  # (it holds the call's context and task)
+            stream.notify = None  # (it holds the call's call and task)
             if stream.writer is not None:
                 stream.writer.cancel()
             self._service.close_stream(stream)
 
-    def _notified(self, stream: OpenStream, context: Context, task: asyncio.Task[object]) -> None:
+    def _notified(self, stream: OpenStream, call: Call, task: asyncio.Task[object]) -> None:
         """Something was put in the stream's outbox. An ending interrupts the stream's wait
         for a beat; anything else is written by a task of its own, started unless one runs."""
         if stream.ended:
@@ -183,7 +173,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 else:
                     task.cancel()
         elif stream.writer is None:
-            stream.writer = asyncio.ensure_future(self._write_outbox(stream, context))
+            stream.writer = asyncio.ensure_future(self._write_outbox(stream, call))
 
     @staticmethod
     def _grace(stream: OpenStream, task: asyncio.Task[object]) -> None:
@@ -196,20 +186,20 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
 
         asyncio.get_running_loop().call_later(ENDING_GRACE_S, interrupt)
 
-    async def _write_outbox(self, stream: OpenStream, context: Context) -> None:
+    async def _write_outbox(self, stream: OpenStream, call: Call) -> None:
         """The outbox in order, up to its end (the stream's own task finishes the call)."""
         try:
             while stream.outbox and not isinstance(stream.outbox[0], StreamEnd):
                 message = self._message(stream.outbox.popleft())
                 async with stream.lock:
                     try:
-                        await context.write(message)
+                        await call.write(message)
                     except Exception:  # the call is ending: the stream's task finishes it
                         return
         finally:
             stream.writer = None
 
-    async def _write_queued(self, stream: OpenStream, context: Context) -> StreamEnd | None:
+    async def _write_queued(self, stream: OpenStream, call: Call) -> StreamEnd | None:
         """What the outbox holds, written in order after the task writing it is done; the
         stream's end, if one is queued."""
         if stream.writer is not None:
@@ -220,7 +210,7 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
                 return item
             message = self._message(item)
             async with stream.lock:
-                await context.write(message)
+                await call.write(message)
         return None
 
     def _message(self, item: object) -> pb.HeartbeatResponse:
@@ -243,24 +233,25 @@ class PresenceServicer(presence_service_pb2_grpc.PresenceServiceServicer):
         finally:
             stream.waiting = False
 
-    async def SendHeartbeat(
-        self, request: pb.SendHeartbeatRequest, context: Context
-    ) -> pb.HeartbeatAck:
+    async def SendHeartbeat(self, request: pb.SendHeartbeatRequest, call: Call) -> pb.HeartbeatAck:
         ack = await self._service.send_heartbeat(
+            call.caller,
             parse_agent_name(request.name, "name"),
             request.sequence,
             convert.status_from_proto(request.status, "status"),
             request.load,
+            call.take_session(),
         )
         return convert.ack_to_proto(ack, self._service.interval_s, self._service.ttl_s)
 
-    async def SetStatus(self, request: pb.SetStatusRequest, context: Context) -> pb.Presence:
+    async def SetStatus(self, request: pb.SetStatusRequest, call: Call) -> pb.Presence:
         presence = await self._service.set_status(
+            call.caller,
             parse_agent_name(request.name, "name"),
             convert.status_from_proto(request.status, "status"),
         )
         return convert.presence_to_proto(presence)
 
-    async def GetPresence(self, request: pb.GetPresenceRequest, context: Context) -> pb.Presence:
+    async def GetPresence(self, request: pb.GetPresenceRequest, call: Call) -> pb.Presence:
         agent_id = convert.parse_presence_name(request.name)
         return convert.presence_to_proto(await self._service.get_presence(agent_id))

@@ -16,7 +16,7 @@ Stream beats are multi-member commands in one pipeline per tick: redis-py spends
 ~25 µs of Python per command, so one command per beat would cap a process at a few
 thousand beats/s. A unary beat and a stream opening are one script each, written at
 once (their caller waits for them), with the caller's session check and budget count
-in front (ADMIT_LUA): one round trip per call.
+in front (admit.lua, server/hot/lua/): one round trip per call.
 """
 
 from __future__ import annotations
@@ -30,117 +30,16 @@ from typing import Any, NamedTuple
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
-from server.auth.store import ADMIT_ARGS, ADMIT_LUA, AdmitCheck
 from server.domain import refusals
 from server.domain.agents import AgentStatus
-from server.script_channel import Script, ScriptChannel, run_script
-
-# Marks expired entries offline (keeping their load and last beat) and dirty, in one pass
-# that no beat can interleave with; answers how many it marked.
-_EXPIRE_SCRIPT = """
-local expired = redis.call(
-  'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-local n = #expired / 2
-if n == 0 then return 0 end
-local ids, offline = {}, {}
-for i = 1, n do ids[i] = expired[2 * i - 1] end
-for start = 1, n, 1000 do
-  local stop = math.min(start + 999, n)
-  local chunk = {unpack(ids, start, stop)}
-  local prev = redis.call('HMGET', KEYS[2], unpack(chunk))
-  offline = {}
-  for j = 1, #chunk do
-    local load = '0'
-    local raw = prev[j]
-    if raw then
-      local first = string.find(raw, '|', 1, true)
-      local second = first and string.find(raw, '|', first + 1, true)
-      if first and second then load = string.sub(raw, first + 1, second - 1) end
-    end
-    offline[#offline + 1] = chunk[j]
-    offline[#offline + 1] = 'offline|' .. load .. '|' .. expired[2 * (start + j - 1)]
-  end
-  redis.call('HSET', KEYS[2], unpack(offline))
-  redis.call('ZREM', KEYS[1], unpack(chunk))
-  redis.call('SADD', KEYS[3], unpack(chunk))
-end
-return n
-"""
-
-# Deletes the stream key only while it still names this stream.
-_RELEASE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-# Scripts below start with ADMIT_LUA; their own arguments follow its seven, so `A`
-# (ADMIT_ARGS) offsets them. The caller's agent is ARGV[A + 1], or the session's when
-# that is '' (a stream opening does not name its agent); a session of another agent is
-# refused as 'not_owner' before anything is written.
-_ADMITTED = (
-    ADMIT_LUA
-    + f"local A = {ADMIT_ARGS}"
-    + """
-local verdict, owner, verified, count = admit()
-if verdict ~= 'ok' then return {verdict, owner, verified, count} end
-local agent = ARGV[A + 1]
-if owner ~= '' then
-  if agent == '' then agent = owner elseif agent ~= owner then
-    return {'not_owner', owner, verified, count}
-  end
-end
-"""
-)
-
-# A unary beat, written at once: status '' keeps the live one (online past the TTL or
-# when offline), as PresenceService.live_status reads it. Answers the status written.
-_BEAT_NOW_SCRIPT = (
-    _ADMITTED
-    + """
-local status, at = ARGV[A + 2], ARGV[A + 4]
-if status == '' then
-  status = 'online'
-  local current = redis.call('HGET', KEYS[3], agent)
-  if current then
-    local first = string.find(current, '|', 1, true)
-    local second = first and string.find(current, '|', first + 1, true)
-    if second then
-      local was = string.sub(current, 1, first - 1)
-      local seen = tonumber(string.sub(current, second + 1))
-      if was ~= 'offline' and seen and tonumber(at) - seen <= tonumber(ARGV[A + 5]) then
-        status = was
-      end
-    end
-  end
-end
-if status == 'offline' then
-  redis.call('ZREM', KEYS[2], agent)
-else
-  redis.call('ZADD', KEYS[2], at, agent)
-end
-redis.call('HSET', KEYS[3], agent, status .. '|' .. ARGV[A + 3] .. '|' .. ARGV[A + 6])
-redis.call('SADD', KEYS[4], agent)
-return {verdict, owner, verified, count, status}
-"""
-)
-
-# A stream opening: the stream becomes the agent's live one; answers the one it replaced
-# and the milliseconds its session has left (-1 without a session), when the stream ends.
-_CLAIM_SCRIPT = (
-    _ADMITTED
-    + """
-local previous = redis.call('SET', ARGV[A + 2] .. agent, ARGV[A + 3], 'GET')
-local left = -1
-if KEYS[1] ~= '' then left = redis.call('PTTL', KEYS[1]) end
-return {verdict, owner, verified, count, agent, previous or '', left}
-"""
-)
+from server.hot import scripts
+from server.hot.channel import ScriptChannel
+from server.hot.ticket import ADMIT_ARGS, AdmitCheck
 
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A script's answer to its ADMIT_LUA part (server/interceptors/auth.py settles it)."""
+    """A script's answer to its admit.lua part (server/calls/auth.py settles it)."""
 
     verdict: str  # 'ok', 'unauthenticated', 'limited' or 'not_owner'
     agent_id: str  # the session's agent, '' when the caller was resolved before
@@ -226,10 +125,10 @@ class PresenceStore:
     def __init__(
         self, redis: Redis, namespace: str = "presence", channel: ScriptChannel | None = None
     ) -> None:
-        """`channel` carries the scripts a call waits on (server/script_channel.py);
-        without one they go through `redis`."""
+        """`channel` carries the scripts a call waits on (server/hot/channel.py); without
+        one, a channel to `redis`'s server is opened."""
         self._redis = redis
-        self._channel = channel
+        self._channel = channel if channel is not None else ScriptChannel.for_client(redis)
         self._seen = f"{namespace}:seen"
         self.state_key = f"{namespace}:state"  # also read by search's cached-page script
         self.dirty_key = f"{namespace}:dirty"
@@ -237,9 +136,10 @@ class PresenceStore:
         self._stream = f"{namespace}:stream:{{}}"
         self.control_channel = f"{namespace}:control"
         self._stream_prefix = f"{namespace}:stream:"
-        self._expire = redis.register_script(_EXPIRE_SCRIPT)
-        self._beat_now = Script(_BEAT_NOW_SCRIPT)
-        self._claim = Script(_CLAIM_SCRIPT)
+        self._expire = redis.register_script(scripts.text("expire_presence"))
+        self._beat_now = scripts.load("beat_now", ADMIT_ARGS=ADMIT_ARGS)
+        self._claim = scripts.load("claim", ADMIT_ARGS=ADMIT_ARGS)
+        self._release = scripts.text("release_stream")
 
     @property
     def redis(self) -> Redis:
@@ -257,14 +157,8 @@ class PresenceStore:
         tick it opened leaves no claim behind."""
         if not writes and not claims and not releases:
             return []
-        if self._channel is not None:  # hiredis packs a tick's thousands of members in C
-            commands = self._tick_commands(writes, claims, releases)
-            results = await self._channel.many(commands)
-        else:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for command in self._tick_commands(writes, claims, releases):
-                    pipe.execute_command(*command)
-                results = await pipe.execute()
+        # hiredis packs a tick's thousands of members in C
+        results = await self._channel.many(self._tick_commands(writes, claims, releases))
         return [
             None if r is None else r.decode() if isinstance(r, bytes) else str(r)
             for r in results[: len(claims)]
@@ -281,7 +175,7 @@ class PresenceStore:
             for agent_id, stream_id in claims
         ]
         commands += [  # EVAL: a registered script makes a pipeline ask SCRIPT EXISTS first
-            ("EVAL", _RELEASE_SCRIPT, 1, self._stream.format(agent_id), stream_id)
+            ("EVAL", self._release, 1, self._stream.format(agent_id), stream_id)
             for agent_id, stream_id in releases
         ]
         if writes:
@@ -323,7 +217,7 @@ class PresenceStore:
             repr(ttl_s),
             f"{at:.3f}",
         ]
-        reply = await self._run(self._beat_now, keys, args)
+        reply = await self._channel.run(self._beat_now, keys, args)
         admitted = _admitted(reply)
         written = AgentStatus(_text(reply[4])) if admitted.verdict == "ok" else None
         return admitted, written
@@ -345,8 +239,8 @@ class PresenceStore:
         keys = [check.session_key]
         args = [*check.args, agent_id, self._stream_prefix, stream_id]
         channel = self._channel
-        pending = None if channel is None else channel.submit(self._claim, keys, args)
-        if channel is not None and pending is not None:
+        pending = channel.submit(self._claim, keys, args)
+        if pending is not None:
             try:
                 reply = await pending
             except asyncio.CancelledError:
@@ -356,8 +250,8 @@ class PresenceStore:
                 return _claimed(ScriptChannel.answer(reply), agent_id)
             except NoScriptError:
                 pass  # a restarted or flushed Redis: loaded and run again below
-        # Through redis-py, or a channel still connecting: a task of its own, shielded.
-        task = asyncio.ensure_future(self._run(self._claim, keys, args))
+        # A channel still connecting: a task of its own, shielded.
+        task = asyncio.ensure_future(channel.run(self._claim, keys, args))
         try:
             reply = await asyncio.shield(task)
         except BaseException:
@@ -365,22 +259,15 @@ class PresenceStore:
             raise
         return _claimed(reply, agent_id)
 
-    async def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
-        return await run_script(self._channel, self._redis, script, keys, args)
-
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
+        self._channel.close()
 
     async def read_many(self, agent_ids: Sequence[str]) -> list[PresenceRecord | None]:
         """One HMGET for a whole page."""
         if not agent_ids:
             return []
         try:
-            if self._channel is not None:  # read merges are on the hot reads' path too
-                raws = await self._channel.call("HMGET", self.state_key, *agent_ids)
-            else:
-                raws = await self._redis.hmget(self.state_key, list(agent_ids))
+            raws = await self._channel.call("HMGET", self.state_key, *agent_ids)
         except RedisError as error:
             raise refusals.presence_unavailable() from error
         return [decode(raw) for raw in raws]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 
-from server.auth.principal import Tier
 from server.domain import refusals
 from server.domain.errors import QuotaExceeded
+from server.domain.principal import Tier
 from server.observability.metrics import RATE_LIMITED
 from server.ratelimit.limiter import RateLimiter
 from server.ratelimit.policy import MethodClass

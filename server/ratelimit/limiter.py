@@ -1,4 +1,5 @@
-"""Shared budgets in Redis through `limits`, with a per-process fallback.
+"""Shared budgets in Redis (`limits` parses budgets and names windows), with a per-process
+fallback.
 
 A fixed window is one counter per key and window, and the windows are aligned to
 the clock (minute N is its own key), so one Redis round trip counts a call and
@@ -18,26 +19,19 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.storage.redis.bridge import RedisBridge
+from limits.aio.storage import MemoryStorage, Storage
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
-from server.auth.principal import Tier
+from server.domain.principal import Tier
+from server.hot import scripts
+from server.hot.channel import ScriptChannel
 from server.observability.metrics import RATE_LIMIT_FALLBACK
 from server.ratelimit.policy import Budgets, MethodClass
-from server.script_channel import Script, ScriptChannel
 
 log = logging.getLogger(__name__)
 
 _RETRY_SHARED_AFTER_S = 5.0
-
-
-def limits_storage_uri(redis_url: str) -> str:
-    if redis_url.startswith("unix://"):
-        return "async+redis+unix://" + redis_url.removeprefix("unix://")
-    return "async+" + redis_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +47,8 @@ _CALLER = "\x00"  # stands for the caller's id while a key is cut into prefix an
 
 @dataclass(frozen=True, slots=True)
 class SharedCounter:
-    """A budget's shared counter for a caller known only inside a Redis script (ADMIT_LUA
-    in server/auth/store.py): the key is prefix + caller id + suffix, as `check` names it."""
+    """A budget's shared counter for a caller known only inside a Redis script (admit.lua,
+    server/hot/lua/): the key is prefix + caller id + suffix, as `check` names it."""
 
     prefix: str
     suffix: str
@@ -71,43 +65,31 @@ class SharedCounter:
         )
 
 
-class _ChannelCounters:
-    """The shared storage's fixed-window increment (limits' own script and key prefix) sent
-    over the script channel: the call then skips redis-py's per-command path, which costs
-    more than the increment (server/script_channel.py)."""
+_PREFIX = "LIMITS"  # the shared counters' key prefix (as `limits`' Redis storage names it)
+
+
+class _SharedCounters:
+    """The shared fixed-window increment: the budget rule every script counts with
+    (server/hot/lua/budget.lua), over the script channel, which skips redis-py's
+    per-command path (it costs more than the increment)."""
 
     def __init__(self, channel: ScriptChannel) -> None:
         self._channel = channel
-        self._script = Script(RedisBridge.SCRIPT_INCR_EXPIRE.decode())
+        self._script = scripts.load("count")
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         try:
-            keys = [f"{RedisStorage.PREFIX}:{key}"]
-            return int(await self._channel.run(self._script, keys, [expiry, amount]))
+            keys = [f"{_PREFIX}:{key}"]
+            return int(await self._channel.run(self._script, keys, [expiry]))
         except RedisError as error:
             raise StorageError(error) from error
 
 
 class RateLimiter:
-    def __init__(
-        self,
-        redis_url: str,
-        budgets: Budgets,
-        connection_pool: ConnectionPool,
-        channel: ScriptChannel | None = None,
-    ) -> None:
-        """On the server's own Redis pool: a burst of calls waits for a connection instead
-        of failing with MaxConnectionsError in a pool of the limiter's own; counts go over
-        `channel` when there is one."""
-        self._shared: Storage | _ChannelCounters = RedisStorage(
-            limits_storage_uri(redis_url),
-            implementation="redispy",
-            wrap_exceptions=True,
-            connection_pool=connection_pool,  # type: ignore[arg-type]  # passed to redis-py
-        )
-        if channel is not None:
-            self._shared = _ChannelCounters(channel)
-        self._prefix = RedisStorage.PREFIX  # the shared storage's key prefix (its default)
+    def __init__(self, budgets: Budgets, channel: ScriptChannel) -> None:
+        """Counts go over `channel`; while it fails, per process."""
+        self._shared = _SharedCounters(channel)
+        self._prefix = _PREFIX
         self._local: Storage = MemoryStorage()
         self._budgets = budgets
         self._shared_down_until = 0.0
@@ -151,7 +133,7 @@ class RateLimiter:
 
     @staticmethod
     async def _count(
-        storage: Storage | _ChannelCounters, item: RateLimitItem, identifiers: tuple[str, ...]
+        storage: Storage | _SharedCounters, item: RateLimitItem, identifiers: tuple[str, ...]
     ) -> Decision:
         """One counter increment per call: its result is the remaining budget, and the
         window's clock-aligned end is the reset, so nothing else is read."""

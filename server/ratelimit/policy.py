@@ -12,10 +12,12 @@ import json
 
 from limits import RateLimitItem, parse
 
-from server.auth.principal import Tier
+from server.domain.principal import Tier
 
 
 class MethodClass(enum.StrEnum):
+    """Each RPC declares its class in its proto (server/method_policy.py)."""
+
     READ = "read"
     SEARCH = "search"
     WRITE = "write"
@@ -23,11 +25,6 @@ class MethodClass(enum.StrEnum):
     # Calls whose credential did not resolve, counted per client address (anonymous tier).
     AUTH_FAILURE = "auth_failure"
 
-
-_EXEMPT_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-_HEARTBEAT = {"Heartbeat", "SendHeartbeat", "SetStatus"}
-_SEARCH = {"SearchAgents", "SuggestAgents", "FindAgents", "ListCapabilityAgents"}
-_READ_PREFIXES = ("Get", "List", "Watch")
 
 # Per minute. Each step up the tiers at least doubles what a caller may do.
 DEFAULT_BUDGETS: dict[Tier, dict[str, int]] = {
@@ -44,20 +41,6 @@ DEFAULT_BUDGETS: dict[Tier, dict[str, int]] = {
     Tier.PRO: {"read": 30000, "search": 6000, "write": 3000, "heartbeat": 1200},
     Tier.ENTERPRISE: {"read": 120000, "search": 30000, "write": 12000, "heartbeat": 6000},
 }
-
-
-def classify(method: str) -> MethodClass | None:
-    """The class of a full method name (`/pkg.Service/Method`); None when never limited."""
-    if method.startswith(_EXEMPT_SERVICES):
-        return None
-    name = method.rsplit("/", 1)[-1]
-    if name in _HEARTBEAT:
-        return MethodClass.HEARTBEAT
-    if name in _SEARCH:
-        return MethodClass.SEARCH
-    if name.startswith(_READ_PREFIXES):
-        return MethodClass.READ
-    return MethodClass.WRITE
 
 
 class Budgets:

@@ -2,64 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from agentregistry.v1 import registry_service_pb2, resources_pb2
-from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from server.domain.agents import (
     Agent,
     AgentProfile,
     AgentState,
-    AgentStatus,
-    AgentType,
     Capability,
 )
 from server.domain.names import agent_name, capability_name, parse_capability_name
+from server.domain.wire import status_to_proto, timestamp, type_from_proto, type_to_proto
 from server.registry.etag import agent_etag
 
-_TYPE_TO_PROTO: dict[AgentType, resources_pb2.AgentType] = {
-    AgentType.ASSISTANT: resources_pb2.AGENT_TYPE_ASSISTANT,
-    AgentType.AUTONOMOUS: resources_pb2.AGENT_TYPE_AUTONOMOUS,
-    AgentType.TOOL: resources_pb2.AGENT_TYPE_TOOL,
-    AgentType.ORCHESTRATOR: resources_pb2.AGENT_TYPE_ORCHESTRATOR,
-    AgentType.SERVICE: resources_pb2.AGENT_TYPE_SERVICE,
-}
-_TYPE_FROM_PROTO = {v: k for k, v in _TYPE_TO_PROTO.items()}
-_STATUS_TO_PROTO: dict[AgentStatus, resources_pb2.AgentStatus] = {
-    AgentStatus.ONLINE: resources_pb2.AGENT_STATUS_ONLINE,
-    AgentStatus.OFFLINE: resources_pb2.AGENT_STATUS_OFFLINE,
-    AgentStatus.BUSY: resources_pb2.AGENT_STATUS_BUSY,
-    AgentStatus.MAINTENANCE: resources_pb2.AGENT_STATUS_MAINTENANCE,
-}
-STATUS_FROM_PROTO = {v: k for k, v in _STATUS_TO_PROTO.items()}
 _STATE_TO_PROTO: dict[AgentState, resources_pb2.AgentState] = {
     AgentState.ACTIVE: resources_pb2.AGENT_STATE_ACTIVE,
     AgentState.SUSPENDED: resources_pb2.AGENT_STATE_SUSPENDED,
     AgentState.TAKEN_DOWN: resources_pb2.AGENT_STATE_TAKEN_DOWN,
 }
-
-
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    """From POSIX seconds: Timestamp.FromDatetime does the calendar arithmetic in Python,
-    which costs more than the rest of an agent's conversion."""
-    seconds = value.timestamp()
-    whole = int(seconds // 1)
-    return timestamp_pb2.Timestamp(seconds=whole, nanos=value.microsecond * 1000)
-
-
-def type_from_proto(value: int) -> AgentType | None:
-    return _TYPE_FROM_PROTO.get(value)  # type: ignore[call-overload, no-any-return]
-
-
-def type_to_proto(agent_type: AgentType) -> resources_pb2.AgentType:
-    return _TYPE_TO_PROTO[agent_type]
-
-
-def status_to_proto(status: AgentStatus) -> resources_pb2.AgentStatus:
-    return _STATUS_TO_PROTO[status]
 
 
 def profile_from_proto(agent: resources_pb2.Agent) -> AgentProfile:
@@ -104,7 +66,7 @@ def agent_to_proto(agent: Agent) -> resources_pb2.Agent:
         name=agent_name(agent.agent_id),
         display_name=profile.display_name,
         description=profile.description,
-        type=_TYPE_TO_PROTO[profile.agent_type]
+        type=type_to_proto(profile.agent_type)
         if profile.agent_type
         else resources_pb2.AGENT_TYPE_UNSPECIFIED,
         endpoint_uri=profile.endpoint_uri,

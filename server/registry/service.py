@@ -8,7 +8,6 @@ from typing import Any
 
 from db.point_reads import PointReads
 from db.ports import UnitOfWorkPort, UnitsOfWork
-from server.auth.principal import require_agent
 from server.auth.store import AuthStore
 from server.domain import events, failures, signing
 from server.domain.agents import (
@@ -24,10 +23,8 @@ from server.domain.ids import AGENT_PREFIX, new_id
 from server.domain.masks import masked_fields
 from server.domain.names import agent_name
 from server.domain.paging import decode_token, encode_token, page_limit
-from server.registry.cached import RegistryCache
-from server.registry.effects import AgentNames, LivePresence, registry_effects
-from server.registry.etag import agent_etag
-from server.registry.validation import (
+from server.domain.principal import Principal, require_agent
+from server.domain.validation import (
     MAX_CAPABILITIES,
     key_violations,
     normalise_labels,
@@ -35,6 +32,9 @@ from server.registry.validation import (
     raise_if,
     signature_violations,
 )
+from server.registry.cached import RegistryCache
+from server.registry.effects import AgentNames, LivePresence, registry_effects
+from server.registry.etag import agent_etag
 
 # A write of the caller's, made in the agent's transaction (so both commit or neither).
 WithAgent = Callable[[UnitOfWorkPort, str], Awaitable[None]]
@@ -114,10 +114,9 @@ class RegistryService:
         return agent
 
     async def get(self, agent_id: str) -> Agent:
-        """The agent as stored (through the cache), with its live presence."""
-        agent = await self._cache.agent(agent_id, lambda: self._reads.agent(agent_id))
-        if agent is None or agent.state is AgentState.TAKEN_DOWN:
-            raise _not_found(agent_id)
+        """The agent as stored, with its live presence. Not cached as an agent: the one
+        cached copy of an agent is GetAgent's response (server/cache/responses.py)."""
+        agent = await self.get_stored(agent_id)
         if self._presence is not None:
             [agent] = await self._presence.overlay([agent])
         return agent
@@ -133,23 +132,19 @@ class RegistryService:
     async def list_agents(
         self, page_size: int, page_token: str, agent_type: AgentType | None
     ) -> tuple[list[Agent], str]:
+        """A page as stored: ListAgents caches the response it builds and merges live
+        presence itself (server/cache/responses.py)."""
         scope = f"agents:{agent_type or ''}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
 
-        async def load() -> tuple[list[Agent], str]:
-            async with self._uow() as uow:
-                page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
-            return page.items, encode_token(page.next_cursor, scope)
-
-        # Pages are cached; presence (status, last seen) is merged fresh on every read.
-        items, token = await self._cache.agent_page(agent_type, limit, page_token, load)
-        if self._presence is not None:
-            items = await self._presence.overlay(items)
-        return items, token
+        async with self._uow() as uow:
+            page: Page[Agent] = await uow.agents.list_page(limit, cursor, agent_type)
+        return page.items, encode_token(page.next_cursor, scope)
 
     async def update(
         self,
+        caller: Principal | None,
         agent_id: str,
         changes: dict[str, Any],
         paths: list[str],
@@ -159,7 +154,7 @@ class RegistryService:
     ) -> Agent:
         """Apply the masked fields (no mask: the `populated` ones); `changes` maps proto
         field names to domain values; `with_agent` as for `register`."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         async with self._uow() as uow:
             current = await uow.agents.lock(agent_id)
@@ -183,8 +178,8 @@ class RegistryService:
             await self._effects.commit(uow)
         return agent
 
-    async def delete(self, agent_id: str) -> None:
-        require_agent(agent_id)
+    async def delete(self, caller: Principal | None, agent_id: str) -> None:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if not await uow.agents.delete(agent_id):
                 raise _not_found(agent_id)
@@ -220,14 +215,20 @@ class RegistryService:
             await self._effects.commit(uow)
         return agent
 
-    async def add_capability(self, agent_id: str, capability_id: str) -> Agent:
-        return await self._change_capability(agent_id, capability_id, added=True)
+    async def add_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str
+    ) -> Agent:
+        return await self._change_capability(caller, agent_id, capability_id, added=True)
 
-    async def remove_capability(self, agent_id: str, capability_id: str) -> Agent:
-        return await self._change_capability(agent_id, capability_id, added=False)
+    async def remove_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str
+    ) -> Agent:
+        return await self._change_capability(caller, agent_id, capability_id, added=False)
 
-    async def _change_capability(self, agent_id: str, capability_id: str, *, added: bool) -> Agent:
-        require_agent(agent_id)
+    async def _change_capability(
+        self, caller: Principal | None, agent_id: str, capability_id: str, *, added: bool
+    ) -> Agent:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if await uow.agents.lock(agent_id) is None:
                 raise _not_found(agent_id)

@@ -18,7 +18,8 @@ from server.domain.search import (
     SearchPage,
     Suggestion,
 )
-from server.registry.convert import STATUS_FROM_PROTO, agent_to_proto, type_from_proto
+from server.domain.wire import STATUS_FROM_PROTO, type_from_proto
+from server.registry.convert import agent_to_proto
 
 
 def filter_from_proto(message: pb.AgentFilter) -> AgentFilter:

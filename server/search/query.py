@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.search import AgentFilter
-from server.registry.validation import normalise_labels
+from server.domain.validation import normalise_labels
 
 MAX_QUERY = 256
 MAX_PREFIX = 64

@@ -5,27 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-import grpc
 from agentregistry.v1 import resources_pb2, search_service_pb2_grpc
 from agentregistry.v1 import search_service_pb2 as pb
 
-from server.cache.responses import CachedResponses, request_key
+from server import method_policy
+from server.cache import keys
+from server.cache.keys import STATUS_GENERATION
+from server.cache.responses import CachedResponses
+from server.call import Call
 from server.domain.names import parse_capability_name
 from server.domain.search import AgentFilter
-from server.registry.cached import AGENTS_GENERATION, LIST_TTL_S, STATUS_GENERATION
 from server.registry.convert import agent_to_proto
 from server.search import convert
 from server.search.query import search_text
 from server.search.service import SearchService
 
-Context = grpc.aio.ServicerContext[object, object]
-
-# Methods that count the call against its budget in their cached lookup
-# (server/interceptors/deferred.py).
-COUNT_IN_SCRIPT = frozenset(
-    f"/agentregistry.v1.SearchService/{name}"
-    for name in ("SearchAgents", "FindAgents", "ListCapabilityAgents", "GetRegistryStats")
-)
+_SEARCH = "/agentregistry.v1.SearchService/"
+_SEARCH_AGENTS = method_policy.of(_SEARCH + "SearchAgents")
+_FIND_AGENTS = method_policy.of(_SEARCH + "FindAgents")
+_CAPABILITY_AGENTS = method_policy.of(_SEARCH + "ListCapabilityAgents")
+_STATS = method_policy.of(_SEARCH + "GetRegistryStats")
 
 
 def _query(
@@ -57,10 +56,12 @@ def _keyed(request: Queried) -> Queried:
     return keyed
 
 
-def _generation(request: pb.SearchAgentsRequest | pb.FindAgentsRequest) -> str:
+def _generations(
+    policy: method_policy.MethodPolicy, request: pb.SearchAgentsRequest | pb.FindAgentsRequest
+) -> tuple[str, ...]:
     """A status filter makes the response depend on stored status, which presence flushes
     change; ranking's online bonus alone does not (a cached page keeps it up to its TTL)."""
-    return STATUS_GENERATION if request.filter.statuses else AGENTS_GENERATION
+    return (STATUS_GENERATION,) if request.filter.statuses else keys.generations(policy)
 
 
 def _result_agents(
@@ -79,44 +80,44 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
         self._responses = responses
 
     async def SearchAgents(
-        self, request: pb.SearchAgentsRequest, context: Context
+        self, request: pb.SearchAgentsRequest, call: Call
     ) -> pb.SearchAgentsResponse:
         async def build() -> pb.SearchAgentsResponse:
             return convert.search_response(*await self._service.search(*_query(request)))
 
         return await self._responses.serve(
-            request_key("search", _keyed(request)),
-            (_generation(request),),
-            LIST_TTL_S,
+            keys.request_response("search", _keyed(request)),
+            _generations(_SEARCH_AGENTS, request),
+            _SEARCH_AGENTS.cache_ttl_s,
             pb.SearchAgentsResponse,
             build,
             _result_agents,
+            ticket=call.take_count(),
         )
 
     async def SuggestAgents(
-        self, request: pb.SuggestAgentsRequest, context: Context
+        self, request: pb.SuggestAgentsRequest, call: Call
     ) -> pb.SuggestAgentsResponse:
         # Not cached: answered from memory (server.search.names), cheaper than a cache read.
         suggestions = await self._service.suggest(request.prefix, request.limit)
         return convert.suggest_response(suggestions)
 
-    async def FindAgents(
-        self, request: pb.FindAgentsRequest, context: Context
-    ) -> pb.FindAgentsResponse:
+    async def FindAgents(self, request: pb.FindAgentsRequest, call: Call) -> pb.FindAgentsResponse:
         async def build() -> pb.FindAgentsResponse:
             return convert.find_response(*await self._service.find(*_query(request)))
 
         return await self._responses.serve(
-            request_key("find", _keyed(request)),
-            (_generation(request),),
-            LIST_TTL_S,
+            keys.request_response("find", _keyed(request)),
+            _generations(_FIND_AGENTS, request),
+            _FIND_AGENTS.cache_ttl_s,
             pb.FindAgentsResponse,
             build,
             _result_agents,
+            ticket=call.take_count(),
         )
 
     async def ListCapabilityAgents(
-        self, request: pb.ListCapabilityAgentsRequest, context: Context
+        self, request: pb.ListCapabilityAgentsRequest, call: Call
     ) -> pb.ListCapabilityAgentsResponse:
         async def build() -> pb.ListCapabilityAgentsResponse:
             agents, token = await self._service.capability_agents(
@@ -130,20 +131,26 @@ class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
             )
 
         return await self._responses.serve(
-            request_key("capability-agents", request),
-            (AGENTS_GENERATION,),
-            LIST_TTL_S,
+            keys.request_response("capability-agents", request),
+            keys.generations(_CAPABILITY_AGENTS),
+            _CAPABILITY_AGENTS.cache_ttl_s,
             pb.ListCapabilityAgentsResponse,
             build,
             _listed_agents,
+            ticket=call.take_count(),
         )
 
     async def GetRegistryStats(
-        self, request: pb.GetRegistryStatsRequest, context: Context
+        self, request: pb.GetRegistryStatsRequest, call: Call
     ) -> pb.RegistryStats:
         async def build() -> pb.RegistryStats:
             return convert.stats_to_proto(await self._service.stats())
 
         return await self._responses.serve(
-            request_key("stats", request), (STATUS_GENERATION,), LIST_TTL_S, pb.RegistryStats, build
+            keys.request_response("stats", request),
+            keys.generations(_STATS),
+            _STATS.cache_ttl_s,
+            pb.RegistryStats,
+            build,
+            ticket=call.take_count(),
         )

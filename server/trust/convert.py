@@ -9,7 +9,8 @@ from server.domain.attestations import Reputation
 from server.domain.errors import InvalidArgument
 from server.domain.ids import AGENT_ID
 from server.domain.names import agent_name, capability_name
-from server.registry.convert import agent_to_proto, timestamp
+from server.domain.wire import timestamp
+from server.registry.convert import agent_to_proto
 
 _SUFFIX = "/reputation"
 

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from db.point_reads import PointReads
 from db.ports import UnitsOfWork
-from server.cache import codec
-from server.cache.aside import CacheAside
 from server.domain import failures
 from server.domain.agents import Agent
 from server.domain.attestations import Reputation
 from server.domain.paging import decode_token, encode_token, page_limit
 
-LEADERBOARD_GENERATION = "cache:gen:leaderboard"  # bumped by the trust job after it writes
-# Bumped once a trust run has committed everything it writes (cached reputations).
-REPUTATION_GENERATION = "cache:gen:reputation"
-LEADERBOARD_TTL_S = 10
-
 
 class ReputationService:
-    def __init__(
-        self, uow: UnitsOfWork, reads: PointReads, cache: CacheAside | None = None
-    ) -> None:
+    def __init__(self, uow: UnitsOfWork, reads: PointReads) -> None:
         self._reads = reads
         self._uow = uow
-        self._cache = cache
 
     async def get(self, agent_id: str) -> Reputation:
         reputation = await self._reads.reputation(agent_id)
@@ -34,21 +24,12 @@ class ReputationService:
     async def leaderboard(
         self, page_size: int, page_token: str, capability_id: str | None
     ) -> tuple[list[tuple[int, Agent]], str]:
+        """A page as stored: ListLeaderboard caches the response it builds."""
         scope = f"leaderboard:{capability_id or ''}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
-
-        async def load() -> bytes:
-            async with self._uow() as uow:
-                if capability_id is not None and await uow.capabilities.get(capability_id) is None:
-                    raise failures.capability_not_found(capability_id)
-                page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
-            return codec.encode_ranked_page(page.items, encode_token(page.next_cursor, scope))
-
-        if self._cache is None:
-            return codec.decode_ranked_page(await load())
-        # Scores change only when the trust job writes them; it bumps the generation then.
-        key = f"cache:leaderboard:{capability_id or ''}:{limit}:{page_token}"
-        raw = await self._cache.get_or_load(key, LEADERBOARD_GENERATION, LEADERBOARD_TTL_S, load)
-        assert raw is not None
-        return codec.decode_ranked_page(raw)
+        async with self._uow() as uow:
+            if capability_id is not None and await uow.capabilities.get(capability_id) is None:
+                raise failures.capability_not_found(capability_id)
+            page = await uow.reputation.leaderboard_page(limit, cursor, capability_id)
+        return page.items, encode_token(page.next_cursor, scope)

@@ -11,8 +11,8 @@ from agentregistry.v1 import webhook_service_pb2 as pb
 from server.domain.errors import InvalidArgument
 from server.domain.names import parse_agent_name
 from server.domain.webhooks import WEBHOOK_ID, DeliveryState, Webhook, WebhookDelivery, WebhookState
+from server.domain.wire import timestamp
 from server.events.convert import event_type_from_proto, event_type_to_proto
-from server.registry.convert import timestamp
 from server.webhooks.service import webhook_name
 
 _STATE_TO_PROTO = {

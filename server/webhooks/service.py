@@ -7,7 +7,6 @@ from collections.abc import Collection
 from typing import Any
 
 from db.ports import UnitsOfWork
-from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Page
 from server.domain.errors import FieldViolation, InvalidArgument, NotFound
@@ -15,6 +14,7 @@ from server.domain.events import EventType
 from server.domain.ids import new_id
 from server.domain.masks import masked_fields
 from server.domain.paging import decode_token, encode_token, page_limit
+from server.domain.principal import Principal, require_agent
 from server.domain.webhooks import (
     WEBHOOK_PREFIX,
     Webhook,
@@ -68,9 +68,14 @@ class WebhookService:
         return sorted(set(event_types))
 
     async def create(
-        self, agent_id: str, url: str, event_types: list[str], state: WebhookState | None
+        self,
+        caller: Principal | None,
+        agent_id: str,
+        url: str,
+        event_types: list[str],
+        state: WebhookState | None,
     ) -> Webhook:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         types = self._check_types(event_types, "webhook.event_types")
         if state == WebhookState.DISABLED:
             raise InvalidArgument.field("webhook.state", "must be ENABLED or PAUSED")
@@ -93,8 +98,8 @@ class WebhookService:
             await uow.commit()
         return _with_secret(webhook, secret)
 
-    async def get(self, agent_id: str, webhook_id: str) -> Webhook:
-        require_agent(agent_id)
+    async def get(self, caller: Principal | None, agent_id: str, webhook_id: str) -> Webhook:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             webhook = await uow.webhooks.get(agent_id, webhook_id)
         if webhook is None:
@@ -102,9 +107,9 @@ class WebhookService:
         return webhook
 
     async def list_webhooks(
-        self, agent_id: str, page_size: int, page_token: str
+        self, caller: Principal | None, agent_id: str, page_size: int, page_token: str
     ) -> tuple[list[Webhook], str]:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         scope = f"webhooks:{agent_id}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)
@@ -114,6 +119,7 @@ class WebhookService:
 
     async def update(
         self,
+        caller: Principal | None,
         agent_id: str,
         webhook_id: str,
         changes: dict[str, Any],
@@ -122,7 +128,7 @@ class WebhookService:
     ) -> Webhook:
         """`changes` maps proto field names to values; the mask (else `populated`) picks
         among them."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         fields = masked_fields(paths, UPDATABLE_FIELDS, populated)
         values: dict[str, Any] = {}
         problems: list[FieldViolation] = []
@@ -149,16 +155,18 @@ class WebhookService:
             await uow.commit()
         return webhook
 
-    async def delete(self, agent_id: str, webhook_id: str) -> None:
-        require_agent(agent_id)
+    async def delete(self, caller: Principal | None, agent_id: str, webhook_id: str) -> None:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             if not await uow.webhooks.delete(agent_id, webhook_id):
                 raise _not_found(agent_id, webhook_id)
             await uow.commit()
 
-    async def rotate_secret(self, agent_id: str, webhook_id: str) -> Webhook:
+    async def rotate_secret(
+        self, caller: Principal | None, agent_id: str, webhook_id: str
+    ) -> Webhook:
         """The old secret stops signing at once; the response carries the new one, once."""
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         secret = signing.new_secret()
         async with self._uow() as uow:
             webhooks = uow.webhooks
@@ -169,9 +177,14 @@ class WebhookService:
         return _with_secret(webhook, secret)
 
     async def list_deliveries(
-        self, agent_id: str, webhook_id: str, page_size: int, page_token: str
+        self,
+        caller: Principal | None,
+        agent_id: str,
+        webhook_id: str,
+        page_size: int,
+        page_token: str,
     ) -> tuple[list[WebhookDelivery], str]:
-        require_agent(agent_id)
+        require_agent(caller, agent_id)
         scope = f"deliveries:{webhook_id}"
         limit = page_limit(page_size)
         cursor = decode_token(page_token, scope)

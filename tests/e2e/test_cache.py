@@ -10,7 +10,7 @@ from agentregistry.v1 import (
 )
 from google.protobuf import field_mask_pb2
 
-from server.interceptors.response_metadata import EDGE_MARKER
+from server.call import EDGE_MARKER
 from tests.e2e.servers import instance
 from tests.factories import login, register
 

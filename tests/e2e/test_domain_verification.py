@@ -162,7 +162,7 @@ async def test_private_addresses_are_refused(
     trust_context,  # noqa: F811
 ) -> None:
     """Without the loopback setting, a domain resolving to loopback is never fetched."""
-    from server.domains import proof
+    from server.domain_proofs import proof
 
     agent = await register(registry, auth)
     await _claim(domains, agent, "localhost.localdomain")

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from db.engine import create_engine
 from server.backing import BackingServices, start_embedded_redis
+from server.cache import keys
 from server.settings import Settings
 from tests.e2e.servers import Instance, instance
 from tests.factories import error_details, login, register
@@ -173,7 +174,7 @@ async def test_a_spent_budget_is_refused_before_the_cache_is_read(
         try:
             unread_id = unread.name.removeprefix("agents/")
             assert await redis.keys(f"*cache:response:agent:{unread_id}*") == []
-            assert await redis.keys(f"cache:response:agent:{read.name.removeprefix('agents/')}*")
+            assert await redis.keys(keys.response("agent", read.name.removeprefix("agents/")) + "*")
         finally:
             await redis.aclose()
 

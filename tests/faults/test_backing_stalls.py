@@ -25,7 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from db.engine import libpq_url
 from server.backing import BackingServices
-from server.script_channel import ScriptChannel
+from server.hot.channel import ScriptChannel
 from tests.e2e.servers import Instance, instance
 from tests.factories import AgentHandle, register
 from tests.faults.backing import FaultPostgres, FaultRedis, fault_settings

@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 
 from server.backing import BackingServices
 from server.cache.aside import CacheAside
-from server.cache.responses import CachedResponses, Live, request_key
+from server.cache.keys import request_response as request_key
+from server.cache.responses import CachedResponses, Live
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.backing import BackingServices
+from server.hot.channel import ScriptChannel
 from server.redis_breaker import RedisBreaker, guarded_pool
-from server.script_channel import ScriptChannel
 
 REPLY_TIMEOUT_S = 0.3
 STALL_S = 1.0  # the loop is held this long once the command is sent

@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from server.backing import BackingServices
-from server.script_channel import Script, ScriptChannel
+from server.hot.channel import Script, ScriptChannel
 
 _ECHO = Script("return {KEYS[1], ARGV[1]}")
 
@@ -87,9 +87,9 @@ async def test_a_killed_connection_fails_its_calls_and_the_next_call_reconnects(
     channel.close()
 
 
-def test_urls_it_does_not_speak_stay_on_redis_py() -> None:
-    assert ScriptChannel.for_url("rediss://example.invalid:6380/0") is None
-    assert ScriptChannel.for_url("unix:///tmp/redis.sock") is not None
+def test_every_redis_url_gets_a_channel() -> None:
+    for url in ("redis://h:6379/0", "rediss://h:6380/0", "unix:///tmp/redis.sock"):
+        assert isinstance(ScriptChannel.for_url(url), ScriptChannel)
 
 
 async def test_a_reply_whose_waiter_gave_up_goes_to_whoever_adopted_it(

@@ -1,4 +1,4 @@
-"""ADMIT_LUA (the session check inside presence scripts) agrees with AuthStore.get_session
+"""admit.lua (the session check inside presence scripts) agrees with AuthStore.get_session
 on every state a session and its agent's epoch can be in."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from redis.asyncio import Redis
 
-from server.auth.store import ADMIT_LUA, DELETED_EPOCH, EPOCH_KEY, AuthStore, admit_check
+from server.auth.store import DELETED_EPOCH, EPOCH_KEY, AuthStore, admit_check
 from server.backing import BackingServices
+from server.hot import scripts
 
 # The check alone: answers its verdict and agent.
-_CHECK_ONLY = ADMIT_LUA + "local verdict, agent = admit()\nreturn {verdict, agent}"
+_CHECK_ONLY = scripts.text("admit") + "local verdict, agent = admit()\nreturn {verdict, agent}"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.auth.principal import Principal
+from server.domain.principal import Principal
 from server.auth.store import DELETED_EPOCH
 from server.domain.agents import AgentState
 from server.domain.api_keys import Plan, Scope

@@ -16,7 +16,7 @@ from server.domain.errors import (
     Unauthenticated,
 )
 from server.domain.names import agent_name
-from server.registry.cached import AGENTS_GENERATION, CATALOG_GENERATION, agent_generation
+from server.cache.keys import AGENTS_GENERATION, CATALOG_GENERATION, agent_generation
 from server.registry.etag import agent_etag
 from tests.factories import raw_public_key, rotate_message
 from tests.service.conftest import OPERATOR, World, acting_as

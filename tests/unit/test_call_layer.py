@@ -15,9 +15,10 @@ from agentregistry.v1 import (
 )
 from google.protobuf import struct_pb2
 
-from server.interceptors import access_log
-from server.interceptors.call import CallHeaders, _plan
-from server.interceptors.request_guard import can_hold_checked_fields
+from server.call import Call
+from server.calls import access_log
+from server.calls.layer import _plan
+from server.calls.request_guard import can_hold_checked_fields
 from server.ratelimit.policy import MethodClass
 
 
@@ -54,9 +55,19 @@ def test_a_plan_is_worked_out_from_the_method_and_its_request_type() -> None:
     assert (unknown.rate_class, unknown.guarded) == (None, True)  # unknown types are walked
 
 
+class _Metadata:
+    """A context that only has metadata."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self._pairs = pairs
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._pairs
+
+
 def test_metadata_is_read_in_one_pass() -> None:
-    headers = CallHeaders.read(
-        (
+    headers = Call.of(
+        _Metadata(
             ("x-request-id", "r-1"),
             ("x-request-id", "r-2"),
             ("authorization", "Bearer abc"),
@@ -73,7 +84,7 @@ def test_metadata_is_read_in_one_pass() -> None:
 
 
 def test_a_missing_or_oversized_request_id_is_minted() -> None:
-    minted = CallHeaders.read((("x-request-id", "x" * 129), ("x-api-key", "  ")))
+    minted = Call.of(_Metadata(("x-request-id", "x" * 129), ("x-api-key", "  ")))
     assert len(minted.request_id) == 32 and minted.request_id != "x" * 129
     assert minted.api_key is None and not minted.credentialed and not minted.edge
 

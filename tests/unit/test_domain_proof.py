@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from server.domains.proof import ProofFailed, listed_keys, normalised_domain, proof_url
+from server.domain_proofs.proof import ProofFailed, listed_keys, normalised_domain, proof_url
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
+from server.calls.errors import status_of
 from server.domain.errors import NotFound
-from server.interceptors.errors import status_of
 
 
 def _reason(status: object) -> str:

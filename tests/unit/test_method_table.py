@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
 
-from server.method_table import MethodTable
+from server.calls.method_table import MethodTable
 
 
 class _Details(grpc.HandlerCallDetails):

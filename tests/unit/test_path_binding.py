@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from agentregistry.v1 import registry_service_pb2, resources_pb2
 
+from server.calls import path_binding
 from server.domain.errors import InvalidArgument
 from server.edge.http_template import parse_template
-from server.interceptors import path_binding
 
 UPDATE_AGENT = "/agentregistry.v1.RegistryService/UpdateAgent"
 

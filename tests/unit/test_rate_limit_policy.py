@@ -4,10 +4,11 @@ import ipaddress
 
 import pytest
 
-from server.auth.principal import Principal, Tier
 from server.domain.api_keys import Plan
+from server.domain.principal import Principal, Tier
+from server.method_policy import of as policy_of
 from server.ratelimit.client_ip import client_ip, peer_ip
-from server.ratelimit.policy import Budgets, MethodClass, classify
+from server.ratelimit.policy import Budgets, MethodClass
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ from server.ratelimit.policy import Budgets, MethodClass, classify
     ],
 )
 def test_method_classes(method: str, expected: MethodClass | None) -> None:
-    assert classify(method) == expected
+    assert policy_of(method).rate_class == expected
 
 
 def test_peer_addresses() -> None:

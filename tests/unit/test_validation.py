@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from server.domain.agents import AgentProfile, AgentType
-from server.registry.validation import normalise_labels, profile_violations
+from server.domain.validation import normalise_labels, profile_violations
 
 
 def test_valid_profile_has_no_violations() -> None:

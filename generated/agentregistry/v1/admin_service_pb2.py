@@ -23,13 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from agentregistry.v1 import auth_service_pb2 as agentregistry_dot_v1_dot_auth__service__pb2
+from agentregistry.v1 import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry.v1 import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$agentregistry/v1/admin_service.proto\x12\x10\x61gentregistry.v1\x1a#agentregistry/v1/auth_service.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"Z\n\x12VerifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14UnverifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x13SuspendAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14TakeDownAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"]\n\x15ReinstateAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x92\x01\n\x17UpdateApiKeyPlanRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey\x12\x30\n\x04plan\x18\x02 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xfe\x05\n\x0c\x41\x64minService\x12s\n\x0bVerifyAgent\x12$.agentregistry.v1.VerifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=agents/*}:verify:\x01*\x12y\n\rUnverifyAgent\x12&.agentregistry.v1.UnverifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:unverify:\x01*\x12v\n\x0cSuspendAgent\x12%.agentregistry.v1.SuspendAgentRequest\x1a\x17.agentregistry.v1.Agent\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=agents/*}:suspend:\x01*\x12y\n\rTakeDownAgent\x12&.agentregistry.v1.TakeDownAgentRequest\x1a\x17.agentregistry.v1.Agent\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:takeDown:\x01*\x12|\n\x0eReinstateAgent\x12\'.agentregistry.v1.ReinstateAgentRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:reinstate:\x01*\x12\x8c\x01\n\x10UpdateApiKeyPlan\x12).agentregistry.v1.UpdateApiKeyPlanRequest\x1a\x18.agentregistry.v1.ApiKey\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$agentregistry/v1/admin_service.proto\x12\x10\x61gentregistry.v1\x1a#agentregistry/v1/auth_service.proto\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"Z\n\x12VerifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14UnverifyAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x13SuspendAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x14TakeDownAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"]\n\x15ReinstateAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x92\x01\n\x17UpdateApiKeyPlanRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey\x12\x30\n\x04plan\x18\x02 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xa3\x06\n\x0c\x41\x64minService\x12y\n\x0bVerifyAgent\x12$.agentregistry.v1.VerifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"+\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=agents/*}:verify:\x01*\x12\x7f\n\rUnverifyAgent\x12&.agentregistry.v1.UnverifyAgentRequest\x1a\x17.agentregistry.v1.Agent\"-\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:unverify:\x01*\x12|\n\x0cSuspendAgent\x12%.agentregistry.v1.SuspendAgentRequest\x1a\x17.agentregistry.v1.Agent\",\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=agents/*}:suspend:\x01*\x12\x7f\n\rTakeDownAgent\x12&.agentregistry.v1.TakeDownAgentRequest\x1a\x17.agentregistry.v1.Agent\"-\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=agents/*}:takeDown:\x01*\x12\x82\x01\n\x0eReinstateAgent\x12\'.agentregistry.v1.ReinstateAgentRequest\x1a\x17.agentregistry.v1.Agent\".\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:reinstate:\x01*\x12\x92\x01\n\x10UpdateApiKeyPlan\x12).agentregistry.v1.UpdateApiKeyPlanRequest\x1a\x18.agentregistry.v1.ApiKey\"9\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -64,29 +65,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEAPIKEYPLANREQUEST'].fields_by_name['reason']._loaded_options = None
   _globals['_UPDATEAPIKEYPLANREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
   _globals['_ADMINSERVICE'].methods_by_name['VerifyAgent']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['VerifyAgent']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/{name=agents/*}:verify:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['VerifyAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\037\"\032/v1/{name=agents/*}:verify:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['UnverifyAgent']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['UnverifyAgent']._serialized_options = b'\202\323\344\223\002!\"\034/v1/{name=agents/*}:unverify:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['UnverifyAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002!\"\034/v1/{name=agents/*}:unverify:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['SuspendAgent']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['SuspendAgent']._serialized_options = b'\202\323\344\223\002 \"\033/v1/{name=agents/*}:suspend:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['SuspendAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002 \"\033/v1/{name=agents/*}:suspend:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['TakeDownAgent']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['TakeDownAgent']._serialized_options = b'\202\323\344\223\002!\"\034/v1/{name=agents/*}:takeDown:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['TakeDownAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002!\"\034/v1/{name=agents/*}:takeDown:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['ReinstateAgent']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['ReinstateAgent']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/{name=agents/*}:reinstate:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['ReinstateAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\"\"\035/v1/{name=agents/*}:reinstate:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['UpdateApiKeyPlan']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['UpdateApiKeyPlan']._serialized_options = b'\202\323\344\223\002-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\001*'
-  _globals['_VERIFYAGENTREQUEST']._serialized_start=219
-  _globals['_VERIFYAGENTREQUEST']._serialized_end=309
-  _globals['_UNVERIFYAGENTREQUEST']._serialized_start=311
-  _globals['_UNVERIFYAGENTREQUEST']._serialized_end=403
-  _globals['_SUSPENDAGENTREQUEST']._serialized_start=405
-  _globals['_SUSPENDAGENTREQUEST']._serialized_end=496
-  _globals['_TAKEDOWNAGENTREQUEST']._serialized_start=498
-  _globals['_TAKEDOWNAGENTREQUEST']._serialized_end=590
-  _globals['_REINSTATEAGENTREQUEST']._serialized_start=592
-  _globals['_REINSTATEAGENTREQUEST']._serialized_end=685
-  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_start=688
-  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_end=834
-  _globals['_ADMINSERVICE']._serialized_start=837
-  _globals['_ADMINSERVICE']._serialized_end=1603
+  _globals['_ADMINSERVICE'].methods_by_name['UpdateApiKeyPlan']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002-\"(/v1/{name=agents/*/apiKeys/*}:updatePlan:\001*'
+  _globals['_VERIFYAGENTREQUEST']._serialized_start=250
+  _globals['_VERIFYAGENTREQUEST']._serialized_end=340
+  _globals['_UNVERIFYAGENTREQUEST']._serialized_start=342
+  _globals['_UNVERIFYAGENTREQUEST']._serialized_end=434
+  _globals['_SUSPENDAGENTREQUEST']._serialized_start=436
+  _globals['_SUSPENDAGENTREQUEST']._serialized_end=527
+  _globals['_TAKEDOWNAGENTREQUEST']._serialized_start=529
+  _globals['_TAKEDOWNAGENTREQUEST']._serialized_end=621
+  _globals['_REINSTATEAGENTREQUEST']._serialized_start=623
+  _globals['_REINSTATEAGENTREQUEST']._serialized_end=716
+  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_start=719
+  _globals['_UPDATEAPIKEYPLANREQUEST']._serialized_end=865
+  _globals['_ADMINSERVICE']._serialized_start=868
+  _globals['_ADMINSERVICE']._serialized_end=1671
 # @@protoc_insertion_point(module_scope)

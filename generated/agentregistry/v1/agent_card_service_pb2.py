@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry.v1 import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry.v1 import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -29,7 +30,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)agentregistry/v1/agent_card_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf4\x01\n\x16ImportAgentCardRequest\x12\'\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12\x12\n\x08\x63\x61rd_uri\x18\x02 \x01(\tH\x00\x12/\n\x05\x61gent\x18\x03 \x01(\tB \xe2\x41\x01\x01\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x18\n\npublic_key\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x01\x12\x17\n\tsignature\x18\x05 \x01(\x0c\x42\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x06 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\x42\x08\n\x06source\"\x93\x01\n\x17ImportAgentCardResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12?\n\x10signature_status\x18\x03 \x01(\x0e\x32%.agentregistry.v1.CardSignatureStatus\"E\n\x13GetAgentCardRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x18\n\x16GetRegistryCardRequest\"v\n\x16VerifyAgentCardRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12+\n\x04\x63\x61rd\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"Z\n\x17VerifyAgentCardResponse\x12?\n\x10signature_status\x18\x01 \x01(\x0e\x32%.agentregistry.v1.CardSignatureStatus*\x87\x02\n\x13\x43\x61rdSignatureStatus\x12%\n!CARD_SIGNATURE_STATUS_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43\x41RD_SIGNATURE_STATUS_UNSIGNED\x10\x01\x12\"\n\x1e\x43\x41RD_SIGNATURE_STATUS_VERIFIED\x10\x02\x12+\n\'CARD_SIGNATURE_STATUS_SIGNATURE_INVALID\x10\x03\x12/\n+CARD_SIGNATURE_STATUS_UNSUPPORTED_ALGORITHM\x10\x04\x12#\n\x1f\x43\x41RD_SIGNATURE_STATUS_MALFORMED\x10\x05\x32\xd1\x04\n\x10\x41gentCardService\x12\x88\x01\n\x0fImportAgentCard\x12(.agentregistry.v1.ImportAgentCardRequest\x1a).agentregistry.v1.ImportAgentCardResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/agents:importCard:\x01*\x12\xa0\x01\n\x0cGetAgentCard\x12%.agentregistry.v1.GetAgentCardRequest\x1a\x17.google.protobuf.Struct\"P\x82\xd3\xe4\x93\x02J\x12\x18/v1/{name=agents/*}/cardZ.\x12,/{name=agents/*}/.well-known/agent-card.json\x12z\n\x0fGetRegistryCard\x12(.agentregistry.v1.GetRegistryCardRequest\x1a\x17.google.protobuf.Struct\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/.well-known/agent-card.json\x12\x92\x01\n\x0fVerifyAgentCard\x12(.agentregistry.v1.VerifyAgentCardRequest\x1a).agentregistry.v1.VerifyAgentCardResponse\"*\x82\xd3\xe4\x93\x02$\"\x1f/v1/{agent=agents/*}:verifyCard:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)agentregistry/v1/agent_card_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf4\x01\n\x16ImportAgentCardRequest\x12\'\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12\x12\n\x08\x63\x61rd_uri\x18\x02 \x01(\tH\x00\x12/\n\x05\x61gent\x18\x03 \x01(\tB \xe2\x41\x01\x01\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x18\n\npublic_key\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x01\x12\x17\n\tsignature\x18\x05 \x01(\x0c\x42\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x06 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\x42\x08\n\x06source\"\x93\x01\n\x17ImportAgentCardResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12?\n\x10signature_status\x18\x03 \x01(\x0e\x32%.agentregistry.v1.CardSignatureStatus\"E\n\x13GetAgentCardRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x18\n\x16GetRegistryCardRequest\"v\n\x16VerifyAgentCardRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12+\n\x04\x63\x61rd\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"Z\n\x17VerifyAgentCardResponse\x12?\n\x10signature_status\x18\x01 \x01(\x0e\x32%.agentregistry.v1.CardSignatureStatus*\x87\x02\n\x13\x43\x61rdSignatureStatus\x12%\n!CARD_SIGNATURE_STATUS_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43\x41RD_SIGNATURE_STATUS_UNSIGNED\x10\x01\x12\"\n\x1e\x43\x41RD_SIGNATURE_STATUS_VERIFIED\x10\x02\x12+\n\'CARD_SIGNATURE_STATUS_SIGNATURE_INVALID\x10\x03\x12/\n+CARD_SIGNATURE_STATUS_UNSUPPORTED_ALGORITHM\x10\x04\x12#\n\x1f\x43\x41RD_SIGNATURE_STATUS_MALFORMED\x10\x05\x32\xf1\x04\n\x10\x41gentCardService\x12\x8e\x01\n\x0fImportAgentCard\x12(.agentregistry.v1.ImportAgentCardRequest\x1a).agentregistry.v1.ImportAgentCardResponse\"&\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/agents:importCard:\x01*\x12\xaa\x01\n\x0cGetAgentCard\x12%.agentregistry.v1.GetAgentCardRequest\x1a\x17.google.protobuf.Struct\"Z\x8a\xb5\x18\x06\x08\x01(<0\x01\x82\xd3\xe4\x93\x02J\x12\x18/v1/{name=agents/*}/cardZ.\x12,/{name=agents/*}/.well-known/agent-card.json\x12\x83\x01\n\x0fGetRegistryCard\x12(.agentregistry.v1.GetRegistryCardRequest\x1a\x17.google.protobuf.Struct\"-\x8a\xb5\x18\x05\x08\x01(\x90\x1c\x82\xd3\xe4\x93\x02\x1e\x12\x1c/.well-known/agent-card.json\x12\x98\x01\n\x0fVerifyAgentCard\x12(.agentregistry.v1.VerifyAgentCardRequest\x1a).agentregistry.v1.VerifyAgentCardResponse\"0\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02$\"\x1f/v1/{agent=agents/*}:verifyCard:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,27 +53,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYAGENTCARDREQUEST'].fields_by_name['card']._loaded_options = None
   _globals['_VERIFYAGENTCARDREQUEST'].fields_by_name['card']._serialized_options = b'\342A\001\002'
   _globals['_AGENTCARDSERVICE'].methods_by_name['ImportAgentCard']._loaded_options = None
-  _globals['_AGENTCARDSERVICE'].methods_by_name['ImportAgentCard']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/agents:importCard:\001*'
+  _globals['_AGENTCARDSERVICE'].methods_by_name['ImportAgentCard']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\032\"\025/v1/agents:importCard:\001*'
   _globals['_AGENTCARDSERVICE'].methods_by_name['GetAgentCard']._loaded_options = None
-  _globals['_AGENTCARDSERVICE'].methods_by_name['GetAgentCard']._serialized_options = b'\202\323\344\223\002J\022\030/v1/{name=agents/*}/cardZ.\022,/{name=agents/*}/.well-known/agent-card.json'
+  _globals['_AGENTCARDSERVICE'].methods_by_name['GetAgentCard']._serialized_options = b'\212\265\030\006\010\001(<0\001\202\323\344\223\002J\022\030/v1/{name=agents/*}/cardZ.\022,/{name=agents/*}/.well-known/agent-card.json'
   _globals['_AGENTCARDSERVICE'].methods_by_name['GetRegistryCard']._loaded_options = None
-  _globals['_AGENTCARDSERVICE'].methods_by_name['GetRegistryCard']._serialized_options = b'\202\323\344\223\002\036\022\034/.well-known/agent-card.json'
+  _globals['_AGENTCARDSERVICE'].methods_by_name['GetRegistryCard']._serialized_options = b'\212\265\030\005\010\001(\220\034\202\323\344\223\002\036\022\034/.well-known/agent-card.json'
   _globals['_AGENTCARDSERVICE'].methods_by_name['VerifyAgentCard']._loaded_options = None
-  _globals['_AGENTCARDSERVICE'].methods_by_name['VerifyAgentCard']._serialized_options = b'\202\323\344\223\002$\"\037/v1/{agent=agents/*}:verifyCard:\001*'
-  _globals['_CARDSIGNATURESTATUS']._serialized_start=924
-  _globals['_CARDSIGNATURESTATUS']._serialized_end=1187
-  _globals['_IMPORTAGENTCARDREQUEST']._serialized_start=218
-  _globals['_IMPORTAGENTCARDREQUEST']._serialized_end=462
-  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_start=465
-  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_end=612
-  _globals['_GETAGENTCARDREQUEST']._serialized_start=614
-  _globals['_GETAGENTCARDREQUEST']._serialized_end=683
-  _globals['_GETREGISTRYCARDREQUEST']._serialized_start=685
-  _globals['_GETREGISTRYCARDREQUEST']._serialized_end=709
-  _globals['_VERIFYAGENTCARDREQUEST']._serialized_start=711
-  _globals['_VERIFYAGENTCARDREQUEST']._serialized_end=829
-  _globals['_VERIFYAGENTCARDRESPONSE']._serialized_start=831
-  _globals['_VERIFYAGENTCARDRESPONSE']._serialized_end=921
-  _globals['_AGENTCARDSERVICE']._serialized_start=1190
-  _globals['_AGENTCARDSERVICE']._serialized_end=1783
+  _globals['_AGENTCARDSERVICE'].methods_by_name['VerifyAgentCard']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002$\"\037/v1/{agent=agents/*}:verifyCard:\001*'
+  _globals['_CARDSIGNATURESTATUS']._serialized_start=955
+  _globals['_CARDSIGNATURESTATUS']._serialized_end=1218
+  _globals['_IMPORTAGENTCARDREQUEST']._serialized_start=249
+  _globals['_IMPORTAGENTCARDREQUEST']._serialized_end=493
+  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_start=496
+  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_end=643
+  _globals['_GETAGENTCARDREQUEST']._serialized_start=645
+  _globals['_GETAGENTCARDREQUEST']._serialized_end=714
+  _globals['_GETREGISTRYCARDREQUEST']._serialized_start=716
+  _globals['_GETREGISTRYCARDREQUEST']._serialized_end=740
+  _globals['_VERIFYAGENTCARDREQUEST']._serialized_start=742
+  _globals['_VERIFYAGENTCARDREQUEST']._serialized_end=860
+  _globals['_VERIFYAGENTCARDRESPONSE']._serialized_start=862
+  _globals['_VERIFYAGENTCARDRESPONSE']._serialized_end=952
+  _globals['_AGENTCARDSERVICE']._serialized_start=1221
+  _globals['_AGENTCARDSERVICE']._serialized_end=1846
 # @@protoc_insertion_point(module_scope)

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry.v1 import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry.v1 import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*agentregistry/v1/attestation_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"T\n\x18\x43reateAttestationRequest\x12\x38\n\x0b\x61ttestation\x18\x01 \x01(\x0b\x32\x1d.agentregistry.v1.AttestationB\x04\xe2\x41\x01\x02\"M\n\x15GetAttestationRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x61gentregistry.dev/Attestation\"\x9b\x01\n\x17ListAttestationsRequest\x12\x15\n\x07subject\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08\x61ttester\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1e\n\x10include_inactive\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"h\n\x18ListAttestationsResponse\x12\x33\n\x0c\x61ttestations\x18\x01 \x03(\x0b\x32\x1d.agentregistry.v1.Attestation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x18RevokeAttestationRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x61gentregistry.dev/Attestation\"K\n\x14GetReputationRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Reputation\"e\n\x16ListLeaderboardRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\ncapability\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"a\n\x17ListLeaderboardResponse\x12-\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1d.agentregistry.v1.RankedAgent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xad\x04\n\x12\x41ttestationService\x12\x85\x01\n\x11\x43reateAttestation\x12*.agentregistry.v1.CreateAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"%\x82\xd3\xe4\x93\x02\x1f\"\x10/v1/attestations:\x0b\x61ttestation\x12{\n\x0eGetAttestation\x12\'.agentregistry.v1.GetAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=attestations/*}\x12\x83\x01\n\x10ListAttestations\x12).agentregistry.v1.ListAttestationsRequest\x1a*.agentregistry.v1.ListAttestationsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/attestations\x12\x8b\x01\n\x11RevokeAttestation\x12*.agentregistry.v1.RevokeAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=attestations/*}:revoke:\x01*2\x93\x02\n\x11ReputationService\x12}\n\rGetReputation\x12&.agentregistry.v1.GetReputationRequest\x1a\x1c.agentregistry.v1.Reputation\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=agents/*/reputation}\x12\x7f\n\x0fListLeaderboard\x12(.agentregistry.v1.ListLeaderboardRequest\x1a).agentregistry.v1.ListLeaderboardResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/leaderboardBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*agentregistry/v1/attestation_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"T\n\x18\x43reateAttestationRequest\x12\x38\n\x0b\x61ttestation\x18\x01 \x01(\x0b\x32\x1d.agentregistry.v1.AttestationB\x04\xe2\x41\x01\x02\"M\n\x15GetAttestationRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x61gentregistry.dev/Attestation\"\x9b\x01\n\x17ListAttestationsRequest\x12\x15\n\x07subject\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08\x61ttester\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1e\n\x10include_inactive\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"h\n\x18ListAttestationsResponse\x12\x33\n\x0c\x61ttestations\x18\x01 \x03(\x0b\x32\x1d.agentregistry.v1.Attestation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x18RevokeAttestationRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x61gentregistry.dev/Attestation\"K\n\x14GetReputationRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Reputation\"e\n\x16ListLeaderboardRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\ncapability\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"a\n\x17ListLeaderboardResponse\x12-\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1d.agentregistry.v1.RankedAgent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc6\x04\n\x12\x41ttestationService\x12\x8b\x01\n\x11\x43reateAttestation\x12*.agentregistry.v1.CreateAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"+\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1f\"\x10/v1/attestations:\x0b\x61ttestation\x12\x81\x01\n\x0eGetAttestation\x12\'.agentregistry.v1.GetAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"\'\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=attestations/*}\x12\x89\x01\n\x10ListAttestations\x12).agentregistry.v1.ListAttestationsRequest\x1a*.agentregistry.v1.ListAttestationsResponse\"\x1e\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/attestations\x12\x91\x01\n\x11RevokeAttestation\x12*.agentregistry.v1.RevokeAttestationRequest\x1a\x1d.agentregistry.v1.Attestation\"1\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02%\" /v1/{name=attestations/*}:revoke:\x01*2\xb1\x02\n\x11ReputationService\x12\x8c\x01\n\rGetReputation\x12&.agentregistry.v1.GetReputationRequest\x1a\x1c.agentregistry.v1.Reputation\"5\x8a\xb5\x18\x0b\x08\x01\x10\x02\x18\xac\x02\"\x02\x01\x05\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=agents/*/reputation}\x12\x8c\x01\n\x0fListLeaderboard\x12(.agentregistry.v1.ListLeaderboardRequest\x1a).agentregistry.v1.ListLeaderboardResponse\"$\x8a\xb5\x18\t\x08\x01\x10\x02\x18\n\"\x01\x06\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/leaderboardBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -61,35 +62,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTLEADERBOARDREQUEST'].fields_by_name['capability']._loaded_options = None
   _globals['_LISTLEADERBOARDREQUEST'].fields_by_name['capability']._serialized_options = b'\342A\001\001'
   _globals['_ATTESTATIONSERVICE'].methods_by_name['CreateAttestation']._loaded_options = None
-  _globals['_ATTESTATIONSERVICE'].methods_by_name['CreateAttestation']._serialized_options = b'\202\323\344\223\002\037\"\020/v1/attestations:\013attestation'
+  _globals['_ATTESTATIONSERVICE'].methods_by_name['CreateAttestation']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\037\"\020/v1/attestations:\013attestation'
   _globals['_ATTESTATIONSERVICE'].methods_by_name['GetAttestation']._loaded_options = None
-  _globals['_ATTESTATIONSERVICE'].methods_by_name['GetAttestation']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/{name=attestations/*}'
+  _globals['_ATTESTATIONSERVICE'].methods_by_name['GetAttestation']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\033\022\031/v1/{name=attestations/*}'
   _globals['_ATTESTATIONSERVICE'].methods_by_name['ListAttestations']._loaded_options = None
-  _globals['_ATTESTATIONSERVICE'].methods_by_name['ListAttestations']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/attestations'
+  _globals['_ATTESTATIONSERVICE'].methods_by_name['ListAttestations']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\022\022\020/v1/attestations'
   _globals['_ATTESTATIONSERVICE'].methods_by_name['RevokeAttestation']._loaded_options = None
-  _globals['_ATTESTATIONSERVICE'].methods_by_name['RevokeAttestation']._serialized_options = b'\202\323\344\223\002%\" /v1/{name=attestations/*}:revoke:\001*'
+  _globals['_ATTESTATIONSERVICE'].methods_by_name['RevokeAttestation']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002%\" /v1/{name=attestations/*}:revoke:\001*'
   _globals['_REPUTATIONSERVICE'].methods_by_name['GetReputation']._loaded_options = None
-  _globals['_REPUTATIONSERVICE'].methods_by_name['GetReputation']._serialized_options = b'\202\323\344\223\002 \022\036/v1/{name=agents/*/reputation}'
+  _globals['_REPUTATIONSERVICE'].methods_by_name['GetReputation']._serialized_options = b'\212\265\030\013\010\001\020\002\030\254\002\"\002\001\005\202\323\344\223\002 \022\036/v1/{name=agents/*/reputation}'
   _globals['_REPUTATIONSERVICE'].methods_by_name['ListLeaderboard']._loaded_options = None
-  _globals['_REPUTATIONSERVICE'].methods_by_name['ListLeaderboard']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/leaderboard'
-  _globals['_CREATEATTESTATIONREQUEST']._serialized_start=188
-  _globals['_CREATEATTESTATIONREQUEST']._serialized_end=272
-  _globals['_GETATTESTATIONREQUEST']._serialized_start=274
-  _globals['_GETATTESTATIONREQUEST']._serialized_end=351
-  _globals['_LISTATTESTATIONSREQUEST']._serialized_start=354
-  _globals['_LISTATTESTATIONSREQUEST']._serialized_end=509
-  _globals['_LISTATTESTATIONSRESPONSE']._serialized_start=511
-  _globals['_LISTATTESTATIONSRESPONSE']._serialized_end=615
-  _globals['_REVOKEATTESTATIONREQUEST']._serialized_start=617
-  _globals['_REVOKEATTESTATIONREQUEST']._serialized_end=697
-  _globals['_GETREPUTATIONREQUEST']._serialized_start=699
-  _globals['_GETREPUTATIONREQUEST']._serialized_end=774
-  _globals['_LISTLEADERBOARDREQUEST']._serialized_start=776
-  _globals['_LISTLEADERBOARDREQUEST']._serialized_end=877
-  _globals['_LISTLEADERBOARDRESPONSE']._serialized_start=879
-  _globals['_LISTLEADERBOARDRESPONSE']._serialized_end=976
-  _globals['_ATTESTATIONSERVICE']._serialized_start=979
-  _globals['_ATTESTATIONSERVICE']._serialized_end=1536
-  _globals['_REPUTATIONSERVICE']._serialized_start=1539
-  _globals['_REPUTATIONSERVICE']._serialized_end=1814
+  _globals['_REPUTATIONSERVICE'].methods_by_name['ListLeaderboard']._serialized_options = b'\212\265\030\t\010\001\020\002\030\n\"\001\006\202\323\344\223\002\021\022\017/v1/leaderboard'
+  _globals['_CREATEATTESTATIONREQUEST']._serialized_start=219
+  _globals['_CREATEATTESTATIONREQUEST']._serialized_end=303
+  _globals['_GETATTESTATIONREQUEST']._serialized_start=305
+  _globals['_GETATTESTATIONREQUEST']._serialized_end=382
+  _globals['_LISTATTESTATIONSREQUEST']._serialized_start=385
+  _globals['_LISTATTESTATIONSREQUEST']._serialized_end=540
+  _globals['_LISTATTESTATIONSRESPONSE']._serialized_start=542
+  _globals['_LISTATTESTATIONSRESPONSE']._serialized_end=646
+  _globals['_REVOKEATTESTATIONREQUEST']._serialized_start=648
+  _globals['_REVOKEATTESTATIONREQUEST']._serialized_end=728
+  _globals['_GETREPUTATIONREQUEST']._serialized_start=730
+  _globals['_GETREPUTATIONREQUEST']._serialized_end=805
+  _globals['_LISTLEADERBOARDREQUEST']._serialized_start=807
+  _globals['_LISTLEADERBOARDREQUEST']._serialized_end=908
+  _globals['_LISTLEADERBOARDRESPONSE']._serialized_start=910
+  _globals['_LISTLEADERBOARDRESPONSE']._serialized_end=1007
+  _globals['_ATTESTATIONSERVICE']._serialized_start=1010
+  _globals['_ATTESTATIONSERVICE']._serialized_end=1592
+  _globals['_REPUTATIONSERVICE']._serialized_start=1595
+  _globals['_REPUTATIONSERVICE']._serialized_end=1900
 # @@protoc_insertion_point(module_scope)

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry.v1 import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry.v1 import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/domain_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"Z\n\x12\x43laimDomainRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06\x64omain\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x13VerifyDomainRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent2\x86\x02\n\rDomainService\x12x\n\x0b\x43laimDomain\x12$.agentregistry.v1.ClaimDomainRequest\x1a\x17.agentregistry.v1.Agent\"*\x82\xd3\xe4\x93\x02$\"\x1f/v1/{name=agents/*}:claimDomain:\x01*\x12{\n\x0cVerifyDomain\x12%.agentregistry.v1.VerifyDomainRequest\x1a\x17.agentregistry.v1.Agent\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=agents/*}:verifyDomain:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/domain_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"Z\n\x12\x43laimDomainRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x14\n\x06\x64omain\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x13VerifyDomainRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent2\x93\x02\n\rDomainService\x12~\n\x0b\x43laimDomain\x12$.agentregistry.v1.ClaimDomainRequest\x1a\x17.agentregistry.v1.Agent\"0\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02$\"\x1f/v1/{name=agents/*}:claimDomain:\x01*\x12\x81\x01\n\x0cVerifyDomain\x12%.agentregistry.v1.VerifyDomainRequest\x1a\x17.agentregistry.v1.Agent\"1\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02%\" /v1/{name=agents/*}:verifyDomain:\x01*Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,13 +44,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYDOMAINREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_VERIFYDOMAINREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027agentregistry.dev/Agent'
   _globals['_DOMAINSERVICE'].methods_by_name['ClaimDomain']._loaded_options = None
-  _globals['_DOMAINSERVICE'].methods_by_name['ClaimDomain']._serialized_options = b'\202\323\344\223\002$\"\037/v1/{name=agents/*}:claimDomain:\001*'
+  _globals['_DOMAINSERVICE'].methods_by_name['ClaimDomain']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002$\"\037/v1/{name=agents/*}:claimDomain:\001*'
   _globals['_DOMAINSERVICE'].methods_by_name['VerifyDomain']._loaded_options = None
-  _globals['_DOMAINSERVICE'].methods_by_name['VerifyDomain']._serialized_options = b'\202\323\344\223\002%\" /v1/{name=agents/*}:verifyDomain:\001*'
-  _globals['_CLAIMDOMAINREQUEST']._serialized_start=183
-  _globals['_CLAIMDOMAINREQUEST']._serialized_end=273
-  _globals['_VERIFYDOMAINREQUEST']._serialized_start=275
-  _globals['_VERIFYDOMAINREQUEST']._serialized_end=344
-  _globals['_DOMAINSERVICE']._serialized_start=347
-  _globals['_DOMAINSERVICE']._serialized_end=609
+  _globals['_DOMAINSERVICE'].methods_by_name['VerifyDomain']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002%\" /v1/{name=agents/*}:verifyDomain:\001*'
+  _globals['_CLAIMDOMAINREQUEST']._serialized_start=214
+  _globals['_CLAIMDOMAINREQUEST']._serialized_end=304
+  _globals['_VERIFYDOMAINREQUEST']._serialized_start=306
+  _globals['_VERIFYDOMAINREQUEST']._serialized_end=375
+  _globals['_DOMAINSERVICE']._serialized_start=378
+  _globals['_DOMAINSERVICE']._serialized_end=653
 # @@protoc_insertion_point(module_scope)

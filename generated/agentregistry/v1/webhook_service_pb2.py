@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry.v1 import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry.v1 import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -31,7 +32,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentregistry/v1/webhook_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x03\n\x07Webhook\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x11\n\x03url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x36\n\x0b\x65vent_types\x18\x03 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.agentregistry.v1.Webhook.StateB\x04\xe2\x41\x01\x01\x12\x14\n\x06secret\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\"\n\x14\x63onsecutive_failures\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_ENABLED\x10\x01\x12\x10\n\x0cSTATE_PAUSED\x10\x02\x12\x12\n\x0eSTATE_DISABLED\x10\x03:T\xea\x41Q\n\x19\x61gentregistry.dev/Webhook\x12!agents/{agent}/webhooks/{webhook}*\x08webhooks2\x07webhook\"\xd9\x04\n\x0fWebhookDelivery\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x16\n\x08\x65vent_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\nevent_type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x03\x12<\n\x05state\x18\x04 \x01(\x0e\x32\'.agentregistry.v1.WebhookDelivery.StateB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10last_status_code\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12;\n\x11next_attempt_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"X\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_PENDING\x10\x01\x12\x13\n\x0fSTATE_SUCCEEDED\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:\x84\x01\xea\x41\x80\x01\n!agentregistry.dev/WebhookDelivery\x12\x37\x61gents/{agent}/webhooks/{webhook}/deliveries/{delivery}*\x11webhookDeliveries2\x0fwebhookDelivery\"|\n\x14\x43reateWebhookRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19\x61gentregistry.dev/Webhook\x12\x30\n\x07webhook\x18\x02 \x01(\x0b\x32\x19.agentregistry.v1.WebhookB\x04\xe2\x41\x01\x02\"E\n\x11GetWebhookRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"|\n\x13ListWebhooksRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19\x61gentregistry.dev/Webhook\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\\\n\x14ListWebhooksResponse\x12+\n\x08webhooks\x18\x01 \x03(\x0b\x32\x19.agentregistry.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x14UpdateWebhookRequest\x12\x30\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.agentregistry.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"H\n\x14\x44\x65leteWebhookRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"N\n\x1aRotateWebhookSecretRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"\x8d\x01\n\x1cListWebhookDeliveriesRequest\x12:\n\x06parent\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\x12!agentregistry.dev/WebhookDelivery\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"o\n\x1dListWebhookDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.agentregistry.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xe4\x07\n\x0eWebhookService\x12\x83\x01\n\rCreateWebhook\x12&.agentregistry.v1.CreateWebhookRequest\x1a\x19.agentregistry.v1.Webhook\"/\x82\xd3\xe4\x93\x02)\"\x1e/v1/{parent=agents/*}/webhooks:\x07webhook\x12t\n\nGetWebhook\x12#.agentregistry.v1.GetWebhookRequest\x1a\x19.agentregistry.v1.Webhook\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=agents/*/webhooks/*}\x12\x85\x01\n\x0cListWebhooks\x12%.agentregistry.v1.ListWebhooksRequest\x1a&.agentregistry.v1.ListWebhooksResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=agents/*}/webhooks\x12\x8b\x01\n\rUpdateWebhook\x12&.agentregistry.v1.UpdateWebhookRequest\x1a\x19.agentregistry.v1.Webhook\"7\x82\xd3\xe4\x93\x02\x31\x32&/v1/{webhook.name=agents/*/webhooks/*}:\x07webhook\x12w\n\rDeleteWebhook\x12&.agentregistry.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\"&\x82\xd3\xe4\x93\x02 *\x1e/v1/{name=agents/*/webhooks/*}\x12\x96\x01\n\x13RotateWebhookSecret\x12,.agentregistry.v1.RotateWebhookSecretRequest\x1a\x19.agentregistry.v1.Webhook\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{name=agents/*/webhooks/*}:rotateSecret:\x01*\x12\xad\x01\n\x15ListWebhookDeliveries\x12..agentregistry.v1.ListWebhookDeliveriesRequest\x1a/.agentregistry.v1.ListWebhookDeliveriesResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=agents/*/webhooks/*}/deliveriesBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentregistry/v1/webhook_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x03\n\x07Webhook\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x11\n\x03url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x36\n\x0b\x65vent_types\x18\x03 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.agentregistry.v1.Webhook.StateB\x04\xe2\x41\x01\x01\x12\x14\n\x06secret\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\"\n\x14\x63onsecutive_failures\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_ENABLED\x10\x01\x12\x10\n\x0cSTATE_PAUSED\x10\x02\x12\x12\n\x0eSTATE_DISABLED\x10\x03:T\xea\x41Q\n\x19\x61gentregistry.dev/Webhook\x12!agents/{agent}/webhooks/{webhook}*\x08webhooks2\x07webhook\"\xd9\x04\n\x0fWebhookDelivery\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x16\n\x08\x65vent_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\nevent_type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x03\x12<\n\x05state\x18\x04 \x01(\x0e\x32\'.agentregistry.v1.WebhookDelivery.StateB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10last_status_code\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12;\n\x11next_attempt_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"X\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_PENDING\x10\x01\x12\x13\n\x0fSTATE_SUCCEEDED\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:\x84\x01\xea\x41\x80\x01\n!agentregistry.dev/WebhookDelivery\x12\x37\x61gents/{agent}/webhooks/{webhook}/deliveries/{delivery}*\x11webhookDeliveries2\x0fwebhookDelivery\"|\n\x14\x43reateWebhookRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19\x61gentregistry.dev/Webhook\x12\x30\n\x07webhook\x18\x02 \x01(\x0b\x32\x19.agentregistry.v1.WebhookB\x04\xe2\x41\x01\x02\"E\n\x11GetWebhookRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"|\n\x13ListWebhooksRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19\x61gentregistry.dev/Webhook\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\\\n\x14ListWebhooksResponse\x12+\n\x08webhooks\x18\x01 \x03(\x0b\x32\x19.agentregistry.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x14UpdateWebhookRequest\x12\x30\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.agentregistry.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"H\n\x14\x44\x65leteWebhookRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"N\n\x1aRotateWebhookSecretRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19\x61gentregistry.dev/Webhook\"\x8d\x01\n\x1cListWebhookDeliveriesRequest\x12:\n\x06parent\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\x12!agentregistry.dev/WebhookDelivery\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"o\n\x1dListWebhookDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.agentregistry.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x8e\x08\n\x0eWebhookService\x12\x89\x01\n\rCreateWebhook\x12&.agentregistry.v1.CreateWebhookRequest\x1a\x19.agentregistry.v1.Webhook\"5\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02)\"\x1e/v1/{parent=agents/*}/webhooks:\x07webhook\x12z\n\nGetWebhook\x12#.agentregistry.v1.GetWebhookRequest\x1a\x19.agentregistry.v1.Webhook\",\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=agents/*/webhooks/*}\x12\x8b\x01\n\x0cListWebhooks\x12%.agentregistry.v1.ListWebhooksRequest\x1a&.agentregistry.v1.ListWebhooksResponse\",\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=agents/*}/webhooks\x12\x91\x01\n\rUpdateWebhook\x12&.agentregistry.v1.UpdateWebhookRequest\x1a\x19.agentregistry.v1.Webhook\"=\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x31\x32&/v1/{webhook.name=agents/*/webhooks/*}:\x07webhook\x12}\n\rDeleteWebhook\x12&.agentregistry.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\",\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02 *\x1e/v1/{name=agents/*/webhooks/*}\x12\x9c\x01\n\x13RotateWebhookSecret\x12,.agentregistry.v1.RotateWebhookSecretRequest\x1a\x19.agentregistry.v1.Webhook\"<\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x30\"+/v1/{name=agents/*/webhooks/*}:rotateSecret:\x01*\x12\xb3\x01\n\x15ListWebhookDeliveries\x12..agentregistry.v1.ListWebhookDeliveriesRequest\x1a/.agentregistry.v1.ListWebhookDeliveriesResponse\"9\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02-\x12+/v1/{parent=agents/*/webhooks/*}/deliveriesBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -104,45 +105,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
   _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhook']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhook']._serialized_options = b'\202\323\344\223\002)\"\036/v1/{parent=agents/*}/webhooks:\007webhook'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhook']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002)\"\036/v1/{parent=agents/*}/webhooks:\007webhook'
   _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._serialized_options = b'\202\323\344\223\002 \022\036/v1/{name=agents/*/webhooks/*}'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhook']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002 \022\036/v1/{name=agents/*/webhooks/*}'
   _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._serialized_options = b'\202\323\344\223\002 \022\036/v1/{parent=agents/*}/webhooks'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhooks']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002 \022\036/v1/{parent=agents/*}/webhooks'
   _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhook']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhook']._serialized_options = b'\202\323\344\223\00212&/v1/{webhook.name=agents/*/webhooks/*}:\007webhook'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhook']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\00212&/v1/{webhook.name=agents/*/webhooks/*}:\007webhook'
   _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._serialized_options = b'\202\323\344\223\002 *\036/v1/{name=agents/*/webhooks/*}'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhook']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002 *\036/v1/{name=agents/*/webhooks/*}'
   _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._serialized_options = b'\202\323\344\223\0020\"+/v1/{name=agents/*/webhooks/*}:rotateSecret:\001*'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\0020\"+/v1/{name=agents/*/webhooks/*}:rotateSecret:\001*'
   _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._loaded_options = None
-  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\202\323\344\223\002-\022+/v1/{parent=agents/*/webhooks/*}/deliveries'
-  _globals['_WEBHOOK']._serialized_start=281
-  _globals['_WEBHOOK']._serialized_end=782
-  _globals['_WEBHOOK_STATE']._serialized_start=609
-  _globals['_WEBHOOK_STATE']._serialized_end=696
-  _globals['_WEBHOOKDELIVERY']._serialized_start=785
-  _globals['_WEBHOOKDELIVERY']._serialized_end=1386
-  _globals['_WEBHOOKDELIVERY_STATE']._serialized_start=1163
-  _globals['_WEBHOOKDELIVERY_STATE']._serialized_end=1251
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=1388
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=1512
-  _globals['_GETWEBHOOKREQUEST']._serialized_start=1514
-  _globals['_GETWEBHOOKREQUEST']._serialized_end=1583
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=1585
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=1709
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=1711
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=1803
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=1805
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=1932
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=1934
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=2006
-  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=2008
-  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=2086
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2089
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2230
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2232
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=2343
-  _globals['_WEBHOOKSERVICE']._serialized_start=2346
-  _globals['_WEBHOOKSERVICE']._serialized_end=3342
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002-\022+/v1/{parent=agents/*/webhooks/*}/deliveries'
+  _globals['_WEBHOOK']._serialized_start=312
+  _globals['_WEBHOOK']._serialized_end=813
+  _globals['_WEBHOOK_STATE']._serialized_start=640
+  _globals['_WEBHOOK_STATE']._serialized_end=727
+  _globals['_WEBHOOKDELIVERY']._serialized_start=816
+  _globals['_WEBHOOKDELIVERY']._serialized_end=1417
+  _globals['_WEBHOOKDELIVERY_STATE']._serialized_start=1194
+  _globals['_WEBHOOKDELIVERY_STATE']._serialized_end=1282
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=1419
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=1543
+  _globals['_GETWEBHOOKREQUEST']._serialized_start=1545
+  _globals['_GETWEBHOOKREQUEST']._serialized_end=1614
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=1616
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=1740
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=1742
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=1834
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=1836
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=1963
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=1965
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=2037
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=2039
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=2117
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2120
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2261
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2263
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=2374
+  _globals['_WEBHOOKSERVICE']._serialized_start=2377
+  _globals['_WEBHOOKSERVICE']._serialized_end=3415
 # @@protoc_insertion_point(module_scope)

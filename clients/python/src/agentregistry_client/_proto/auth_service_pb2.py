@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry_client._proto import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
@@ -29,7 +30,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agentregistry/v1/auth_service.proto\x12\x10\x61gentregistry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n\x16\x43reateChallengeRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"s\n\tChallenge\x12\x1a\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05nonce\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"K\n\x14\x43reateSessionRequest\x12\x1a\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"j\n\x07Session\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61gent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\x16\n\x14\x44\x65leteSessionRequest\"\xa7\x03\n\x06\x41piKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06scopes\x18\x03 \x03(\tB\x04\xe2\x41\x01\x01\x12\x30\n\x04plan\x18\x04 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x03\x12\x11\n\x03key\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nkey_prefix\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0elast_used_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:P\xea\x41M\n\x18\x61gentregistry.dev/ApiKey\x12 agents/{agent}/apiKeys/{api_key}*\x07\x61piKeys2\x06\x61piKey\"y\n\x13\x43reateApiKeyRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18\x61gentregistry.dev/ApiKey\x12/\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32\x18.agentregistry.v1.ApiKeyB\x04\xe2\x41\x01\x02\"z\n\x12ListApiKeysRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18\x61gentregistry.dev/ApiKey\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"Z\n\x13ListApiKeysResponse\x12*\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x18.agentregistry.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x13\x44\x65leteApiKeyRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey*t\n\nApiKeyPlan\x12\x1c\n\x18\x41PI_KEY_PLAN_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41PI_KEY_PLAN_FREE\x10\x01\x12\x14\n\x10\x41PI_KEY_PLAN_PRO\x10\x02\x12\x1b\n\x17\x41PI_KEY_PLAN_ENTERPRISE\x10\x03\x32\xd9\x05\n\x0b\x41uthService\x12s\n\x0f\x43reateChallenge\x12(.agentregistry.v1.CreateChallengeRequest\x1a\x1b.agentregistry.v1.Challenge\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/challenges:\x01*\x12k\n\rCreateSession\x12&.agentregistry.v1.CreateSessionRequest\x1a\x19.agentregistry.v1.Session\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/sessions:\x01*\x12m\n\rDeleteSession\x12&.agentregistry.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/sessions/current\x12\x7f\n\x0c\x43reateApiKey\x12%.agentregistry.v1.CreateApiKeyRequest\x1a\x18.agentregistry.v1.ApiKey\".\x82\xd3\xe4\x93\x02(\"\x1d/v1/{parent=agents/*}/apiKeys:\x07\x61pi_key\x12\x81\x01\n\x0bListApiKeys\x12$.agentregistry.v1.ListApiKeysRequest\x1a%.agentregistry.v1.ListApiKeysResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=agents/*}/apiKeys\x12t\n\x0c\x44\x65leteApiKey\x12%.agentregistry.v1.DeleteApiKeyRequest\x1a\x16.google.protobuf.Empty\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/{name=agents/*/apiKeys/*}Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agentregistry/v1/auth_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n\x16\x43reateChallengeRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"s\n\tChallenge\x12\x1a\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05nonce\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"K\n\x14\x43reateSessionRequest\x12\x1a\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"j\n\x07Session\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61gent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\x16\n\x14\x44\x65leteSessionRequest\"\xa7\x03\n\x06\x41piKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06scopes\x18\x03 \x03(\tB\x04\xe2\x41\x01\x01\x12\x30\n\x04plan\x18\x04 \x01(\x0e\x32\x1c.agentregistry.v1.ApiKeyPlanB\x04\xe2\x41\x01\x03\x12\x11\n\x03key\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nkey_prefix\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0elast_used_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:P\xea\x41M\n\x18\x61gentregistry.dev/ApiKey\x12 agents/{agent}/apiKeys/{api_key}*\x07\x61piKeys2\x06\x61piKey\"y\n\x13\x43reateApiKeyRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18\x61gentregistry.dev/ApiKey\x12/\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32\x18.agentregistry.v1.ApiKeyB\x04\xe2\x41\x01\x02\"z\n\x12ListApiKeysRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18\x61gentregistry.dev/ApiKey\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"Z\n\x13ListApiKeysResponse\x12*\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x18.agentregistry.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x13\x44\x65leteApiKeyRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x61gentregistry.dev/ApiKey*t\n\nApiKeyPlan\x12\x1c\n\x18\x41PI_KEY_PLAN_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41PI_KEY_PLAN_FREE\x10\x01\x12\x14\n\x10\x41PI_KEY_PLAN_PRO\x10\x02\x12\x1b\n\x17\x41PI_KEY_PLAN_ENTERPRISE\x10\x03\x32\xfe\x05\n\x0b\x41uthService\x12y\n\x0f\x43reateChallenge\x12(.agentregistry.v1.CreateChallengeRequest\x1a\x1b.agentregistry.v1.Challenge\"\x1f\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/challenges:\x01*\x12q\n\rCreateSession\x12&.agentregistry.v1.CreateSessionRequest\x1a\x19.agentregistry.v1.Session\"\x1d\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/sessions:\x01*\x12s\n\rDeleteSession\x12&.agentregistry.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\"\"\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x16*\x14/v1/sessions/current\x12\x85\x01\n\x0c\x43reateApiKey\x12%.agentregistry.v1.CreateApiKeyRequest\x1a\x18.agentregistry.v1.ApiKey\"4\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02(\"\x1d/v1/{parent=agents/*}/apiKeys:\x07\x61pi_key\x12\x87\x01\n\x0bListApiKeys\x12$.agentregistry.v1.ListApiKeysRequest\x1a%.agentregistry.v1.ListApiKeysResponse\"+\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=agents/*}/apiKeys\x12z\n\x0c\x44\x65leteApiKey\x12%.agentregistry.v1.DeleteApiKeyRequest\x1a\x16.google.protobuf.Empty\"+\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/{name=agents/*/apiKeys/*}Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -88,39 +89,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_DELETEAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030agentregistry.dev/ApiKey'
   _globals['_AUTHSERVICE'].methods_by_name['CreateChallenge']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['CreateChallenge']._serialized_options = b'\202\323\344\223\002\023\"\016/v1/challenges:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['CreateChallenge']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\023\"\016/v1/challenges:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['CreateSession']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['CreateSession']._serialized_options = b'\202\323\344\223\002\021\"\014/v1/sessions:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['CreateSession']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\021\"\014/v1/sessions:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['DeleteSession']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['DeleteSession']._serialized_options = b'\202\323\344\223\002\026*\024/v1/sessions/current'
+  _globals['_AUTHSERVICE'].methods_by_name['DeleteSession']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\026*\024/v1/sessions/current'
   _globals['_AUTHSERVICE'].methods_by_name['CreateApiKey']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['CreateApiKey']._serialized_options = b'\202\323\344\223\002(\"\035/v1/{parent=agents/*}/apiKeys:\007api_key'
+  _globals['_AUTHSERVICE'].methods_by_name['CreateApiKey']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002(\"\035/v1/{parent=agents/*}/apiKeys:\007api_key'
   _globals['_AUTHSERVICE'].methods_by_name['ListApiKeys']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['ListApiKeys']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/{parent=agents/*}/apiKeys'
+  _globals['_AUTHSERVICE'].methods_by_name['ListApiKeys']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\037\022\035/v1/{parent=agents/*}/apiKeys'
   _globals['_AUTHSERVICE'].methods_by_name['DeleteApiKey']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['DeleteApiKey']._serialized_options = b'\202\323\344\223\002\037*\035/v1/{name=agents/*/apiKeys/*}'
-  _globals['_APIKEYPLAN']._serialized_start=1447
-  _globals['_APIKEYPLAN']._serialized_end=1563
-  _globals['_CREATECHALLENGEREQUEST']._serialized_start=209
-  _globals['_CREATECHALLENGEREQUEST']._serialized_end=282
-  _globals['_CHALLENGE']._serialized_start=284
-  _globals['_CHALLENGE']._serialized_end=399
-  _globals['_CREATESESSIONREQUEST']._serialized_start=401
-  _globals['_CREATESESSIONREQUEST']._serialized_end=476
-  _globals['_SESSION']._serialized_start=478
-  _globals['_SESSION']._serialized_end=584
-  _globals['_DELETESESSIONREQUEST']._serialized_start=586
-  _globals['_DELETESESSIONREQUEST']._serialized_end=608
-  _globals['_APIKEY']._serialized_start=611
-  _globals['_APIKEY']._serialized_end=1034
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1036
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1157
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1159
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1281
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1283
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1373
-  _globals['_DELETEAPIKEYREQUEST']._serialized_start=1375
-  _globals['_DELETEAPIKEYREQUEST']._serialized_end=1445
-  _globals['_AUTHSERVICE']._serialized_start=1566
-  _globals['_AUTHSERVICE']._serialized_end=2295
+  _globals['_AUTHSERVICE'].methods_by_name['DeleteApiKey']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\037*\035/v1/{name=agents/*/apiKeys/*}'
+  _globals['_APIKEYPLAN']._serialized_start=1478
+  _globals['_APIKEYPLAN']._serialized_end=1594
+  _globals['_CREATECHALLENGEREQUEST']._serialized_start=240
+  _globals['_CREATECHALLENGEREQUEST']._serialized_end=313
+  _globals['_CHALLENGE']._serialized_start=315
+  _globals['_CHALLENGE']._serialized_end=430
+  _globals['_CREATESESSIONREQUEST']._serialized_start=432
+  _globals['_CREATESESSIONREQUEST']._serialized_end=507
+  _globals['_SESSION']._serialized_start=509
+  _globals['_SESSION']._serialized_end=615
+  _globals['_DELETESESSIONREQUEST']._serialized_start=617
+  _globals['_DELETESESSIONREQUEST']._serialized_end=639
+  _globals['_APIKEY']._serialized_start=642
+  _globals['_APIKEY']._serialized_end=1065
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1067
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1188
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1190
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1312
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1314
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1404
+  _globals['_DELETEAPIKEYREQUEST']._serialized_start=1406
+  _globals['_DELETEAPIKEYREQUEST']._serialized_end=1476
+  _globals['_AUTHSERVICE']._serialized_start=1597
+  _globals['_AUTHSERVICE']._serialized_end=2363
 # @@protoc_insertion_point(module_scope)

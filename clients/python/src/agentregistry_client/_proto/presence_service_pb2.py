@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry_client._proto import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry_client._proto import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -30,7 +31,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/presence_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n\x10HeartbeatRequest\x12\x16\n\x08sequence\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x01\x12\x12\n\x04load\x18\x03 \x01(\x02\x42\x04\xe2\x41\x01\x01\"\xd9\x01\n\x11HeartbeatResponse\x12-\n\x03\x61\x63k\x18\x01 \x01(\x0b\x32\x1e.agentregistry.v1.HeartbeatAckH\x00\x12(\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x17.agentregistry.v1.EventH\x00\x12\x31\n\x0cnew_interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationH\x00\x12\x30\n\treconnect\x18\x04 \x01(\x0b\x32\x1b.agentregistry.v1.ReconnectH\x00\x42\x06\n\x04kind\"\xd5\x01\n\x0cHeartbeatAck\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12+\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0bserver_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x06status\x18\x05 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatus\"K\n\tReconnect\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12.\n\x0bretry_after\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xa7\x01\n\x14SendHeartbeatRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x01\x12\x12\n\x04load\x18\x03 \x01(\x02\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08sequence\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\"w\n\x10SetStatusRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x02\"G\n\x12GetPresenceRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61gentregistry.dev/Presence\"\xfe\x01\n\x08Presence\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04load\x18\x04 \x01(\x02\x42\x04\xe2\x41\x01\x03\x12\x17\n\tstreaming\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03:B\xea\x41?\n\x1a\x61gentregistry.dev/Presence\x12\x17\x61gents/{agent}/presence2\x08presence2\xdd\x03\n\x0fPresenceService\x12X\n\tHeartbeat\x12\".agentregistry.v1.HeartbeatRequest\x1a#.agentregistry.v1.HeartbeatResponse(\x01\x30\x01\x12\x81\x01\n\rSendHeartbeat\x12&.agentregistry.v1.SendHeartbeatRequest\x1a\x1e.agentregistry.v1.HeartbeatAck\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:heartbeat:\x01*\x12u\n\tSetStatus\x12\".agentregistry.v1.SetStatusRequest\x1a\x1a.agentregistry.v1.Presence\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:setStatus:\x01*\x12u\n\x0bGetPresence\x12$.agentregistry.v1.GetPresenceRequest\x1a\x1a.agentregistry.v1.Presence\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=agents/*/presence}Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/presence_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n\x10HeartbeatRequest\x12\x16\n\x08sequence\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x01\x12\x12\n\x04load\x18\x03 \x01(\x02\x42\x04\xe2\x41\x01\x01\"\xd9\x01\n\x11HeartbeatResponse\x12-\n\x03\x61\x63k\x18\x01 \x01(\x0b\x32\x1e.agentregistry.v1.HeartbeatAckH\x00\x12(\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x17.agentregistry.v1.EventH\x00\x12\x31\n\x0cnew_interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationH\x00\x12\x30\n\treconnect\x18\x04 \x01(\x0b\x32\x1b.agentregistry.v1.ReconnectH\x00\x42\x06\n\x04kind\"\xd5\x01\n\x0cHeartbeatAck\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12+\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0bserver_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x06status\x18\x05 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatus\"K\n\tReconnect\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12.\n\x0bretry_after\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xa7\x01\n\x14SendHeartbeatRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x01\x12\x12\n\x04load\x18\x03 \x01(\x02\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08sequence\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\"w\n\x10SetStatusRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x02\"G\n\x12GetPresenceRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61gentregistry.dev/Presence\"\xfe\x01\n\x08Presence\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32\x1d.agentregistry.v1.AgentStatusB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04load\x18\x04 \x01(\x02\x42\x04\xe2\x41\x01\x03\x12\x17\n\tstreaming\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03:B\xea\x41?\n\x1a\x61gentregistry.dev/Presence\x12\x17\x61gents/{agent}/presence2\x08presence2\xfb\x03\n\x0fPresenceService\x12\x62\n\tHeartbeat\x12\".agentregistry.v1.HeartbeatRequest\x1a#.agentregistry.v1.HeartbeatResponse\"\x08\x8a\xb5\x18\x04\x08\x04\x10\x01(\x01\x30\x01\x12\x89\x01\n\rSendHeartbeat\x12&.agentregistry.v1.SendHeartbeatRequest\x1a\x1e.agentregistry.v1.HeartbeatAck\"0\x8a\xb5\x18\x04\x08\x04\x10\x01\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:heartbeat:\x01*\x12{\n\tSetStatus\x12\".agentregistry.v1.SetStatusRequest\x1a\x1a.agentregistry.v1.Presence\".\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:setStatus:\x01*\x12{\n\x0bGetPresence\x12$.agentregistry.v1.GetPresenceRequest\x1a\x1a.agentregistry.v1.Presence\"*\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=agents/*/presence}Be\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -70,28 +71,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRESENCE'].fields_by_name['streaming']._serialized_options = b'\342A\001\003'
   _globals['_PRESENCE']._loaded_options = None
   _globals['_PRESENCE']._serialized_options = b'\352A?\n\032agentregistry.dev/Presence\022\027agents/{agent}/presence2\010presence'
+  _globals['_PRESENCESERVICE'].methods_by_name['Heartbeat']._loaded_options = None
+  _globals['_PRESENCESERVICE'].methods_by_name['Heartbeat']._serialized_options = b'\212\265\030\004\010\004\020\001'
   _globals['_PRESENCESERVICE'].methods_by_name['SendHeartbeat']._loaded_options = None
-  _globals['_PRESENCESERVICE'].methods_by_name['SendHeartbeat']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/{name=agents/*}:heartbeat:\001*'
+  _globals['_PRESENCESERVICE'].methods_by_name['SendHeartbeat']._serialized_options = b'\212\265\030\004\010\004\020\001\202\323\344\223\002\"\"\035/v1/{name=agents/*}:heartbeat:\001*'
   _globals['_PRESENCESERVICE'].methods_by_name['SetStatus']._loaded_options = None
-  _globals['_PRESENCESERVICE'].methods_by_name['SetStatus']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/{name=agents/*}:setStatus:\001*'
+  _globals['_PRESENCESERVICE'].methods_by_name['SetStatus']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\"\"\035/v1/{name=agents/*}:setStatus:\001*'
   _globals['_PRESENCESERVICE'].methods_by_name['GetPresence']._loaded_options = None
-  _globals['_PRESENCESERVICE'].methods_by_name['GetPresence']._serialized_options = b'\202\323\344\223\002\036\022\034/v1/{name=agents/*/presence}'
-  _globals['_HEARTBEATREQUEST']._serialized_start=250
-  _globals['_HEARTBEATREQUEST']._serialized_end=365
-  _globals['_HEARTBEATRESPONSE']._serialized_start=368
-  _globals['_HEARTBEATRESPONSE']._serialized_end=585
-  _globals['_HEARTBEATACK']._serialized_start=588
-  _globals['_HEARTBEATACK']._serialized_end=801
-  _globals['_RECONNECT']._serialized_start=803
-  _globals['_RECONNECT']._serialized_end=878
-  _globals['_SENDHEARTBEATREQUEST']._serialized_start=881
-  _globals['_SENDHEARTBEATREQUEST']._serialized_end=1048
-  _globals['_SETSTATUSREQUEST']._serialized_start=1050
-  _globals['_SETSTATUSREQUEST']._serialized_end=1169
-  _globals['_GETPRESENCEREQUEST']._serialized_start=1171
-  _globals['_GETPRESENCEREQUEST']._serialized_end=1242
-  _globals['_PRESENCE']._serialized_start=1245
-  _globals['_PRESENCE']._serialized_end=1499
-  _globals['_PRESENCESERVICE']._serialized_start=1502
-  _globals['_PRESENCESERVICE']._serialized_end=1979
+  _globals['_PRESENCESERVICE'].methods_by_name['GetPresence']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\036\022\034/v1/{name=agents/*/presence}'
+  _globals['_HEARTBEATREQUEST']._serialized_start=281
+  _globals['_HEARTBEATREQUEST']._serialized_end=396
+  _globals['_HEARTBEATRESPONSE']._serialized_start=399
+  _globals['_HEARTBEATRESPONSE']._serialized_end=616
+  _globals['_HEARTBEATACK']._serialized_start=619
+  _globals['_HEARTBEATACK']._serialized_end=832
+  _globals['_RECONNECT']._serialized_start=834
+  _globals['_RECONNECT']._serialized_end=909
+  _globals['_SENDHEARTBEATREQUEST']._serialized_start=912
+  _globals['_SENDHEARTBEATREQUEST']._serialized_end=1079
+  _globals['_SETSTATUSREQUEST']._serialized_start=1081
+  _globals['_SETSTATUSREQUEST']._serialized_end=1200
+  _globals['_GETPRESENCEREQUEST']._serialized_start=1202
+  _globals['_GETPRESENCEREQUEST']._serialized_end=1273
+  _globals['_PRESENCE']._serialized_start=1276
+  _globals['_PRESENCE']._serialized_end=1530
+  _globals['_PRESENCESERVICE']._serialized_start=1533
+  _globals['_PRESENCESERVICE']._serialized_end=2040
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from agentregistry_client._proto import policy_pb2 as _policy_pb2
 from agentregistry_client._proto import resources_pb2 as _resources_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry_client._proto import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry_client._proto import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
@@ -31,7 +32,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x91\x01\n\x12\x43reateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x18\n\npublic_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63\x61pabilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\"A\n\x0fGetAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"w\n\x11ListAgentsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\"V\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12UpdateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"D\n\x12\x44\x65leteAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x9f\x01\n\x15RotateAgentKeyRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x1c\n\x0enew_public_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1f\n\x11new_key_signature\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"\x87\x01\n\x19\x41\x64\x64\x41gentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x8a\x01\n\x1cRemoveAgentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"L\n\x17ListCapabilitiesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"g\n\x18ListCapabilitiesResponse\x12\x32\n\x0c\x63\x61pabilities\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Capability\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"K\n\x14GetCapabilityRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x9a\x01\n\x12WatchEventsRequest\x12\x1c\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x30\n\x05types\x18\x02 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61gent\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11start_from_oldest\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x32\xf3\n\n\x0fRegistryService\x12\x63\n\x0b\x43reateAgent\x12$.agentregistry.v1.CreateAgentRequest\x1a\x17.agentregistry.v1.Agent\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/agents:\x01*\x12j\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\x17.agentregistry.v1.Agent\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=agents/*}\x12k\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12\x8a\x01\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a\x17.agentregistry.v1.Agent\"<\xda\x41\x11\x61gent,update_mask\x82\xd3\xe4\x93\x02\"2\x19/v1/{agent.name=agents/*}:\x05\x61gent\x12o\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\"\xda\x41\x04name\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=agents/*}\x12|\n\x0eRotateAgentKey\x12\'.agentregistry.v1.RotateAgentKeyRequest\x1a\x17.agentregistry.v1.Agent\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:rotateKey:\x01*\x12\x89\x01\n\x12\x41\x64\x64\x41gentCapability\x12+.agentregistry.v1.AddAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/{agent=agents/*}:addCapability:\x01*\x12\x92\x01\n\x15RemoveAgentCapability\x12..agentregistry.v1.RemoveAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"0\x82\xd3\xe4\x93\x02*\"%/v1/{agent=agents/*}:removeCapability:\x01*\x12\x83\x01\n\x10ListCapabilities\x12).agentregistry.v1.ListCapabilitiesRequest\x1a*.agentregistry.v1.ListCapabilitiesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/capabilities\x12\x7f\n\rGetCapability\x12&.agentregistry.v1.GetCapabilityRequest\x1a\x1c.agentregistry.v1.Capability\"(\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=capabilities/*}\x12h\n\x0bWatchEvents\x12$.agentregistry.v1.WatchEventsRequest\x1a\x17.agentregistry.v1.Event\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x1a\x14\xca\x41\x11\x61gentregistry.devBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x91\x01\n\x12\x43reateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x18\n\npublic_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63\x61pabilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\"A\n\x0fGetAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"w\n\x11ListAgentsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12/\n\x04type\x18\x03 \x01(\x0e\x32\x1b.agentregistry.v1.AgentTypeB\x04\xe2\x41\x01\x01\"V\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12UpdateAgentRequest\x12,\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.AgentB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"D\n\x12\x44\x65leteAgentRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\"\x9f\x01\n\x15RotateAgentKeyRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x1c\n\x0enew_public_key\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x1f\n\x11new_key_signature\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"\x87\x01\n\x19\x41\x64\x64\x41gentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x8a\x01\n\x1cRemoveAgentCapabilityRequest\x12/\n\x05\x61gent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x61gentregistry.dev/Agent\x12\x39\n\ncapability\x18\x02 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"L\n\x17ListCapabilitiesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"g\n\x18ListCapabilitiesResponse\x12\x32\n\x0c\x63\x61pabilities\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Capability\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"K\n\x14GetCapabilityRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\"\x9a\x01\n\x12WatchEventsRequest\x12\x1c\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x30\n\x05types\x18\x02 \x03(\x0e\x32\x1b.agentregistry.v1.EventTypeB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61gent\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11start_from_oldest\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x32\xd6\x0b\n\x0fRegistryService\x12i\n\x0b\x43reateAgent\x12$.agentregistry.v1.CreateAgentRequest\x1a\x17.agentregistry.v1.Agent\"\x1b\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x0f\"\n/v1/agents:\x01*\x12z\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\x17.agentregistry.v1.Agent\"2\xda\x41\x04name\x8a\xb5\x18\x0c\x08\x01\x10\x02\x18\xac\x02\"\x01\x01\x30\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=agents/*}\x12z\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\"!\x8a\xb5\x18\x0b\x08\x01\x10\x02\x18<\"\x01\x02\x30\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12\x90\x01\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a\x17.agentregistry.v1.Agent\"B\xda\x41\x11\x61gent,update_mask\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\"2\x19/v1/{agent.name=agents/*}:\x05\x61gent\x12u\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"(\xda\x41\x04name\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=agents/*}\x12\x82\x01\n\x0eRotateAgentKey\x12\'.agentregistry.v1.RotateAgentKeyRequest\x1a\x17.agentregistry.v1.Agent\".\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\"\"\x1d/v1/{name=agents/*}:rotateKey:\x01*\x12\x8f\x01\n\x12\x41\x64\x64\x41gentCapability\x12+.agentregistry.v1.AddAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"3\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\'\"\"/v1/{agent=agents/*}:addCapability:\x01*\x12\x98\x01\n\x15RemoveAgentCapability\x12..agentregistry.v1.RemoveAgentCapabilityRequest\x1a\x17.agentregistry.v1.Agent\"6\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02*\"%/v1/{agent=agents/*}:removeCapability:\x01*\x12\x8f\x01\n\x10ListCapabilities\x12).agentregistry.v1.ListCapabilitiesRequest\x1a*.agentregistry.v1.ListCapabilitiesResponse\"$\x8a\xb5\x18\x08\x08\x01\x18\x90\x1c\"\x01\x04\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/capabilities\x12\x8b\x01\n\rGetCapability\x12&.agentregistry.v1.GetCapabilityRequest\x1a\x1c.agentregistry.v1.Capability\"4\xda\x41\x04name\x8a\xb5\x18\x08\x08\x01\x18\x90\x1c\"\x01\x04\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=capabilities/*}\x12n\n\x0bWatchEvents\x12$.agentregistry.v1.WatchEventsRequest\x1a\x17.agentregistry.v1.Event\"\x1e\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x1a\x14\xca\x41\x11\x61gentregistry.devBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -94,53 +95,53 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYSERVICE']._loaded_options = None
   _globals['_REGISTRYSERVICE']._serialized_options = b'\312A\021agentregistry.dev'
   _globals['_REGISTRYSERVICE'].methods_by_name['CreateAgent']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/agents:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\017\"\n/v1/agents:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetAgent']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\332A\004name\202\323\344\223\002\025\022\023/v1/{name=agents/*}'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\332A\004name\212\265\030\014\010\001\020\002\030\254\002\"\001\0010\001\202\323\344\223\002\025\022\023/v1/{name=agents/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListAgents']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListAgents']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/agents'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAgents']._serialized_options = b'\212\265\030\013\010\001\020\002\030<\"\001\0020\001\202\323\344\223\002\014\022\n/v1/agents'
   _globals['_REGISTRYSERVICE'].methods_by_name['UpdateAgent']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\332A\021agent,update_mask\202\323\344\223\002\"2\031/v1/{agent.name=agents/*}:\005agent'
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\332A\021agent,update_mask\212\265\030\002\010\003\202\323\344\223\002\"2\031/v1/{agent.name=agents/*}:\005agent'
   _globals['_REGISTRYSERVICE'].methods_by_name['DeleteAgent']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\332A\004name\202\323\344\223\002\025*\023/v1/{name=agents/*}'
+  _globals['_REGISTRYSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\332A\004name\212\265\030\002\010\003\202\323\344\223\002\025*\023/v1/{name=agents/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['RotateAgentKey']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['RotateAgentKey']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/{name=agents/*}:rotateKey:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RotateAgentKey']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\"\"\035/v1/{name=agents/*}:rotateKey:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['AddAgentCapability']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['AddAgentCapability']._serialized_options = b'\202\323\344\223\002\'\"\"/v1/{agent=agents/*}:addCapability:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['AddAgentCapability']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\'\"\"/v1/{agent=agents/*}:addCapability:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['RemoveAgentCapability']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['RemoveAgentCapability']._serialized_options = b'\202\323\344\223\002*\"%/v1/{agent=agents/*}:removeCapability:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RemoveAgentCapability']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002*\"%/v1/{agent=agents/*}:removeCapability:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListCapabilities']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListCapabilities']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/capabilities'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListCapabilities']._serialized_options = b'\212\265\030\010\010\001\030\220\034\"\001\004\202\323\344\223\002\022\022\020/v1/capabilities'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetCapability']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetCapability']._serialized_options = b'\332A\004name\202\323\344\223\002\033\022\031/v1/{name=capabilities/*}'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetCapability']._serialized_options = b'\332A\004name\212\265\030\010\010\001\030\220\034\"\001\004\202\323\344\223\002\033\022\031/v1/{name=capabilities/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/events:watch'
-  _globals['_CREATEAGENTREQUEST']._serialized_start=274
-  _globals['_CREATEAGENTREQUEST']._serialized_end=419
-  _globals['_GETAGENTREQUEST']._serialized_start=421
-  _globals['_GETAGENTREQUEST']._serialized_end=486
-  _globals['_LISTAGENTSREQUEST']._serialized_start=488
-  _globals['_LISTAGENTSREQUEST']._serialized_end=607
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=609
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=695
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=697
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=818
-  _globals['_DELETEAGENTREQUEST']._serialized_start=820
-  _globals['_DELETEAGENTREQUEST']._serialized_end=888
-  _globals['_ROTATEAGENTKEYREQUEST']._serialized_start=891
-  _globals['_ROTATEAGENTKEYREQUEST']._serialized_end=1050
-  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_start=1053
-  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_end=1188
-  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_start=1191
-  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_end=1329
-  _globals['_LISTCAPABILITIESREQUEST']._serialized_start=1331
-  _globals['_LISTCAPABILITIESREQUEST']._serialized_end=1407
-  _globals['_LISTCAPABILITIESRESPONSE']._serialized_start=1409
-  _globals['_LISTCAPABILITIESRESPONSE']._serialized_end=1512
-  _globals['_GETCAPABILITYREQUEST']._serialized_start=1514
-  _globals['_GETCAPABILITYREQUEST']._serialized_end=1589
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=1592
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=1746
-  _globals['_REGISTRYSERVICE']._serialized_start=1749
-  _globals['_REGISTRYSERVICE']._serialized_end=3144
+  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\022\022\020/v1/events:watch'
+  _globals['_CREATEAGENTREQUEST']._serialized_start=305
+  _globals['_CREATEAGENTREQUEST']._serialized_end=450
+  _globals['_GETAGENTREQUEST']._serialized_start=452
+  _globals['_GETAGENTREQUEST']._serialized_end=517
+  _globals['_LISTAGENTSREQUEST']._serialized_start=519
+  _globals['_LISTAGENTSREQUEST']._serialized_end=638
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=640
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=726
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=728
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=849
+  _globals['_DELETEAGENTREQUEST']._serialized_start=851
+  _globals['_DELETEAGENTREQUEST']._serialized_end=919
+  _globals['_ROTATEAGENTKEYREQUEST']._serialized_start=922
+  _globals['_ROTATEAGENTKEYREQUEST']._serialized_end=1081
+  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_start=1084
+  _globals['_ADDAGENTCAPABILITYREQUEST']._serialized_end=1219
+  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_start=1222
+  _globals['_REMOVEAGENTCAPABILITYREQUEST']._serialized_end=1360
+  _globals['_LISTCAPABILITIESREQUEST']._serialized_start=1362
+  _globals['_LISTCAPABILITIESREQUEST']._serialized_end=1438
+  _globals['_LISTCAPABILITIESRESPONSE']._serialized_start=1440
+  _globals['_LISTCAPABILITIESRESPONSE']._serialized_end=1543
+  _globals['_GETCAPABILITYREQUEST']._serialized_start=1545
+  _globals['_GETCAPABILITYREQUEST']._serialized_end=1620
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=1623
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=1777
+  _globals['_REGISTRYSERVICE']._serialized_start=1780
+  _globals['_REGISTRYSERVICE']._serialized_end=3274
 # @@protoc_insertion_point(module_scope)

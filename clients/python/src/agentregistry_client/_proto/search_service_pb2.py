@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentregistry_client._proto import policy_pb2 as agentregistry_dot_v1_dot_policy__pb2
 from agentregistry_client._proto import resources_pb2 as agentregistry_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/search_service.proto\x12\x10\x61gentregistry.v1\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xea\x02\n\x0b\x41gentFilter\x12\x14\n\x0c\x63\x61pabilities\x18\x01 \x03(\t\x12=\n\x10\x63\x61pability_match\x18\x02 \x01(\x0e\x32#.agentregistry.v1.AgentFilter.Match\x12*\n\x05types\x18\x03 \x03(\x0e\x32\x1b.agentregistry.v1.AgentType\x12\x11\n\tprotocols\x18\x04 \x03(\t\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12/\n\x08statuses\x18\x06 \x03(\x0e\x32\x1d.agentregistry.v1.AgentStatus\x12\x17\n\x0fmin_trust_score\x18\x07 \x01(\x01\x12\x15\n\rverified_only\x18\x08 \x01(\x08\x12\x1a\n\x12\x64omain_proven_only\x18\t \x01(\x08\"<\n\x05Match\x12\x15\n\x11MATCH_UNSPECIFIED\x10\x00\x12\r\n\tMATCH_ANY\x10\x01\x12\r\n\tMATCH_ALL\x10\x02\"\x92\x01\n\x13SearchAgentsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentFilterB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xb4\x02\n\x0cSearchResult\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x11\n\ttext_rank\x18\x03 \x01(\x01\x12\x41\n\rmatch_reasons\x18\x04 \x03(\x0e\x32*.agentregistry.v1.SearchResult.MatchReason\x12\x1b\n\x13semantic_similarity\x18\x05 \x01(\x01\"z\n\x0bMatchReason\x12\x1c\n\x18MATCH_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11MATCH_REASON_TEXT\x10\x01\x12\x19\n\x15MATCH_REASON_SEMANTIC\x10\x02\x12\x1b\n\x17MATCH_REASON_CAPABILITY\x10\x03\"\x9b\x01\n\x14SearchAgentsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.agentregistry.v1.SearchResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13total_size_estimate\x18\x03 \x01(\x03\x12\x1c\n\x14semantic_unavailable\x18\x04 \x01(\x08\"A\n\x14SuggestAgentsRequest\x12\x14\n\x06prefix\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05limit\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"E\n\nSuggestion\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x12\n\nsimilarity\x18\x03 \x01(\x01\"J\n\x15SuggestAgentsResponse\x12\x31\n\x0bsuggestions\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Suggestion\"\x90\x01\n\x11\x46indAgentsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentFilterB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"~\n\x11MatchedCapability\x12\x12\n\ncapability\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x41\n\rmatch_reasons\x18\x03 \x03(\x0e\x32*.agentregistry.v1.SearchResult.MatchReason\"\xda\x01\n\x12\x46indAgentsResponse\x12\x41\n\x14matched_capabilities\x18\x01 \x03(\x0b\x32#.agentregistry.v1.MatchedCapability\x12\x19\n\x11\x66\x65ll_back_to_text\x18\x02 \x01(\x08\x12/\n\x07results\x18\x03 \x03(\x0b\x32\x1e.agentregistry.v1.SearchResult\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x12\x1c\n\x14semantic_unavailable\x18\x05 \x01(\x08\"\xa8\x01\n\x1bListCapabilityAgentsRequest\x12\x39\n\ncapability\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\x12\x1b\n\rverified_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x1cListCapabilityAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x19\n\x17GetRegistryStatsRequest\"\xbd\x03\n\rRegistryStats\x12\x14\n\x0ctotal_agents\x18\x01 \x01(\x03\x12I\n\x0e\x61gents_by_type\x18\x02 \x03(\x0b\x32\x31.agentregistry.v1.RegistryStats.AgentsByTypeEntry\x12M\n\x10\x61gents_by_status\x18\x03 \x03(\x0b\x32\x33.agentregistry.v1.RegistryStats.AgentsByStatusEntry\x12U\n\x14\x61gents_by_capability\x18\x04 \x03(\x0b\x32\x37.agentregistry.v1.RegistryStats.AgentsByCapabilityEntry\x1a\x33\n\x11\x41gentsByTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x41gentsByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x39\n\x17\x41gentsByCapabilityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\x94\x05\n\rSearchService\x12x\n\x0cSearchAgents\x12%.agentregistry.v1.SearchAgentsRequest\x1a&.agentregistry.v1.SearchAgentsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/agents:search\x12|\n\rSuggestAgents\x12&.agentregistry.v1.SuggestAgentsRequest\x1a\'.agentregistry.v1.SuggestAgentsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/agents:suggest\x12p\n\nFindAgents\x12#.agentregistry.v1.FindAgentsRequest\x1a$.agentregistry.v1.FindAgentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents:find\x12\xa5\x01\n\x14ListCapabilityAgents\x12-.agentregistry.v1.ListCapabilityAgentsRequest\x1a..agentregistry.v1.ListCapabilityAgentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/{capability=capabilities/*}/agents\x12q\n\x10GetRegistryStats\x12).agentregistry.v1.GetRegistryStatsRequest\x1a\x1f.agentregistry.v1.RegistryStats\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/statsBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/search_service.proto\x12\x10\x61gentregistry.v1\x1a\x1d\x61gentregistry/v1/policy.proto\x1a agentregistry/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xea\x02\n\x0b\x41gentFilter\x12\x14\n\x0c\x63\x61pabilities\x18\x01 \x03(\t\x12=\n\x10\x63\x61pability_match\x18\x02 \x01(\x0e\x32#.agentregistry.v1.AgentFilter.Match\x12*\n\x05types\x18\x03 \x03(\x0e\x32\x1b.agentregistry.v1.AgentType\x12\x11\n\tprotocols\x18\x04 \x03(\t\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12/\n\x08statuses\x18\x06 \x03(\x0e\x32\x1d.agentregistry.v1.AgentStatus\x12\x17\n\x0fmin_trust_score\x18\x07 \x01(\x01\x12\x15\n\rverified_only\x18\x08 \x01(\x08\x12\x1a\n\x12\x64omain_proven_only\x18\t \x01(\x08\"<\n\x05Match\x12\x15\n\x11MATCH_UNSPECIFIED\x10\x00\x12\r\n\tMATCH_ANY\x10\x01\x12\r\n\tMATCH_ALL\x10\x02\"\x92\x01\n\x13SearchAgentsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentFilterB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xb4\x02\n\x0cSearchResult\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x11\n\ttext_rank\x18\x03 \x01(\x01\x12\x41\n\rmatch_reasons\x18\x04 \x03(\x0e\x32*.agentregistry.v1.SearchResult.MatchReason\x12\x1b\n\x13semantic_similarity\x18\x05 \x01(\x01\"z\n\x0bMatchReason\x12\x1c\n\x18MATCH_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11MATCH_REASON_TEXT\x10\x01\x12\x19\n\x15MATCH_REASON_SEMANTIC\x10\x02\x12\x1b\n\x17MATCH_REASON_CAPABILITY\x10\x03\"\x9b\x01\n\x14SearchAgentsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.agentregistry.v1.SearchResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13total_size_estimate\x18\x03 \x01(\x03\x12\x1c\n\x14semantic_unavailable\x18\x04 \x01(\x08\"A\n\x14SuggestAgentsRequest\x12\x14\n\x06prefix\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05limit\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"E\n\nSuggestion\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x12\n\nsimilarity\x18\x03 \x01(\x01\"J\n\x15SuggestAgentsResponse\x12\x31\n\x0bsuggestions\x18\x01 \x03(\x0b\x32\x1c.agentregistry.v1.Suggestion\"\x90\x01\n\x11\x46indAgentsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentFilterB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"~\n\x11MatchedCapability\x12\x12\n\ncapability\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x41\n\rmatch_reasons\x18\x03 \x03(\x0e\x32*.agentregistry.v1.SearchResult.MatchReason\"\xda\x01\n\x12\x46indAgentsResponse\x12\x41\n\x14matched_capabilities\x18\x01 \x03(\x0b\x32#.agentregistry.v1.MatchedCapability\x12\x19\n\x11\x66\x65ll_back_to_text\x18\x02 \x01(\x08\x12/\n\x07results\x18\x03 \x03(\x0b\x32\x1e.agentregistry.v1.SearchResult\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x12\x1c\n\x14semantic_unavailable\x18\x05 \x01(\x08\"\xa8\x01\n\x1bListCapabilityAgentsRequest\x12\x39\n\ncapability\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1c\x61gentregistry.dev/Capability\x12\x1b\n\rverified_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x1cListCapabilityAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x19\n\x17GetRegistryStatsRequest\"\xbd\x03\n\rRegistryStats\x12\x14\n\x0ctotal_agents\x18\x01 \x01(\x03\x12I\n\x0e\x61gents_by_type\x18\x02 \x03(\x0b\x32\x31.agentregistry.v1.RegistryStats.AgentsByTypeEntry\x12M\n\x10\x61gents_by_status\x18\x03 \x03(\x0b\x32\x33.agentregistry.v1.RegistryStats.AgentsByStatusEntry\x12U\n\x14\x61gents_by_capability\x18\x04 \x03(\x0b\x32\x37.agentregistry.v1.RegistryStats.AgentsByCapabilityEntry\x1a\x33\n\x11\x41gentsByTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x41gentsByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x39\n\x17\x41gentsByCapabilityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\xd8\x05\n\rSearchService\x12\x87\x01\n\x0cSearchAgents\x12%.agentregistry.v1.SearchAgentsRequest\x1a&.agentregistry.v1.SearchAgentsResponse\"(\x8a\xb5\x18\x0b\x08\x02\x10\x02\x18<\"\x01\x02\x30\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/agents:search\x12\x84\x01\n\rSuggestAgents\x12&.agentregistry.v1.SuggestAgentsRequest\x1a\'.agentregistry.v1.SuggestAgentsResponse\"\"\x8a\xb5\x18\x04\x08\x02(<\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/agents:suggest\x12\x7f\n\nFindAgents\x12#.agentregistry.v1.FindAgentsRequest\x1a$.agentregistry.v1.FindAgentsResponse\"&\x8a\xb5\x18\x0b\x08\x02\x10\x02\x18<\"\x01\x02\x30\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents:find\x12\xb4\x01\n\x14ListCapabilityAgents\x12-.agentregistry.v1.ListCapabilityAgentsRequest\x1a..agentregistry.v1.ListCapabilityAgentsResponse\"=\x8a\xb5\x18\x0b\x08\x02\x10\x02\x18<\"\x01\x02\x30\x01\x82\xd3\xe4\x93\x02(\x12&/v1/{capability=capabilities/*}/agents\x12~\n\x10GetRegistryStats\x12).agentregistry.v1.GetRegistryStatsRequest\x1a\x1f.agentregistry.v1.RegistryStats\"\x1e\x8a\xb5\x18\t\x08\x01\x10\x02\x18<\"\x01\x03\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/statsBe\n\x14\x64\x65v.agentregistry.v1P\x01ZKgithub.com/agentregistry/agentregistry/gen/agentregistry/v1;agentregistryv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -71,53 +72,53 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._loaded_options = None
   _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._serialized_options = b'8\001'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchAgents']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['SearchAgents']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/agents:search'
+  _globals['_SEARCHSERVICE'].methods_by_name['SearchAgents']._serialized_options = b'\212\265\030\013\010\002\020\002\030<\"\001\0020\001\202\323\344\223\002\023\022\021/v1/agents:search'
   _globals['_SEARCHSERVICE'].methods_by_name['SuggestAgents']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['SuggestAgents']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/agents:suggest'
+  _globals['_SEARCHSERVICE'].methods_by_name['SuggestAgents']._serialized_options = b'\212\265\030\004\010\002(<\202\323\344\223\002\024\022\022/v1/agents:suggest'
   _globals['_SEARCHSERVICE'].methods_by_name['FindAgents']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['FindAgents']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/agents:find'
+  _globals['_SEARCHSERVICE'].methods_by_name['FindAgents']._serialized_options = b'\212\265\030\013\010\002\020\002\030<\"\001\0020\001\202\323\344\223\002\021\022\017/v1/agents:find'
   _globals['_SEARCHSERVICE'].methods_by_name['ListCapabilityAgents']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['ListCapabilityAgents']._serialized_options = b'\202\323\344\223\002(\022&/v1/{capability=capabilities/*}/agents'
+  _globals['_SEARCHSERVICE'].methods_by_name['ListCapabilityAgents']._serialized_options = b'\212\265\030\013\010\002\020\002\030<\"\001\0020\001\202\323\344\223\002(\022&/v1/{capability=capabilities/*}/agents'
   _globals['_SEARCHSERVICE'].methods_by_name['GetRegistryStats']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['GetRegistryStats']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/stats'
-  _globals['_AGENTFILTER']._serialized_start=184
-  _globals['_AGENTFILTER']._serialized_end=546
-  _globals['_AGENTFILTER_MATCH']._serialized_start=486
-  _globals['_AGENTFILTER_MATCH']._serialized_end=546
-  _globals['_SEARCHAGENTSREQUEST']._serialized_start=549
-  _globals['_SEARCHAGENTSREQUEST']._serialized_end=695
-  _globals['_SEARCHRESULT']._serialized_start=698
-  _globals['_SEARCHRESULT']._serialized_end=1006
-  _globals['_SEARCHRESULT_MATCHREASON']._serialized_start=884
-  _globals['_SEARCHRESULT_MATCHREASON']._serialized_end=1006
-  _globals['_SEARCHAGENTSRESPONSE']._serialized_start=1009
-  _globals['_SEARCHAGENTSRESPONSE']._serialized_end=1164
-  _globals['_SUGGESTAGENTSREQUEST']._serialized_start=1166
-  _globals['_SUGGESTAGENTSREQUEST']._serialized_end=1231
-  _globals['_SUGGESTION']._serialized_start=1233
-  _globals['_SUGGESTION']._serialized_end=1302
-  _globals['_SUGGESTAGENTSRESPONSE']._serialized_start=1304
-  _globals['_SUGGESTAGENTSRESPONSE']._serialized_end=1378
-  _globals['_FINDAGENTSREQUEST']._serialized_start=1381
-  _globals['_FINDAGENTSREQUEST']._serialized_end=1525
-  _globals['_MATCHEDCAPABILITY']._serialized_start=1527
-  _globals['_MATCHEDCAPABILITY']._serialized_end=1653
-  _globals['_FINDAGENTSRESPONSE']._serialized_start=1656
-  _globals['_FINDAGENTSRESPONSE']._serialized_end=1874
-  _globals['_LISTCAPABILITYAGENTSREQUEST']._serialized_start=1877
-  _globals['_LISTCAPABILITYAGENTSREQUEST']._serialized_end=2045
-  _globals['_LISTCAPABILITYAGENTSRESPONSE']._serialized_start=2047
-  _globals['_LISTCAPABILITYAGENTSRESPONSE']._serialized_end=2143
-  _globals['_GETREGISTRYSTATSREQUEST']._serialized_start=2145
-  _globals['_GETREGISTRYSTATSREQUEST']._serialized_end=2170
-  _globals['_REGISTRYSTATS']._serialized_start=2173
-  _globals['_REGISTRYSTATS']._serialized_end=2618
-  _globals['_REGISTRYSTATS_AGENTSBYTYPEENTRY']._serialized_start=2453
-  _globals['_REGISTRYSTATS_AGENTSBYTYPEENTRY']._serialized_end=2504
-  _globals['_REGISTRYSTATS_AGENTSBYSTATUSENTRY']._serialized_start=2506
-  _globals['_REGISTRYSTATS_AGENTSBYSTATUSENTRY']._serialized_end=2559
-  _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._serialized_start=2561
-  _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._serialized_end=2618
-  _globals['_SEARCHSERVICE']._serialized_start=2621
-  _globals['_SEARCHSERVICE']._serialized_end=3281
+  _globals['_SEARCHSERVICE'].methods_by_name['GetRegistryStats']._serialized_options = b'\212\265\030\t\010\001\020\002\030<\"\001\003\202\323\344\223\002\013\022\t/v1/stats'
+  _globals['_AGENTFILTER']._serialized_start=215
+  _globals['_AGENTFILTER']._serialized_end=577
+  _globals['_AGENTFILTER_MATCH']._serialized_start=517
+  _globals['_AGENTFILTER_MATCH']._serialized_end=577
+  _globals['_SEARCHAGENTSREQUEST']._serialized_start=580
+  _globals['_SEARCHAGENTSREQUEST']._serialized_end=726
+  _globals['_SEARCHRESULT']._serialized_start=729
+  _globals['_SEARCHRESULT']._serialized_end=1037
+  _globals['_SEARCHRESULT_MATCHREASON']._serialized_start=915
+  _globals['_SEARCHRESULT_MATCHREASON']._serialized_end=1037
+  _globals['_SEARCHAGENTSRESPONSE']._serialized_start=1040
+  _globals['_SEARCHAGENTSRESPONSE']._serialized_end=1195
+  _globals['_SUGGESTAGENTSREQUEST']._serialized_start=1197
+  _globals['_SUGGESTAGENTSREQUEST']._serialized_end=1262
+  _globals['_SUGGESTION']._serialized_start=1264
+  _globals['_SUGGESTION']._serialized_end=1333
+  _globals['_SUGGESTAGENTSRESPONSE']._serialized_start=1335
+  _globals['_SUGGESTAGENTSRESPONSE']._serialized_end=1409
+  _globals['_FINDAGENTSREQUEST']._serialized_start=1412
+  _globals['_FINDAGENTSREQUEST']._serialized_end=1556
+  _globals['_MATCHEDCAPABILITY']._serialized_start=1558
+  _globals['_MATCHEDCAPABILITY']._serialized_end=1684
+  _globals['_FINDAGENTSRESPONSE']._serialized_start=1687
+  _globals['_FINDAGENTSRESPONSE']._serialized_end=1905
+  _globals['_LISTCAPABILITYAGENTSREQUEST']._serialized_start=1908
+  _globals['_LISTCAPABILITYAGENTSREQUEST']._serialized_end=2076
+  _globals['_LISTCAPABILITYAGENTSRESPONSE']._serialized_start=2078
+  _globals['_LISTCAPABILITYAGENTSRESPONSE']._serialized_end=2174
+  _globals['_GETREGISTRYSTATSREQUEST']._serialized_start=2176
+  _globals['_GETREGISTRYSTATSREQUEST']._serialized_end=2201
+  _globals['_REGISTRYSTATS']._serialized_start=2204
+  _globals['_REGISTRYSTATS']._serialized_end=2649
+  _globals['_REGISTRYSTATS_AGENTSBYTYPEENTRY']._serialized_start=2484
+  _globals['_REGISTRYSTATS_AGENTSBYTYPEENTRY']._serialized_end=2535
+  _globals['_REGISTRYSTATS_AGENTSBYSTATUSENTRY']._serialized_start=2537
+  _globals['_REGISTRYSTATS_AGENTSBYSTATUSENTRY']._serialized_end=2590
+  _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._serialized_start=2592
+  _globals['_REGISTRYSTATS_AGENTSBYCAPABILITYENTRY']._serialized_end=2649
+  _globals['_SEARCHSERVICE']._serialized_start=2652
+  _globals['_SEARCHSERVICE']._serialized_end=3380
 # @@protoc_insertion_point(module_scope)

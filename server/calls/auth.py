@@ -8,9 +8,10 @@ With rate limits on, each such failure costs the caller's address
 (server/ratelimit/auth_failures.py).
 
 Methods whose work is one Redis script (server/presence: a unary heartbeat, a
-heartbeat stream opening) take a session token as a DeferredSession instead: no
-lookup here; the handler runs the session check, and the budget count, inside its
-own script (ADMIT_LUA), so the call costs one Redis round trip instead of three.
+heartbeat stream opening) take a session token as a ticket instead (Session, a
+server/hot/ticket.py SessionTicket): no lookup here; the handler runs the session
+check, and the budget count, inside its own script (admit.lua), so the call costs
+one Redis round trip instead of three.
 The check is exactly the one `resolve` does, against Redis at the time of the call:
 a session that was ended, or whose agent's key was rotated or which was deleted or
 suspended, is refused the moment that write has landed, on every process.
@@ -19,60 +20,46 @@ suspended, is refused the moment that write has landed, on every process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
-from server.auth import principal
 from server.auth.api_keys import ApiKeyService, looks_like_key
 from server.auth.metadata import bearer_token
 from server.auth.service import AuthService
-from server.auth.store import AdmitCheck, admit_check
-from server.domain import refusals
+from server.auth.store import admit_check
+from server.call import Call
+from server.calls.rate_limit import Admission, caller_address
+from server.domain import principal, refusals
 from server.domain.errors import Unauthenticated
-from server.interceptors import deferred
-from server.interceptors.rate_limit import Admission, caller_address
+from server.hot.ticket import AdmitCheck, SessionTicket
 from server.ratelimit.auth_failures import AuthFailureGate
 from server.ratelimit.client_ip import Network
 from server.ratelimit.limiter import SharedCounter
 from server.ratelimit.policy import MethodClass
 
-if TYPE_CHECKING:
-    from server.interceptors.call import CallHeaders
 
-
-def _session_invalid() -> Unauthenticated:
-    return refusals.session_invalid()
-
-
-class DeferredSession:
+class Session(SessionTicket):
     """A bearer session token whose check rides on the handler's first Redis script."""
 
     __slots__ = (
         "_admission",
         "_agent",
         "_authenticator",
-        "_context",
-        "_headers",
+        "_call",
+        "_check",
         "_method_class",
-        "_token",
         "_verified",
-        "check",
-        "settled",
-        "taken",
     )
 
     def __init__(
         self,
         authenticator: Authenticator,
         token: str,
-        headers: CallHeaders,
-        context: Any,
+        call: Call,
         admission: Admission | None,
         method_class: MethodClass | None,
     ) -> None:
+        super().__init__()
         self._authenticator = authenticator
-        self._token = token
-        self._headers = headers
-        self._context = context
+        self._call = call
         self._admission = admission if method_class is not None else None
         self._method_class = method_class
         self._agent: SharedCounter | None = None
@@ -82,47 +69,44 @@ class DeferredSession:
             found = authenticator.counters(self._admission, method_class)
             if found is not None:
                 self._agent, self._verified, counter = found
-        self.check: AdmitCheck = admit_check(token, counter)
-        self.taken = False
-        self.settled = False
+        self._check: AdmitCheck = admit_check(token, counter)
+
+    @property
+    def check(self) -> AdmitCheck:
+        return self._check
 
     @property
     def counted(self) -> bool:
         """False when the budget is not in the script (limits off, or the shared store down:
         then `settle` counts the call the ordinary way)."""
-        return self.check.args[1] != ""
+        return self._check.args[1] != ""
 
     async def settle(
         self, verdict: str, agent_id: str, verified: bool, count: int
     ) -> principal.Principal:
-        """The script's answer to ADMIT_LUA: the caller, now current, or the refusal."""
-        self.settled = True
+        """The script's answer to admit.lua: the caller, now the call's, or the refusal."""
+        self._settle()
+        call = self._call
         if verdict == "unauthenticated":
-            await self._authenticator.failed(self._headers, self._context)
-            raise _session_invalid()
-        caller = principal.Principal(agent_id=agent_id, verified=verified)
-        principal.set_current(caller)
+            await self._authenticator.failed(call)
+            raise refusals.session_invalid()
+        caller = call.caller = principal.Principal(agent_id=agent_id, verified=verified)
         if self._admission is not None and self._method_class is not None:
             if self.counted:
                 counter = self._verified if verified else self._agent
                 assert counter is not None
-                Admission.apply(counter.decision(count), caller.tier, self._method_class)
+                Admission.apply(call, counter.decision(count), caller.tier, self._method_class)
             else:
-                await self._admission.admit(
-                    self._method_class, caller, self._headers, self._context
-                )
+                await self._admission.admit(self._method_class, call)
         return caller
 
-    async def resolve(self) -> principal.Principal:
+    async def _resolve(self) -> None:
         """The ordinary path (lookup, then count), for a call that ended before its script:
         its refusal, if any, is what the caller hears, as if nothing had been deferred."""
-        self.settled = True
-        caller = await self._authenticator.resolve(self._headers, self._context)
-        principal.set_current(caller)
+        call = self._call
+        call.caller = await self._authenticator.resolve(call)
         if self._admission is not None and self._method_class is not None:
-            await self._admission.admit(self._method_class, caller, self._headers, self._context)
-        assert caller is not None
-        return caller
+            await self._admission.admit(self._method_class, call)
 
 
 class Authenticator:
@@ -140,52 +124,48 @@ class Authenticator:
         self._trusted_hops = trusted_hops
         self._trusted_proxies = tuple(trusted_proxies)
 
-    async def resolve(self, headers: CallHeaders, context: Any) -> principal.Principal | None:
-        key = headers.api_key
+    async def resolve(self, call: Call) -> principal.Principal | None:
+        key = call.api_key
         token = None
-        if key is None and headers.authorization is not None:
-            token = bearer_token((("authorization", headers.authorization),))
+        if key is None and call.authorization is not None:
+            token = bearer_token((("authorization", call.authorization),))
         if key is None and token is None:
             return None
         if self._failures is None:
             return await self._lookup(key, token)
         if self._failures.blocking:  # the address is worked out only when it may matter
-            self._failures.admit(self._address(headers, context))
+            self._failures.admit(self._address(call))
         try:
             return await self._lookup(key, token)
         except Unauthenticated:
-            await self._failures.failed(self._address(headers, context))
+            await self._failures.failed(self._address(call))
             raise
 
     def defer(
-        self,
-        headers: CallHeaders,
-        context: Any,
-        admission: Admission | None,
-        method_class: MethodClass | None,
-    ) -> DeferredSession | None:
-        """A session token becomes the call's DeferredSession (anything else, None: the
-        caller resolves it as usual). An address refused for bad credentials stays refused."""
-        if headers.api_key is not None or headers.authorization is None:
+        self, call: Call, admission: Admission | None, method_class: MethodClass | None
+    ) -> Session | None:
+        """A session token becomes the call's ticket (anything else, None: the caller
+        resolves it as usual). An address refused for bad credentials stays refused."""
+        if call.api_key is not None or call.authorization is None:
             return None
-        token = bearer_token((("authorization", headers.authorization),))
+        token = bearer_token((("authorization", call.authorization),))
         if token is None or looks_like_key(token):
             return None
         if self._failures is not None and self._failures.blocking:
-            self._failures.admit(self._address(headers, context))
-        pending = DeferredSession(self, token, headers, context, admission, method_class)
-        deferred.begin(pending)
-        return pending
+            self._failures.admit(self._address(call))
+        ticket = Session(self, token, call, admission, method_class)
+        call.ticket = ticket
+        return ticket
 
-    async def failed(self, headers: CallHeaders, context: Any) -> None:
+    async def failed(self, call: Call) -> None:
         """A deferred session did not resolve: it costs the address, as in `resolve`."""
         if self._failures is not None:
-            await self._failures.failed(self._address(headers, context))
+            await self._failures.failed(self._address(call))
 
     def counters(
         self, admission: Admission, method_class: MethodClass
     ) -> tuple[SharedCounter, SharedCounter, tuple[str | int, ...]] | None:
-        """The counters ADMIT_LUA increments for agent sessions (unverified, verified) and
+        """The counters admit.lua increments for agent sessions (unverified, verified) and
         their arguments; None while the shared store is down."""
         limiter = admission.limiter
         agent = limiter.shared_counter(principal.Tier.AGENT, method_class, "agent:")
@@ -195,8 +175,8 @@ class Authenticator:
         args = (agent.prefix, agent.suffix, agent.amount, verified.suffix, verified.amount)
         return agent, verified, (*args, agent.window_s)
 
-    def _address(self, headers: CallHeaders, context: Any) -> str:
-        return caller_address(context, headers, self._trusted_hops, self._trusted_proxies)
+    def _address(self, call: Call) -> str:
+        return caller_address(call, self._trusted_hops, self._trusted_proxies)
 
     async def _lookup(self, key: str | None, token: str | None) -> principal.Principal:
         if key is not None:

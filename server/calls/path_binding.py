@@ -22,7 +22,6 @@ from server.domain import failures
 from server.domain.errors import FieldViolation
 from server.edge.http_template import Template, parse_template
 
-ORIGINAL_PATH = "x-envoy-original-path"
 _VERBS = ("get", "put", "post", "delete", "patch")
 
 

@@ -1,5 +1,5 @@
 """Every service's method handlers in one table, each wrapped in the call layer
-(server/interceptors/call.py), served to grpc.aio as one generic handler.
+(server/calls/layer.py), served to grpc.aio as one generic handler.
 
 Why not hand the generated `add_*Servicer_to_server` functions the server itself: they
 also register each method with gRPC core, and grpc.aio's accept loop then keeps one

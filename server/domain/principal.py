@@ -1,8 +1,8 @@
-"""Who is calling: set once per RPC by the auth interceptor, read by servicers."""
+"""Who is calling: resolved once per call by the call layer (server/calls), handed to
+the use cases that check it."""
 
 from __future__ import annotations
 
-import contextvars
 import enum
 from dataclasses import dataclass
 
@@ -45,22 +45,10 @@ class Principal:
         return Tier.VERIFIED if self.verified else Tier.AGENT
 
 
-_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
-    "principal", default=None
-)
-
-
-def set_current(principal: Principal | None) -> contextvars.Token[Principal | None]:
-    return _current.set(principal)
-
-
-def current() -> Principal | None:
-    return _current.get()
-
-
-def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
+def require_agent(
+    principal: Principal | None, agent_id: str, scope: Scope = Scope.WRITE
+) -> Principal:
     """The caller must act for exactly this agent, holding `scope`."""
-    principal = _current.get()
     if principal is None:
         raise refusals.session_required("a session token or API key is required")
     if principal.agent_id != agent_id:
@@ -70,8 +58,7 @@ def require_agent(agent_id: str, scope: Scope = Scope.WRITE) -> Principal:
     return principal
 
 
-def require_operator() -> Principal:
-    principal = _current.get()
+def require_operator(principal: Principal | None) -> Principal:
     if principal is None:
         raise refusals.session_required("an operator API key is required")
     if not grants(principal.scopes, Scope.OPERATOR):
@@ -79,11 +66,6 @@ def require_operator() -> Principal:
     return principal
 
 
-def is_operator() -> bool:
-    principal = _current.get()
-    return principal is not None and grants(principal.scopes, Scope.OPERATOR)
-
-
-def require_session(agent_id: str) -> Principal:
+def require_session(principal: Principal | None, agent_id: str) -> Principal:
     """Managing credentials needs the agent's own session or an admin-scoped key."""
-    return require_agent(agent_id, Scope.ADMIN)
+    return require_agent(principal, agent_id, Scope.ADMIN)

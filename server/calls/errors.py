@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import grpc
 import psycopg
@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
+from server.call import Call
 from server.domain import refusals
 from server.domain.errors import DomainError
 from server.errors import (
@@ -22,7 +23,6 @@ from server.errors import (
     unimplemented_status,
     www_authenticate,
 )
-from server.interceptors import response_metadata
 
 log = logging.getLogger("agentregistry.errors")
 
@@ -71,11 +71,10 @@ def retry_after(status: status_pb2.Status) -> str | None:
     return None
 
 
-async def abort_with(
-    method: str, error: Exception, context: grpc.aio.ServicerContext[Any, Any]
-) -> NoReturn:
+async def abort_with(method: str, error: Exception, call: Call) -> NoReturn:
+    """The call ends with `error`'s status, the pairs gathered so far in its trailers."""
     code, message, status = status_of(method, error)
-    trailers = response_metadata.collected()
+    trailers = list(call.pairs)
     after = retry_after(status)
     if after is not None:
         trailers.append(("retry-after", after))
@@ -84,4 +83,4 @@ async def abort_with(
         trailers.append(("www-authenticate", challenge))
     # Sent as a trailers-only answer, which Envoy's transcoder turns into HTTP headers.
     details = (STATUS_DETAILS_KEY, status.SerializeToString())
-    await context.abort(code, message, (*trailers, details))
+    await call.abort(code, message, (*trailers, details))

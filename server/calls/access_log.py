@@ -6,7 +6,7 @@ SLOW_CALL_S, logs one structured line at INFO (method, code, duration, peer);
 every other call logs it at DEBUG only, so a busy worker does not format a line
 per call that nobody reads (the metrics already count them). The request id
 (from `x-request-id`, else minted) goes back with the response metadata
-(server/interceptors/response_metadata.py) and onto every log line written while
+(server/call.py) and onto every log line written while
 serving the call.
 """
 
@@ -22,7 +22,6 @@ from prometheus_client import Counter, Histogram
 from server.observability.metrics import RPC_LATENCY, RPC_REQUESTS
 
 log = logging.getLogger("agentregistry.access")
-REQUEST_ID = "x-request-id"
 SLOW_CALL_S = 1.0
 
 

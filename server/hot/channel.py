@@ -7,8 +7,8 @@ the retry wrapper) was about a fifth of a unary heartbeat's CPU, more than the
 script itself costs Redis. Here a call packs its command (hiredis), queues it,
 and waits for its reply; every command queued in one loop iteration leaves in one
 write, and replies come back in order on the one connection, so no checkout, no
-timers. Anything unusual (a URL it does not speak, such as TLS) stays on
-redis-py: `for_url` answers None and its users fall back to their redis-py client.
+timers. It speaks every URL the registry takes (`redis://`, `rediss://` with
+redis-py's TLS options, `unix://`), so the hot path has no second implementation.
 
 A lost connection fails the calls waiting on it with redis-py's ConnectionError
 (UNAVAILABLE to the caller, as for any Redis outage) and the next call connects
@@ -27,12 +27,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import hiredis
 from redis.asyncio import Redis
-from redis.asyncio.connection import parse_url
+from redis.asyncio.connection import RedisSSLContext, SSLConnection, parse_url
 from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -108,20 +109,27 @@ class ScriptChannel(asyncio.Protocol):
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         max_waiting: int = MAX_WAITING,
         breaker: RedisBreaker | None = None,
-    ) -> ScriptChannel | None:
-        """A channel for `redis://` and `unix://` URLs; None for anything else."""
-        if not url.startswith(("redis://", "unix://")):
-            return None
-        options = parse_url(url)
-        if options.get("ssl") or not ("path" in options or "host" in options):
-            return None
+    ) -> ScriptChannel:
+        """A channel for a `redis://`, `rediss://` or `unix://` URL."""
+        options = dict(parse_url(url))
+        if not ("path" in options or "host" in options):
+            raise ValueError(f"no Redis server in {url!r}")
         return cls(
-            dict(options),
+            options,
             reply_timeout_s=reply_timeout_s,
             connect_timeout_s=connect_timeout_s,
             max_waiting=max_waiting,
             breaker=breaker,
         )
+
+    @classmethod
+    def for_client(cls, redis: Redis) -> ScriptChannel:
+        """A channel to the server `redis` talks to (its address, credentials, TLS)."""
+        pool = redis.connection_pool
+        options = dict(pool.connection_kwargs)
+        if issubclass(pool.connection_class, SSLConnection):
+            options["connection_class"] = SSLConnection
+        return cls(options)
 
     async def run(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """EVALSHA; on NOSCRIPT (a restarted or flushed Redis) load it and run it again."""
@@ -274,8 +282,14 @@ class ScriptChannel(asyncio.Protocol):
                 if "path" in options:
                     await loop.create_unix_connection(lambda: self, options["path"])
                 else:
+                    host = options.get("host", "localhost")
+                    tls = _tls(options)
                     await loop.create_connection(
-                        lambda: self, options["host"], int(options.get("port", 6379))
+                        lambda: self,
+                        host,
+                        int(options.get("port", 6379)),
+                        ssl=tls,
+                        server_hostname=host if tls is not None else None,
                     )
         except (OSError, TimeoutError) as error:
             if isinstance(error, TimeoutError) and self._breaker is not None:
@@ -333,18 +347,21 @@ def _retrieved(task: asyncio.Future[None]) -> None:
         task.exception()
 
 
-async def run_script(
-    channel: ScriptChannel | None,
-    redis: Redis,
-    script: Script,
-    keys: Sequence[Arg],
-    args: Sequence[Arg],
-) -> Any:
-    """`script` over the channel when there is one, else through redis-py (EVALSHA, then
-    EVAL when Redis lacks it)."""
-    if channel is not None:
-        return await channel.run(script, keys, args)
-    try:
-        return await redis.evalsha(script.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        return await redis.eval(script.text, len(keys), *keys, *args)
+def _tls(options: dict[str, Any]) -> ssl.SSLContext | None:
+    """The TLS context of a `rediss://` URL's options, as redis-py builds its own."""
+    if options.get("connection_class") is not SSLConnection and not options.get("ssl"):
+        return None
+    cert_reqs = options.get("ssl_cert_reqs", "required")
+    verify = cert_reqs not in ("none", ssl.CERT_NONE, None)
+    return RedisSSLContext(
+        keyfile=options.get("ssl_keyfile"),
+        certfile=options.get("ssl_certfile"),
+        cert_reqs=cert_reqs,
+        ca_certs=options.get("ssl_ca_certs"),
+        ca_data=options.get("ssl_ca_data"),
+        ca_path=options.get("ssl_ca_path"),
+        check_hostname=verify and bool(options.get("ssl_check_hostname", True)),
+        min_version=options.get("ssl_min_version"),
+        ciphers=options.get("ssl_ciphers"),
+        password=options.get("ssl_password"),
+    ).get()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import httpx
 
 from db.ports import UnitsOfWork
-from server.auth.principal import require_agent
 from server.domain import failures, refusals
 from server.domain.agents import Agent
 from server.domain.clock import Clock, utc_now
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.events import AgentDomainVerified
-from server.domains import proof
+from server.domain.principal import Principal, require_agent
+from server.domain_proofs import proof
 from server.registry.cached import RegistryCache
 
 
@@ -36,8 +36,8 @@ class DomainService:
         self._allow_loopback = allow_loopback
         self._timeout_s = timeout_s
 
-    async def claim(self, agent_id: str, domain: str) -> Agent:
-        require_agent(agent_id)
+    async def claim(self, caller: Principal | None, agent_id: str, domain: str) -> Agent:
+        require_agent(caller, agent_id)
         normalised = proof.normalised_domain(domain, self._allow_loopback)
         if normalised is None:
             raise InvalidArgument.field("domain", "must be a host name such as agents.example.com")
@@ -50,8 +50,8 @@ class DomainService:
         await self._cache.agent_changed(agent_id)
         return agent
 
-    async def verify(self, agent_id: str) -> Agent:
-        require_agent(agent_id)
+    async def verify(self, caller: Principal | None, agent_id: str) -> Agent:
+        require_agent(caller, agent_id)
         async with self._uow() as uow:
             current = await uow.agents.get(agent_id)
         if current is None:

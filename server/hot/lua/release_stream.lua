@@ -1,0 +1,3 @@
+-- Deletes the stream key only while it still names this stream.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0

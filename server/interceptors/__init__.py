@@ -1,1 +1,0 @@
-"""Server interceptors, outermost first: access log, error mapping, auth."""
