@@ -146,7 +146,7 @@ async def test_find_understands_a_capability_by_meaning(semantic: SemanticRegist
     assert SEMANTIC in first.match_reasons
     assert not response.fell_back_to_text
     assert response.results[0].agent.name == scribe.name
-    assert list(response.results[0].match_reasons) == [CAPABILITY]
+    assert CAPABILITY in response.results[0].match_reasons
 
 
 async def test_without_the_model_search_says_it_ranked_by_text(
