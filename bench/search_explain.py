@@ -19,7 +19,7 @@ from db.repositories.search import SearchReads
 from server.domain.agents import AgentType
 from server.domain.search import RANKING, AgentFilter, SemanticQuery
 from server.embeddings.model import load_embedder
-from server.search.service import CAPABILITY_BOOST, understood
+from server.search.service import boost, understood
 
 
 async def explain_all(url: str) -> bool:
@@ -72,7 +72,7 @@ async def explain_all(url: str) -> bool:
             "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
         )
         request = "book me a flight to Lisbon"
-        boosts = [(m, CAPABILITY_BOOST * m.confidence) for m in understood(candidates)]
+        boosts = [(m, boost(m)) for m in understood(candidates)]
         await run(
             "nl_find (agents, any word)",
             store.find(request, None, boosts, AgentFilter(), RANKING, 20, None, any_word=True),

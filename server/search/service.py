@@ -56,6 +56,10 @@ CATALOG_NEIGHBOURS = 100
 # 1 - (1 - r)(1 - CAPABILITY_BOOST * confidence). A boost, not a filter: agents the
 # request itself matches stay in the ranking.
 CAPABILITY_BOOST = 0.1
+# Without embeddings an entry is understood by shared words alone, which the offerers'
+# own text already carries (their capabilities are in it): a much smaller boost, enough
+# to rank them by their trust for the capability.
+WORDS_ONLY_BOOST = 0.005
 # A request of several words that all appear together in fewer agents than this is
 # ranked by any of its words instead: sentences rarely repeat a profile word for word.
 ANY_WORD_BELOW = 10
@@ -168,6 +172,11 @@ def understood(
         MatchedCapability(capability_id, confidence, tuple(sorted(reasons)))
         for capability_id, (confidence, reasons) in ranked
     ]
+
+
+def boost(matched: MatchedCapability) -> float:
+    weight = CAPABILITY_BOOST if MatchReason.SEMANTIC in matched.reasons else WORDS_ONLY_BOOST
+    return weight * matched.confidence
 
 
 def _score_cursor(token: str, scope: str) -> tuple[ScoreCursor | None, bool | None]:
@@ -289,7 +298,7 @@ class SearchService:
             matched = understood(candidates, neighbours)
             any_word = await _any_word(store, text, mode)
             if matched:
-                boosts = [(m, CAPABILITY_BOOST * m.confidence) for m in matched]
+                boosts = [(m, boost(m)) for m in matched]
                 page = await store.find(
                     text, semantic, boosts, search_filter, RANKING, limit, cursor, any_word
                 )
