@@ -60,8 +60,11 @@ CAPABILITY_BOOST = 0.1
 # own text already carries (their capabilities are in it): a much smaller boost, enough
 # to rank them by their trust for the capability.
 WORDS_ONLY_BOOST = 0.005
-# A request of several words that all appear together in fewer agents than this is
-# ranked by any of its words instead: sentences rarely repeat a profile word for word.
+# Ranked by text alone (no embeddings), a request of several words that all appear
+# together in fewer agents than this is ranked by any of its words instead: sentences
+# rarely repeat a profile word for word. With embeddings, meaning finds what the words
+# miss, and scoring every agent sharing any word of a sentence would cost far more
+# (thousands of matches at 100,000 agents).
 ANY_WORD_BELOW = 10
 # Typeahead looks past typos from this many characters on.
 FUZZY_MIN_PREFIX = 3
@@ -206,12 +209,14 @@ def _score_token(page: SearchPage, scope: str, any_word: bool) -> str:
     return encode_token((repr(cursor.score), cursor.agent_id, str(cursor.total), mode), scope)
 
 
-async def _any_word(store: SearchStore, text: str, known: bool | None) -> bool:
-    """Rank by any word: the page token says so, or the request is several plain words
-    that all appear together in too few agents."""
+async def _any_word(
+    store: SearchStore, text: str, semantic: SemanticQuery | None, known: bool | None
+) -> bool:
+    """Rank by any word: the page token says so, or the request is ranked by text alone
+    and is several plain words that all appear together in too few agents."""
     if known is not None:
         return known
-    if not text or len(text.split()) < 2 or rules.uses_search_syntax(text):
+    if semantic is not None or len(text.split()) < 2 or rules.uses_search_syntax(text):
         return False
     return await store.all_words_matches(text, ANY_WORD_BELOW) < ANY_WORD_BELOW
 
@@ -258,7 +263,7 @@ class SearchService:
         cursor, mode = _score_cursor(page_token, scope)
         semantic = await self._vectors.of(text)
         async with self._reads() as store:
-            any_word = await _any_word(store, text, mode)
+            any_word = await _any_word(store, text, semantic, mode)
             page = await self._ranked(store, text, semantic, search_filter, limit, cursor, any_word)
         return page, _score_token(page, scope, any_word)
 
@@ -296,7 +301,7 @@ class SearchService:
             if semantic is not None:
                 neighbours = await store.catalog.capability_neighbours(semantic, CATALOG_NEIGHBOURS)
             matched = understood(candidates, neighbours)
-            any_word = await _any_word(store, text, mode)
+            any_word = await _any_word(store, text, semantic, mode)
             if matched:
                 boosts = [(m, boost(m)) for m in matched]
                 page = await store.find(
