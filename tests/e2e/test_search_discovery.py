@@ -221,64 +221,49 @@ async def test_find_ranks_by_capability_trust_and_presence_across_pages(
         assert seen == expected, page_size
 
 
-async def test_find_is_not_pinned_to_a_capability_sharing_only_a_word_stem(
-    registry, channel
+@pytest.mark.parametrize(
+    ("request_text", "profiles"),
+    [
+        # "books" names travel booking in the catalog: a shared stem must not pin it.
+        (
+            "keep the books for my bakery",
+            [
+                ("Bakery Books Ledger", "Keeps the accounts of bakeries and cafes.", "accounting"),
+                ("Trip Desk", "Books flights and hotels.", "travel-booking"),
+            ],
+        ),
+        # Offerers of one capability rank by their own words before their trust for it.
+        (
+            "book a sleeper train to vienna",
+            [
+                ("Sleeper Train Desk", "Night trains across Europe.", "travel-booking"),
+                ("Room Desk", "Hotel rooms in every city.", "travel-booking"),
+            ],
+        ),
+    ],
+)
+async def test_find_ranks_by_the_request_not_only_the_capability(
+    registry, channel, database_url, request_text, profiles
 ) -> None:
     scope = word()
-    bakery = await register(
-        registry,
-        display_name="Bakery Books Ledger",
-        description="Keeps the accounts of bakeries and cafes.",
-        tags=[scope],
-        capabilities=["capabilities/accounting"],
-    )
-    travel = await register(
-        registry,
-        display_name="Trip Desk",
-        description="Books flights and hotels.",
-        tags=[scope],
-        capabilities=["capabilities/travel-booking"],
-    )
+    names = []
+    for display_name, description, capability in profiles:
+        handle = await register(
+            registry,
+            display_name=display_name,
+            description=description,
+            tags=[scope],
+            capabilities=[f"capabilities/{capability}"],
+        )
+        names.append(handle.name)
+    # The last is the more trusted for its capability, but not what is asked for.
+    set_capability_trust(database_url, names[-1], profiles[-1][2], 10.0)
 
     response = await search_stub(channel).FindAgents(
-        pb.FindAgentsRequest(
-            query="keep the books for my bakery", filter=pb.AgentFilter(tags=[scope])
-        )
+        pb.FindAgentsRequest(query=request_text, filter=pb.AgentFilter(tags=[scope]))
     )
 
-    # "books" names travel booking in the catalog; the request itself ranks the agents.
-    assert [r.agent.name for r in response.results] == [bakery.name, travel.name]
-
-
-async def test_find_ranks_offerers_of_a_capability_by_their_own_words(
-    registry, channel, database_url
-) -> None:
-    scope = word()
-    trains = await register(
-        registry,
-        display_name="Sleeper Train Desk",
-        description="Night trains across Europe.",
-        tags=[scope],
-        capabilities=["capabilities/travel-booking"],
-    )
-    hotels = await register(
-        registry,
-        display_name="Room Desk",
-        description="Hotel rooms in every city.",
-        tags=[scope],
-        capabilities=["capabilities/travel-booking"],
-    )
-    # More trusted for the capability, but not what is asked for.
-    set_capability_trust(database_url, hotels.name, "travel-booking", 10.0)
-
-    response = await search_stub(channel).FindAgents(
-        pb.FindAgentsRequest(
-            query="book a sleeper train to vienna", filter=pb.AgentFilter(tags=[scope])
-        )
-    )
-
-    assert response.matched_capabilities[0].capability == "capabilities/travel-booking"
-    assert [r.agent.name for r in response.results] == [trains.name, hotels.name]
+    assert [r.agent.name for r in response.results] == names
 
 
 async def test_find_requires_a_query(channel) -> None:
