@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
+    exists,
     func,
     join,
     literal_column,
@@ -150,7 +151,6 @@ def _find_statement(
                 cast(score, Float).label("score"),
                 text_relevance.label("relevance"),
                 similarity.label("similarity"),
-                per_capability.is_not(None).label("capability"),
             )
             .select_from(source)
             .where(*where_all)
@@ -179,7 +179,19 @@ def _find_statement(
         .subquery("top")
     )
     return (
-        select(*AGENT_COLUMNS, top.c.score, top.c.relevance, top.c.similarity, top.c.capability)
+        select(
+            *AGENT_COLUMNS,
+            top.c.score,
+            top.c.relevance,
+            top.c.similarity,
+            # Asked of the page's few rows only, not of every candidate.
+            exists()
+            .where(
+                AgentCapabilityRow.agent_id == top.c.id,
+                AgentCapabilityRow.capability_id == func.any(cast(bindparam("m_ids"), ARRAY(Text))),
+            )
+            .label("capability"),
+        )
         .join(top, top.c.id == AgentRow.id)
         .order_by(top.c.score.desc(), top.c.id)
     )
