@@ -61,7 +61,7 @@ from db.repositories.search_filters import (
     ranked_page,
     text_query,
 )
-from db.repositories.search_hybrid import nearest_agents, semantic_relevance
+from db.repositories.search_hybrid import nearest_agents, ranked_columns, semantic_relevance
 from server.domain.search import (
     AgentFilter,
     MatchedCapability,
@@ -145,16 +145,8 @@ def _find_statement(
         where_all = [*where, *conditions]
         if with_cursor:
             where_all.append(after_cursor(score, AgentRow.id))
-        return (
-            select(
-                AgentRow.id.label("id"),
-                cast(score, Float).label("score"),
-                text_relevance.label("relevance"),
-                similarity.label("similarity"),
-            )
-            .select_from(source)
-            .where(*where_all)
-        )
+        columns = ranked_columns(cast(score, Float), text_relevance, similarity)
+        return select(*columns).select_from(source).where(*where_all)
 
     branches = [branch(AgentRow, True)]
     if nearest is not None:

@@ -83,6 +83,18 @@ def nearest_agents(ranking: Ranking) -> CTE:
     )
 
 
+def ranked_columns(
+    score: ColumnElement[Any], relevance: ColumnElement[Any], similarity: ColumnElement[Any]
+) -> list[ColumnElement[Any]]:
+    """(id, score, relevance, similarity): what a branch of ranked candidates yields."""
+    return [
+        AgentRow.id.label("id"),
+        score.label("score"),
+        relevance.label("relevance"),
+        similarity.label("similarity"),
+    ]
+
+
 @lru_cache(maxsize=512)
 def _hybrid_statement(
     shape: FilterShape, with_cursor: bool, ranking: Ranking, any_word: bool
@@ -98,12 +110,7 @@ def _hybrid_statement(
     similarity = cast(func.coalesce(nearest.c.similarity, literal_column("0.0")), Float)
     relevance = 1.0 - (1.0 - text_relevance) * (1.0 - semantic_relevance(similarity, ranking))
     text_branch = (
-        select(
-            AgentRow.id.label("id"),
-            blended(relevance, ranking).label("score"),
-            text_relevance.label("relevance"),
-            similarity.label("similarity"),
-        )
+        select(*ranked_columns(blended(relevance, ranking), text_relevance, similarity))
         .select_from(AgentRow)
         .outerjoin(nearest, nearest.c.id == AgentRow.id)
         .where(
