@@ -121,7 +121,7 @@ bench-heartbeat: install
 ## bench-search: search and discovery latency at 100,000 agents (cached under .data/bench-search)
 bench-search: install
 	$(PY) -m bench.search $(BENCH_ARGS)
-## bench-search-quality: top-1/top-5 of paraphrased requests, text-only vs hybrid search
+## bench-search-quality: top-1/top-5/MRR@10 of plain-language requests (tuning and held-out halves), text-only vs hybrid
 bench-search-quality: install
 	$(PY) -m bench.search_quality $(BENCH_ARGS)
 ## bench-trust: trust recomputation on 100k agents / 1M attestations, reputation latency

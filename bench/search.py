@@ -101,7 +101,7 @@ NL = [
 ]
 
 
-# Paraphrased requests (bench/data/search_quality.tsv): the hybrid workloads.
+# Plain-language requests of bench-search-quality (bench/data/search_quality_requests.tsv).
 PARAPHRASES = [query for query, _ in labelled()]
 
 

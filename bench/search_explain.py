@@ -19,7 +19,7 @@ from db.repositories.search import SearchReads
 from server.domain.agents import AgentType
 from server.domain.search import RANKING, AgentFilter, SemanticQuery
 from server.embeddings.model import load_embedder
-from server.search.service import understood
+from server.search.service import boost, understood
 
 
 async def explain_all(url: str) -> bool:
@@ -71,9 +71,11 @@ async def explain_all(url: str) -> bool:
         candidates = await run(
             "nl_find (catalog)", store.catalog.capability_candidates("book me a flight to Lisbon")
         )
+        request = "book me a flight to Lisbon"
+        boosts = [(m, boost(m)) for m in understood(candidates)]
         await run(
-            "nl_find (agents)",
-            store.find_by_capabilities(understood(candidates), AgentFilter(), RANKING, 20, None),
+            "nl_find (agents, any word)",
+            store.find(request, None, boosts, AgentFilter(), RANKING, 20, None, any_word=True),
         )
         await run(
             "by_capability", store.catalog.capability_agents("travel-booking", False, 20, None)

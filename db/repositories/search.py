@@ -44,6 +44,7 @@ from db.repositories.search_filters import (
     bound_values,
     filter_conditions,
     ranked_page,
+    text_query,
     web_query,
 )
 from db.repositories.search_find import find_page
@@ -60,7 +61,7 @@ from server.domain.search import (
 
 @lru_cache(maxsize=512)
 def _search_statement(
-    shape: FilterShape, with_text: bool, with_cursor: bool, ranking: Ranking
+    shape: FilterShape, with_text: bool, with_cursor: bool, ranking: Ranking, any_word: bool
 ) -> Select[Any]:
     """Ids of the best `row_limit` matches (ranked, filtered), then their full rows.
 
@@ -69,7 +70,7 @@ def _search_statement(
     """
     conditions = filter_conditions(shape, with_text=with_text)
     if with_text:
-        query = web_query(bindparam("text", type_=Text))
+        query = text_query(bindparam("text", type_=Text), any_word)
         relevance: ColumnElement[Any] = func.ts_rank(
             AgentRow.search_vector, query, RANK_NORMALISATION
         )
@@ -101,6 +102,20 @@ def _search_statement(
     )
 
 
+def _all_words() -> Select[Any]:
+    query = web_query(bindparam("text", type_=Text))
+    matching = (
+        select(AgentRow.id)
+        .where(func.querytree(query) != "T", AgentRow.search_vector.bool_op("@@")(query))
+        .limit(bindparam("enough", type_=Integer))
+        .subquery("matching")
+    )
+    return select(func.count()).select_from(matching)
+
+
+_ALL_WORDS = _all_words()
+
+
 class SearchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -113,16 +128,24 @@ class SearchRepository:
         ranking: Ranking,
         limit: int,
         cursor: ScoreCursor | None,
+        any_word: bool = False,
     ) -> SearchPage:
-        """Free text (optional) plus filters, best blended score first."""
+        """Free text (optional) plus filters, best blended score first; with `any_word`,
+        agents matching any of the text's words rank (see any_word_query)."""
         check_limit(limit)
         statement = _search_statement(
-            FilterShape.of(search_filter), bool(text), cursor is not None, ranking
+            FilterShape.of(search_filter), bool(text), cursor is not None, ranking, any_word
         )
         values = {**bound_values(search_filter, cursor, limit), "text": text}
         rows: Sequence[AnyRow] = (await self._conn.execute(statement, values)).all()
         total = cursor.total if cursor is not None else (rows[0].matches if rows else 0)
         return ranked_page(rows, limit, total)
+
+    async def all_words_matches(self, text: str, enough: int) -> int:
+        """How many agents match every word of `text` (web search syntax), counted up to
+        `enough`: a GIN bitmap of the words' intersection, whatever the filters."""
+        row = (await self._conn.execute(_ALL_WORDS, {"text": text, "enough": enough})).first()
+        return int(row[0]) if row else 0
 
     async def hybrid(
         self,
@@ -132,20 +155,29 @@ class SearchRepository:
         ranking: Ranking,
         limit: int,
         cursor: ScoreCursor | None,
+        any_word: bool = False,
     ) -> SearchPage:
         """Text matches and nearest embeddings together (see db.repositories.search_hybrid)."""
-        return await hybrid_page(self._conn, text, semantic, search_filter, ranking, limit, cursor)
+        return await hybrid_page(
+            self._conn, text, semantic, search_filter, ranking, limit, cursor, any_word
+        )
 
-    async def find_by_capabilities(
+    async def find(
         self,
-        matched: Sequence[MatchedCapability],
+        text: str,
+        semantic: SemanticQuery | None,
+        matched: Sequence[tuple[MatchedCapability, float]],
         search_filter: AgentFilter,
         ranking: Ranking,
         limit: int,
         cursor: ScoreCursor | None,
+        any_word: bool = False,
     ) -> SearchPage:
-        """Agents offering any matched capability (see db.repositories.search_find)."""
-        return await find_page(self._conn, matched, search_filter, ranking, limit, cursor)
+        """The request ranked with understood capabilities as boosts (see
+        db.repositories.search_find)."""
+        return await find_page(
+            self._conn, text, semantic, matched, search_filter, ranking, limit, cursor, any_word
+        )
 
 
 class SearchReads:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, array
 
 from db.models import AgentCapabilityRow, AgentRow
 from db.repositories.rows import AnyRow, to_agent
@@ -60,6 +60,30 @@ def web_query(text: str | ColumnElement[str]) -> ColumnElement[Any]:
     plan (after five runs): 5 ms more of a 6 ms one-word search at 100,000 agents.
     """
     return func.websearch_to_tsquery(ENGLISH, text).column_valued("q")
+
+
+def any_word_query_value(text: str | ColumnElement[str]) -> ColumnElement[Any]:
+    """Any of the words of a plain-language request, stemmed and without stop words: the
+    text ranking of a sentence, whose words rarely all appear in one profile.
+
+    plainto_tsquery yields `'a' & 'b'`; lexemes are quoted and never contain spaces,
+    so turning ` & ` into ` | ` is exact. Only stop words leave an empty query, which
+    matches nothing."""
+    anded = func.plainto_tsquery(ENGLISH, text)
+    return cast(func.replace(cast(anded, Text), " & ", " | "), TSQUERY)
+
+
+def query_value(text: str | ColumnElement[str], any_word: bool) -> ColumnElement[Any]:
+    """The query as a value, parsed per row: for statements that rank a few rows only."""
+    return any_word_query_value(text) if any_word else func.websearch_to_tsquery(ENGLISH, text)
+
+
+def text_query(text: str | ColumnElement[str], any_word: bool) -> ColumnElement[Any]:
+    """Every word (web search syntax: web_query) or any word, as a FROM item."""
+    if not any_word:
+        return web_query(text)
+    # unnest of a one-element array: a function, so a FROM item like web_query's.
+    return func.unnest(array([any_word_query_value(text)])).column_valued("q")
 
 
 def blended(
@@ -190,25 +214,28 @@ def ranked_page(
     total: int,
     *,
     semantic_floor: float | None = None,
-    reasons: tuple[MatchReason, ...] | None = None,
+    by_capability: bool = False,
 ) -> SearchPage:
-    """Rows (agent columns, score, relevance, and `similarity` in hybrid search) of up to
-    `limit + 1` ranked agents: the last one only says that a next page exists.
+    """Rows (agent columns, score, relevance, `similarity` in hybrid search and find, and
+    `capability` in find) of up to `limit + 1` ranked agents: the last one only says that a
+    next page exists.
 
-    Each hit says how it matched: `reasons` when given (find: by capability), else TEXT
-    for a text relevance above 0 and SEMANTIC for a similarity at or above the floor."""
+    Each hit says how it matched: TEXT for a text relevance above 0, SEMANTIC for a
+    similarity at or above the floor, CAPABILITY (find) for offering an understood one."""
     kept = rows[:limit]
     hits = []
     for r in kept:
         text_rank = float(r.relevance)
         similarity = float(r.similarity) if semantic_floor is not None else 0.0
-        found = reasons
-        if found is None:
-            found = ((MatchReason.TEXT,) if text_rank > 0 else ()) + (
+        found = (
+            ((MatchReason.CAPABILITY,) if by_capability and r.capability else ())
+            + ((MatchReason.TEXT,) if text_rank > 0 else ())
+            + (
                 (MatchReason.SEMANTIC,)
                 if semantic_floor is not None and similarity >= semantic_floor
                 else ()
             )
+        )
         hits.append(SearchHit(to_agent(r), float(r.score), text_rank, similarity, found))
     next_cursor = None
     if len(rows) > limit:

@@ -27,6 +27,7 @@ from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Float,
     Integer,
@@ -53,7 +54,7 @@ from db.repositories.search_filters import (
     bound_values,
     filter_conditions,
     ranked_page,
-    web_query,
+    text_query,
 )
 from server.domain.search import AgentFilter, Ranking, ScoreCursor, SearchPage, SemanticQuery
 
@@ -62,19 +63,16 @@ def query_vector() -> ColumnElement[Any]:
     return bindparam("qvec", type_=Vector(DIMENSION))
 
 
-def _semantic(similarity: ColumnElement[float], ranking: Ranking) -> ColumnElement[float]:
+def semantic_relevance(similarity: ColumnElement[float], ranking: Ranking) -> ColumnElement[float]:
+    """(similarity - floor) / (1 - floor), 0 below the floor."""
     floor = ranking.semantic_floor
     return cast(func.greatest(literal_column("0.0"), (similarity - floor) / (1.0 - floor)), Float)
 
 
-@lru_cache(maxsize=512)
-def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -> Select[Any]:
-    """Two disjoint branches, each ranked in the pass that finds it: the text matches
-    (the text search's bitmap scan, hash-joined to the nearest few for their similarity)
-    and the nearest that match no word (a primary-key lookup each)."""
-    vector = query_vector()
-    distance = AgentEmbeddingRow.embedding.cosine_distance(vector)
-    nearest = (
+def nearest_agents(ranking: Ranking) -> CTE:
+    """(id, similarity) of the agents nearest to the bound query vector (HNSW, cosine)."""
+    distance = AgentEmbeddingRow.embedding.cosine_distance(query_vector())
+    return (
         select(AgentEmbeddingRow.agent_id.label("id"), (1 - distance).label("similarity"))
         .where(AgentEmbeddingRow.model_id == bindparam("model_id", type_=Text))
         .order_by(distance)
@@ -83,19 +81,36 @@ def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -
         .limit(literal_column(str(int(ranking.semantic_candidates))))
         .cte("nearest")
     )
+
+
+def ranked_columns(
+    score: ColumnElement[Any], relevance: ColumnElement[Any], similarity: ColumnElement[Any]
+) -> list[ColumnElement[Any]]:
+    """(id, score, relevance, similarity): what a branch of ranked candidates yields."""
+    return [
+        AgentRow.id.label("id"),
+        score.label("score"),
+        relevance.label("relevance"),
+        similarity.label("similarity"),
+    ]
+
+
+@lru_cache(maxsize=512)
+def _hybrid_statement(
+    shape: FilterShape, with_cursor: bool, ranking: Ranking, any_word: bool
+) -> Select[Any]:
+    """Two disjoint branches, each ranked in the pass that finds it: the text matches
+    (the text search's bitmap scan, hash-joined to the nearest few for their similarity)
+    and the nearest that match no word (a primary-key lookup each)."""
+    nearest = nearest_agents(ranking)
     conditions = filter_conditions(shape, with_text=True)
 
-    query = web_query(bindparam("text", type_=Text))
+    query = text_query(bindparam("text", type_=Text), any_word)
     text_relevance = cast(func.ts_rank(AgentRow.search_vector, query, RANK_NORMALISATION), Float)
     similarity = cast(func.coalesce(nearest.c.similarity, literal_column("0.0")), Float)
-    relevance = 1.0 - (1.0 - text_relevance) * (1.0 - _semantic(similarity, ranking))
+    relevance = 1.0 - (1.0 - text_relevance) * (1.0 - semantic_relevance(similarity, ranking))
     text_branch = (
-        select(
-            AgentRow.id.label("id"),
-            blended(relevance, ranking).label("score"),
-            text_relevance.label("relevance"),
-            similarity.label("similarity"),
-        )
+        select(*ranked_columns(blended(relevance, ranking), text_relevance, similarity))
         .select_from(AgentRow)
         .outerjoin(nearest, nearest.c.id == AgentRow.id)
         .where(
@@ -103,12 +118,12 @@ def _hybrid_statement(shape: FilterShape, with_cursor: bool, ranking: Ranking) -
         )
     )
     # Its own `q`: a FROM item is not shared between the branches.
-    other_query = web_query(bindparam("text", type_=Text))
+    other_query = text_query(bindparam("text", type_=Text), any_word)
     near = cast(nearest.c.similarity, Float)
     semantic_branch = (
         select(
             AgentRow.id.label("id"),
-            blended(_semantic(near, ranking), ranking).label("score"),
+            blended(semantic_relevance(near, ranking), ranking).label("score"),
             literal_column("0.0", type_=Float).label("relevance"),
             near.label("similarity"),
         )
@@ -150,9 +165,12 @@ async def hybrid_page(
     ranking: Ranking,
     limit: int,
     cursor: ScoreCursor | None,
+    any_word: bool = False,
 ) -> SearchPage:
     check_limit(limit)
-    statement = _hybrid_statement(FilterShape.of(search_filter), cursor is not None, ranking)
+    statement = _hybrid_statement(
+        FilterShape.of(search_filter), cursor is not None, ranking, any_word
+    )
     values = {
         **bound_values(search_filter, cursor, limit),
         "text": text,

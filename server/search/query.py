@@ -81,6 +81,13 @@ def looks_for_something(query: str) -> bool:
     )
 
 
+def uses_search_syntax(query: str) -> bool:
+    """Quoted phrases, `-exclusions` or `or`: the request says how its words combine, so
+    it is never re-read as any of its words."""
+    words = query.split()
+    return '"' in query or any(word.startswith("-") or word.lower() == "or" for word in words)
+
+
 def search_input(raw_query: str, search_filter: AgentFilter) -> tuple[str, AgentFilter]:
     """SearchAgents: text is optional when a filter is given."""
     # Judged as read (spacing collapsed), as its cached response is keyed (search_text).

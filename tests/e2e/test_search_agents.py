@@ -10,6 +10,7 @@ from agentregistry.v1 import resources_pb2
 from agentregistry.v1 import search_service_pb2 as pb
 
 from tests.e2e.search_support import search_stub, set_columns, word
+from tests.e2e.servers import instance
 from tests.factories import error_details, register
 
 
@@ -69,6 +70,41 @@ async def test_web_search_syntax(registry, channel) -> None:
     assert await _names(search, query=f"{first} -{'later'}") == [phrase.name]
     # Only stop words and exclusions: nothing to look up in the index, so nothing matches.
     assert await _names(search, query=f"the -{other}") == []
+
+
+async def test_a_sentence_ranks_agents_by_any_of_its_words(registry, settings, backing) -> None:
+    """Ranked by text alone (semantic search off or its model missing)."""
+    scope, first, second, third = word(), word(), word(), word()
+    both = await register(registry, display_name=f"{first} {second}", tags=[scope])
+    one = await register(registry, display_name=f"The {first} desk", tags=[scope])
+    await register(registry, display_name="Elsewhere", tags=[scope])
+    text_only = settings.model_copy(update={"semantic_search_enabled": False})
+    async with instance(text_only, backing) as server:
+        search = search_stub(server.channel)
+        sentence = f"i need help with {first} and {second} for my {third} today"
+        only_ours = pb.AgentFilter(tags=[scope])
+
+        # No agent has every word: the sentence is ranked by any of them, more first.
+        assert await _names(search, query=sentence, filter=only_ours) == [both.name, one.name]
+        # Pages of an any-word ranking follow it (the page token remembers how it ranked).
+        paged: list[str] = []
+        token = ""
+        for _ in range(3):
+            response = await search.SearchAgents(
+                pb.SearchAgentsRequest(
+                    query=sentence, filter=only_ours, page_size=1, page_token=token
+                )
+            )
+            paged += [r.agent.name for r in response.results]
+            token = response.next_page_token
+            if not token:
+                break
+        assert paged == [both.name, one.name]
+        # Search syntax says how words combine, and is never read as any word.
+        assert await _names(search, query=f'"{second} {first}" {third}', filter=only_ours) == []
+        assert await _names(search, query=f"{first} {second} -{third}", filter=only_ours) == [
+            both.name
+        ]
 
 
 async def test_each_filter_alone_and_combined(registry, channel, database_url) -> None:

@@ -221,6 +221,51 @@ async def test_find_ranks_by_capability_trust_and_presence_across_pages(
         assert seen == expected, page_size
 
 
+@pytest.mark.parametrize(
+    ("request_text", "profiles"),
+    [
+        # "books" names travel booking in the catalog: a shared stem must not pin it.
+        (
+            "keep the books for my bakery",
+            [
+                ("Bakery Books Ledger", "Keeps the accounts of bakeries and cafes.", "accounting"),
+                ("Trip Desk", "Books flights and hotels.", "travel-booking"),
+            ],
+        ),
+        # Offerers of one capability rank by their own words before their trust for it.
+        (
+            "book a sleeper train to vienna",
+            [
+                ("Sleeper Train Desk", "Night trains across Europe.", "travel-booking"),
+                ("Room Desk", "Hotel rooms in every city.", "travel-booking"),
+            ],
+        ),
+    ],
+)
+async def test_find_ranks_by_the_request_not_only_the_capability(
+    registry, channel, database_url, request_text, profiles
+) -> None:
+    scope = word()
+    names = []
+    for display_name, description, capability in profiles:
+        handle = await register(
+            registry,
+            display_name=display_name,
+            description=description,
+            tags=[scope],
+            capabilities=[f"capabilities/{capability}"],
+        )
+        names.append(handle.name)
+    # The last is the more trusted for its capability, but not what is asked for.
+    set_capability_trust(database_url, names[-1], profiles[-1][2], 10.0)
+
+    response = await search_stub(channel).FindAgents(
+        pb.FindAgentsRequest(query=request_text, filter=pb.AgentFilter(tags=[scope]))
+    )
+
+    assert [r.agent.name for r in response.results] == names
+
+
 async def test_find_requires_a_query(channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await search_stub(channel).FindAgents(pb.FindAgentsRequest(query=" "))

@@ -146,7 +146,21 @@ async def test_find_understands_a_capability_by_meaning(semantic: SemanticRegist
     assert SEMANTIC in first.match_reasons
     assert not response.fell_back_to_text
     assert response.results[0].agent.name == scribe.name
-    assert list(response.results[0].match_reasons) == [CAPABILITY]
+    assert CAPABILITY in response.results[0].match_reasons
+
+
+async def test_find_understands_only_what_meaning_supports(semantic: SemanticRegistry) -> None:
+    """ "books" shares a stem with travel booking's wording; the meaning is bookkeeping."""
+    await _agents(semantic)
+    await semantic.embed()
+
+    response = await semantic.search.FindAgents(
+        pb.FindAgentsRequest(query="keep the books for my bakery")
+    )
+
+    understood = [m.capability for m in response.matched_capabilities]
+    assert "capabilities/travel-booking" not in understood
+    assert response.results[0].agent.display_name == "Ledgerly"
 
 
 async def test_without_the_model_search_says_it_ranked_by_text(

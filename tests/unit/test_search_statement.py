@@ -22,7 +22,13 @@ def test_the_query_text_is_parsed_once_per_statement(
     """Prepared statements run on a generic plan, where a function of a parameter is not
     folded: each inline websearch_to_tsquery($1) would be parsed again for every
     candidate row. One FROM item is parsed once."""
-    statement = _search_statement(FilterShape.of(search_filter), True, with_cursor, RANKING)
+    statement = _search_statement(FilterShape.of(search_filter), True, with_cursor, RANKING, False)
     sql = str(statement.compile(dialect=postgresql.dialect()))
     assert sql.count("websearch_to_tsquery(") == 1
     assert "websearch_to_tsquery('english'::regconfig, %(text)s::VARCHAR) AS q" in sql
+    # Ranked by any word, the query is one FROM item too.
+    statement = _search_statement(FilterShape.of(search_filter), True, with_cursor, RANKING, True)
+    sql = str(statement.compile(dialect=postgresql.dialect()))
+    assert sql.count("plainto_tsquery(") == 1
+    assert "websearch_to_tsquery(" not in sql
+    assert ") AS q" in sql

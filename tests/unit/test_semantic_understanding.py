@@ -33,3 +33,27 @@ def test_meaning_adds_close_entries_and_keeps_the_stronger_confidence() -> None:
 
 def test_distant_entries_are_not_understood() -> None:
     assert understood([], [CapabilityNeighbour("weather", 0.3)]) == []
+
+
+def test_words_the_meaning_does_not_support_are_not_understood() -> None:
+    """ "keep the books for my bakery": its words rank travel booking first, its meaning
+    is bookkeeping."""
+    matched = understood(
+        [CapabilityCandidate("travel-booking", 0.23), CapabilityCandidate("accounting", 0.08)],
+        [
+            CapabilityNeighbour("accounting", 0.33),
+            CapabilityNeighbour("shopping", 0.22),
+            CapabilityNeighbour("travel-booking", 0.21),
+        ],
+    )
+    assert [(m.capability_id, m.reasons) for m in matched] == [("accounting", (SEMANTIC, TEXT))]
+
+
+def test_words_confirm_a_closest_entry_below_the_meaning_floor() -> None:
+    matched = understood(
+        [CapabilityCandidate("devops", 0.12)],
+        [CapabilityNeighbour("devops", 0.3), CapabilityNeighbour("recruiting", 0.11)],
+    )
+    assert [m.capability_id for m in matched] == ["devops"]
+    # Without the words, 0.3 is no closer than made-up words come.
+    assert understood([], [CapabilityNeighbour("devops", 0.3)]) == []
