@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.admin.service import AdminService
 from server.attestations.service import AttestationService
-from server.domain.principal import Principal, set_current
 from server.auth.service import AuthService
 from server.cards.service import CardService
 from server.domain.agents import Agent, AgentProfile, AgentState, AgentType
 from server.domain.api_keys import Scope
+from server.domain.principal import Principal, set_current
 from server.domain_proofs.service import DomainService
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.principal import Principal
 from server.auth.store import DELETED_EPOCH
 from server.domain.agents import AgentState
 from server.domain.api_keys import Plan, Scope
 from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from server.domain.principal import Principal
 from tests.service.conftest import OPERATOR, World, acting_as
 
 

@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.auth.store import ANY_SESSION, DELETED_EPOCH
+from server.cache.keys import AGENTS_GENERATION, CATALOG_GENERATION, agent_generation
 from server.domain.agents import AgentProfile, AgentType
 from server.domain.errors import (
     AlreadyExists,
@@ -16,7 +17,6 @@ from server.domain.errors import (
     Unauthenticated,
 )
 from server.domain.names import agent_name
-from server.cache.keys import AGENTS_GENERATION, CATALOG_GENERATION, agent_generation
 from server.registry.etag import agent_etag
 from tests.factories import raw_public_key, rotate_message
 from tests.service.conftest import OPERATOR, World, acting_as
