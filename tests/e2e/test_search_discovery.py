@@ -263,7 +263,9 @@ async def test_find_ranks_by_the_request_not_only_the_capability(
         pb.FindAgentsRequest(query=request_text, filter=pb.AgentFilter(tags=[scope]))
     )
 
-    assert [r.agent.name for r in response.results] == names
+    found = [r.agent.name for r in response.results]
+    # The asked-for agent first; the other may follow (by meaning) or not match at all.
+    assert found and found == names[: len(found)], found
 
 
 async def test_find_requires_a_query(channel) -> None:

@@ -6,8 +6,6 @@ them as the servicers do. `make test-fast` runs this folder and tests/unit/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,7 +18,7 @@ from server.auth.service import AuthService
 from server.cards.service import CardService
 from server.domain.agents import Agent, AgentProfile, AgentState, AgentType
 from server.domain.api_keys import Scope
-from server.domain.principal import Principal, set_current
+from server.domain.principal import Principal
 from server.domain_proofs.service import DomainService
 from server.registry.cached import RegistryCache
 from server.registry.service import RegistryService
@@ -36,16 +34,9 @@ from tests.service.fakes import (
 )
 
 
-@contextmanager
-def acting_as(principal: Principal | str) -> Iterator[None]:
-    """The caller the call layer would have resolved, for the calls inside the block."""
-    if isinstance(principal, str):
-        principal = Principal(agent_id=principal)
-    set_current(principal)
-    try:
-        yield
-    finally:
-        set_current(None)
+def caller(who: Principal | str) -> Principal:
+    """The caller the call layer would have resolved: an agent id means its own session."""
+    return Principal(agent_id=who) if isinstance(who, str) else who
 
 
 OPERATOR = Principal(agent_id="", api_key_id="op_test", scopes=(Scope.OPERATOR,))

@@ -22,7 +22,7 @@ from server.domain.errors import (
 )
 from server.domain.names import agent_name
 from tests.attestation_factories import canonical, whole_seconds
-from tests.service.conftest import World, acting_as
+from tests.service.conftest import World, caller
 
 
 def draft(
@@ -55,8 +55,9 @@ async def _pair(world: World) -> tuple[str, Ed25519PrivateKey, str]:
 
 async def test_a_signed_claim_is_stored_and_the_trust_job_told(world: World) -> None:
     attester, key, subject = await _pair(world)
-    with acting_as(attester):
-        created = await world.attestations.create(draft(key, attester, subject, world.clock()))
+    created = await world.attestations.create(
+        caller(attester), draft(key, attester, subject, world.clock())
+    )
     assert created.state is AttestationState.ACTIVE
     assert world.signal.dirty
     assert world.db.tables.events[-1].event_type == "ATTESTATION_RECEIVED"
@@ -65,13 +66,13 @@ async def test_a_signed_claim_is_stored_and_the_trust_job_told(world: World) -> 
 
 async def test_a_second_claim_replaces_the_first(world: World) -> None:
     attester, key, subject = await _pair(world)
-    with acting_as(attester):
-        first = await world.attestations.create(draft(key, attester, subject, world.clock()))
-        second = await world.attestations.create(
-            draft(key, attester, subject, world.clock(), score=20)
-        )
-        with pytest.raises(FailedPrecondition):
-            await world.attestations.revoke(first.attestation_id)
+    who = caller(attester)
+    first = await world.attestations.create(who, draft(key, attester, subject, world.clock()))
+    second = await world.attestations.create(
+        who, draft(key, attester, subject, world.clock(), score=20)
+    )
+    with pytest.raises(FailedPrecondition):
+        await world.attestations.revoke(who, first.attestation_id)
     assert world.db.tables.attestations[first.attestation_id].state is AttestationState.REPLACED
     assert world.db.tables.events[-1].data["replaced"] == f"attestations/{first.attestation_id}"
     listed, _ = await world.attestations.list(subject, None, False, 10, "")
@@ -82,8 +83,8 @@ async def test_rules_that_need_no_database_are_reported_together(world: World) -
     attester, key, _ = await _pair(world)
     stale = world.clock() - timedelta(hours=1)
     bad = draft(key, attester, attester, stale, score=101)
-    with acting_as(attester), pytest.raises(InvalidArgument) as caught:
-        await world.attestations.create(bad)
+    with pytest.raises(InvalidArgument) as caught:
+        await world.attestations.create(caller(attester), bad)
     fields = {v.field for v in caught.value.violations}
     assert fields == {
         "attestation.subject",
@@ -96,30 +97,29 @@ async def test_rules_that_need_no_database_are_reported_together(world: World) -
 async def test_claims_need_a_session_a_subject_and_the_attesters_signature(world: World) -> None:
     attester, key, subject = await _pair(world)
     with pytest.raises(Unauthenticated):
-        await world.attestations.create(draft(key, attester, subject, world.clock()))
-    with acting_as(attester):
-        with pytest.raises(NotFound):
-            await world.attestations.create(draft(key, attester, "ag_missing", world.clock()))
-        forged = draft(Ed25519PrivateKey.generate(), attester, subject, world.clock())
-        with pytest.raises(InvalidArgument):
-            await world.attestations.create(forged)
+        await world.attestations.create(None, draft(key, attester, subject, world.clock()))
+    who = caller(attester)
+    with pytest.raises(NotFound):
+        await world.attestations.create(who, draft(key, attester, "ag_missing", world.clock()))
+    forged = draft(Ed25519PrivateKey.generate(), attester, subject, world.clock())
+    with pytest.raises(InvalidArgument):
+        await world.attestations.create(who, forged)
     assert world.db.tables.attestations == {} and not world.signal.dirty
 
 
 async def test_only_the_attester_revokes_and_only_once(world: World) -> None:
     attester, key, subject = await _pair(world)
-    with acting_as(attester):
-        created = await world.attestations.create(draft(key, attester, subject, world.clock()))
+    who = caller(attester)
+    created = await world.attestations.create(who, draft(key, attester, subject, world.clock()))
     world.signal.dirty = False
-    with acting_as(subject), pytest.raises(PermissionDenied):
-        await world.attestations.revoke(created.attestation_id)
-    with acting_as(attester):
-        revoked = await world.attestations.revoke(created.attestation_id)
-        assert revoked.state is AttestationState.REVOKED
-        with pytest.raises(FailedPrecondition):
-            await world.attestations.revoke(created.attestation_id)
-        with pytest.raises(NotFound):
-            await world.attestations.revoke("at_missing")
+    with pytest.raises(PermissionDenied):
+        await world.attestations.revoke(caller(subject), created.attestation_id)
+    revoked = await world.attestations.revoke(who, created.attestation_id)
+    assert revoked.state is AttestationState.REVOKED
+    with pytest.raises(FailedPrecondition):
+        await world.attestations.revoke(who, created.attestation_id)
+    with pytest.raises(NotFound):
+        await world.attestations.revoke(who, "at_missing")
     assert world.signal.dirty
 
 
@@ -128,8 +128,7 @@ async def test_a_claim_past_its_expiry_reads_as_expired_before_any_job(world: Wo
     attester, key, subject = await _pair(world)
     issued = world.clock() - timedelta(seconds=60)
     expiring = draft(key, attester, subject, issued, expires=world.clock() + timedelta(seconds=2))
-    with acting_as(attester):
-        created = await world.attestations.create(expiring)
+    created = await world.attestations.create(caller(attester), expiring)
     listed, _ = await world.attestations.list(subject, None, False, 10, "")
     assert [a.attestation_id for a in listed] == [created.attestation_id]
     world.clock.advance(3)
@@ -138,16 +137,16 @@ async def test_a_claim_past_its_expiry_reads_as_expired_before_any_job(world: Wo
     assert (await world.attestations.list(subject, None, False, 10, ""))[0] == []
     everything, _ = await world.attestations.list(subject, None, True, 10, "")
     assert [a.attestation_id for a in everything] == [created.attestation_id]
-    with acting_as(attester), pytest.raises(FailedPrecondition):
-        await world.attestations.revoke(created.attestation_id)
+    with pytest.raises(FailedPrecondition):
+        await world.attestations.revoke(caller(attester), created.attestation_id)
 
 
 async def test_an_expiry_in_the_past_is_refused(world: World) -> None:
     attester, key, subject = await _pair(world)
     issued = world.clock() - timedelta(seconds=60)
     late = draft(key, attester, subject, issued, expires=world.clock() - timedelta(seconds=1))
-    with acting_as(attester), pytest.raises(InvalidArgument) as caught:
-        await world.attestations.create(late)
+    with pytest.raises(InvalidArgument) as caught:
+        await world.attestations.create(caller(attester), late)
     assert [v.field for v in caught.value.violations] == ["attestation.expire_time"]
 
 
@@ -163,9 +162,9 @@ async def test_listing_pages_newest_first(world: World) -> None:
     made = []
     for _ in range(4):
         attester, key = await world.register()
-        with acting_as(attester.agent_id):
-            claim = draft(key, attester.agent_id, subject.agent_id, world.clock())
-            made.append((await world.attestations.create(claim)).attestation_id)
+        claim = draft(key, attester.agent_id, subject.agent_id, world.clock())
+        created = await world.attestations.create(caller(attester.agent_id), claim)
+        made.append(created.attestation_id)
         world.clock.advance(1)
     first, token = await world.attestations.list(subject.agent_id, None, False, 3, "")
     second, last = await world.attestations.list(subject.agent_id, None, False, 3, token)

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from server.auth.service import IssuedSession
 from server.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from tests.factories import session_signature
-from tests.service.conftest import OPERATOR, World, acting_as
+from tests.service.conftest import OPERATOR, World
 
 
 async def test_a_signed_challenge_opens_a_session_once(world: World) -> None:
@@ -66,8 +66,7 @@ async def test_unknown_and_suspended_agents_get_no_challenge(world: World) -> No
         await world.auth.create_challenge("ag_missing")
     agent, key = await world.register()
     challenge = await world.auth.create_challenge(agent.agent_id)
-    with acting_as(OPERATOR):
-        await world.admin.suspend(agent.agent_id, "spam")
+    await world.admin.suspend(OPERATOR, agent.agent_id, "spam")
     with pytest.raises(PermissionDenied):
         await world.auth.create_challenge(agent.agent_id)
     with pytest.raises(PermissionDenied):  # a challenge issued before the suspension

@@ -13,14 +13,14 @@ from server.domain.agents import Agent
 from server.domain.errors import InvalidArgument, PermissionDenied
 from tests.card_support import sample_card, signed
 from tests.factories import raw_public_key, register_signature
-from tests.service.conftest import World, acting_as
+from tests.service.conftest import World, caller
 
 
 async def _import(
     world: World, card: dict[str, Any], key: Ed25519PrivateKey
 ) -> tuple[Agent, bool, SignatureStatus]:
     return await world.cards.import_card(
-        card, "", None, raw_public_key(key), register_signature(key), None
+        None, card, "", None, raw_public_key(key), register_signature(key), None
     )
 
 
@@ -46,12 +46,13 @@ async def test_the_owner_updates_by_card_and_only_the_owner(world: World) -> Non
     key = Ed25519PrivateKey.generate()
     agent, _, _ = await _import(world, signed(sample_card("Before"), key), key)
     newer = signed(sample_card("After", description="Now also Spanish."), key)
-    with acting_as("ag_someone_else"), pytest.raises(PermissionDenied):
-        await world.cards.import_card(newer, "", agent.agent_id, b"", b"", None)
-    with acting_as(agent.agent_id):
-        updated, created, _ = await world.cards.import_card(
-            newer, "", agent.agent_id, b"", b"", None
+    with pytest.raises(PermissionDenied):
+        await world.cards.import_card(
+            caller("ag_someone_else"), newer, "", agent.agent_id, b"", b"", None
         )
+    updated, created, _ = await world.cards.import_card(
+        caller(agent.agent_id), newer, "", agent.agent_id, b"", b"", None
+    )
     assert not created and updated.profile.display_name == "After"
     assert world.db.tables.cards[agent.agent_id] == newer
 
@@ -59,8 +60,9 @@ async def test_the_owner_updates_by_card_and_only_the_owner(world: World) -> Non
 async def test_a_profile_update_retires_the_published_card(world: World) -> None:
     key = Ed25519PrivateKey.generate()
     agent, _, _ = await _import(world, signed(sample_card("Published"), key), key)
-    with acting_as(agent.agent_id):
-        await world.registry.update(agent.agent_id, {"description": "x"}, ["description"], "")
+    await world.registry.update(
+        caller(agent.agent_id), agent.agent_id, {"description": "x"}, ["description"], ""
+    )
     assert agent.agent_id not in world.db.tables.cards
     served = await world.cards.card(agent.agent_id, min(lines_of(sample_card("any"))))
     assert served["description"] == "x" and "signatures" not in served

@@ -19,7 +19,7 @@ from server.domain.errors import (
 from server.domain.names import agent_name
 from server.registry.etag import agent_etag
 from tests.factories import raw_public_key, rotate_message
-from tests.service.conftest import OPERATOR, World, acting_as
+from tests.service.conftest import OPERATOR, World, caller
 
 
 def _event_types(world: World) -> list[str]:
@@ -72,18 +72,19 @@ async def test_a_key_registers_once_and_an_unknown_capability_not_at_all(world: 
 
 async def test_update_applies_the_mask_only_and_checks_the_etag(world: World) -> None:
     agent, _ = await world.register(name="Before")
-    with acting_as(agent.agent_id):
-        with pytest.raises(Conflict):
-            await world.registry.update(
-                agent.agent_id, {"display_name": "x"}, ["display_name"], etag='"stale"'
-            )
-        world.clock.advance(5)
-        updated = await world.registry.update(
-            agent.agent_id,
-            {"display_name": "After", "description": "ignored"},
-            ["display_name"],
-            etag=agent_etag(agent),
+    owner = caller(agent.agent_id)
+    with pytest.raises(Conflict):
+        await world.registry.update(
+            owner, agent.agent_id, {"display_name": "x"}, ["display_name"], etag='"stale"'
         )
+    world.clock.advance(5)
+    updated = await world.registry.update(
+        owner,
+        agent.agent_id,
+        {"display_name": "After", "description": "ignored"},
+        ["display_name"],
+        etag=agent_etag(agent),
+    )
     assert updated.profile.display_name == "After"
     assert updated.profile.description == ""
     assert updated.updated_at == world.clock()
@@ -94,8 +95,9 @@ async def test_update_applies_the_mask_only_and_checks_the_etag(world: World) ->
 async def test_update_drops_the_card_the_profile_no_longer_matches(world: World) -> None:
     agent, _ = await world.register()
     world.db.tables.cards[agent.agent_id] = {"name": "card"}
-    with acting_as(agent.agent_id):
-        await world.registry.update(agent.agent_id, {"description": "new"}, ["description"], "")
+    await world.registry.update(
+        caller(agent.agent_id), agent.agent_id, {"description": "new"}, ["description"], ""
+    )
     assert agent.agent_id not in world.db.tables.cards
 
 
@@ -103,9 +105,9 @@ async def test_only_the_owner_writes(world: World) -> None:
     agent, _ = await world.register()
     other, _ = await world.register()
     with pytest.raises(Unauthenticated):
-        await world.registry.delete(agent.agent_id)
-    with acting_as(other.agent_id), pytest.raises(PermissionDenied):
-        await world.registry.delete(agent.agent_id)
+        await world.registry.delete(None, agent.agent_id)
+    with pytest.raises(PermissionDenied):
+        await world.registry.delete(caller(other.agent_id), agent.agent_id)
     assert agent.agent_id in world.db.tables.agents
 
 
@@ -116,9 +118,14 @@ async def test_a_rolled_back_write_leaves_nothing_and_runs_no_effects(world: Wor
     async def fails(uow: object, agent_id: str) -> None:
         raise RuntimeError("the card write failed")
 
-    with acting_as(agent.agent_id), pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):
         await world.registry.update(
-            agent.agent_id, {"display_name": "New"}, ["display_name"], "", with_agent=fails
+            caller(agent.agent_id),
+            agent.agent_id,
+            {"display_name": "New"},
+            ["display_name"],
+            "",
+            with_agent=fails,
         )
     assert world.db.tables.agents[agent.agent_id].profile.display_name == "Test Agent"
     assert _event_types(world) == ["AGENT_REGISTERED"]
@@ -127,10 +134,10 @@ async def test_a_rolled_back_write_leaves_nothing_and_runs_no_effects(world: Wor
 
 async def test_delete_ends_sessions_and_presence_and_hides_the_agent(world: World) -> None:
     agent, _ = await world.register(capabilities=["translation"])
-    with acting_as(agent.agent_id):
-        await world.registry.delete(agent.agent_id)
-        with pytest.raises(NotFound):
-            await world.registry.delete(agent.agent_id)
+    owner = caller(agent.agent_id)
+    await world.registry.delete(owner, agent.agent_id)
+    with pytest.raises(NotFound):
+        await world.registry.delete(owner, agent.agent_id)
     assert world.auth_store.epochs[agent.agent_id] == DELETED_EPOCH
     assert world.presence.forgotten == [agent.agent_id]
     assert world.db.tables.capabilities["translation"].agent_count == 0
@@ -166,17 +173,17 @@ async def test_rotating_to_a_key_in_use_is_refused(world: World) -> None:
 
 async def test_capabilities_are_added_once_and_removed_once(world: World) -> None:
     agent, _ = await world.register()
-    with acting_as(agent.agent_id):
-        added = await world.registry.add_capability(agent.agent_id, "translation")
-        assert added.capabilities == ("translation",)
-        with pytest.raises(AlreadyExists):
-            await world.registry.add_capability(agent.agent_id, "translation")
-        with pytest.raises(NotFound):
-            await world.registry.add_capability(agent.agent_id, "no-such-capability")
-        removed = await world.registry.remove_capability(agent.agent_id, "translation")
-        assert removed.capabilities == ()
-        with pytest.raises(NotFound):
-            await world.registry.remove_capability(agent.agent_id, "translation")
+    owner = caller(agent.agent_id)
+    added = await world.registry.add_capability(owner, agent.agent_id, "translation")
+    assert added.capabilities == ("translation",)
+    with pytest.raises(AlreadyExists):
+        await world.registry.add_capability(owner, agent.agent_id, "translation")
+    with pytest.raises(NotFound):
+        await world.registry.add_capability(owner, agent.agent_id, "no-such-capability")
+    removed = await world.registry.remove_capability(owner, agent.agent_id, "translation")
+    assert removed.capabilities == ()
+    with pytest.raises(NotFound):
+        await world.registry.remove_capability(owner, agent.agent_id, "translation")
     assert world.db.tables.capabilities["translation"].agent_count == 0
 
 
@@ -200,8 +207,7 @@ async def test_list_agents_pages_newest_first_by_type(world: World) -> None:
 
 async def test_a_taken_down_agent_reads_as_not_found(world: World) -> None:
     agent, _ = await world.register()
-    with acting_as(OPERATOR):
-        await world.admin.take_down(agent.agent_id, "abuse")
+    await world.admin.take_down(OPERATOR, agent.agent_id, "abuse")
     with pytest.raises(NotFound):
         await world.registry.get(agent.agent_id)
     page, _ = await world.registry.list_agents(10, "", None)
