@@ -21,8 +21,9 @@ Then two stability checks per shape (an idle seed joins; 1% of honest claims are
 redrawn: no honest score moves more than 5 points, agents whose own claims changed
 left out) and the AUC of good against bad agents (goal >= 0.9; unrated agents score 0;
 beside it the AUC over rated agents, and over them of the standing and the behaviour
-score alone, which shows which part of the score loses separation). Ends with one JSON
-line.
+score alone, which shows which part of the score loses separation; and the behaviour
+score's over all agents, unrated at 0, which shows what unrated agents alone cost).
+Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -244,6 +245,11 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
         # separation the behaviour part has.
         "auc_rated_standing": auc(standing[good & rated], standing[bad & rated]),
         "auc_rated_behaviour": auc(adjusted[good & rated], adjusted[bad & rated]),
+        # The behaviour score alone over all agents, unrated ones at 0: the separation
+        # lost to agents nobody with standing reached or rated.
+        "auc_behaviour_all": auc(
+            np.where(rated, adjusted, 0.0)[good], np.where(rated, adjusted, 0.0)[bad]
+        ),
         "unrated_share": float(1 - rated[regular].mean()),
         "zero_share": float((scores[regular & rated] == 0).mean()),
         "median": float(np.median(scores[regular])),
@@ -283,7 +289,8 @@ def run_shape(name: str, agents: int, seed: int) -> dict[str, Any]:
     print(
         f"AUC good vs bad: {figures['auc']:.3f} (rated agents only: {figures['auc_rated']:.3f}, "
         f"their standing score alone {figures['auc_rated_standing']:.3f}, "
-        f"behaviour score alone {figures['auc_rated_behaviour']:.3f}; "
+        f"behaviour score alone {figures['auc_rated_behaviour']:.3f}, over all agents "
+        f"{figures['auc_behaviour_all']:.3f}; "
         f"behaviour average alone, agents with weighed raters: {figures['auc_behaviour']:.3f}; "
         f"rated agents at 0: {figures['zero_share']:.1%}); "
         f"idle seed joining moves an honest score by at most {figures['idle_seed_max']:.2f}; "
@@ -322,6 +329,7 @@ def main() -> None:
         metrics[f"{key}_passed"] = shape["passed"]
         metrics[f"{key}_auc"] = shape["auc"]
         metrics[f"{key}_auc_rated"] = shape["auc_rated"]
+        metrics[f"{key}_auc_behaviour_all"] = shape["auc_behaviour_all"]
         failed = [k for k, r in shape["rows"].items() if not r["passed"]]
         metrics[f"{key}_failed"] = failed
     print(json.dumps({"bench": "trust-attacks", "metrics": metrics}))
