@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +20,7 @@ from db.outbox_signal import OutboxListener
 from db.uow import UnitOfWorkFactory
 from scheduler.context import JobContext
 from scheduler.jobs import IDLE_MAX_S, Job
-from scheduler.main import next_wait_s, pace, relay
+from scheduler.main import Pacer, next_wait_s, relay
 from server.domain.events import AgentRegistered
 from server.events.service import EventFeed
 from server.settings import Settings
@@ -75,12 +77,10 @@ async def test_an_outbox_job_runs_at_the_commit_not_its_interval(
         return {}
 
     job = Job(f"wake-probe-{uuid.uuid4().hex[:8]}", probe, lambda s: HOUR_S, follows_outbox=True)
-    wake = asyncio.Event()
+    pacer = Pacer(context, [job])
+    pacer.scheduler.start()
     listener = OutboxListener(database_url, retry_s=HOUR_S)
-    tasks = [
-        asyncio.create_task(pace(job, context, wake)),
-        asyncio.create_task(relay(listener, [wake])),
-    ]
+    wakes = asyncio.create_task(relay(listener, pacer))
     try:
         for _ in range(int(DEADLINE_S * 10)):
             if listener.listening:
@@ -89,11 +89,44 @@ async def test_an_outbox_job_runs_at_the_commit_not_its_interval(
         await _register(uow, f"ag_{uuid.uuid4().hex[:16]}")
         await asyncio.wait_for(runs.get(), DEADLINE_S)
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        wakes.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await wakes
+        await pacer.stop()
         await listener.close()
+        await redis.aclose()
+
+
+async def test_a_wake_during_a_run_runs_the_job_again_after_it(
+    engine: AsyncEngine, uow: UnitOfWorkFactory, backing: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The wake is kept for when the run ends: not refused as a second running instance."""
+    redis = Redis.from_url(backing.redis_url)
+    context = JobContext(Settings(), engine, uow, redis)
+    started: asyncio.Queue[None] = asyncio.Queue()
+    release = asyncio.Event()
+
+    async def slow(context: JobContext) -> dict[str, Any]:
+        started.put_nowait(None)
+        await release.wait()
+        return {}
+
+    job = Job(f"slow-probe-{uuid.uuid4().hex[:8]}", slow, lambda s: HOUR_S, follows_outbox=True)
+    pacer = Pacer(context, [job])
+    caplog.set_level(logging.WARNING, logger="apscheduler")
+    pacer.scheduler.start()
+    try:
+        pacer.wake()
+        await asyncio.wait_for(started.get(), DEADLINE_S)
+        pacer.wake()  # during the run
+        pacer.wake()
+        release.set()
+        await asyncio.wait_for(started.get(), DEADLINE_S)
+        assert started.empty()  # two wakes in one run make one more run
+        assert [r for r in caplog.records if r.name.startswith("apscheduler")] == []
+    finally:
+        release.set()
+        await pacer.stop()
         await redis.aclose()
 
 

