@@ -235,6 +235,10 @@ class Presence:
                 if state.reconnect is not None:
                     delay = state.reconnect.retry_after.ToTimedelta().total_seconds()
                     delay += random.uniform(0.0, self.reconnect_jitter_s)
+                elif ended is not None and ended.retry_after_s is not None:
+                    # A refused open (the server was busy): its delay already spreads the
+                    # herd; the jitter keeps agents refused together from returning together.
+                    delay = ended.retry_after_s + random.uniform(0.0, self.reconnect_jitter_s)
                 else:
                     delay = backoff_s(attempt, self.backoff_base_s, self.backoff_cap_s)
                     attempt += 1
