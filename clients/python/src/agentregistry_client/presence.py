@@ -5,6 +5,8 @@ mid-read, since cancelling a read cancels the whole call) and a writer that beat
 the interval the server announces and adopts new ones it pushes. When the stream ends:
 
 - a `Reconnect` push (a server shutting down): reopen after its delay plus jitter;
+- a refusal with a retry delay (a server busy with a reconnecting herd): reopen after the
+  delay plus jitter;
 - UNAVAILABLE or another transient end: reopen with jittered exponential backoff;
 - UNAUTHENTICATED (a refused opening, or the stream's session ended, rotated out or
   expired: CREDENTIALS_REVOKED, SESSION_EXPIRED): log in again with the key and reopen,
