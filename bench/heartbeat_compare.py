@@ -40,11 +40,11 @@ from bench import seed
 from bench.harness import free_port, listeners, machine, report
 from bench.heartbeat import (
     DATA,
-    Generators,
     cached_tokens,
     mint_tokens,
     proc_stats,
     reset_presence,
+    start_generators,
 )
 from db.engine import libpq_url
 from server.backing import start_embedded_redis
@@ -83,31 +83,6 @@ def stop_all(processes: list[subprocess.Popen[Any]]) -> None:
             process.kill()
 
 
-def start_generators(args: argparse.Namespace, port: int, token_file: Path) -> Generators:
-    per = -(-args.agents // args.generators)
-    return Generators(
-        [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.heartbeat_load",
-                    f"127.0.0.1:{port}",
-                    str(token_file),
-                    str(g * per),
-                    str(min(per, args.agents - g * per)),
-                    str(args.channels),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for g in range(args.generators)
-            if g * per < args.agents
-        ]
-    )
-
-
 def one_target(
     args: argparse.Namespace, echo: bool, database_url: str, redis_url: str, token_file: Path
 ) -> dict[str, float]:
@@ -115,7 +90,7 @@ def one_target(
     asyncio.run(reset_presence(redis_url))
     workers, port = start_workers(args, echo, database_url, redis_url)
     pids = [w.pid for w in workers]
-    gens = start_generators(args, port, token_file)
+    gens = start_generators(port, token_file, args.agents, args.generators, args.channels, 0)
     try:
         cpu0, _ = proc_stats(pids)
         opened = gens.ask({"cmd": "open", "deadline_s": 120.0})

@@ -6,7 +6,6 @@ what this machine does at all next to what the registry does."""
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 
 import grpc
@@ -26,13 +25,14 @@ class EchoPresence(presence_service_pb2_grpc.PresenceServiceServicer):
 
 async def serve_echo(port: int) -> None:
     """Same server options as the registry's workers (keepalive, SO_REUSEPORT)."""
+    from bench.heartbeat import collect_on_signal
     from server.app import _server_options
+    from server.worker import settle_heap
 
+    collect_on_signal()
     server = grpc.aio.server(options=_server_options())
     presence_service_pb2_grpc.add_PresenceServiceServicer_to_server(EchoPresence(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    settle_heap()  # as the registry's workers do
     await asyncio.Event().wait()

@@ -408,7 +408,7 @@ def _build_presence(
         uow,
         store,
         coalescer,
-        StreamRegistry(),
+        StreamRegistry(settings.presence_max_opening, settings.presence_max_open_rate),
         interval_s=settings.heartbeat_interval_s,
         ttl_s=settings.presence_ttl_s,
     )

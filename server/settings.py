@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=30.0, gt=0)
     presence_ttl_s: float = Field(default=90.0, gt=0)
     presence_write_interval_ms: float = Field(default=50.0, gt=0, le=1000)
+    # Heartbeat-stream opens one process serves at once and begins per second; past either
+    # UNAVAILABLE with a retry delay that spreads a reconnecting herd (presence/streams.py).
+    presence_max_opening: int = Field(default=1000, ge=1)
+    presence_max_open_rate: float = Field(default=2000.0, gt=0)
     presence_sweep_interval_s: float = Field(default=10.0, gt=0)
     presence_flush_interval_s: float = Field(default=15.0, gt=0)
     presence_flush_batch: int = Field(default=5000, ge=1, le=50_000)

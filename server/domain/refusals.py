@@ -206,5 +206,13 @@ def presence_unavailable() -> Unavailable:
     return Unavailable("presence store unreachable", reason=Reason.PRESENCE_UNAVAILABLE)
 
 
+def stream_opens_busy(retry_after_s: float) -> Unavailable:
+    return Unavailable(
+        "too many heartbeat streams are opening on this server; reopen after the retry delay",
+        reason=Reason.PRESENCE_UNAVAILABLE,
+        retry_after_s=retry_after_s,
+    )
+
+
 def feed_unavailable() -> Unavailable:
     return Unavailable("the change feed is not served here", reason=Reason.FEED_UNAVAILABLE)

@@ -136,7 +136,11 @@ class PresenceService:
                 expires_in = caller.expires_at - time.time()
         stream_id = _stream_id()
         release = functools.partial(self._release_claim, stream_id)
-        claimed = await self._store.claim(check, agent_id, stream_id, release)
+        self.streams.gate.enter()
+        try:
+            claimed = await self._store.claim(check, agent_id, stream_id, release)
+        finally:
+            self.streams.gate.leave()
         admitted, agent_id, replaced = claimed.admitted, claimed.agent_id, claimed.replaced
         try:
             await _settle(session, admitted)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from server.auth.store import ANY_SESSION, SESSION_CREDENTIAL
+from server.domain import refusals
 from server.domain.agents import AgentStatus
 from server.observability.metrics import HEARTBEAT_STREAMS
 
@@ -130,9 +131,47 @@ def revoked_message(selector: str) -> str:
     return "the API key this stream was opened with was deleted"
 
 
+class OpenGate:
+    """Stream opens in this process, bounded twice: in flight at once (`limit`, what waits
+    on Redis) and begun per second (`rate`, a token bucket). When every agent reconnects at
+    once (a restart of all of them), the opens past either bound are refused at once with
+    UNAVAILABLE and a retry delay drawn over the time the refused ones need to get in at
+    that rate, so the herd comes back spread out instead of waiting until deadlines pass."""
+
+    def __init__(self, limit: int, rate: float) -> None:
+        self.limit = limit
+        self.rate = rate
+        self.in_flight = 0
+        self.refused_total = 0
+        self._tokens = rate
+        self._filled = time.monotonic()
+        self._refused = 0.0  # refusals lately, decaying at `rate` a second
+
+    def enter(self) -> None:
+        now = time.monotonic()
+        elapsed, self._filled = now - self._filled, now
+        self._tokens = min(self.rate, self._tokens + elapsed * self.rate)
+        self._refused = max(0.0, self._refused - elapsed * self.rate)
+        if self.in_flight >= self.limit or self._tokens < 1.0:
+            self._refused += 1.0
+            self.refused_total += 1
+            spread = min(MAX_OPEN_SPREAD_S, max(2.0, 1.0 + self._refused / self.rate))
+            raise refusals.stream_opens_busy(random.uniform(1.0, spread))
+        self._tokens -= 1.0
+        self.in_flight += 1
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+
+
+# The longest retry delay an open is told to wait: the herd is spread over at most this.
+MAX_OPEN_SPREAD_S = 60.0
+
+
 class StreamRegistry:
-    def __init__(self) -> None:
+    def __init__(self, max_opening: int = 1000, max_open_rate: float = 2000.0) -> None:
         self._by_agent: dict[str, OpenStream] = {}
+        self.gate = OpenGate(max_opening, max_open_rate)
 
     def __len__(self) -> int:
         return len(self._by_agent)

@@ -5,6 +5,8 @@ mid-read, since cancelling a read cancels the whole call) and a writer that beat
 the interval the server announces and adopts new ones it pushes. When the stream ends:
 
 - a `Reconnect` push (a server shutting down): reopen after its delay plus jitter;
+- a refusal with a retry delay (a server busy with a reconnecting herd): reopen after the
+  delay plus jitter;
 - UNAVAILABLE or another transient end: reopen with jittered exponential backoff;
 - UNAUTHENTICATED (a refused opening, or the stream's session ended, rotated out or
   expired: CREDENTIALS_REVOKED, SESSION_EXPIRED): log in again with the key and reopen,
@@ -235,6 +237,10 @@ class Presence:
                 if state.reconnect is not None:
                     delay = state.reconnect.retry_after.ToTimedelta().total_seconds()
                     delay += random.uniform(0.0, self.reconnect_jitter_s)
+                elif ended is not None and ended.retry_after_s is not None:
+                    # A refused open (the server was busy): its delay already spreads the
+                    # herd; the jitter keeps agents refused together from returning together.
+                    delay = ended.retry_after_s + random.uniform(0.0, self.reconnect_jitter_s)
                 else:
                     delay = backoff_s(attempt, self.backoff_base_s, self.backoff_cap_s)
                     attempt += 1
